@@ -1,0 +1,1 @@
+"""Edge box: frames in, counts out."""

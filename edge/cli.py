@@ -1,0 +1,143 @@
+"""The `wartezone` command: `edge run`, `replay` and `eval`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from edge.config import Config, ConfigError, default_config, load_config
+from edge.detect import ModelError, verify_model
+
+EXIT_BAD_INPUT = 2
+
+
+def _load(path: Path | None, video: Path | None = None) -> Config:
+    config = load_config(path) if path is not None else default_config(video)
+    try:
+        verify_model(config.detector.model)
+    except ModelError as error:
+        raise ConfigError([("detector.model", str(error))]) from None
+    return config
+
+
+def _camera_for(config: Config, camera_id: str | None, video: Path):  # type: ignore[no-untyped-def]
+    """The configured camera to replay (its zones and masks), reading `video` instead of its source."""
+    from edge.config import FileSourceConfig
+
+    cameras = {c.id: c for c in config.cameras}
+    if camera_id is not None and camera_id not in cameras:
+        raise ConfigError([("--camera", f"no camera {camera_id!r}; configured: {', '.join(cameras)}")])
+    camera = cameras[camera_id] if camera_id else config.cameras[0]
+    return camera.model_copy(update={"source": FileSourceConfig(path=video, realtime=False)})
+
+
+def _run_edge(args: argparse.Namespace) -> int:
+    from edge.service import EdgeService
+    from edge.terminal import LiveStatus
+
+    config = _load(args.config)
+    service = EdgeService(config)
+    status = LiveStatus(config, sys.stdout)
+    service.on_result = status.update
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    service.start()
+    print(f"wartezone edge: site {config.site}, metrics on "
+          f"http://{config.metrics.host}:{service.metrics_port}/metrics (Ctrl-C stops)", flush=True)
+    try:
+        while not stop.is_set() and not service.wait(timeout_s=0.5):
+            status.print_if_due(time.monotonic())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from edge.replay import replay
+
+    config = _load(args.config, args.video)
+    camera = _camera_for(config, args.camera, args.video)
+    summary = replay(args.video, config, camera, args.out)
+    for line in summary.lines():
+        print(line)
+    print(f"timeline: {args.out / 'occupancy.csv'}, chart: {args.out / 'occupancy.png'}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from edge.evaluate import eval_counts, eval_video
+
+    if (args.counts is None) == (args.gt is None):
+        raise ConfigError([("--counts/--gt", "give exactly one: --counts CSV for a frame folder, --gt XML for a video")])
+    config = _load(args.config, args.path)
+    if args.counts is not None:
+        result = eval_counts(args.path, args.counts, config, args.every)
+    else:
+        camera = _camera_for(config, None, args.path)
+        result = eval_video(args.path, args.gt, config.model_copy(update={"cameras": [camera]}), args.every)
+    values = result.as_dict()
+    if args.json:
+        print(json.dumps(values))
+    else:
+        for key, value in values.items():
+            if value is not None:
+                print(f"{key:>16}: {value}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="wartezone", description="Waiting-room occupancy from camera streams.")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    edge = commands.add_parser("edge", help="the edge service").add_subparsers(dest="action", required=True)
+    run = edge.add_parser("run", help="analyse the configured cameras and serve /metrics")
+    run.add_argument("-c", "--config", type=Path, required=True, help="YAML config file")
+    run.set_defaults(handler=_run_edge)
+
+    rep = commands.add_parser("replay", help="run a video through the pipeline; write a timeline and chart")
+    rep.add_argument("video", type=Path)
+    rep.add_argument("-c", "--config", type=Path, help="YAML config (zones, detector); default: whole frame")
+    rep.add_argument("--camera", help="which configured camera's zones to use (default: the first)")
+    rep.add_argument("--out", type=Path, default=Path("replay-out"), help="output folder (default: replay-out)")
+    rep.set_defaults(handler=_replay)
+
+    ev = commands.add_parser("eval", help="count accuracy on labelled frames or video")
+    ev.add_argument("path", type=Path, help="a folder of frames (with --counts) or a video (with --gt)")
+    ev.add_argument("--counts", type=Path, help="CSV frame,file,count (the Mall format)")
+    ev.add_argument("--gt", type=Path, help="CVML XML per-person ground truth (the PETS format)")
+    ev.add_argument("--every", type=int, default=1, help="evaluate every Nth frame (default 1)")
+    ev.add_argument("-c", "--config", type=Path, help="YAML config (detector, tracker, zones)")
+    ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    ev.set_defaults(handler=_eval)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parser().parse_args(argv)
+    if getattr(args, "every", 1) < 1:
+        print("wartezone: --every must be 1 or more", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        source = getattr(args, "config", None) or "built-in defaults"
+        print(f"wartezone: invalid configuration ({source}):", file=sys.stderr)
+        for path, message in error.problems:
+            print(f"  {path}: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (OSError, ValueError) as error:  # unreadable video or ground truth: named, no traceback
+        print(f"wartezone: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

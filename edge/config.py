@@ -1,0 +1,206 @@
+"""One validated model of the whole YAML file: site, cameras, zones, detector, tracker, metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from edge.detections import Anchor
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = REPO_ROOT / "models" / "yolo11n-pose.onnx"
+DEFAULT_METRICS_PORT = 9464
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        description="Lower-case id (letters, digits, '-', '_'); used as a metric label value.",
+    ),
+]
+Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+Polygon = Annotated[
+    list[Point],
+    Field(min_length=3, description="Corner points (x, y) in 0..1 image coordinates, in order."),
+]
+
+
+class ConfigError(Exception):
+    """A config that cannot run; each problem is (field path, message)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {message}" for path, message in problems))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileSourceConfig(Strict):
+    type: Literal["file"] = "file"
+    path: Path = Field(description="Video file to read.")
+    loop: bool = Field(False, description="Start again at the end (demos); else the camera ends.")
+    realtime: bool = Field(
+        True, description="Pace reading at the video's own speed, as a camera would deliver it."
+    )
+
+
+SourceConfig = Annotated[FileSourceConfig, Field(discriminator="type")]
+
+
+class ZoneConfig(Strict):
+    id: Identifier
+    polygon: Polygon
+    loiter_limit_s: float = Field(
+        600.0, gt=0, description="Seconds in the zone after which a person counts as loitering."
+    )
+    anchor: Anchor = Field(
+        Anchor.BOX_BOTTOM,
+        description="Point of a person that decides membership: box_bottom, feet (ankle keypoints "
+        "where visible, else box bottom) or box_center.",
+    )
+
+
+class CameraConfig(Strict):
+    id: Identifier
+    source: SourceConfig
+    fps: float = Field(2.0, gt=0, le=30, description="Frames per second to analyse.")
+    zones: list[ZoneConfig] = Field(min_length=1, description="Waiting zones seen by this camera.")
+    privacy_masks: list[Polygon] = Field(
+        default_factory=list, description="Polygons blanked to black before detection."
+    )
+
+    @model_validator(mode="after")
+    def _zone_ids_unique(self) -> CameraConfig:
+        _require_unique([z.id for z in self.zones], "zone id")
+        return self
+
+
+class TilingConfig(Strict):
+    rows: int = Field(2, ge=1, le=4, description="Tile rows.")
+    cols: int = Field(2, ge=1, le=4, description="Tile columns.")
+    overlap: float = Field(0.2, ge=0.0, lt=0.5, description="Overlap of neighbouring tiles, 0..0.5.")
+    full_frame: bool = Field(True, description="Also run the whole region, for people larger than a tile.")
+
+
+class DetectorConfig(Strict):
+    type: Literal["onnx", "ultralytics"] = Field("onnx", description="Backend: onnxruntime or ultralytics.")
+    model: Path = Field(DEFAULT_MODEL, description="Model file (.onnx, or .pt for ultralytics).")
+    input_size: tuple[Annotated[int, Field(ge=64, le=2048, multiple_of=32)], ...] = Field(
+        (960, 1280), min_length=2, max_length=2, description="Network input (height, width), multiples of 32."
+    )
+    confidence: float = Field(0.03, gt=0, lt=1, description="Minimum person confidence.")
+    nms_iou: float = Field(0.5, gt=0, lt=1, description="Boxes overlapping more than this are merged.")
+    threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
+    region: Literal["frame", "zones"] = Field(
+        "frame",
+        description="Look at the whole frame, or only the bounding box of the camera's zones "
+        "(seen larger, so small people are found).",
+    )
+    tiling: TilingConfig | None = Field(None, description="Overlapping tiles merged by NMS; none: one pass.")
+
+
+class TrackerConfig(Strict):
+    lost_track_s: float = Field(2.0, gt=0, le=60, description="Seconds a person may go unseen before leaving.")
+    activation_confidence: float = Field(0.25, gt=0, lt=1, description="Confidence that starts a track.")
+    high_confidence: float = Field(0.25, gt=0, lt=1, description="ByteTrack's first-stage confidence.")
+    min_iou: float = Field(0.1, gt=0, lt=1, description="Minimum overlap to continue a track.")
+    confirm_frames: int = Field(2, ge=1, le=10, description="Consecutive frames before a track is a person.")
+    smoothing_frames: int = Field(
+        3, ge=1, le=15, description="Occupancy is the median of this many analysed frames (odd)."
+    )
+
+    @field_validator("smoothing_frames")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("must be odd, so the median is one of the counts")
+        return value
+
+
+class MetricsConfig(Strict):
+    host: str = Field("127.0.0.1", description="Listen address of /metrics.")
+    port: int = Field(
+        DEFAULT_METRICS_PORT, ge=0, le=65535, description="Listen port of /metrics; 0 picks a free one."
+    )
+
+
+class Config(Strict):
+    site: Identifier
+    cameras: list[CameraConfig] = Field(min_length=1)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)  # type: ignore[arg-type]
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)  # type: ignore[arg-type]
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _camera_ids_unique(self) -> Config:
+        _require_unique([c.id for c in self.cameras], "camera id")
+        return self
+
+
+def _require_unique(ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for value in ids:
+        if value in seen:
+            raise ValueError(f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def _field_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part not in ("file", "function-after"):  # discriminator tags add nothing for a reader
+            path += f".{part}" if path else str(part)
+    return path or "(file)"
+
+
+def parse_config(data: object, base_dir: Path) -> Config:
+    """Validate a parsed YAML document; relative paths are taken from base_dir."""
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError([(_field_path(e["loc"]), e["msg"]) for e in error.errors()]) from None
+    return _resolve_paths(config, base_dir)
+
+
+def _resolve_paths(config: Config, base_dir: Path) -> Config:
+    cameras = [
+        c.model_copy(update={"source": c.source.model_copy(update={"path": base_dir / c.source.path})})
+        for c in config.cameras
+    ]
+    detector = config.detector.model_copy(update={"model": base_dir / config.detector.model})
+    return config.model_copy(update={"cameras": cameras, "detector": detector})
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate one YAML config file; every problem is reported at once."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([("(file)", f"cannot read {path}: {error.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError([("(file)", f"not valid YAML: {error}")]) from None
+    return parse_config(data, path.resolve().parent)
+
+
+def default_config(video: Path | None = None, fps: float = 10.0) -> Config:
+    """The built-in settings: one camera, one zone covering the whole frame."""
+    return Config(
+        site="default",
+        cameras=[
+            CameraConfig(
+                id="camera",
+                source=FileSourceConfig(path=video or Path("video.mp4"), realtime=False),
+                fps=fps,
+                zones=[ZoneConfig(id="frame", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])],
+            )
+        ],
+    )

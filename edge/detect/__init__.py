@@ -1,0 +1,27 @@
+"""Person detectors: one interface, backends that each convert their own output to Detections."""
+
+from edge.detect.base import Detector, ModelInfo
+from edge.detect.model import ModelError, verify_model
+
+__all__ = ["Detector", "ModelError", "ModelInfo", "build_detector", "verify_model"]
+
+
+def build_detector(config: object) -> Detector:
+    """The backend a `detector` config names; the model file is verified first."""
+    from edge.config import DetectorConfig
+    from edge.detect.tiling import TiledDetector
+
+    assert isinstance(config, DetectorConfig)
+    manifest = verify_model(config.model)
+    backend: Detector
+    if config.type == "onnx":
+        from edge.detect.onnx import OnnxDetector
+
+        backend = OnnxDetector(config, manifest)
+    else:
+        from edge.detect.ultralytics import UltralyticsDetector
+
+        backend = UltralyticsDetector(config, manifest)
+    if config.tiling is not None:
+        return TiledDetector(backend, config.tiling, config.nms_iou)
+    return backend

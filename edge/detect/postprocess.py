@@ -1,0 +1,60 @@
+"""Shared steps around a network: letterbox in, non-maximum suppression out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.detections import Detections
+
+PAD_VALUE = 114  # the grey the YOLO family was trained with
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How an image was scaled and padded into the network input, to map boxes back."""
+
+    scale: float
+    pad_x: float
+    pad_y: float
+
+    def to_image(self, xy: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Network-input (x, y) columns, pairwise along the last axis, to image pixels."""
+        out = xy.astype(np.float32, copy=True)
+        out[..., 0::2] = (out[..., 0::2] - self.pad_x) / self.scale
+        out[..., 1::2] = (out[..., 1::2] - self.pad_y) / self.scale
+        return out
+
+
+def letterbox(image: NDArray[np.uint8], height: int, width: int) -> tuple[NDArray[np.uint8], Letterbox]:
+    """Resize keeping the aspect ratio, pad to (height, width) around the centre."""
+    h, w = image.shape[:2]
+    scale = min(height / h, width / w)
+    new_w, new_h = round(w * scale), round(h * scale)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
+    pad_x, pad_y = (width - new_w) // 2, (height - new_h) // 2
+    canvas = np.full((height, width, 3), PAD_VALUE, np.uint8)
+    canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
+    return canvas, Letterbox(scale, pad_x, pad_y)
+
+
+def nms(detections: Detections, iou: float) -> Detections:
+    """Keep the most confident of boxes that overlap more than `iou` (one class: person)."""
+    if len(detections) < 2:
+        return detections
+    xyxy = detections.xyxy
+    xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
+    keep = cv2.dnn.NMSBoxes(xywh.tolist(), detections.confidence.tolist(), 0.0, iou)
+    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
+    return detections.select(np.sort(keep))
+
+
+def clip_to_region(detections: Detections, region: tuple[int, int, int, int]) -> Detections:
+    """Boxes cut to the (x1, y1, x2, y2) pixels that were looked at (letterbox padding is not image)."""
+    x1, y1, x2, y2 = region
+    xyxy = np.clip(detections.xyxy, [x1, y1, x1, y1], [x2, y2, x2, y2]).astype(np.float32)
+    return Detections(xyxy, detections.confidence, detections.keypoints, detections.track_id)

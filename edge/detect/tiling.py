@@ -1,0 +1,83 @@
+"""Look at overlapping tiles at native resolution, so that small, distant people are seen."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.config import TilingConfig
+from edge.detect.base import Detector
+from edge.detect.postprocess import nms
+from edge.detections import Detections
+
+Region = tuple[int, int, int, int]
+EDGE_MARGIN_PX = 2.0
+
+
+def tile_regions(region: Region, rows: int, cols: int, overlap: float) -> list[Region]:
+    """rows x cols windows covering `region`, neighbours sharing `overlap` of a tile's size."""
+    x1, y1, x2, y2 = region
+    tile_w = (x2 - x1) / (cols - (cols - 1) * overlap)
+    tile_h = (y2 - y1) / (rows - (rows - 1) * overlap)
+    tiles = []
+    for r in range(rows):
+        for c in range(cols):
+            left = x1 + c * tile_w * (1 - overlap)
+            top = y1 + r * tile_h * (1 - overlap)
+            tiles.append(
+                (round(left), round(top), min(x2, round(left + tile_w)), min(y2, round(top + tile_h)))
+            )
+    return tiles
+
+
+def cut_by_inner_edge(detections: Detections, tile: Region, region: Region) -> NDArray[np.bool_]:
+    """Boxes touching a tile edge that lies inside the region: the person continues in the next tile."""
+    bx1, by1, bx2, by2 = detections.xyxy.T
+    tx1, ty1, tx2, ty2 = tile
+    rx1, ry1, rx2, ry2 = region
+    cut = np.zeros(len(detections), bool)
+    if tx1 > rx1:
+        cut |= bx1 <= tx1 + EDGE_MARGIN_PX
+    if ty1 > ry1:
+        cut |= by1 <= ty1 + EDGE_MARGIN_PX
+    if tx2 < rx2:
+        cut |= bx2 >= tx2 - EDGE_MARGIN_PX
+    if ty2 < ry2:
+        cut |= by2 >= ty2 - EDGE_MARGIN_PX
+    return cut
+
+
+class TiledDetector:
+    """Runs a backend on tiles of each region (and the whole region), merged by NMS in one batch.
+
+    A box cut by an inner tile edge belongs to someone the whole-region pass or the neighbouring
+    tile sees entire; keeping it would count a person near the camera twice, so it is dropped
+    whenever a whole-region pass runs.
+    """
+
+    def __init__(self, backend: Detector, tiling: TilingConfig, nms_iou: float) -> None:
+        self.backend = backend
+        self.tiling = tiling
+        self.nms_iou = nms_iou
+        self.info = backend.info
+
+    def detect(self, image: NDArray[np.uint8]) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
+    ) -> list[Detections]:
+        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        t = self.tiling
+        jobs: list[tuple[int, Region, Region | None]] = []  # image index, window, tile (None: whole)
+        for i, region in enumerate(regions):
+            if t.full_frame:
+                jobs.append((i, region, None))
+            jobs.extend((i, tile, tile) for tile in tile_regions(region, t.rows, t.cols, t.overlap))
+        found = self.backend.detect_batch([images[i] for i, _, _ in jobs], [w for _, w, _ in jobs])
+        per_image: list[list[Detections]] = [[] for _ in images]
+        for (i, _, tile), detections in zip(jobs, found, strict=True):
+            if tile is not None and t.full_frame:
+                detections = detections.select(~cut_by_inner_edge(detections, tile, regions[i]))
+            per_image[i].append(detections)
+        return [nms(Detections.concatenate(parts), self.nms_iou) for parts in per_image]

@@ -1,0 +1,72 @@
+"""Optional backend for .pt checkpoints through ultralytics (the `ultralytics` extra, needs torch)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.config import DetectorConfig
+from edge.detect.base import ModelInfo
+from edge.detect.model import ModelManifest
+from edge.detect.postprocess import clip_to_region
+from edge.detections import Detections
+
+PERSON_CLASS = 0
+
+
+def _stay_offline() -> None:
+    """Ultralytics checks for updates and writes settings unless told not to."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "wartezone-ultralytics"))
+
+
+class UltralyticsDetector:
+    def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+        _stay_offline()
+        try:
+            from ultralytics import YOLO
+        except ImportError as error:
+            raise RuntimeError(
+                "detector.type 'ultralytics' needs the extra: pip install 'wartezone[ultralytics]'"
+            ) from error
+        import torch
+
+        torch.set_num_threads(config.threads)
+        self._model = YOLO(str(config.model), task="pose")
+        self.height, self.width = config.input_size
+        self.confidence = config.confidence
+        self.nms_iou = config.nms_iou
+        self.info = ModelInfo(
+            name=manifest.name,
+            sha256=manifest.sha256,
+            backend="ultralytics",
+            input_size=f"{self.height}x{self.width}",
+        )
+
+    def detect(self, image: NDArray[np.uint8]) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[tuple[int, int, int, int]] | None = None
+    ) -> list[Detections]:
+        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        crops = [im[y1:y2, x1:x2] for im, (x1, y1, x2, y2) in zip(images, regions, strict=True)]
+        results = self._model.predict(
+            crops,
+            imgsz=(self.height, self.width),
+            conf=self.confidence,
+            iou=self.nms_iou,
+            classes=[PERSON_CLASS],
+            verbose=False,
+        )
+        out = []
+        for result, region in zip(results, regions, strict=True):
+            boxes = result.boxes
+            keypoints = None if result.keypoints is None else result.keypoints.data.cpu().numpy()
+            found = Detections(boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy(), keypoints)
+            out.append(clip_to_region(found.shifted(region[0], region[1]), region))
+        return out

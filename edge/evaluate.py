@@ -1,0 +1,197 @@
+"""`wartezone eval`: count accuracy (and, with per-person ground truth, visits and dwell) on labelled data."""
+
+from __future__ import annotations
+
+import csv
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from edge.config import CameraConfig, Config
+from edge.detect import build_detector
+from edge.detections import Detections
+from edge.pipeline import CameraPipeline
+from edge.sources.base import Frame
+from edge.sources.file import FileSource
+from edge.zones.geometry import contains, to_pixels
+
+IMAGE_FOLDER_FRAME_S = 1.0  # an image folder has no clock; tracking assumes one second per frame
+
+
+class GroundTruthError(ValueError):
+    """A ground-truth file that cannot be read; the message names the file and the line."""
+
+
+@dataclass(frozen=True, slots=True)
+class CountRow:
+    frame: int
+    file: str
+    count: int
+
+
+def read_counts_csv(path: Path) -> list[CountRow]:
+    """The Mall format: a header `frame,file,count`, then one row per image."""
+    rows = []
+    with path.open(newline="", encoding="utf-8") as stream:
+        reader = csv.DictReader(stream)
+        if reader.fieldnames is None or not {"frame", "file", "count"} <= set(reader.fieldnames):
+            raise GroundTruthError(f"{path}: expected the columns frame,file,count, got {reader.fieldnames}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                rows.append(CountRow(int(row["frame"]), row["file"], int(row["count"])))
+            except (TypeError, ValueError):
+                raise GroundTruthError(f"{path}:{line}: not a frame,file,count row: {row}") from None
+    return rows
+
+
+def read_cvml(path: Path) -> dict[int, dict[int, tuple[float, float, float, float]]]:
+    """CVML (PETS) ground truth: frame number -> person id -> box (x1, y1, x2, y2)."""
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as error:
+        raise GroundTruthError(f"{path}: not a readable CVML file ({error})") from None
+    frames: dict[int, dict[int, tuple[float, float, float, float]]] = {}
+    for frame in root.iter("frame"):
+        people = {}
+        for obj in frame.iter("object"):
+            box = obj.find("box")
+            if box is None:
+                raise GroundTruthError(f"{path}: object {obj.get('id')} in frame {frame.get('number')} has no box")
+            xc, yc, w, h = (float(box.get(k, "nan")) for k in ("xc", "yc", "w", "h"))
+            people[int(obj.get("id", "-1"))] = (xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2)
+        frames[int(frame.get("number", "-1"))] = people
+    return frames
+
+
+@dataclass
+class EvalResult:
+    frames: int
+    mae: float
+    bias: float
+    mae_raw: float
+    bias_raw: float
+    ms_per_frame: float
+    visits: int | None = None
+    gt_visits: int | None = None
+    mean_dwell_s: float | None = None
+    gt_mean_dwell_s: float | None = None
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+class _Scorer:
+    def __init__(self) -> None:
+        self.predicted: list[int] = []
+        self.raw: list[int] = []
+        self.truth: list[int] = []
+
+    def add(self, predicted: int, raw: int, truth: int) -> None:
+        self.predicted.append(predicted)
+        self.raw.append(raw)
+        self.truth.append(truth)
+
+    def result(self, seconds: float) -> EvalResult:
+        truth = np.asarray(self.truth, float)
+        error = np.asarray(self.predicted, float) - truth
+        error_raw = np.asarray(self.raw, float) - truth
+        n = max(len(truth), 1)
+        return EvalResult(
+            frames=len(truth),
+            mae=float(np.abs(error).sum() / n),
+            bias=float(error.sum() / n),
+            mae_raw=float(np.abs(error_raw).sum() / n),
+            bias_raw=float(error_raw.sum() / n),
+            ms_per_frame=1000.0 * seconds / n,
+        )
+
+
+def _pipeline(config: Config) -> CameraPipeline:
+    detector = build_detector(config.detector)
+    return CameraPipeline(config.cameras[0], detector, config.tracker, region=config.detector.region)
+
+
+def eval_counts(folder: Path, counts: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
+    """Whole-frame counts on a folder of images against a frame,file,count CSV."""
+    rows = read_counts_csv(counts)[::every]
+    pipeline = _pipeline(config)
+    scorer = _Scorer()
+    started = time.perf_counter()
+    for row in tqdm(rows, desc="eval", unit="frame", disable=not progress):
+        image = cv2.imread(str(folder / row.file))
+        if image is None:
+            raise GroundTruthError(f"{counts}: frame {row.frame} names {row.file}, not readable in {folder}")
+        time_s = row.frame * IMAGE_FOLDER_FRAME_S
+        result = pipeline.analyse(Frame(image, time_s, time_s))
+        scorer.add(sum(z.occupancy for z in result.zones), sum(z.raw_count for z in result.zones), row.count)
+    return scorer.result(time.perf_counter() - started)
+
+
+def _gt_in_zones(camera: CameraConfig, boxes: list[tuple[float, float, float, float]], width: int, height: int) -> int:
+    """Ground-truth people counted the way the zones count detections (box bottom, per zone)."""
+    if not boxes:
+        return 0
+    people = Detections(np.asarray(boxes, np.float32), np.ones(len(boxes), np.float32))
+    limit = np.array([width - 0.5, height - 0.5], np.float32)
+    return sum(
+        int(contains(to_pixels(z.polygon, width, height), np.clip(people.anchors(z.anchor), 0, limit)).sum())
+        for z in camera.zones
+    )
+
+
+def _gt_visits(
+    truth: dict[int, dict[int, tuple[float, float, float, float]]], times: dict[int, float]
+) -> list[float]:
+    """Dwell of every ground-truth person: from their first to their last annotated frame."""
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    for number, people in truth.items():
+        if number not in times:
+            continue
+        for person in people:
+            first.setdefault(person, times[number])
+            last[person] = times[number]
+    return [last[p] - first[p] for p in first]
+
+
+def eval_video(video: Path, gt: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
+    """Counts, visits and dwell on a video against CVML per-person ground truth."""
+    truth = read_cvml(gt)
+    source = FileSource(video, realtime=False)
+    total = source.frame_count()
+    pipeline = _pipeline(config)
+    camera = config.cameras[0]
+    scorer = _Scorer()
+    times: dict[int, float] = {}
+    dwells: list[float] = []
+    visits = 0
+    started = time.perf_counter()
+    bar = tqdm(total=(total + every - 1) // every, desc="eval", unit="frame", disable=not progress)
+    for number, pending in enumerate(source.frames()):
+        times[number] = pending.time_s
+        if number % every:
+            continue
+        frame = pending.decode()
+        if frame is None:
+            continue
+        result = pipeline.analyse(frame)
+        height, width = frame.image.shape[:2]
+        expected = _gt_in_zones(camera, list(truth.get(number, {}).values()), width, height)
+        scorer.add(sum(z.occupancy for z in result.zones), sum(z.raw_count for z in result.zones), expected)
+        visits += sum(z.entries for z in result.zones)
+        dwells.extend(d for z in result.zones for d in z.completed_dwells_s)
+        bar.update()
+    bar.close()
+    dwells.extend(d for z in pipeline.finish() for d in z.completed_dwells_s)
+    result = scorer.result(time.perf_counter() - started)
+    gt_dwells = _gt_visits(truth, times)
+    result.visits = visits
+    result.gt_visits = len(gt_dwells)
+    result.mean_dwell_s = float(np.mean(dwells)) if dwells else 0.0
+    result.gt_mean_dwell_s = float(np.mean(gt_dwells)) if gt_dwells else 0.0
+    return result

@@ -1,0 +1,140 @@
+"""Prometheus exposition of the edge box. Labels are site, camera and zone only: aggregates."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from edge.config import Config
+from edge.detect.base import ModelInfo
+from edge.zones.accounting import ZoneReading
+
+# Waiting rooms: a quick look-in lasts seconds, a normal wait minutes, a bad day hours.
+DWELL_BUCKETS_S = (10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400)
+LATENCY_BUCKETS_S = (0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
+ZONE_LABELS = ("site", "camera", "zone")
+CAMERA_LABELS = ("site", "camera")
+
+
+@dataclass(frozen=True, slots=True)
+class _ZoneNow:
+    occupancy: int
+    loitering: int
+    longest_dwell_s: float
+
+
+class _ZoneStateCollector(Collector):
+    """Current state read at scrape time from the latest snapshot of each camera."""
+
+    def __init__(self, site: str) -> None:
+        self._site = site
+        self._lock = threading.Lock()
+        self._now: dict[tuple[str, str], _ZoneNow] = {}
+
+    def publish(self, camera: str, readings: list[ZoneReading]) -> None:
+        with self._lock:
+            for r in readings:
+                self._now[(camera, r.zone)] = _ZoneNow(r.occupancy, r.loitering, r.longest_dwell_s)
+
+    def forget(self, camera: str) -> None:
+        """A camera that is not analysed has unknown occupancy: its series disappear, never read 0."""
+        with self._lock:
+            self._now = {key: v for key, v in self._now.items() if key[0] != camera}
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            now = dict(self._now)
+        occupancy = GaugeMetricFamily(
+            "wartezone_zone_occupancy", "People in the zone now (median of recent frames).", labels=ZONE_LABELS
+        )
+        loitering = GaugeMetricFamily(
+            "wartezone_zone_loitering",
+            "People in the zone longer than its loitering limit now.",
+            labels=ZONE_LABELS,
+        )
+        longest = GaugeMetricFamily(
+            "wartezone_zone_longest_dwell_seconds",
+            "How long the longest-staying person now in the zone has been there.",
+            labels=ZONE_LABELS,
+        )
+        for (camera, zone), state in sorted(now.items()):
+            labels = [self._site, camera, zone]
+            occupancy.add_metric(labels, state.occupancy)
+            loitering.add_metric(labels, state.loitering)
+            longest.add_metric(labels, state.longest_dwell_s)
+        yield occupancy
+        yield loitering
+        yield longest
+
+
+class EdgeMetrics:
+    """Every metric the edge box exports, declared once on the registry it is given."""
+
+    def __init__(self, registry: CollectorRegistry, config: Config, model: ModelInfo) -> None:
+        self.site = config.site
+        self._state = _ZoneStateCollector(config.site)
+        registry.register(self._state)
+        self.entries = Counter(
+            "wartezone_zone_entries", "People who entered the zone.", ZONE_LABELS, registry=registry
+        )
+        self.exits = Counter("wartezone_zone_exits", "People who left the zone.", ZONE_LABELS, registry=registry)
+        self.dwell = Histogram(
+            "wartezone_zone_dwell_seconds",
+            "Time people spent in the zone, observed when they leave.",
+            ZONE_LABELS,
+            buckets=DWELL_BUCKETS_S,
+            registry=registry,
+        )
+        self.frames_analysed = Counter(
+            "wartezone_frames_analysed", "Frames run through the detector.", CAMERA_LABELS, registry=registry
+        )
+        self.frames_dropped = Counter(
+            "wartezone_frames_dropped",
+            "Frames due for analysis that could not be decoded or analysed.",
+            CAMERA_LABELS,
+            registry=registry,
+        )
+        self.detector_latency = Histogram(
+            "wartezone_detector_latency_seconds",
+            "Wall time of one detector call per analysed frame.",
+            CAMERA_LABELS,
+            buckets=LATENCY_BUCKETS_S,
+            registry=registry,
+        )
+        info = Info("wartezone_model", "The person model in use.", ["site"], registry=registry)
+        info.labels(config.site).info(
+            {"name": model.name, "sha256": model.sha256, "backend": model.backend, "input_size": model.input_size}
+        )
+        # Series exist from the start, so rate() and increase() see the first event.
+        for camera in config.cameras:
+            self.frames_analysed.labels(self.site, camera.id)
+            self.frames_dropped.labels(self.site, camera.id)
+            for zone in camera.zones:
+                self.entries.labels(self.site, camera.id, zone.id)
+                self.exits.labels(self.site, camera.id, zone.id)
+                self.dwell.labels(self.site, camera.id, zone.id)
+
+    def record_frame(self, camera: str, latency_s: float, readings: list[ZoneReading]) -> None:
+        self.frames_analysed.labels(self.site, camera).inc()
+        self.detector_latency.labels(self.site, camera).observe(latency_s)
+        self.record_visits(camera, readings)
+        self._state.publish(camera, readings)
+
+    def record_visits(self, camera: str, readings: list[ZoneReading]) -> None:
+        for r in readings:
+            if r.entries:
+                self.entries.labels(self.site, camera, r.zone).inc(r.entries)
+            for dwell_s in r.completed_dwells_s:
+                self.exits.labels(self.site, camera, r.zone).inc()
+                self.dwell.labels(self.site, camera, r.zone).observe(dwell_s)
+
+    def record_dropped(self, camera: str) -> None:
+        self.frames_dropped.labels(self.site, camera).inc()
+
+    def forget_camera(self, camera: str) -> None:
+        self._state.forget(camera)

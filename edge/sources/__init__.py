@@ -1,0 +1,16 @@
+"""Where frames come from. Live streams (RTSP, HTTP, USB) plug in beside the file source."""
+
+from edge.sources.base import Frame, FrameSource, SourceError
+from edge.sources.file import FileSource
+from edge.sources.sampling import FrameSampler
+
+__all__ = ["FileSource", "Frame", "FrameSampler", "FrameSource", "SourceError", "open_source"]
+
+
+def open_source(config: object) -> FrameSource:
+    """The source a camera's `source` config names."""
+    from edge.config import FileSourceConfig
+
+    if isinstance(config, FileSourceConfig):
+        return FileSource(config.path, loop=config.loop, realtime=config.realtime)
+    raise TypeError(f"no source for {type(config).__name__}")

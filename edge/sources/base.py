@@ -1,0 +1,60 @@
+"""The source interface: frames with their own timestamps, decoded only when asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read; the message names it, never its credentials."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One decoded image and when it was captured.
+
+    time_s: monotonic seconds on the source's own clock (video timestamps for files); all
+    durations come from it. wall_time: Unix time for labels and timelines.
+    """
+
+    image: NDArray[np.uint8]
+    time_s: float
+    wall_time: float
+
+
+class PendingFrame(Protocol):
+    """A frame read from the source but not yet decoded: decoding is the expensive part.
+
+    Valid until the source reads its next frame; decode it before asking for another.
+    """
+
+    time_s: float
+    wall_time: float
+
+    def decode(self) -> Frame | None: ...
+
+
+class FrameSource(Protocol):
+    name: str
+
+    def frames(self) -> Iterator[PendingFrame]:
+        """Every frame the source delivers, in order, until it ends."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(slots=True)
+class LazyFrame:
+    time_s: float
+    wall_time: float
+    _decode: Callable[[], NDArray[np.uint8] | None]
+
+    def decode(self) -> Frame | None:
+        image = self._decode()
+        return None if image is None else Frame(image, self.time_s, self.wall_time)

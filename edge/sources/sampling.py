@@ -1,0 +1,27 @@
+"""Pick the frames to analyse at a configured rate, by the frames' own timestamps."""
+
+from __future__ import annotations
+
+
+class FrameSampler:
+    """Says which frames are due so that analysis runs at `fps` on the source clock.
+
+    Real streams drop and bunch frames, so the schedule follows timestamps, never frame counts.
+    When the source jumps ahead by more than one period (a gap), the schedule restarts there
+    instead of firing a burst of catch-up frames.
+    """
+
+    def __init__(self, fps: float) -> None:
+        if fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.period_s = 1.0 / fps
+        self._next_due: float | None = None
+
+    def due(self, time_s: float) -> bool:
+        if self._next_due is None or time_s >= self._next_due + self.period_s:
+            self._next_due = time_s + self.period_s
+            return True
+        if time_s >= self._next_due - 1e-6:
+            self._next_due += self.period_s
+            return True
+        return False

@@ -1,0 +1,1 @@
+"""Which people are in which waiting zone, and for how long."""

@@ -1,0 +1,124 @@
+"""Per-zone accounting: occupancy now, entries, exits, dwell times and loitering."""
+
+from __future__ import annotations
+
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edge.config import CameraConfig
+from edge.detections import Detections
+from edge.zones.geometry import contains, to_pixels
+
+MAX_PEOPLE_PER_ZONE = 1000  # hard bound on per-person state, whatever the tracker does
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneReading:
+    """What one zone shows after one analysed frame: aggregates only."""
+
+    zone: str
+    occupancy: int  # smoothed, what is reported
+    raw_count: int  # people inside in this frame alone
+    loitering: int  # present longer than the zone's loitering limit
+    longest_dwell_s: float
+    entries: int  # people who entered with this frame
+    completed_dwells_s: tuple[float, ...] = ()  # durations of visits that ended with this frame
+
+
+@dataclass(slots=True)
+class _Presence:
+    entered_s: float
+    last_seen_s: float
+
+
+@dataclass
+class ZoneAccount:
+    """One zone's state. Occupancy is the median of the last `smoothing_frames` raw counts, so a
+    person missed (or a false detection) in a single frame does not move it; visits come from
+    tracks and end when a track has not been seen inside for `exit_grace_s`.
+    """
+
+    zone: str
+    loiter_limit_s: float
+    smoothing_frames: int
+    exit_grace_s: float
+    _counts: deque[int] = field(init=False)
+    _present: dict[int, _Presence] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._counts = deque(maxlen=self.smoothing_frames)
+
+    def update(self, raw_count: int, track_ids_inside: np.ndarray, time_s: float) -> ZoneReading:
+        self._counts.append(raw_count)
+        entries = 0
+        for track_id in track_ids_inside.tolist():
+            presence = self._present.get(track_id)
+            if presence is None:
+                self._present[track_id] = _Presence(time_s, time_s)
+                entries += 1
+            else:
+                presence.last_seen_s = time_s
+        gone = [t for t, p in self._present.items() if time_s - p.last_seen_s > self.exit_grace_s]
+        dwells = [self._leave(t) for t in gone]
+        while len(self._present) > MAX_PEOPLE_PER_ZONE:
+            oldest = min(self._present, key=lambda t: self._present[t].last_seen_s)
+            dwells.append(self._leave(oldest))
+        return self._reading(raw_count, time_s, entries, dwells)
+
+    def finish(self) -> ZoneReading:
+        """End every visit (stream ended or state is being dropped); returns their dwell times."""
+        dwells = [self._leave(t) for t in list(self._present)]
+        self._counts.clear()
+        return ZoneReading(self.zone, 0, 0, 0, 0.0, 0, tuple(dwells))
+
+    def _leave(self, track_id: int) -> float:
+        presence = self._present.pop(track_id)
+        return presence.last_seen_s - presence.entered_s
+
+    def _reading(self, raw_count: int, time_s: float, entries: int, dwells: list[float]) -> ZoneReading:
+        stays = [time_s - p.entered_s for p in self._present.values()]
+        return ZoneReading(
+            zone=self.zone,
+            occupancy=int(statistics.median_low(self._counts)),
+            raw_count=raw_count,
+            loitering=sum(stay > self.loiter_limit_s for stay in stays),
+            longest_dwell_s=max(stays, default=0.0),
+            entries=entries,
+            completed_dwells_s=tuple(dwells),
+        )
+
+
+class CameraZones:
+    """All zones of one camera: who is inside which, per analysed frame."""
+
+    def __init__(self, camera: CameraConfig, smoothing_frames: int, exit_grace_s: float) -> None:
+        self._zones = camera.zones
+        self._accounts = [
+            ZoneAccount(z.id, z.loiter_limit_s, smoothing_frames, exit_grace_s) for z in camera.zones
+        ]
+        self._pixels: dict[tuple[int, int], list[np.ndarray]] = {}
+
+    def polygons(self, width: int, height: int) -> list[np.ndarray]:
+        key = (width, height)
+        if key not in self._pixels:
+            self._pixels[key] = [to_pixels(z.polygon, width, height) for z in self._zones]
+        return self._pixels[key]
+
+    def update(self, people: Detections, width: int, height: int, time_s: float) -> list[ZoneReading]:
+        readings = []
+        track_id = people.track_id if people.track_id is not None else np.full(len(people), -1)
+        # A box cut by the image border ends on it; keep such anchors inside the last pixel row.
+        limit = np.array([width - 0.5, height - 0.5], np.float32)
+        for zone, account, polygon in zip(
+            self._zones, self._accounts, self.polygons(width, height), strict=True
+        ):
+            inside = contains(polygon, np.clip(people.anchors(zone.anchor), 0, limit))
+            ids = track_id[inside]
+            readings.append(account.update(int(inside.sum()), ids[ids >= 0], time_s))
+        return readings
+
+    def finish(self) -> list[ZoneReading]:
+        return [account.finish() for account in self._accounts]

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine with Python >= 3.11 and the package registries:
+# Debian packages, the virtual environment .venv, the demo video; with --dev also what the tests
+# need (test tools, the ultralytics backend with torch, the model checkpoint).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=false
+[ "${1:-}" = "--dev" ] && dev=true
+
+# libgl1/libglib2.0-0: opencv-python loads them at import; prometheus: promtool checks the exposition.
+apt_packages=(libgl1 libglib2.0-0)
+$dev && apt_packages+=(prometheus)
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+    echo "setup: creating .venv"
+    "$python" -m venv .venv
+fi
+extras=""
+torch_pins=()
+if $dev; then
+    extras="[dev,ultralytics]"
+    # torch and torchvision as a pair: ultralytics needs both, and mismatched pairs fail to import.
+    torch_pins=(torch==2.14.1 torchvision==0.29.1)
+fi
+echo "setup: installing wartezone$extras into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" "${torch_pins[@]}"
+
+# The demo video is OpenCV's sample vtest.avi from Debian's opencv-doc package; not committed.
+if [ ! -f .cache/vtest.avi ]; then
+    echo "setup: fetching the demo video (Debian package opencv-doc)"
+    mkdir -p .cache
+    work="$(mktemp -d)"
+    chmod 777 "$work"  # apt's download user must be able to write there
+    (cd "$work" && apt-get download opencv-doc >/dev/null 2>&1 || { $sudo apt-get update -qq && apt-get download opencv-doc >/dev/null; })
+    dpkg-deb --fsys-tarfile "$work"/opencv-doc_*.deb \
+        | tar -xO ./usr/share/doc/opencv-doc/examples/data/vtest.avi >.cache/vtest.avi
+    rm -rf "$work"
+fi
+
+if $dev; then
+    PYTHON=.venv/bin/python models/fetch_checkpoint.sh
+fi
+echo "setup: done"

@@ -1,0 +1,79 @@
+"""Shared fixtures: real data (skipped without it, failing in CI), configs and detections."""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from edge.detections import Detections
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("WARTEZONE_DATA", REPO.parent / "shared" / "data"))
+DEMO_VIDEO = REPO / ".cache" / "vtest.avi"
+MODEL = REPO / "models" / "yolo11n-pose.onnx"
+
+
+def _need(path: Path, why: str) -> Path:
+    if path.exists():
+        return path
+    message = f"{path} is missing: {why}"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data beside the checkout: real footage with ground truth."""
+    return _need(SHARED_DATA, "real footage and ground truth live in ../shared/data beside the checkout")
+
+
+@pytest.fixture(scope="session")
+def demo_video() -> Path:
+    """OpenCV's sample video, fetched by scripts/setup.sh."""
+    return _need(DEMO_VIDEO, "scripts/setup.sh fetches the demo video")
+
+
+ZONE_ALL = {"id": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}
+
+
+@pytest.fixture
+def config_dict(demo_video: Path) -> Callable[..., dict[str, Any]]:
+    """A valid config as a dict; keyword arguments replace top-level or first-camera keys."""
+
+    def make(**camera: Any) -> dict[str, Any]:
+        cam = {"id": "cam", "source": {"type": "file", "path": str(demo_video), "realtime": False}, "fps": 2}
+        cam["zones"] = [copy.deepcopy(ZONE_ALL)]
+        cam.update(camera)
+        return {"site": "test-site", "cameras": [cam], "metrics": {"port": 0}}
+
+    return make
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[[Any], Path]:
+    def write(data: Any) -> Path:
+        path = tmp_path / "wartezone.yaml"
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+        return path
+
+    return write
+
+
+def make_detections(
+    boxes: list[tuple[float, float, float, float]],
+    confidence: list[float] | None = None,
+    track_id: list[int] | None = None,
+) -> Detections:
+    """Detections from plain box tuples (confidence 0.9 unless given)."""
+    xyxy = np.asarray(boxes, np.float32).reshape(-1, 4)
+    conf = np.asarray(confidence if confidence is not None else [0.9] * len(xyxy), np.float32)
+    ids = None if track_id is None else np.asarray(track_id, np.int64)
+    return Detections(xyxy, conf, None, ids)
