@@ -20,7 +20,7 @@ from edge.sources.base import Frame
 from edge.sources.file import FileSource
 from edge.zones.geometry import contains, to_pixels
 
-IMAGE_FOLDER_FRAME_S = 1.0  # an image folder has no clock; tracking assumes one second per frame
+IMAGE_FOLDER_FRAME_S = 1.0  # an image folder has no clock; tracking assumes one second per evaluated frame
 
 
 class GroundTruthError(ValueError):
@@ -111,22 +111,24 @@ class _Scorer:
         )
 
 
-def _pipeline(config: Config) -> CameraPipeline:
+def _pipeline(config: Config, analysed_fps: float) -> CameraPipeline:
+    """The first camera's pipeline, its tracker stepping at the rate frames are evaluated."""
+    camera = config.cameras[0].model_copy(update={"fps": analysed_fps})
     detector = build_detector(config.detector)
-    return CameraPipeline(config.cameras[0], detector, config.tracker, region=config.detector.region)
+    return CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
 
 
 def eval_counts(folder: Path, counts: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
     """Whole-frame counts on a folder of images against a frame,file,count CSV."""
     rows = read_counts_csv(counts)[::every]
-    pipeline = _pipeline(config)
+    pipeline = _pipeline(config, 1.0 / IMAGE_FOLDER_FRAME_S)
     scorer = _Scorer()
     started = time.perf_counter()
-    for row in tqdm(rows, desc="eval", unit="frame", disable=not progress):
+    for index, row in enumerate(tqdm(rows, desc="eval", unit="frame", disable=not progress)):
         image = cv2.imread(str(folder / row.file))
         if image is None:
             raise GroundTruthError(f"{counts}: frame {row.frame} names {row.file}, not readable in {folder}")
-        time_s = row.frame * IMAGE_FOLDER_FRAME_S
+        time_s = index * IMAGE_FOLDER_FRAME_S
         result = pipeline.analyse(Frame(image, time_s, time_s))
         scorer.add(sum(z.occupancy for z in result.zones), sum(z.raw_count for z in result.zones), row.count)
     return scorer.result(time.perf_counter() - started)
@@ -164,7 +166,7 @@ def eval_video(video: Path, gt: Path, config: Config, every: int, progress: bool
     truth = read_cvml(gt)
     source = FileSource(video, realtime=False)
     total = source.frame_count()
-    pipeline = _pipeline(config)
+    pipeline = _pipeline(config, source.nominal_fps() / every)
     camera = config.cameras[0]
     scorer = _Scorer()
     times: dict[int, float] = {}

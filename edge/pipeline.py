@@ -74,7 +74,7 @@ class CameraPipeline:
         self.metrics = metrics
         self.sampler = FrameSampler(camera.fps)
         self.mask = PrivacyMask(camera.privacy_masks)
-        self.tracker = PersonTracker(tracker)
+        self.tracker = PersonTracker(tracker, camera.fps)
         self.zones = CameraZones(camera, tracker.smoothing_frames, exit_grace_s=tracker.lost_track_s)
         self._zones_only = region == "zones"
 

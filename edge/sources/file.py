@@ -37,9 +37,17 @@ class FileSource:
         return capture
 
     def frame_count(self) -> int:
+        """The container's frame count (for progress bars; may be approximate)."""
+        return int(self._property(cv2.CAP_PROP_FRAME_COUNT))
+
+    def nominal_fps(self) -> float:
+        """The container's stated frame rate (durations never use it: frames carry timestamps)."""
+        return self._property(cv2.CAP_PROP_FPS) or 25.0
+
+    def _property(self, key: int) -> float:
         capture = self._open()
         try:
-            return int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            return float(capture.get(key))
         finally:
             capture.release()
 
