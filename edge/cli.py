@@ -48,8 +48,11 @@ def _run_edge(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     service.start()
-    print(f"wartezone edge: site {config.site}, metrics on "
-          f"http://{config.metrics.host}:{service.metrics_port}/metrics (Ctrl-C stops)", flush=True)
+    print(
+        f"wartezone edge: site {config.site}, metrics on "
+        f"http://{config.metrics.host}:{service.metrics_port}/metrics (Ctrl-C stops)",
+        flush=True,
+    )
     try:
         while not stop.is_set() and not service.wait(timeout_s=0.5):
             status.print_if_due(time.monotonic())
@@ -76,7 +79,9 @@ def _eval(args: argparse.Namespace) -> int:
     from edge.evaluate import eval_counts, eval_video
 
     if (args.counts is None) == (args.gt is None):
-        raise ConfigError([("--counts/--gt", "give exactly one: --counts CSV for a frame folder, --gt XML for a video")])
+        raise ConfigError(
+            [("--counts/--gt", "give exactly one: --counts CSV for a frame folder, --gt XML for a video")]
+        )
     config = _load(args.config, args.path)
     if args.counts is not None:
         result = eval_counts(args.path, args.counts, config, args.every)
@@ -94,7 +99,9 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="wartezone", description="Waiting-room occupancy from camera streams.")
+    root = argparse.ArgumentParser(
+        prog="wartezone", description="Waiting-room occupancy from camera streams."
+    )
     commands = root.add_subparsers(dest="command", required=True)
 
     edge = commands.add_parser("edge", help="the edge service").add_subparsers(dest="action", required=True)
@@ -106,7 +113,9 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("video", type=Path)
     rep.add_argument("-c", "--config", type=Path, help="YAML config (zones, detector); default: whole frame")
     rep.add_argument("--camera", help="which configured camera's zones to use (default: the first)")
-    rep.add_argument("--out", type=Path, default=Path("replay-out"), help="output folder (default: replay-out)")
+    rep.add_argument(
+        "--out", type=Path, default=Path("replay-out"), help="output folder (default: replay-out)"
+    )
     rep.set_defaults(handler=_replay)
 
     ev = commands.add_parser("eval", help="count accuracy on labelled frames or video")

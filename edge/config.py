@@ -105,14 +105,22 @@ class DetectorConfig(Strict):
 
 
 class TrackerConfig(Strict):
-    lost_track_s: float = Field(4.0, gt=0, le=60, description="Seconds a person may go unseen before leaving.")
+    lost_track_s: float = Field(
+        4.0, gt=0, le=60, description="Seconds a person may go unseen before leaving."
+    )
     activation_confidence: float = Field(0.25, gt=0, lt=1, description="Confidence that starts a track.")
     high_confidence: float = Field(0.25, gt=0, lt=1, description="ByteTrack's first-stage confidence.")
     min_iou: float = Field(0.05, gt=0, lt=1, description="Minimum (buffered) overlap to continue a track.")
     match_buffer: float = Field(
         1.0, ge=0, le=3, description="Boxes are widened by this fraction of their size before matching."
     )
-    confirm_frames: int = Field(2, ge=1, le=10, description="Consecutive frames before a track is a person.")
+    confirm_frames: int = Field(
+        2,
+        ge=2,
+        le=10,
+        description="Consecutive matched frames before a track is a person "
+        "(ByteTrack confirms on a match, so 2 at least).",
+    )
     smoothing_frames: int = Field(
         3, ge=1, le=15, description="Occupancy is the median of this many analysed frames (odd)."
     )

@@ -22,7 +22,7 @@ class Anchor(StrEnum):
 
 
 def _frozen(array: NDArray, dtype: type) -> NDArray:
-    out = np.array(array, dtype=dtype, copy=True)
+    out: NDArray = np.array(array, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
 
@@ -97,10 +97,12 @@ class Detections:
         if not parts:
             return Detections.empty()
         with_keypoints = all(p.keypoints is not None for p in parts)
+        with_ids = all(p.track_id is not None for p in parts)
         return Detections(
             np.concatenate([p.xyxy for p in parts]),
             np.concatenate([p.confidence for p in parts]),
             np.concatenate([p.keypoints for p in parts]) if with_keypoints else None,  # type: ignore[misc]
+            np.concatenate([p.track_id for p in parts]) if with_ids else None,  # type: ignore[misc]
         )
 
     def anchors(self, anchor: Anchor) -> NDArray[np.float32]:

@@ -61,7 +61,9 @@ def read_cvml(path: Path) -> dict[int, dict[int, tuple[float, float, float, floa
         for obj in frame.iter("object"):
             box = obj.find("box")
             if box is None:
-                raise GroundTruthError(f"{path}: object {obj.get('id')} in frame {frame.get('number')} has no box")
+                raise GroundTruthError(
+                    f"{path}: object {obj.get('id')} in frame {frame.get('number')} has no box"
+                )
             xc, yc, w, h = (float(box.get(k, "nan")) for k in ("xc", "yc", "w", "h"))
             people[int(obj.get("id", "-1"))] = (xc - w / 2, yc - h / 2, xc + w / 2, yc + h / 2)
         frames[int(frame.get("number", "-1"))] = people
@@ -125,16 +127,18 @@ def eval_counts(folder: Path, counts: Path, config: Config, every: int, progress
     scorer = _Scorer()
     started = time.perf_counter()
     for index, row in enumerate(tqdm(rows, desc="eval", unit="frame", disable=not progress)):
-        image = cv2.imread(str(folder / row.file))
+        image = cv2.imread(str(folder / row.file), cv2.IMREAD_COLOR)
         if image is None:
             raise GroundTruthError(f"{counts}: frame {row.frame} names {row.file}, not readable in {folder}")
         time_s = index * IMAGE_FOLDER_FRAME_S
-        result = pipeline.analyse(Frame(image, time_s, time_s))
+        result = pipeline.analyse(Frame(np.asarray(image, np.uint8), time_s, time_s))
         scorer.add(sum(z.occupancy for z in result.zones), sum(z.raw_count for z in result.zones), row.count)
     return scorer.result(time.perf_counter() - started)
 
 
-def _gt_in_zones(camera: CameraConfig, boxes: list[tuple[float, float, float, float]], width: int, height: int) -> int:
+def _gt_in_zones(
+    camera: CameraConfig, boxes: list[tuple[float, float, float, float]], width: int, height: int
+) -> int:
     """Ground-truth people counted the way the zones count detections (box bottom, per zone)."""
     if not boxes:
         return 0
@@ -181,12 +185,13 @@ def eval_video(video: Path, gt: Path, config: Config, every: int, progress: bool
         frame = pending.decode()
         if frame is None:
             continue
-        result = pipeline.analyse(frame)
+        analysed = pipeline.analyse(frame)
         height, width = frame.image.shape[:2]
         expected = _gt_in_zones(camera, list(truth.get(number, {}).values()), width, height)
-        scorer.add(sum(z.occupancy for z in result.zones), sum(z.raw_count for z in result.zones), expected)
-        visits += sum(z.entries for z in result.zones)
-        dwells.extend(d for z in result.zones for d in z.completed_dwells_s)
+        zones = analysed.zones
+        scorer.add(sum(z.occupancy for z in zones), sum(z.raw_count for z in zones), expected)
+        visits += sum(z.entries for z in zones)
+        dwells.extend(d for z in zones for d in z.completed_dwells_s)
         bar.update()
     bar.close()
     dwells.extend(d for z in pipeline.finish() for d in z.completed_dwells_s)

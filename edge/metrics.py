@@ -50,7 +50,9 @@ class _ZoneStateCollector(Collector):
         with self._lock:
             now = dict(self._now)
         occupancy = GaugeMetricFamily(
-            "wartezone_zone_occupancy", "People in the zone now (median of recent frames).", labels=ZONE_LABELS
+            "wartezone_zone_occupancy",
+            "People in the zone now (median of recent frames).",
+            labels=ZONE_LABELS,
         )
         loitering = GaugeMetricFamily(
             "wartezone_zone_loitering",
@@ -82,7 +84,9 @@ class EdgeMetrics:
         self.entries = Counter(
             "wartezone_zone_entries", "People who entered the zone.", ZONE_LABELS, registry=registry
         )
-        self.exits = Counter("wartezone_zone_exits", "People who left the zone.", ZONE_LABELS, registry=registry)
+        self.exits = Counter(
+            "wartezone_zone_exits", "People who left the zone.", ZONE_LABELS, registry=registry
+        )
         self.dwell = Histogram(
             "wartezone_zone_dwell_seconds",
             "Time people spent in the zone, observed when they leave.",
@@ -108,7 +112,12 @@ class EdgeMetrics:
         )
         info = Info("wartezone_model", "The person model in use.", ["site"], registry=registry)
         info.labels(config.site).info(
-            {"name": model.name, "sha256": model.sha256, "backend": model.backend, "input_size": model.input_size}
+            {
+                "name": model.name,
+                "sha256": model.sha256,
+                "backend": model.backend,
+                "input_size": model.input_size,
+            }
         )
         # Series exist from the start, so rate() and increase() see the first event.
         for camera in config.cameras:

@@ -55,7 +55,7 @@ class PrivacyMask:
                 corners = np.round(to_pixels(polygon, width, height)).astype(np.int32)
                 cv2.fillPoly(keep, [corners], 0)
             self._keep[(width, height)] = keep
-        return cv2.bitwise_and(image, image, mask=keep)
+        return np.asarray(cv2.bitwise_and(image, image, mask=keep), dtype=np.uint8)
 
 
 class CameraPipeline:

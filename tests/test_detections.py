@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,7 @@ SEEN = 0.9
 Ankle = tuple[float, float, float]  # x, y, visibility
 
 
-def with_ankles(
-    boxes: list[tuple[float, float, float, float]], ankles: list[tuple[Ankle, Ankle]]
-) -> Detections:
+def with_ankles(boxes: Sequence[Sequence[float]], ankles: Sequence[tuple[Ankle, Ankle]]) -> Detections:
     """Detections whose keypoints are all hidden except the given (left, right) ankles."""
     keypoints = np.zeros((len(boxes), COCO_KEYPOINTS, 3), np.float32)
     for row, (left, right) in enumerate(ankles):
@@ -346,3 +345,11 @@ def test_anchors_do_not_touch_the_detections() -> None:
 
     np.testing.assert_array_equal(found.xyxy, before)
     np.testing.assert_allclose(found.anchors(Anchor.FEET), [[120, 205]])
+
+
+def test_concatenate_keeps_track_ids_when_every_part_has_them() -> None:
+    a = make_detections([(0, 0, 1, 1)], track_id=[4])
+    b = make_detections([(2, 2, 3, 3)], track_id=[-1])
+    merged = Detections.concatenate([a, b])
+    assert merged.track_id is not None and merged.track_id.tolist() == [4, -1]
+    assert Detections.concatenate([a, make_detections([(2, 2, 3, 3)])]).track_id is None

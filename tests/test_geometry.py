@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -85,9 +87,7 @@ def test_contains_ignores_corner_order() -> None:
 def _partition_points(dividers: NDArray[np.float32], width: float, height: float) -> NDArray[np.float32]:
     """Points exactly on the corners of a dividing polyline, spread along its segments, and near it."""
     rng = np.random.default_rng(0)
-    on_segments = [
-        a + t * (b - a) for a, b in zip(dividers[:-1], dividers[1:], strict=True) for t in rng.random(50)
-    ]
+    on_segments = [a + t * (b - a) for a, b in itertools.pairwise(dividers) for t in rng.random(50)]
     near = np.asarray(on_segments) + rng.normal(0, 1e-3, (len(on_segments), 2))
     anywhere = rng.uniform(0, 1, (500, 2)) * (width, height)
     points = np.concatenate([dividers, np.asarray(on_segments), near, anywhere]).astype(np.float32)

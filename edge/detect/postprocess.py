@@ -48,9 +48,8 @@ def nms(detections: Detections, iou: float) -> Detections:
         return detections
     xyxy = detections.xyxy
     xywh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1)
-    keep = cv2.dnn.NMSBoxes(xywh.tolist(), detections.confidence.tolist(), 0.0, iou)
-    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
-    return detections.select(np.sort(keep))
+    kept = cv2.dnn.NMSBoxes(xywh.tolist(), detections.confidence.tolist(), 0.0, iou)
+    return detections.select(np.sort(np.asarray(kept, dtype=np.int64).reshape(-1)))
 
 
 def clip_to_region(detections: Detections, region: tuple[int, int, int, int]) -> Detections:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,8 +66,12 @@ class UltralyticsDetector:
         )
         out = []
         for result, region in zip(results, regions, strict=True):
-            boxes = result.boxes
-            keypoints = None if result.keypoints is None else result.keypoints.data.cpu().numpy()
-            found = Detections(boxes.xyxy.cpu().numpy(), boxes.conf.cpu().numpy(), keypoints)
+            boxes: Any = result.boxes  # type: ignore[union-attr]
+            keypoints: Any = result.keypoints  # type: ignore[union-attr]
+            found = Detections(
+                boxes.xyxy.cpu().numpy(),
+                boxes.conf.cpu().numpy(),
+                None if keypoints is None else keypoints.data.cpu().numpy(),
+            )
             out.append(clip_to_region(found.shifted(region[0], region[1]), region))
         return out

@@ -92,4 +92,3 @@ class FileSource:
         if self._capture is not None:
             self._capture.release()
             self._capture = None
-

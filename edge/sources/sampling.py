@@ -8,11 +8,12 @@ class FrameSampler:
 
     Real streams drop and bunch frames, so the schedule follows timestamps, never frame counts.
     When the source jumps ahead by more than one period (a gap), the schedule restarts there
-    instead of firing a burst of catch-up frames.
+    instead of firing a burst of catch-up frames; after a shorter gap the next frame is still at
+    least half a period away, never a near-duplicate.
     """
 
     def __init__(self, fps: float) -> None:
-        if fps <= 0:
+        if not fps > 0:  # also rejects nan
             raise ValueError(f"fps must be > 0, got {fps}")
         self.period_s = 1.0 / fps
         self._next_due: float | None = None
@@ -22,6 +23,6 @@ class FrameSampler:
             self._next_due = time_s + self.period_s
             return True
         if time_s >= self._next_due - 1e-6:
-            self._next_due += self.period_s
+            self._next_due = max(self._next_due + self.period_s, time_s + self.period_s / 2)
             return True
         return False

@@ -53,6 +53,9 @@ class ZoneAccount:
 
     def update(self, raw_count: int, track_ids_inside: np.ndarray, time_s: float) -> ZoneReading:
         self._counts.append(raw_count)
+        # Visits end first, so that a track back after the grace period starts a new visit.
+        gone = [t for t, p in self._present.items() if time_s - p.last_seen_s > self.exit_grace_s]
+        dwells = [self._leave(t) for t in gone]
         entries = 0
         for track_id in track_ids_inside.tolist():
             presence = self._present.get(track_id)
@@ -61,8 +64,6 @@ class ZoneAccount:
                 entries += 1
             else:
                 presence.last_seen_s = time_s
-        gone = [t for t, p in self._present.items() if time_s - p.last_seen_s > self.exit_grace_s]
-        dwells = [self._leave(t) for t in gone]
         while len(self._present) > MAX_PEOPLE_PER_ZONE:
             oldest = min(self._present, key=lambda t: self._present[t].last_seen_s)
             dwells.append(self._leave(oldest))

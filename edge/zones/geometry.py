@@ -19,10 +19,10 @@ def contains(polygon: NDArray[np.float32], points: NDArray[np.float32]) -> NDArr
     Points exactly on the right or bottom edge count as outside, on the left or top edge as
     inside, so that two zones sharing an edge never both claim one person.
     """
-    points = np.asarray(points, np.float64).reshape(-1, 2)
-    if len(points) == 0:
+    xy = np.asarray(points, np.float64).reshape(-1, 2)
+    if len(xy) == 0:
         return np.zeros(0, bool)
-    x, y = points[:, 0:1], points[:, 1:2]  # (N, 1) against (M,) edges
+    x, y = xy[:, 0:1], xy[:, 1:2]  # (N, 1) against (M,) edges
     x1, y1 = polygon[:, 0].astype(np.float64), polygon[:, 1].astype(np.float64)
     x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
     spans = (y1 <= y) != (y2 <= y)  # edge crosses the horizontal line through the point
@@ -37,4 +37,4 @@ def bounding_box(polygons: list[NDArray[np.float32]], width: int, height: int) -
     corners = np.concatenate(polygons)
     x1, y1 = np.floor(corners.min(axis=0)).astype(int)
     x2, y2 = np.ceil(corners.max(axis=0)).astype(int)
-    return max(0, x1), max(0, y1), min(width, x2), min(height, y2)
+    return max(0, int(x1)), max(0, int(y1)), min(width, int(x2)), min(height, int(y2))
