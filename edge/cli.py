@@ -13,6 +13,7 @@ from pathlib import Path
 
 from edge.config import Config, ConfigError, default_config, load_config
 from edge.detect import ModelError, verify_model
+from edge.sources import SourceError
 
 EXIT_BAD_INPUT = 2
 
@@ -37,11 +38,23 @@ def _camera_for(config: Config, camera_id: str | None, video: Path):  # type: ig
     return camera.model_copy(update={"source": FileSourceConfig(path=video, realtime=False)})
 
 
+def _check_video_files(config: Config) -> None:
+    """Fail fast on a camera that reads a file that is not there (live streams may come later)."""
+    problems = [
+        (f"cameras[{i}].source.path", f"video file {camera.source.path} does not exist")
+        for i, camera in enumerate(config.cameras)
+        if camera.source.type == "file" and not camera.source.path.is_file()
+    ]
+    if problems:
+        raise ConfigError(problems)
+
+
 def _run_edge(args: argparse.Namespace) -> int:
     from edge.service import EdgeService
     from edge.terminal import LiveStatus
 
     config = _load(args.config)
+    _check_video_files(config)
     service = EdgeService(config)
     status = LiveStatus(config, sys.stdout)
     service.on_result = status.update
@@ -143,10 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         for path, message in error.problems:
             print(f"  {path}: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (OSError, ValueError) as error:  # unreadable video or ground truth: named, no traceback
+    except (OSError, ValueError, SourceError) as error:  # unreadable video or ground truth: named
         print(f"wartezone: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-
-
-if __name__ == "__main__":
-    sys.exit(main())

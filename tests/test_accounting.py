@@ -355,7 +355,10 @@ def test_a_person_walking_from_one_zone_to_the_other() -> None:
     in_left = make_detections([(80, 100, 120, 300)], track_id=[7])
     in_right = make_detections([(480, 100, 520, 300)], track_id=[7])
 
-    history = [zones.update(people, WIDTH, HEIGHT, t) for t, people in [(0.0, in_left), (1.5, in_left), (3.0, in_left)]]
+    history = [
+        zones.update(people, WIDTH, HEIGHT, t)
+        for t, people in [(0.0, in_left), (1.5, in_left), (3.0, in_left)]
+    ]
     history += [zones.update(in_right, WIDTH, HEIGHT, t) for t in (3.5, 4.0, 5.5, 6.0)]
     left = [r[0] for r in history]
     right = [r[1] for r in history]

@@ -1,0 +1,168 @@
+"""The `wartezone` command as a user runs it: edge run, replay, eval."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+
+FAST_DETECTOR = {"input_size": [480, 640]}  # what these tests check does not depend on accuracy
+
+
+def wartezone(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edge", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def fast_config(config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]) -> Path:
+    data = config_dict(
+        zones=[
+            {"id": "west", "polygon": [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]},
+            {"id": "east", "polygon": [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]},
+        ]
+    )
+    data["detector"] = FAST_DETECTOR
+    return write_config(data)
+
+
+def test_replay_writes_timeline_chart_and_summary(
+    tmp_path: Path, fast_config: Path, demo_video: Path
+) -> None:
+    out = tmp_path / "out"
+    done = wartezone("replay", str(demo_video), "-c", str(fast_config), "--out", str(out))
+    assert done.returncode == 0, done.stderr[-2000:]
+    with (out / "occupancy.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    zones = {row["zone"] for row in rows}
+    assert zones == {"west", "east"}
+    times = [float(row["time_s"]) for row in rows if row["zone"] == "west"]
+    assert times == sorted(times) and 70 < times[-1] < 80  # the video lasts 79.5 s, sampled at 2 fps
+    assert len(times) == pytest.approx(2 * 79.5, abs=3)
+    assert max(int(row["occupancy"]) for row in rows) > 0
+    chart = cv2.imread(str(out / "occupancy.png"))
+    assert chart is not None
+    assert "zone west:" in done.stdout and "zone east:" in done.stdout
+    assert "replay vtest.avi" in done.stderr  # the progress bar
+
+
+def test_replay_of_a_missing_video_exits_2_naming_it(tmp_path: Path) -> None:
+    done = wartezone("replay", str(tmp_path / "absent.avi"), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert "absent.avi" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_replay_of_an_unknown_camera_exits_2(fast_config: Path, demo_video: Path, tmp_path: Path) -> None:
+    done = wartezone(
+        "replay", str(demo_video), "-c", str(fast_config), "--camera", "lobby", "--out", str(tmp_path)
+    )
+    assert done.returncode == 2
+    assert "--camera: no camera 'lobby'" in done.stderr
+
+
+@pytest.fixture
+def frame_folder(tmp_path: Path, demo_video: Path) -> Path:
+    """Three frames of the demo video and a counts CSV in the Mall layout."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    capture = cv2.VideoCapture(str(demo_video))
+    rows = ["frame,file,count"]
+    for number in (1, 2, 3):
+        ok, image = capture.read()
+        assert ok
+        cv2.imwrite(str(folder / f"seq_{number:06d}.jpg"), image)
+        rows.append(f"{number},seq_{number:06d}.jpg,3")
+    capture.release()
+    (tmp_path / "counts.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def test_eval_on_frames_prints_json_last(tmp_path: Path, frame_folder: Path, fast_config: Path) -> None:
+    done = wartezone(
+        "eval", str(frame_folder), "--counts", str(tmp_path / "counts.csv"), "-c", str(fast_config), "--json"
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["frames"] == 3
+    assert {"mae", "bias", "ms_per_frame"} <= set(result)
+    assert result["mae"] == pytest.approx(abs(result["bias"])) or result["mae"] >= abs(result["bias"])
+    assert "eval" in done.stderr  # the progress bar
+
+
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        ("", "expected the columns frame,file,count"),
+        ("frame,file,count\n1,seq_000001.jpg,many\n", "counts.csv:2: not a frame,file,count row"),
+        ("frame,file,count\n1,missing.jpg,3\n", "names missing.jpg, not readable"),
+    ],
+    ids=["empty", "not a number", "missing image"],
+)
+def test_eval_with_bad_ground_truth_exits_2(
+    tmp_path: Path, frame_folder: Path, counts: str, message: str
+) -> None:
+    (tmp_path / "counts.csv").write_text(counts)
+    done = wartezone("eval", str(frame_folder), "--counts", str(tmp_path / "counts.csv"))
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_eval_needs_exactly_one_kind_of_ground_truth(frame_folder: Path) -> None:
+    done = wartezone("eval", str(frame_folder))
+    assert done.returncode == 2
+    assert "--counts/--gt" in done.stderr
+
+
+def test_edge_run_serves_metrics_prints_occupancy_and_stops_on_sigterm(
+    config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
+) -> None:
+    data = config_dict()
+    data["cameras"][0]["source"].update({"loop": True, "realtime": True})
+    data["detector"] = FAST_DETECTOR
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge", "edge", "run", "-c", str(write_config(data))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        port = int(re.search(r"127\.0\.0\.1:(\d+)/metrics", banner).group(1))  # type: ignore[union-attr]
+        deadline = time.monotonic() + 60
+        status = ""
+        while "cam/all:" not in status:
+            assert time.monotonic() < deadline, f"no live occupancy line; last: {status!r}"
+            status = process.stdout.readline()
+        assert re.search(r"cam/all: \d+ people", status)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            exposition = response.read().decode()
+        assert 'wartezone_zone_occupancy{camera="cam",site="test-site",zone="all"}' in exposition
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_edge_run_with_a_missing_video_exits_2_naming_the_field(
+    tmp_path: Path, config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
+) -> None:
+    data = config_dict()
+    data["cameras"][0]["source"]["path"] = str(tmp_path / "gone.mp4")
+    done = wartezone("edge", "run", "-c", str(write_config(data)))
+    assert done.returncode == 2
+    assert "cameras[0].source.path: video file" in done.stderr and "gone.mp4" in done.stderr
