@@ -59,18 +59,14 @@ def _run_edge(args: argparse.Namespace) -> int:
     status = LiveStatus(config, sys.stdout)
     service.on_result = status.update
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # both end the service the same orderly way
+        signal.signal(signum, lambda *_: stop.set())
     service.start()
-    print(
-        f"wartezone edge: site {config.site}, metrics on "
-        f"http://{config.metrics.host}:{service.metrics_port}/metrics (Ctrl-C stops)",
-        flush=True,
-    )
+    url = f"http://{config.metrics.host}:{service.metrics_port}/metrics"
+    print(f"wartezone edge: site {config.site}, metrics on {url} (Ctrl-C stops)", flush=True)
     try:
         while not stop.is_set() and not service.wait(timeout_s=0.5):
             status.print_if_due(time.monotonic())
-    except KeyboardInterrupt:
-        pass
     finally:
         service.stop()
     return 0

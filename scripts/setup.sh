@@ -35,8 +35,14 @@ if $dev; then
     # torch and torchvision as a pair: ultralytics needs both, and mismatched pairs fail to import.
     torch_pins=(torch==2.14.1 torchvision==0.29.1)
 fi
-echo "setup: installing wartezone$extras into .venv"
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" "${torch_pins[@]}"
+# Reinstall only when the declared dependencies changed since the last set-up.
+stamp=".venv/.installed$extras"
+wanted="$(cat pyproject.toml scripts/setup.sh | sha256sum)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "setup: installing wartezone$extras into .venv"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras" "${torch_pins[@]}"
+    echo "$wanted" >"$stamp"
+fi
 
 # The demo video is OpenCV's sample vtest.avi from Debian's opencv-doc package; not committed.
 if [ ! -f .cache/vtest.avi ]; then

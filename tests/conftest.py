@@ -20,7 +20,7 @@ DEMO_VIDEO = REPO / ".cache" / "vtest.avi"
 MODEL = REPO / "models" / "yolo11n-pose.onnx"
 
 
-def _need(path: Path, why: str) -> Path:
+def need(path: Path, why: str) -> Path:
     if path.exists():
         return path
     message = f"{path} is missing: {why}"
@@ -32,13 +32,13 @@ def _need(path: Path, why: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data beside the checkout: real footage with ground truth."""
-    return _need(SHARED_DATA, "real footage and ground truth live in ../shared/data beside the checkout")
+    return need(SHARED_DATA, "real footage and ground truth live in ../shared/data beside the checkout")
 
 
 @pytest.fixture(scope="session")
 def demo_video() -> Path:
     """OpenCV's sample video, fetched by scripts/setup.sh."""
-    return _need(DEMO_VIDEO, "scripts/setup.sh fetches the demo video")
+    return need(DEMO_VIDEO, "scripts/setup.sh fetches the demo video")
 
 
 ZONE_ALL = {"id": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}

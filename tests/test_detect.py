@@ -1,0 +1,599 @@
+"""Person detectors: model verification, letterbox, NMS, tiling, and the real backends on real frames."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from edge.config import DetectorConfig, TilingConfig
+from edge.detect import ModelError, build_detector, verify_model
+from edge.detect.base import Detector, ModelInfo
+from edge.detect.postprocess import PAD_VALUE, clip_to_region, letterbox, nms
+from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
+from edge.detections import Detections
+from tests.conftest import MODEL, REPO, make_detections
+
+Box = tuple[float, float, float, float]
+PT_MODEL = REPO / "models" / "yolo11n-pose.pt"
+DEMO_FRAMES = (0, 300)
+KEYPOINTS = 17
+
+
+def iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float64]:
+    """(len(a), len(b)) intersection over union of xyxy boxes."""
+    a64, b64 = a.astype(np.float64)[:, None, :], b.astype(np.float64)[None, :, :]
+    width = np.clip(np.minimum(a64[..., 2], b64[..., 2]) - np.maximum(a64[..., 0], b64[..., 0]), 0, None)
+    height = np.clip(np.minimum(a64[..., 3], b64[..., 3]) - np.maximum(a64[..., 1], b64[..., 1]), 0, None)
+    inter = width * height
+    area_a = (a64[..., 2] - a64[..., 0]) * (a64[..., 3] - a64[..., 1])
+    area_b = (b64[..., 2] - b64[..., 0]) * (b64[..., 3] - b64[..., 1])
+    return np.asarray(inter / np.maximum(area_a + area_b - inter, 1e-9), np.float64)
+
+
+def matched_ious(a: NDArray[np.float32], b: NDArray[np.float32]) -> list[float]:
+    """IoU of greedily matched pairs, best first; min(len(a), len(b)) pairs."""
+    ious = iou_matrix(a, b)
+    pairs: list[float] = []
+    while ious.size and len(pairs) < min(len(a), len(b)):
+        i, j = np.unravel_index(int(np.argmax(ious)), ious.shape)
+        pairs.append(float(ious[i, j]))
+        ious[i, :] = -1.0
+        ious[:, j] = -1.0
+    return pairs
+
+
+# --- verify_model ------------------------------------------------------------------------------
+
+
+def test_the_shipped_model_passes_and_reports_its_manifest_sha() -> None:
+    manifest = json.loads(MODEL.with_name(MODEL.name + ".manifest.json").read_text(encoding="utf-8"))
+
+    verified = verify_model(MODEL)
+
+    assert verified.sha256 == manifest["sha256"]
+    assert verified.name == "yolo11n-pose"
+
+
+def _copy_model(tmp_path: Path, manifest: str | None) -> Path:
+    """The shipped model in tmp_path; its manifest as shipped ("as is"), rewritten, or left out (None)."""
+    model = tmp_path / MODEL.name
+    shutil.copyfile(MODEL, model)
+    manifest_file = model.with_name(model.name + ".manifest.json")
+    if manifest == "as is":
+        shutil.copyfile(MODEL.with_name(MODEL.name + ".manifest.json"), manifest_file)
+    elif manifest is not None:
+        manifest_file.write_text(manifest, encoding="utf-8")
+    return model
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing file", r"model file .*nothing\.onnx does not exist"),
+        ("missing manifest", r"model manifest .*yolo11n-pose\.onnx\.manifest\.json is missing or unreadable"),
+        ("manifest without sha256", r"manifest .* is missing or unreadable \('sha256'\)"),
+        ("manifest not json", r"manifest .* is missing or unreadable"),
+        ("tampered file", r"has sha256 [0-9a-f]{64}, but its manifest expects [0-9a-f]{64}: .*changed"),
+    ],
+)
+def test_a_model_that_must_not_run_is_refused_naming_the_problem(
+    tmp_path: Path, case: str, message: str
+) -> None:
+    if case == "missing file":
+        model = tmp_path / "nothing.onnx"
+    elif case == "missing manifest":
+        model = _copy_model(tmp_path, None)
+    elif case == "manifest without sha256":
+        model = _copy_model(tmp_path, json.dumps({"name": "yolo11n-pose", "licence": "AGPL-3.0"}))
+    elif case == "manifest not json":
+        model = _copy_model(tmp_path, "sha256: not json")
+    else:
+        model = _copy_model(tmp_path, "as is")
+        _flip_byte(model, model.stat().st_size // 2)
+
+    with pytest.raises(ModelError, match=message):
+        verify_model(model)
+
+
+def test_a_tampered_model_is_refused_before_a_backend_loads_it(tmp_path: Path) -> None:
+    model = _copy_model(tmp_path, "as is")
+    verify_model(model)  # the untouched copy passes
+    _flip_byte(model, 0)
+
+    with pytest.raises(ModelError, match="changed or replaced"):
+        build_detector(DetectorConfig(model=model))
+
+
+# --- letterbox ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image_hw", "input_hw"),
+    [
+        ((576, 768), (960, 1280)),  # landscape, upscaled, exact fit
+        ((576, 768), (640, 640)),  # landscape into a square: padded top and bottom
+        ((800, 400), (640, 640)),  # portrait: padded left and right
+        ((500, 500), (320, 640)),  # square into a wide input
+        ((100, 150), (640, 640)),  # strong upscaling
+        ((2000, 3000), (320, 320)),  # strong downscaling
+        ((577, 769), (480, 640)),  # odd sizes
+    ],
+    ids=["exact", "landscape", "portrait", "square", "upscale", "downscale", "odd"],
+)
+def test_letterbox_and_to_image_round_trip(image_hw: tuple[int, int], input_hw: tuple[int, int]) -> None:
+    h, w = image_hw
+    image = np.zeros((h, w, 3), np.uint8)
+    half = max(h, w) // 20
+    centres = [(0.3 * w, 0.25 * h), (0.75 * w, 0.7 * h)]
+    for cx, cy in centres:
+        image[round(cy) - half : round(cy) + half, round(cx) - half : round(cx) + half] = 255
+
+    canvas, box = letterbox(image, *input_hw)
+
+    assert canvas.shape == (*input_hw, 3)
+    # the image is centred, the rest is the training grey
+    new_w, new_h = round(w * box.scale), round(h * box.scale)
+    assert abs((input_hw[1] - new_w) - 2 * box.pad_x) <= 1
+    assert abs((input_hw[0] - new_h) - 2 * box.pad_y) <= 1
+    content = np.zeros(input_hw, bool)
+    content[int(box.pad_y) : int(box.pad_y) + new_h, int(box.pad_x) : int(box.pad_x) + new_w] = True
+    assert (canvas[~content] == PAD_VALUE).all()
+    # the image corners map back to the image corners
+    corners = np.array(
+        [[box.pad_x, box.pad_y, box.pad_x + new_w, box.pad_y + new_h]], np.float32
+    )  # network input, continuous coordinates
+    tolerance = max(1.0, 1.0 / box.scale)  # one pixel in the coarser of the two images
+    np.testing.assert_allclose(box.to_image(corners), [[0, 0, w, h]], atol=tolerance)
+    # each marker, found in the network input, maps back to where it was drawn
+    grey = canvas[..., 0].astype(np.float64) * content
+    for cx, cy in centres:
+        x_net, y_net = box.pad_x + cx * box.scale, box.pad_y + cy * box.scale
+        reach = 2 * half * box.scale + 2
+        ys, xs = np.mgrid[: input_hw[0], : input_hw[1]]
+        near = (abs(xs + 0.5 - x_net) < reach) & (abs(ys + 0.5 - y_net) < reach)
+        weight = grey * near
+        found = np.array(
+            [[(weight * (xs + 0.5)).sum() / weight.sum(), (weight * (ys + 0.5)).sum() / weight.sum()]],
+            np.float32,
+        )
+        drawn = [round(cx), round(cy)]  # the square's centre in continuous pixel coordinates
+        np.testing.assert_allclose(box.to_image(found)[0], drawn, atol=tolerance)
+
+
+def test_to_image_maps_every_pair_of_a_keypoint_array() -> None:
+    _, box = letterbox(np.zeros((576, 768, 3), np.uint8), 640, 640)
+    points = np.array([[[box.pad_x, box.pad_y, 0.9], [box.pad_x + 320, box.pad_y + 240, 0.5]]], np.float32)
+
+    mapped = points.copy()
+    mapped[..., :2] = box.to_image(points[..., :2])
+
+    np.testing.assert_allclose(mapped[0, :, :2], [[0, 0], [384, 288]], atol=1e-3)
+    np.testing.assert_array_equal(mapped[..., 2], points[..., 2])  # visibility untouched
+
+
+# --- nms and clip_to_region --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("boxes", "confidence", "kept"),
+    [
+        ([], [], []),
+        ([(10, 10, 50, 100)], [0.4], [0]),
+        ([(10, 10, 50, 100), (12, 12, 52, 102)], [0.5, 0.9], [1]),
+        ([(10, 10, 50, 100), (12, 12, 52, 102)], [0.9, 0.5], [0]),
+        ([(10, 10, 50, 100), (200, 10, 240, 100)], [0.5, 0.9], [0, 1]),
+        # two clusters and a loner: the best of each cluster, in input order
+        (
+            [(0, 0, 10, 10), (300, 0, 340, 80), (1, 1, 11, 11), (100, 100, 120, 140), (302, 1, 341, 81)],
+            [0.3, 0.6, 0.8, 0.5, 0.7],
+            [2, 3, 4],
+        ),
+    ],
+    ids=["empty", "single", "overlap-second-wins", "overlap-first-wins", "disjoint", "clusters"],
+)
+def test_nms_keeps_the_most_confident_of_overlapping_boxes(
+    boxes: list[Box], confidence: list[float], kept: list[int]
+) -> None:
+    n = len(boxes)
+    keypoints = np.arange(n * KEYPOINTS * 3, dtype=np.float32).reshape(n, KEYPOINTS, 3)
+    detections = Detections(
+        np.asarray(boxes, np.float32).reshape(-1, 4),
+        np.asarray(confidence, np.float32),
+        keypoints,
+        np.arange(n, dtype=np.int64) + 7,
+    )
+
+    out = nms(detections, 0.5)
+
+    expected = detections.select(np.asarray(kept, np.int64))
+    np.testing.assert_array_equal(out.xyxy, expected.xyxy)
+    np.testing.assert_array_equal(out.confidence, expected.confidence)
+    assert out.keypoints is not None and expected.keypoints is not None
+    np.testing.assert_array_equal(out.keypoints, expected.keypoints)
+    assert out.track_id is not None
+    assert out.track_id.tolist() == [k + 7 for k in kept]
+
+
+@pytest.mark.parametrize(
+    ("iou", "kept"),
+    [(0.3, 1), (0.4, 2), (0.7, 2)],
+)
+def test_nms_merges_only_boxes_overlapping_more_than_the_threshold(iou: float, kept: int) -> None:
+    # IoU 1/3, with fractional corners (they must not be rounded to whole pixels)
+    detections = make_detections([(0.0, 0.0, 1.0, 1.0), (0.5, 0.0, 1.5, 1.0)], [0.9, 0.8])
+
+    assert len(nms(detections, iou)) == kept
+
+
+@pytest.mark.parametrize(
+    ("boxes", "region", "expected"),
+    [
+        ([], (0, 0, 100, 100), []),
+        ([(10, 10, 50, 90)], (0, 0, 100, 100), [(10, 10, 50, 90)]),
+        ([(-5, -3, 50, 120)], (0, 0, 100, 100), [(0, 0, 50, 100)]),
+        ([(180, 40, 420, 90)], (200, 50, 400, 300), [(200, 50, 400, 90)]),
+        (
+            [(210, 60, 250, 100), (150, 0, 230, 500)],
+            (200, 50, 400, 300),
+            [(210, 60, 250, 100), (200, 50, 230, 300)],
+        ),
+    ],
+    ids=["empty", "inside", "over-the-image-edge", "offset-region", "two"],
+)
+def test_clip_to_region_cuts_boxes_to_the_region(
+    boxes: list[Box], region: Region, expected: list[Box]
+) -> None:
+    n = len(boxes)
+    keypoints = np.full((n, KEYPOINTS, 3), 5.0, np.float32)
+    detections = Detections(
+        np.asarray(boxes, np.float32).reshape(-1, 4),
+        np.linspace(0.1, 0.9, n, dtype=np.float32),
+        keypoints,
+        np.arange(n, dtype=np.int64),
+    )
+
+    out = clip_to_region(detections, region)
+
+    np.testing.assert_array_equal(out.xyxy, np.asarray(expected, np.float32).reshape(-1, 4))
+    np.testing.assert_array_equal(out.confidence, detections.confidence)
+    assert out.keypoints is not None and out.track_id is not None
+    np.testing.assert_array_equal(out.keypoints, keypoints)
+    np.testing.assert_array_equal(out.track_id, np.arange(n))
+
+
+# --- tiling ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("region", "rows", "cols", "overlap"),
+    [
+        ((0, 0, 768, 576), 1, 1, 0.2),
+        ((0, 0, 768, 576), 2, 2, 0.2),
+        ((0, 0, 768, 576), 1, 3, 0.0),
+        ((100, 50, 700, 500), 3, 4, 0.25),
+        ((0, 0, 1920, 1080), 4, 4, 0.1),
+        ((13, 7, 114, 84), 3, 2, 0.49),
+    ],
+)
+def test_tiles_cover_the_region_and_overlap_by_the_configured_fraction(
+    region: Region, rows: int, cols: int, overlap: float
+) -> None:
+    tiles = tile_regions(region, rows, cols, overlap)
+    x1, y1, x2, y2 = region
+
+    assert len(tiles) == rows * cols
+    if rows == cols == 1:
+        assert tiles == [region]
+    covered = np.zeros((y2 - y1, x2 - x1), np.int32)
+    for tx1, ty1, tx2, ty2 in tiles:
+        assert x1 <= tx1 < tx2 <= x2 and y1 <= ty1 < ty2 <= y2
+        covered[ty1 - y1 : ty2 - y1, tx1 - x1 : tx2 - x1] += 1
+    assert covered.min() >= 1, "some pixels of the region are in no tile"
+    tile_w = (x2 - x1) / (cols - (cols - 1) * overlap)
+    tile_h = (y2 - y1) / (rows - (rows - 1) * overlap)
+    grid = [tiles[r * cols : (r + 1) * cols] for r in range(rows)]
+    for r in range(rows):
+        for c in range(cols):
+            tx1, ty1, tx2, ty2 = grid[r][c]
+            assert abs((tx2 - tx1) - tile_w) <= 1 and abs((ty2 - ty1) - tile_h) <= 1
+            if c + 1 < cols:  # right-hand neighbour shares `overlap` of a tile's width
+                assert abs((tx2 - grid[r][c + 1][0]) - overlap * tile_w) <= 1
+            if r + 1 < rows:
+                assert abs((ty2 - grid[r + 1][c][1]) - overlap * tile_h) <= 1
+
+
+REGION: Region = (100, 50, 300, 150)  # 2 x 2 tiles at 0.2 overlap: x 100-211 | 189-300, y 50-106 | 94-150
+
+
+@pytest.mark.parametrize(
+    ("tile_index", "boxes", "cut"),
+    [
+        (0, [], []),
+        (0, [(120, 60, 150, 90)], [False]),  # well inside
+        (0, [(100, 50, 150, 90)], [False]),  # on the region's outer left and top border
+        (0, [(150, 60, 211, 90)], [True]),  # on the inner right edge
+        (0, [(120, 60, 150, 106)], [True]),  # on the inner bottom edge
+        (0, [(120, 60, 209.5, 90)], [True]),  # within the margin of it
+        (0, [(120, 60, 205, 90)], [False]),  # clear of it
+        (3, [(250, 120, 300, 150)], [False]),  # on the region's outer right and bottom border
+        (3, [(189, 120, 230, 140), (200, 94, 230, 140)], [True, True]),  # inner left, inner top
+        (1, [(189, 50, 300, 90), (250, 60, 300, 106)], [True, True]),
+    ],
+)
+def test_cut_by_inner_edge_flags_only_boxes_on_edges_inside_the_region(
+    tile_index: int, boxes: list[Box], cut: list[bool]
+) -> None:
+    tile = tile_regions(REGION, 2, 2, 0.2)[tile_index]
+
+    flags = cut_by_inner_edge(make_detections(boxes), tile, REGION)
+
+    assert flags.tolist() == cut
+
+
+def test_a_single_tile_flags_nothing() -> None:
+    region: Region = (0, 0, 768, 576)
+    (tile,) = tile_regions(region, 1, 1, 0.2)
+
+    flags = cut_by_inner_edge(make_detections([(0, 0, 768, 576), (10, 10, 20, 20)]), tile, region)
+
+    assert flags.tolist() == [False, False]
+
+
+class ShapeBackend:
+    """A fake network: each white rectangle in a window is a person, seen as far as the window shows
+    it, if it is at least `min_fraction` of the window's height (small people vanish when a whole
+    frame is shrunk to the network input, and reappear in a native-resolution tile)."""
+
+    info = ModelInfo(name="shapes", sha256="0" * 64, backend="fake", input_size="any")
+
+    def __init__(self, min_fraction: float = 0.08) -> None:
+        self.min_fraction = min_fraction
+        self.calls: list[list[Region]] = []
+
+    def detect(self, image: NDArray[np.uint8]) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
+    ) -> list[Detections]:
+        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        self.calls.append(list(regions))
+        out = []
+        for image, (x1, y1, x2, y2) in zip(images, regions, strict=True):
+            crop = np.ascontiguousarray(image[y1:y2, x1:x2, 0] > 127).astype(np.uint8)
+            count, _, stats, _ = cv2.connectedComponentsWithStats(crop)
+            boxes = [
+                (x1 + x, y1 + y, x1 + x + w, y1 + y + h)
+                for x, y, w, h, _ in stats[1:count].tolist()
+                if h >= self.min_fraction * (y2 - y1)
+            ]
+            out.append(make_detections(boxes))
+        return out
+
+
+def scene(people: list[Box], height: int = 576, width: int = 768) -> NDArray[np.uint8]:
+    image = np.zeros((height, width, 3), np.uint8)
+    for x1, y1, x2, y2 in people:
+        image[int(y1) : int(y2), int(x1) : int(x2)] = 255
+    return image
+
+
+# 2 x 2 tiles at 0.2 overlap of 768 x 576: x 0-427 | 341-768, y 0-320 | 256-576
+BIG: Box = (300, 100, 500, 560)  # crosses both tile seams; seen whole by the full-frame pass only
+SMALL_ALONE: Box = (50, 20, 60, 50)  # 30 px tall: too small for the full frame, seen in one tile
+SMALL_IN_OVERLAP: Box = (560, 280, 570, 310)  # seen whole by two tiles
+SMALL_ON_SEAM: Box = (420, 20, 432, 50)  # cut by the left tile's edge, whole in the right one
+CROWD = [BIG, SMALL_ALONE, SMALL_IN_OVERLAP, SMALL_ON_SEAM]
+
+
+def _sorted_boxes(detections: Detections) -> list[list[float]]:
+    return sorted(detections.xyxy.tolist())
+
+
+def test_a_big_person_cut_by_tiles_counts_once_and_small_ones_are_kept() -> None:
+    backend = ShapeBackend()
+    whole_frame_only = backend.detect(scene(CROWD))
+    assert _sorted_boxes(whole_frame_only) == [list(BIG)]  # the premise: one pass misses the small ones
+
+    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=2, overlap=0.2, full_frame=True), nms_iou=0.5)
+    found = tiled.detect(scene(CROWD))
+
+    assert _sorted_boxes(found) == sorted(list(b) for b in CROWD)
+    assert tiled.info == backend.info
+
+
+@pytest.mark.parametrize(
+    "scenes",
+    [
+        [],
+        [[]],
+        [CROWD],
+        [CROWD, [], [SMALL_ALONE], [BIG]],
+    ],
+    ids=["no-images", "empty-scene", "one", "several"],
+)
+def test_tiled_batches_return_one_result_per_image_in_one_backend_call(scenes: list[list[Box]]) -> None:
+    backend = ShapeBackend()
+    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=2, overlap=0.2), nms_iou=0.5)
+
+    found = tiled.detect_batch([scene(people) for people in scenes])
+
+    assert [_sorted_boxes(f) for f in found] == [sorted(list(b) for b in people) for people in scenes]
+    if scenes:
+        assert len(backend.calls) == 1
+        assert len(backend.calls[0]) == len(scenes) * (1 + 2 * 2)
+
+
+def test_tiles_stay_inside_a_given_region() -> None:
+    backend = ShapeBackend()
+    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=3, overlap=0.25), nms_iou=0.5)
+    region: Region = (384, 0, 768, 576)
+
+    (found,) = tiled.detect_batch([scene(CROWD)], [region])
+
+    assert all(w[0] >= 384 for w in backend.calls[0])
+    # the small people in the right half are found; the big one is cut at the region's edge
+    assert _sorted_boxes(found) == sorted(
+        [[384.0, 100.0, 500.0, 560.0], list(SMALL_ON_SEAM), list(SMALL_IN_OVERLAP)]
+    )
+
+
+# --- ONNX backend on real frames ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_frames(demo_video: Path) -> dict[int, NDArray[np.uint8]]:
+    capture = cv2.VideoCapture(str(demo_video))
+    frames: dict[int, NDArray[np.uint8]] = {}
+    try:
+        for index in DEMO_FRAMES:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+            ok, image = capture.read()
+            assert ok, f"cannot read frame {index} of {demo_video}"
+            frames[index] = np.asarray(image, np.uint8)
+    finally:
+        capture.release()
+    return frames
+
+
+@pytest.fixture(scope="module")
+def onnx_detector() -> Detector:
+    return build_detector(DetectorConfig())
+
+
+@pytest.fixture(scope="module")
+def onnx_found(onnx_detector: Detector, demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, Detections]:
+    """Each demo frame once through the default detector (inference is the slow part)."""
+    return {index: onnx_detector.detect(image) for index, image in demo_frames.items()}
+
+
+def _assert_plausible_people(found: Detections, image: NDArray[np.uint8], confidence: float) -> None:
+    height, width = image.shape[:2]
+    assert 2 <= len(found) <= 12
+    x1, y1, x2, y2 = found.xyxy.T
+    assert (x1 >= 0).all() and (y1 >= 0).all() and (x2 <= width).all() and (y2 <= height).all()
+    assert (x2 > x1).all() and (y2 > y1).all()
+    assert (found.confidence >= confidence).all()
+    assert found.keypoints is not None and found.keypoints.shape == (len(found), KEYPOINTS, 3)
+
+
+@pytest.mark.parametrize("index", DEMO_FRAMES)
+def test_onnx_finds_the_people_of_a_demo_frame(
+    onnx_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]], index: int
+) -> None:
+    _assert_plausible_people(onnx_found[index], demo_frames[index], DetectorConfig().confidence)
+
+
+def test_onnx_region_returns_boxes_only_inside_it(
+    onnx_detector: Detector, onnx_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
+) -> None:
+    image = demo_frames[0]
+    height, width = image.shape[:2]
+    region: Region = (width // 2, 0, width, height)
+
+    (found,) = onnx_detector.detect_batch([image], [region])
+
+    assert len(found) >= 1
+    assert (found.xyxy[:, 0] >= region[0]).all() and (found.xyxy[:, 2] <= region[2]).all()
+    assert found.keypoints is not None and found.keypoints.shape == (len(found), KEYPOINTS, 3)
+    # people the whole-frame pass saw entirely inside the region are found there too
+    whole = onnx_found[0]
+    inside = whole.select(whole.xyxy[:, 0] >= region[0])
+    assert len(inside) >= 1
+    assert iou_matrix(inside.xyxy, found.xyxy).max(axis=1).min() > 0.7
+
+
+@pytest.mark.parametrize("images", [0, 1, 2], ids=["no-images", "one-black", "two-black"])
+def test_onnx_black_images_have_no_people(onnx_detector: Detector, images: int) -> None:
+    found = onnx_detector.detect_batch([np.zeros((576, 768, 3), np.uint8) for _ in range(images)])
+
+    assert [len(f) for f in found] == [0] * images
+    for f in found:
+        assert f.keypoints is not None and f.keypoints.shape == (0, KEYPOINTS, 3)
+
+
+# --- Ultralytics backend -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def pt_model() -> Path:
+    if PT_MODEL.exists():
+        return PT_MODEL
+    message = f"{PT_MODEL} is missing: models/fetch_checkpoint.sh fetches it"
+    if os.environ.get("CI"):
+        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def offline_ultralytics(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    monkeypatch.setenv("YOLO_OFFLINE", "1")
+    monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "ultralytics"))
+    pytest.importorskip("ultralytics", reason="the optional 'ultralytics' extra is not installed")
+    yield
+
+
+@pytest.mark.usefixtures("offline_ultralytics")
+def test_ultralytics_agrees_with_onnx_on_demo_frames(
+    pt_model: Path, onnx_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
+) -> None:
+    defaults = DetectorConfig()
+    detector = build_detector(
+        DetectorConfig(
+            type="ultralytics", model=pt_model, input_size=defaults.input_size, confidence=defaults.confidence
+        )
+    )
+    assert detector.info.backend == "ultralytics"
+
+    for index, image in demo_frames.items():
+        found = detector.detect(image)
+        reference = onnx_found[index]
+
+        _assert_plausible_people(found, image, defaults.confidence)
+        assert abs(len(found) - len(reference)) <= 1, (index, len(found), len(reference))
+        pairs = matched_ious(found.xyxy, reference.xyxy)
+        assert len(pairs) == min(len(found), len(reference))
+        assert min(pairs) > 0.8, (index, pairs)
+
+
+# --- the default path stays torch-free ---------------------------------------------------------
+
+TORCH_FREE = """
+import json, sys
+import numpy as np
+from edge.config import DetectorConfig
+from edge.detect import build_detector
+found = build_detector(DetectorConfig()).detect(np.zeros((576, 768, 3), np.uint8))
+print(json.dumps({"people": len(found), "loaded": sorted({"torch", "ultralytics"} & set(sys.modules))}))
+"""
+
+
+def test_the_default_onnx_path_never_imports_torch() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", TORCH_FREE],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"people": 0, "loaded": []}

@@ -1,0 +1,326 @@
+"""CameraPipeline and the file source: masks before detection, durations from frame timestamps."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from prometheus_client import CollectorRegistry
+
+from edge.config import CameraConfig, Config, FileSourceConfig, TrackerConfig, ZoneConfig
+from edge.detect.base import ModelInfo
+from edge.detections import Detections
+from edge.metrics import EdgeMetrics
+from edge.pipeline import CameraPipeline, FrameResult, PrivacyMask
+from edge.sources import FileSource, SourceError, open_source
+from edge.sources.base import Frame
+from tests.conftest import make_detections
+
+Polygon = list[tuple[float, float]]
+Region = tuple[int, int, int, int]
+WIDTH, HEIGHT = 200, 160
+TOP_HALF: Polygon = [(0, 0), (1, 0), (1, 0.5), (0, 0.5)]
+PERSON = (80.0, 40.0, 120.0, 150.0)  # anchor (box bottom) inside the whole-frame zone
+CAMERA_LABELS = {"site": "test-site", "camera": "cam"}
+
+
+def camera(fps: float = 2.0, privacy_masks: list[Polygon] | None = None) -> CameraConfig:
+    return CameraConfig(
+        id="cam",
+        source=FileSourceConfig(path=Path("unused.avi"), realtime=False),
+        fps=fps,
+        zones=[ZoneConfig(id="all", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])],
+        privacy_masks=privacy_masks or [],
+    )
+
+
+class RecordingDetector:
+    """A fake detector at the edge of the pipeline: keeps what it was shown, finds fixed people."""
+
+    info = ModelInfo(name="fake", sha256="0" * 64, backend="fake", input_size="any")
+
+    def __init__(self, people: list[tuple[float, float, float, float]] | None = None) -> None:
+        self.people = people or []
+        self.images: list[NDArray[np.uint8]] = []
+        self.regions: list[Region] = []
+
+    def detect(self, image: NDArray[np.uint8]) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
+    ) -> list[Detections]:
+        self.images.extend(image.copy() for image in images)
+        self.regions.extend(regions or [(0, 0, im.shape[1], im.shape[0]) for im in images])
+        return [make_detections(self.people) for _ in images]
+
+
+@dataclass
+class FakePending:
+    """A frame as a source delivers it: timestamps now, pixels on decode (None: corrupt)."""
+
+    time_s: float
+    wall_time: float
+    image: NDArray[np.uint8] | None
+    decoded: list[float] = field(default_factory=list)
+
+    def decode(self) -> Frame | None:
+        self.decoded.append(self.time_s)
+        return None if self.image is None else Frame(self.image, self.time_s, self.wall_time)
+
+
+def pending(times: list[float], broken: frozenset[float] = frozenset()) -> list[FakePending]:
+    image = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+    return [FakePending(t, 1.7e9 + t, None if t in broken else image) for t in times]
+
+
+def run(pipeline: CameraPipeline, frames: list[FakePending]) -> tuple[list[FrameResult], list[float]]:
+    """The results of each analysed frame, and the dwell times of the visits open at the end."""
+    results: list[FrameResult] = []
+    finished = pipeline.run(frames, on_result=results.append)
+    return results, [d for reading in finished for d in reading.completed_dwells_s]
+
+
+# --- PrivacyMask -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("polygons", "masked_area"),
+    [
+        ([], 0.0),
+        ([TOP_HALF], 0.5),
+        ([[(0.5, 0.0), (1.0, 1.0), (0.0, 1.0)]], 0.5),  # triangle
+        ([[(0, 0), (0.25, 0), (0.25, 1), (0, 1)], [(0.75, 0), (1, 0), (1, 1), (0.75, 1)]], 0.5),  # two strips
+        ([[(0.1, 0.2), (0.4, 0.2), (0.4, 0.6), (0.1, 0.6)]], 0.12),
+    ],
+    ids=["none", "top-half", "triangle", "two-strips", "box"],
+)
+@pytest.mark.parametrize(("width", "height"), [(200, 160), (768, 576)])
+def test_privacy_mask_blanks_only_the_polygons(
+    polygons: list[Polygon], masked_area: float, width: int, height: int
+) -> None:
+    image = np.random.default_rng(1).integers(1, 256, (height, width, 3), dtype=np.uint8)  # no 0 pixels
+    before = image.copy()
+    mask = PrivacyMask(polygons)
+
+    out = mask.apply(image)
+
+    np.testing.assert_array_equal(image, before)  # the input is not modified
+    assert out.shape == image.shape and out.dtype == np.uint8
+    blanked = (out == 0).all(axis=2)
+    np.testing.assert_array_equal(out[~blanked], image[~blanked])  # the rest is untouched
+    perimeter = 2 * (width + height) * max(len(polygons), 1)
+    assert abs(blanked.sum() - masked_area * width * height) <= perimeter  # boundary pixels either way
+    for polygon in polygons:  # the middle of each polygon is black
+        cx, cy = np.mean(np.asarray(polygon), axis=0)
+        assert blanked[int(cy * height), int(cx * width)]
+    if not polygons:
+        assert out is image
+
+
+def test_privacy_mask_follows_the_frame_size() -> None:
+    mask = PrivacyMask([TOP_HALF])
+
+    for width, height in [(200, 160), (640, 480), (200, 160)]:
+        out = mask.apply(np.full((height, width, 3), 255, np.uint8))
+        assert (out[: height // 2] == 0).all()
+        assert (out[height // 2 + 1 :] == 255).all()
+
+
+# --- CameraPipeline ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("masks", "black_rows"),
+    [([], 0), ([TOP_HALF], HEIGHT // 2)],
+    ids=["no-mask", "top-half"],
+)
+def test_the_detector_never_sees_masked_pixels(masks: list[Polygon], black_rows: int) -> None:
+    detector = RecordingDetector()
+    image = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
+    frames = [FakePending(0.0, 1.7e9, image)]
+
+    CameraPipeline(camera(privacy_masks=masks), detector, TrackerConfig()).run(frames)
+
+    (seen,) = detector.images
+    assert (seen[:black_rows] == 0).all()
+    assert (seen[HEIGHT // 2 + 1 :] == 255).all()
+    assert (image == 255).all()  # the source's frame is not edited in place
+    assert detector.regions == [(0, 0, WIDTH, HEIGHT)]
+
+
+@pytest.mark.parametrize(
+    ("times", "longest_dwell", "entries", "completed", "open_at_end"),
+    [
+        ([], [], [], [], []),
+        # steady: the visit starts when the track is confirmed (second analysed frame, 0.5 s)
+        ([0.0, 0.5, 1.0, 1.5, 2.0], [0.0, 0.0, 0.5, 1.0, 1.5], [0, 1, 0, 0, 0], [(), (), (), (), ()], [1.5]),
+        # irregular, then frames dropped for half a minute: the visit ends at its last sighting
+        (
+            [0.0, 0.5, 1.0, 1.7, 3.1, 30.0, 30.5, 31.0, 31.5],
+            [0.0, 0.0, 0.5, 1.2, 2.6, 0.0, 0.0, 0.5, 1.0],
+            [0, 1, 0, 0, 0, 0, 1, 0, 0],
+            [(), (), (), (), (), (2.6,), (), (), ()],
+            [1.0],
+        ),
+    ],
+    ids=["no-frames", "steady", "irregular-with-gap"],
+)
+def test_dwell_times_follow_the_frame_timestamps(
+    times: list[float],
+    longest_dwell: list[float],
+    entries: list[int],
+    completed: list[tuple[float, ...]],
+    open_at_end: list[float],
+) -> None:
+    pipeline = CameraPipeline(camera(fps=2.0), RecordingDetector([PERSON]), TrackerConfig())
+
+    results, finished = run(pipeline, pending(times))
+
+    assert [r.time_s for r in results] == times
+    assert [r.wall_time for r in results] == [1.7e9 + t for t in times]
+    assert [r.people for r in results] == [1] * len(times)
+    readings = [r.zones[0] for r in results]
+    assert [r.longest_dwell_s for r in readings] == pytest.approx(longest_dwell)
+    assert [r.entries for r in readings] == entries
+    assert [r.completed_dwells_s for r in readings] == [pytest.approx(c) for c in completed]
+    assert finished == pytest.approx(open_at_end)
+
+
+@pytest.mark.parametrize(
+    ("input_fps", "fps", "seconds", "analysed"),
+    [
+        (10.0, 2.0, 0.0, 0),
+        (10.0, 2.0, 5.0, 10),
+        (10.0, 1.0, 5.0, 5),
+        (25.0, 2.0, 4.0, 8),
+        (2.0, 2.0, 3.0, 6),
+        (12.5, 4.0, 3.0, 12),
+    ],
+)
+def test_only_frames_that_are_due_are_decoded_and_analysed(
+    input_fps: float, fps: float, seconds: float, analysed: int
+) -> None:
+    detector = RecordingDetector([PERSON])
+    frames = pending([i / input_fps for i in range(round(seconds * input_fps))])
+
+    results, _ = run(CameraPipeline(camera(fps=fps), detector, TrackerConfig()), frames)
+
+    times = [r.time_s for r in results]
+    assert abs(len(times) - analysed) <= 1
+    assert len(detector.images) == len(times)
+    assert [t for f in frames for t in f.decoded] == times  # frames not due are never decoded
+    assert all(gap >= 1 / fps - 1 / input_fps - 1e-9 for gap in np.diff(times))
+    if len(results) > 2:  # the person's stay grows with the clock, not with the frame count
+        assert results[-1].zones[0].longest_dwell_s == pytest.approx(times[-1] - times[1])
+
+
+@pytest.mark.parametrize(
+    ("broken", "dropped", "analysed"),
+    [
+        (frozenset(), 0, 3),
+        (frozenset({0.5}), 1, 2),
+        (frozenset({0.2, 0.7}), 0, 3),  # not due: never decoded, so not dropped
+        (frozenset({0.0, 0.5, 1.0}), 3, 0),
+    ],
+    ids=["none", "one-due", "not-due", "all"],
+)
+def test_frames_that_cannot_be_decoded_count_as_dropped(
+    broken: frozenset[float], dropped: int, analysed: int
+) -> None:
+    config = Config(site="test-site", cameras=[camera(fps=2.0)])
+    registry = CollectorRegistry()
+    detector = RecordingDetector([PERSON])
+    metrics = EdgeMetrics(registry, config, detector.info)
+    pipeline = CameraPipeline(config.cameras[0], detector, TrackerConfig(), metrics)
+
+    results, _ = run(pipeline, pending([0.0, 0.2, 0.5, 0.7, 1.0], broken))
+
+    assert registry.get_sample_value("wartezone_frames_dropped_total", CAMERA_LABELS) == dropped
+    assert registry.get_sample_value("wartezone_frames_analysed_total", CAMERA_LABELS) == analysed
+    assert len(results) == analysed
+
+
+# --- FileSource --------------------------------------------------------------------------------
+
+
+def test_file_timestamps_strictly_increase(demo_video: Path) -> None:
+    source = FileSource(demo_video)
+    try:
+        times = [f.time_s for f in source.frames()]
+    finally:
+        source.close()
+
+    assert len(times) == source.frame_count()
+    assert times[0] == 0.0
+    assert np.diff(times).min() > 0
+    assert times[-1] == pytest.approx((len(times) - 1) / source.nominal_fps(), abs=0.2)
+
+
+def test_a_looping_file_keeps_its_clock_running(demo_video: Path) -> None:
+    source = FileSource(demo_video, loop=True)
+    count = source.frame_count()
+    duration_s = count / source.nominal_fps()
+    try:
+        times = [f.time_s for f in itertools.islice(source.frames(), round(1.2 * count))]
+    finally:
+        source.close()
+
+    assert len(times) == round(1.2 * count)
+    assert np.diff(times).min() > 0
+    assert times[-1] > duration_s * 1.15
+
+
+def test_a_realtime_file_is_paced_by_its_timestamps(demo_video: Path) -> None:
+    source = FileSource(demo_video, realtime=True)
+    delivered: list[tuple[float, float]] = []
+    try:
+        for frame in itertools.islice(source.frames(), 10):
+            delivered.append((frame.time_s, time.monotonic()))
+    finally:
+        source.close()
+
+    video_span_s = delivered[-1][0] - delivered[0][0]
+    wall_span_s = delivered[-1][1] - delivered[0][1]
+    assert video_span_s > 0.5
+    assert wall_span_s >= 0.8 * video_span_s
+
+
+def test_a_file_frame_decodes_to_its_image_and_timestamps(demo_video: Path) -> None:
+    source = FileSource(demo_video)
+    try:
+        frames = source.frames()
+        first = next(frames)
+        image = first.decode()
+    finally:
+        source.close()
+
+    assert image is not None
+    assert image.image.shape == (576, 768, 3) and image.image.dtype == np.uint8
+    assert (image.time_s, image.wall_time) == (first.time_s, first.wall_time)
+
+
+@pytest.mark.parametrize("name", ["missing.avi", "sub/dir/missing.mp4", "a directory"])
+def test_a_missing_file_raises_naming_the_path(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    if name == "a directory":
+        path.mkdir()
+
+    with pytest.raises(SourceError, match=re.escape(str(path))):
+        FileSource(path)
+    with pytest.raises(SourceError, match=re.escape(str(path))):
+        open_source(FileSourceConfig(path=path))
+
+
+def test_a_file_that_is_no_video_raises_naming_the_path(tmp_path: Path) -> None:
+    path = tmp_path / "notes.avi"
+    path.write_text("not a video", encoding="utf-8")
+
+    with pytest.raises(SourceError, match=re.escape(str(path))):
+        next(iter(FileSource(path).frames()))
