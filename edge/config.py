@@ -202,6 +202,9 @@ def load_config(path: Path) -> Config:
     return parse_config(data, path.resolve().parent)
 
 
+WHOLE_FRAME = ZoneConfig(id="frame", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])
+
+
 def default_config(video: Path | None = None, fps: float = 10.0) -> Config:
     """The built-in settings: one camera, one zone covering the whole frame."""
     return Config(
@@ -211,7 +214,7 @@ def default_config(video: Path | None = None, fps: float = 10.0) -> Config:
                 id="camera",
                 source=FileSourceConfig(path=video or Path("video.mp4"), realtime=False),
                 fps=fps,
-                zones=[ZoneConfig(id="frame", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)])],
+                zones=[WHOLE_FRAME],
             )
         ],
     )

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from edge.config import CameraConfig, Config
+from edge.config import WHOLE_FRAME, CameraConfig, Config
 from edge.detect import build_detector
 from edge.detections import Detections
 from edge.pipeline import CameraPipeline
@@ -121,9 +121,14 @@ def _pipeline(config: Config, analysed_fps: float) -> CameraPipeline:
 
 
 def eval_counts(folder: Path, counts: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
-    """Whole-frame counts on a folder of images against a frame,file,count CSV."""
+    """Whole-frame counts on a folder of images against a frame,file,count CSV.
+
+    The CSV holds whole-frame truth only, so a config's zones are replaced by one zone covering
+    the frame (its detector, tracker and privacy masks still apply).
+    """
     rows = read_counts_csv(counts)[::every]
-    pipeline = _pipeline(config, 1.0 / IMAGE_FOLDER_FRAME_S)
+    camera = config.cameras[0].model_copy(update={"zones": [WHOLE_FRAME]})
+    pipeline = _pipeline(config.model_copy(update={"cameras": [camera]}), 1.0 / IMAGE_FOLDER_FRAME_S)
     scorer = _Scorer()
     started = time.perf_counter()
     for index, row in enumerate(tqdm(rows, desc="eval", unit="frame", disable=not progress)):

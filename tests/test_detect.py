@@ -597,3 +597,9 @@ def test_the_default_onnx_path_never_imports_torch() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"people": 0, "loaded": []}
+
+
+def test_boxes_wholly_outside_the_region_are_dropped() -> None:
+    inside_and_out = make_detections([(10, 10, 50, 90), (200, 10, 260, 90)])
+    kept = clip_to_region(inside_and_out, (0, 0, 100, 100))
+    assert kept.xyxy.tolist() == [[10, 10, 50, 90]]

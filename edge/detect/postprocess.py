@@ -52,8 +52,14 @@ def nms(detections: Detections, iou: float) -> Detections:
     return detections.select(np.sort(np.asarray(kept, dtype=np.int64).reshape(-1)))
 
 
+MIN_BOX_SIDE_PX = 1.0
+
+
 def clip_to_region(detections: Detections, region: tuple[int, int, int, int]) -> Detections:
-    """Boxes cut to the (x1, y1, x2, y2) pixels that were looked at (letterbox padding is not image)."""
+    """Boxes cut to the (x1, y1, x2, y2) pixels that were looked at (letterbox padding is not image);
+    a box left thinner than a pixel lay outside them and is no person."""
     x1, y1, x2, y2 = region
     xyxy = np.clip(detections.xyxy, [x1, y1, x1, y1], [x2, y2, x2, y2]).astype(np.float32)
-    return Detections(xyxy, detections.confidence, detections.keypoints, detections.track_id)
+    clipped = Detections(xyxy, detections.confidence, detections.keypoints, detections.track_id)
+    sides = xyxy[:, 2:] - xyxy[:, :2]
+    return clipped.select((sides >= MIN_BOX_SIDE_PX).all(axis=1))

@@ -27,7 +27,7 @@ class FileSource:
         self.loop = loop
         self.realtime = realtime
         if not path.is_file():
-            raise SourceError(f"video file {path} does not exist")
+            raise SourceError(f"video file {path} does not exist or is not a file")
         self._capture: cv2.VideoCapture | None = None
 
     def _open(self) -> cv2.VideoCapture:
