@@ -62,4 +62,4 @@ def clip_to_region(detections: Detections, region: tuple[int, int, int, int]) ->
     xyxy = np.clip(detections.xyxy, [x1, y1, x1, y1], [x2, y2, x2, y2]).astype(np.float32)
     clipped = Detections(xyxy, detections.confidence, detections.keypoints, detections.track_id)
     sides = xyxy[:, 2:] - xyxy[:, :2]
-    return clipped.select((sides >= MIN_BOX_SIDE_PX).all(axis=1))
+    return clipped.select(np.asarray((sides >= MIN_BOX_SIDE_PX).all(axis=1)))
