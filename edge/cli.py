@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from edge.config import Config, ConfigError, default_config, load_config
@@ -135,6 +136,11 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("-c", "--config", type=Path, help="YAML config (detector, tracker, zones)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ev.set_defaults(handler=_eval)
+
+    # Other parts of the product (the alert API) add their commands through an entry point, so
+    # that edge never imports them.
+    for command in entry_points(group="wartezone.commands"):
+        command.load()(commands)
     return root
 
 

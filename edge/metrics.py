@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -110,6 +110,18 @@ class EdgeMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
+        self.camera_up = Gauge(
+            "wartezone_camera_up",
+            "1 while the camera delivers frames that are analysed, else 0 (its zones are then unknown).",
+            CAMERA_LABELS,
+            registry=registry,
+        )
+        self.last_frame = Gauge(
+            "wartezone_camera_last_frame_timestamp_seconds",
+            "Unix time of the camera's last analysed frame.",
+            CAMERA_LABELS,
+            registry=registry,
+        )
         info = Info("wartezone_model", "The person model in use.", ["site"], registry=registry)
         info.labels(config.site).info(
             {
@@ -123,12 +135,17 @@ class EdgeMetrics:
         for camera in config.cameras:
             self.frames_analysed.labels(self.site, camera.id)
             self.frames_dropped.labels(self.site, camera.id)
+            self.camera_up.labels(self.site, camera.id).set(0)
             for zone in camera.zones:
                 self.entries.labels(self.site, camera.id, zone.id)
                 self.exits.labels(self.site, camera.id, zone.id)
                 self.dwell.labels(self.site, camera.id, zone.id)
 
-    def record_frame(self, camera: str, latency_s: float, readings: list[ZoneReading]) -> None:
+    def record_frame(
+        self, camera: str, wall_time: float, latency_s: float, readings: list[ZoneReading]
+    ) -> None:
+        self.camera_up.labels(self.site, camera).set(1)
+        self.last_frame.labels(self.site, camera).set(wall_time)
         self.frames_analysed.labels(self.site, camera).inc()
         self.detector_latency.labels(self.site, camera).observe(latency_s)
         self.record_visits(camera, readings)
@@ -146,4 +163,6 @@ class EdgeMetrics:
         self.frames_dropped.labels(self.site, camera).inc()
 
     def forget_camera(self, camera: str) -> None:
+        """The camera is not analysed any more: down, and its zones' occupancy unknown."""
+        self.camera_up.labels(self.site, camera).set(0)
         self._state.forget(camera)

@@ -90,7 +90,7 @@ class CameraPipeline:
         people = self.tracker.update(people, frame.time_s)
         readings = self.zones.update(people, width, height, frame.time_s)
         if self.metrics is not None:
-            self.metrics.record_frame(self.camera.id, detector_s, readings)
+            self.metrics.record_frame(self.camera.id, frame.wall_time, detector_s, readings)
         return FrameResult(frame.time_s, frame.wall_time, len(people), readings, detector_s)
 
     def run(

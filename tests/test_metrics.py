@@ -65,7 +65,7 @@ def test_frames_update_counters_histogram_and_state(
     registry = CollectorRegistry()
     metrics = EdgeMetrics(registry, config, MODEL_INFO)
     for reading in readings:
-        metrics.record_frame("cam", 0.1, [reading])
+        metrics.record_frame("cam", 1_700_000_000.0, 0.1, [reading])
     assert registry.get_sample_value("wartezone_zone_entries_total", LABELS) == entries
     assert registry.get_sample_value("wartezone_zone_exits_total", LABELS) == exits
     assert registry.get_sample_value("wartezone_zone_dwell_seconds_sum", LABELS) == dwell_sum
@@ -79,7 +79,7 @@ def test_frames_update_counters_histogram_and_state(
 def test_dwell_buckets_reach_hours(config: Config) -> None:
     registry = CollectorRegistry()
     metrics = EdgeMetrics(registry, config, MODEL_INFO)
-    metrics.record_frame("cam", 0.1, [_reading(0, dwells=(3 * 3600.0,))])
+    metrics.record_frame("cam", 1_700_000_000.0, 0.1, [_reading(0, dwells=(3 * 3600.0,))])
     assert registry.get_sample_value("wartezone_zone_dwell_seconds_bucket", {**LABELS, "le": "7200.0"}) == 0
     assert registry.get_sample_value("wartezone_zone_dwell_seconds_bucket", {**LABELS, "le": "14400.0"}) == 1
 
@@ -87,7 +87,7 @@ def test_dwell_buckets_reach_hours(config: Config) -> None:
 def test_forgotten_camera_has_no_occupancy(config: Config) -> None:
     registry = CollectorRegistry()
     metrics = EdgeMetrics(registry, config, MODEL_INFO)
-    metrics.record_frame("cam", 0.1, [_reading(4)])
+    metrics.record_frame("cam", 1_700_000_000.0, 0.1, [_reading(4)])
     metrics.forget_camera("cam")
     assert registry.get_sample_value("wartezone_zone_occupancy", LABELS) is None
     assert registry.get_sample_value("wartezone_zone_entries_total", LABELS) == 0
@@ -123,3 +123,17 @@ def test_live_exposition_passes_promtool(
     checked = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip() == "" and checked.stderr.strip() == "", checked.stdout + checked.stderr
+
+
+def test_camera_is_up_while_analysed_and_down_when_forgotten(config: Config) -> None:
+    registry = CollectorRegistry()
+    metrics = EdgeMetrics(registry, config, MODEL_INFO)
+    camera = {"site": "test-site", "camera": "cam"}
+    assert registry.get_sample_value("wartezone_camera_up", camera) == 0
+    metrics.record_frame("cam", 1_700_000_123.5, 0.1, [_reading(2)])
+    assert registry.get_sample_value("wartezone_camera_up", camera) == 1
+    assert (
+        registry.get_sample_value("wartezone_camera_last_frame_timestamp_seconds", camera) == 1_700_000_123.5
+    )
+    metrics.forget_camera("cam")
+    assert registry.get_sample_value("wartezone_camera_up", camera) == 0
