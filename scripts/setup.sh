@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 dev=false
 [ "${1:-}" = "--dev" ] && dev=true
 
-# libgl1/libglib2.0-0: opencv-python loads them at import; prometheus: promtool checks the exposition.
+# libgl1/libglib2.0-0: opencv-python loads them at import. For the tests: prometheus (the server and
+# promtool), prometheus-alertmanager (amtool), chromium (the reception page in a real browser).
 apt_packages=(libgl1 libglib2.0-0)
-$dev && apt_packages+=(prometheus)
+$dev && apt_packages+=(prometheus prometheus-alertmanager chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

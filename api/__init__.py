@@ -1,0 +1,1 @@
+"""The staffing-alert service: thresholds, alert state, notifications, the reception page."""
