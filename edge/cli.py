@@ -67,7 +67,7 @@ def _run_edge(args: argparse.Namespace) -> int:
     print(f"wartezone edge: site {config.site}, metrics on {url} (Ctrl-C stops)", flush=True)
     try:
         while not stop.is_set() and not service.wait(timeout_s=0.5):
-            status.print_if_due(time.monotonic())
+            status.print_if_due(time.monotonic(), service.readiness()[1])
     finally:
         service.stop()
     return 0

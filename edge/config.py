@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -49,7 +53,42 @@ class FileSourceConfig(Strict):
     )
 
 
-SourceConfig = Annotated[FileSourceConfig, Field(discriminator="type")]
+class _StreamTimeouts(Strict):
+    open_timeout_s: float = Field(10.0, gt=0, le=120, description="Give up opening the stream after this.")
+    read_timeout_s: float = Field(5.0, gt=0, le=120, description="Give up waiting for a frame after this.")
+
+
+class RtspSourceConfig(_StreamTimeouts):
+    type: Literal["rtsp"]
+    url: str = Field(
+        pattern=r"^rtsps?://",
+        description="rtsp:// URL; write credentials as ${VAR}, taken from the environment at start.",
+    )
+    transport: Literal["tcp", "udp"] = Field("tcp", description="RTP transport; tcp survives lossy networks.")
+
+
+class HttpSourceConfig(_StreamTimeouts):
+    type: Literal["http"]
+    url: str = Field(
+        pattern=r"^https?://",
+        description="HTTP(S) MJPEG stream URL; credentials as ${VAR} from the environment.",
+    )
+
+
+class UsbSourceConfig(_StreamTimeouts):
+    type: Literal["usb"]
+    device: int | str = Field(description="V4L2 device: an index (0) or a path (/dev/video0).")
+
+
+SourceConfig = Annotated[
+    FileSourceConfig | RtspSourceConfig | HttpSourceConfig | UsbSourceConfig, Field(discriminator="type")
+]
+
+
+class ReconnectConfig(Strict):
+    initial_s: float = Field(0.5, gt=0, le=60, description="First wait before reconnecting.")
+    max_s: float = Field(3.0, gt=0, le=300, description="Longest wait between attempts (backoff cap).")
+    jitter: float = Field(0.25, ge=0, lt=1, description="Each wait varies by up to this fraction.")
 
 
 class ZoneConfig(Strict):
@@ -73,6 +112,17 @@ class CameraConfig(Strict):
     privacy_masks: list[Polygon] = Field(
         default_factory=list, description="Polygons blanked to black before detection."
     )
+    stall_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="No new frame for this long: the camera counts as stalled (down)."
+    )
+    max_gap_s: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Down longer than this: open visits end at their last sighting instead of "
+        "spanning the outage.",
+    )
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _zone_ids_unique(self) -> CameraConfig:
@@ -171,18 +221,44 @@ def _field_path(location: tuple[int | str, ...]) -> str:
     return path or "(file)"
 
 
-def parse_config(data: object, base_dir: Path) -> Config:
-    """Validate a parsed YAML document; relative paths are taken from base_dir."""
+def parse_config(data: object, base_dir: Path, environment: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed YAML document; relative paths are taken from base_dir, and ${VAR} in
+    stream URLs from `environment` (default: the process environment)."""
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
         raise ConfigError([(_field_path(e["loc"]), e["msg"]) for e in error.errors()]) from None
+    config = _expand_url_variables(config, os.environ if environment is None else environment)
     return _resolve_paths(config, base_dir)
+
+
+URL_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_url_variables(config: Config, environment: Mapping[str, str]) -> Config:
+    """Credentials stay out of the YAML file: ${VAR} in a URL is read from the environment."""
+    problems: list[tuple[str, str]] = []
+    cameras = []
+    for i, camera in enumerate(config.cameras):
+        source = camera.source
+        if isinstance(source, RtspSourceConfig | HttpSourceConfig):
+            missing = [name for name in URL_VARIABLE.findall(source.url) if name not in environment]
+            if missing:
+                problems.append((f"cameras[{i}].source.url", f"environment variable {missing[0]} is not set"))
+                continue
+            url = URL_VARIABLE.sub(lambda m: quote(environment[m.group(1)], safe=""), source.url)
+            camera = camera.model_copy(update={"source": source.model_copy(update={"url": url})})
+        cameras.append(camera)
+    if problems:
+        raise ConfigError(problems)
+    return config.model_copy(update={"cameras": cameras})
 
 
 def _resolve_paths(config: Config, base_dir: Path) -> Config:
     cameras = [
         c.model_copy(update={"source": c.source.model_copy(update={"path": base_dir / c.source.path})})
+        if isinstance(c.source, FileSourceConfig)
+        else c
         for c in config.cameras
     ]
     detector = config.detector.model_copy(update={"model": base_dir / config.detector.model})

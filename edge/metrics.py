@@ -122,6 +122,30 @@ class EdgeMetrics:
             CAMERA_LABELS,
             registry=registry,
         )
+        self.configured_fps = Gauge(
+            "wartezone_camera_configured_fps",
+            "Frames per second the camera should be analysed at.",
+            CAMERA_LABELS,
+            registry=registry,
+        )
+        self.reconnects = Counter(
+            "wartezone_camera_reconnects",
+            "Attempts to reconnect to the camera's stream.",
+            CAMERA_LABELS,
+            registry=registry,
+        )
+        self.stalls = Counter(
+            "wartezone_camera_stalls",
+            "Times the stream stayed open but sent no new frame.",
+            CAMERA_LABELS,
+            registry=registry,
+        )
+        self.detector_busy = Gauge(
+            "wartezone_detector_busy_ratio",
+            "Share of the last 10 s the shared detector was busy; near 1 means cameras lose frames.",
+            ["site"],
+            registry=registry,
+        )
         info = Info("wartezone_model", "The person model in use.", ["site"], registry=registry)
         info.labels(config.site).info(
             {
@@ -136,10 +160,14 @@ class EdgeMetrics:
             self.frames_analysed.labels(self.site, camera.id)
             self.frames_dropped.labels(self.site, camera.id)
             self.camera_up.labels(self.site, camera.id).set(0)
+            self.configured_fps.labels(self.site, camera.id).set(camera.fps)
+            self.reconnects.labels(self.site, camera.id)
+            self.stalls.labels(self.site, camera.id)
             for zone in camera.zones:
                 self.entries.labels(self.site, camera.id, zone.id)
                 self.exits.labels(self.site, camera.id, zone.id)
                 self.dwell.labels(self.site, camera.id, zone.id)
+        self.detector_busy.labels(self.site).set(0)
 
     def record_frame(
         self, camera: str, wall_time: float, latency_s: float, readings: list[ZoneReading]
@@ -161,6 +189,14 @@ class EdgeMetrics:
 
     def record_dropped(self, camera: str) -> None:
         self.frames_dropped.labels(self.site, camera).inc()
+
+    def count_camera_event(self, camera: str, event: str, count: int) -> None:
+        """event: reconnects, stalls or dropped (frames due for analysis that were not analysed)."""
+        counters = {"reconnects": self.reconnects, "stalls": self.stalls, "dropped": self.frames_dropped}
+        counters[event].labels(self.site, camera).inc(count)
+
+    def set_busy(self, ratio: float) -> None:
+        self.detector_busy.labels(self.site).set(ratio)
 
     def forget_camera(self, camera: str) -> None:
         """The camera is not analysed any more: down, and its zones' occupancy unknown."""

@@ -116,11 +116,26 @@ class CameraPipeline:
                 on_result(result)
         return self.finish()
 
+    def go_down(self) -> None:
+        """The camera delivers no frames: its zones are unknown until it does again."""
+        if self.metrics is not None:
+            self.metrics.forget_camera(self.camera.id)
+
+    def drop_visits(self) -> bool:
+        """End every open visit at its last sighting and forget who was where (after an outage
+        too long to bridge, so no visit is stretched over it). True if any visit was open."""
+        readings = self._end_visits()
+        return any(r.completed_dwells_s for r in readings)
+
     def finish(self) -> list[ZoneReading]:
-        """End all open visits (end of stream): their dwell times are counted, then forgotten."""
+        """End of stream: open visits end at their last sighting; the camera goes down."""
+        readings = self._end_visits()
+        self.go_down()
+        return readings
+
+    def _end_visits(self) -> list[ZoneReading]:
         readings = self.zones.finish()
         self.tracker.reset()
         if self.metrics is not None:
             self.metrics.record_visits(self.camera.id, readings)
-            self.metrics.forget_camera(self.camera.id)
         return readings

@@ -24,7 +24,8 @@ class LiveStatus:
         with self._lock:
             self._latest[camera] = result
 
-    def print_if_due(self, now: float) -> None:
+    def print_if_due(self, now: float, states: dict[str, str]) -> None:
+        """states: camera id -> reader state; a camera not up is shown as such, not as 0 people."""
         if now < self._next_print:
             return
         self._next_print = now + PRINT_EVERY_S
@@ -33,6 +34,9 @@ class LiveStatus:
         parts = []
         for camera in self._order:
             result = latest.get(camera)
+            if states.get(camera, "up") != "up":
+                parts.append(f"{camera}: camera {states[camera]}")
+                continue
             if result is None:
                 parts.append(f"{camera}: waiting for frames")
                 continue

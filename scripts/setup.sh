@@ -9,9 +9,12 @@ dev=false
 [ "${1:-}" = "--dev" ] && dev=true
 
 # libgl1/libglib2.0-0: opencv-python loads them at import. For the tests: prometheus (the server and
-# promtool), prometheus-alertmanager (amtool), chromium (the reception page in a real browser).
+# promtool), prometheus-alertmanager (amtool), chromium (the reception page in a real browser), and
+# GStreamer's RTSP server with Debian's python3-gi (a real camera stream to break and restore).
 apt_packages=(libgl1 libglib2.0-0)
-$dev && apt_packages+=(prometheus prometheus-alertmanager chromium)
+$dev && apt_packages+=(prometheus prometheus-alertmanager chromium
+    gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+    gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gi)
 missing=()
 for package in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

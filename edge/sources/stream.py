@@ -1,0 +1,110 @@
+"""Live streams through OpenCV: RTSP, HTTP(S) MJPEG and USB (V4L2), with explicit timeouts."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
+from edge.sources.base import LazyFrame, SourceError
+
+# OpenCV's FFmpeg backend reads its options from this variable when a capture opens; the lock keeps
+# two cameras opening at once from seeing each other's transport.
+# FFmpeg's and OpenCV's own messages repeat at every reconnect attempt and can carry the URL; the
+# reader logs each outage once, with credentials removed. Set before the first capture opens.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
+# FFmpeg probes a new stream for 5 s by default; half a second finds an IP camera's codec
+# parameters, and a camera back from a reboot is then analysed again within a second.
+PROBE_OPTIONS = "analyzeduration;500000|probesize;500000"
+# OpenCV itself holds a global lock while a capture opens, so opens are serial anyway: a camera
+# that times out opening delays other cameras' reconnects (never their running streams).
+_open_lock = threading.Lock()
+
+
+def redact(url: str) -> str:
+    """The URL without its user name and password, for logs and errors."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+class StreamSource:
+    """Frames of a live stream, time-stamped on arrival with the monotonic clock.
+
+    `frames()` only grabs (receives and demuxes); a frame is decoded when the caller decodes it,
+    so frames that are not analysed cost no decoding. A frame whose stream timestamp did not
+    advance is a repeat (frozen encoders resend the last frame) and is not delivered, so the
+    stall watchdog sees the freeze.
+    """
+
+    def __init__(self, config: RtspSourceConfig | HttpSourceConfig | UsbSourceConfig) -> None:
+        self.config = config
+        self.name = redact(config.url) if not isinstance(config, UsbSourceConfig) else f"usb {config.device}"
+        self._capture: cv2.VideoCapture | None = None
+
+    def _open(self) -> cv2.VideoCapture:
+        c = self.config
+        timeouts = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            int(c.open_timeout_s * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            int(c.read_timeout_s * 1000),
+        ]
+        if isinstance(c, UsbSourceConfig):
+            capture = cv2.VideoCapture(c.device, cv2.CAP_V4L2, timeouts)
+        else:
+            options = PROBE_OPTIONS
+            if isinstance(c, RtspSourceConfig):
+                options = f"rtsp_transport;{c.transport}|{options}"
+            with _open_lock:
+                previous = os.environ.get(FFMPEG_OPTIONS)
+                os.environ[FFMPEG_OPTIONS] = options
+                try:
+                    capture = cv2.VideoCapture(c.url, cv2.CAP_FFMPEG, timeouts)
+                finally:
+                    if previous is None:
+                        os.environ.pop(FFMPEG_OPTIONS, None)
+                    else:
+                        os.environ[FFMPEG_OPTIONS] = previous
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"cannot open {self.name}")
+        return capture
+
+    def frames(self) -> Iterator[LazyFrame]:
+        self._capture = capture = self._open()
+        last_position = -1.0
+        while capture.grab():
+            position = capture.get(cv2.CAP_PROP_POS_MSEC)
+            if position > 0 and position == last_position:
+                continue  # the same frame again (a server that restarts its clock is fine)
+            last_position = position
+            yield LazyFrame(time.monotonic(), time.time(), self._retriever(capture))
+        # grab() failed: the stream ended, broke, or sent nothing within the read timeout.
+
+    @staticmethod
+    def _retriever(capture: cv2.VideoCapture):  # type: ignore[no-untyped-def]
+        def retrieve() -> NDArray[np.uint8] | None:
+            ok, image = capture.retrieve()
+            return np.asarray(image, np.uint8) if ok else None
+
+        return retrieve
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None

@@ -1,0 +1,61 @@
+"""A real RTSP server for tests and benchmarks: GStreamer's RTSP server (Debian packages), serving
+a video file, looped, as H.264 at rtsp://127.0.0.1:PORT/MOUNT for each MOUNT given.
+
+Runs with Debian's /usr/bin/python3, which has the `gi` bindings:
+    /usr/bin/python3 tests/rtsp_server.py VIDEO PORT [MOUNT ...]
+Prints "ready" on stdout once it listens.
+"""
+
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+PIPELINE = (
+    '( filesrc location="{video}" ! decodebin ! videoconvert name=conv ! '
+    "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 bitrate=1000 ! "
+    "rtph264pay name=pay0 pt=96 config-interval=1 )"
+)
+
+
+def loop_forever(factory, media):
+    """At the end of the file, seek back to its start instead of ending the stream."""
+    element = media.get_element()
+    pipeline = element.get_parent() or element
+
+    def restart():
+        pipeline.seek_simple(Gst.Format.TIME, Gst.SeekFlags.FLUSH | Gst.SeekFlags.KEY_UNIT, 0)
+        return False
+
+    def on_event(pad, info):
+        if info.get_event().type == Gst.EventType.EOS:
+            GLib.idle_add(restart)
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    element.get_by_name("conv").get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event)
+
+
+def main():
+    video, port, mounts = sys.argv[1], sys.argv[2], sys.argv[3:] or ["cam"]
+    Gst.init(None)
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(port)
+    for mount in mounts:
+        factory = GstRtspServer.RTSPMediaFactory()
+        factory.set_launch(PIPELINE.format(video=video))
+        factory.set_shared(True)
+        factory.connect("media-configure", loop_forever)
+        server.get_mount_points().add_factory(f"/{mount}", factory)
+    if server.attach(None) == 0:
+        sys.exit(f"cannot listen on 127.0.0.1:{port}")
+    print("ready", flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""Live streams against a real RTSP server (GStreamer, Debian packages) serving real footage:
+outages read as unknown (never 0), recovery, stalls, and cameras that do not hold each other up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import cv2
+import pytest
+from prometheus_client import CollectorRegistry
+
+from edge.config import Config, ConfigError, RtspSourceConfig, UsbSourceConfig, parse_config
+from edge.service import EdgeService
+from edge.sources.base import SourceError
+from edge.sources.reader import Backoff, CameraState
+from edge.sources.stream import StreamSource, redact
+from tests.conftest import REPO
+
+SERVER_SCRIPT = REPO / "tests" / "rtsp_server.py"
+DEBIAN_PYTHON = "/usr/bin/python3"
+SITE = "test-site"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RtspServer:
+    """GStreamer's RTSP server in a child process, so tests can kill, restart and freeze it."""
+
+    def __init__(self, video: Path, mounts: tuple[str, ...] = ("cam",)) -> None:
+        self.video = video
+        self.mounts = mounts
+        self.port = free_port()
+        self.process: subprocess.Popen[str] | None = None
+
+    def url(self, mount: str = "cam") -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{mount}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [DEBIAN_PYTHON, str(SERVER_SCRIPT), str(self.video), str(self.port), *self.mounts],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == "ready", "the RTSP server did not start"
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def freeze(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture
+def video(shared_data: Path) -> Path:
+    return shared_data / "pets2009-s2l1" / "vtest.avi"
+
+
+@pytest.fixture
+def rtsp(video: Path) -> Iterator[Callable[..., RtspServer]]:
+    if not Path(DEBIAN_PYTHON).exists():
+        pytest.fail("Debian's python3 with gi is missing: scripts/setup.sh --dev installs it")
+    servers: list[RtspServer] = []
+
+    def make(*mounts: str) -> RtspServer:
+        server = RtspServer(video, mounts or ("cam",))
+        server.start()
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        if server.process is not None:
+            server.thaw()
+        server.kill()
+
+
+def live_config(urls: dict[str, str], **camera: Any) -> Config:
+    cameras = [
+        {
+            "id": camera_id,
+            "source": {"type": "rtsp", "url": url, "open_timeout_s": 3, "read_timeout_s": 2},
+            "fps": 2,
+            "stall_timeout_s": 3,
+            "reconnect": {"initial_s": 0.2, "max_s": 1.0},
+            "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
+            **camera,
+        }
+        for camera_id, url in urls.items()
+    ]
+    data = {"site": SITE, "cameras": cameras, "metrics": {"port": 0}, "detector": {"input_size": [480, 640]}}
+    return parse_config(data, Path("."))
+
+
+class Watch:
+    """Reads the service's own registry, as a scrape would."""
+
+    def __init__(self, service: EdgeService) -> None:
+        self.registry: CollectorRegistry = service.registry
+
+    def value(self, name: str, camera: str, zone: str | None = None) -> float | None:
+        labels = {"site": SITE, "camera": camera} | ({"zone": zone} if zone else {})
+        return self.registry.get_sample_value(name, labels)
+
+    def up(self, camera: str) -> bool:
+        return self.value("wartezone_camera_up", camera) == 1
+
+    def occupancy(self, camera: str) -> float | None:
+        return self.value("wartezone_zone_occupancy", camera, "all")
+
+    def analysed(self, camera: str) -> float:
+        return self.value("wartezone_frames_analysed_total", camera) or 0.0
+
+    def until(self, condition: Callable[[], bool], timeout_s: float) -> float:
+        """Seconds until `condition` held; fails after timeout_s."""
+        started = time.monotonic()
+        while not condition():
+            elapsed = time.monotonic() - started
+            assert elapsed < timeout_s, f"not within {timeout_s} s"
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[Config], tuple[EdgeService, Watch]]]:
+    services: list[EdgeService] = []
+
+    def start(config: Config) -> tuple[EdgeService, Watch]:
+        service = EdgeService(config)
+        service.start()
+        services.append(service)
+        return service, Watch(service)
+
+    yield start
+    for service in services:
+        service.stop()
+
+
+def test_killed_server_reads_unknown_then_recovers(rtsp: Callable[..., RtspServer], running: Any) -> None:
+    server = rtsp()
+    _, watch = running(live_config({"door": server.url()}))
+    watch.until(lambda: watch.up("door") and watch.occupancy("door") is not None, 15)
+
+    server.kill()
+    gone_s = watch.until(lambda: not watch.up("door") and watch.occupancy("door") is None, 5)
+
+    server.start()
+    back_s = watch.until(lambda: watch.up("door") and watch.occupancy("door") is not None, 5)
+    print(f"down noticed after {gone_s:.2f} s, back {back_s:.2f} s after the restart")
+    assert (watch.value("wartezone_camera_reconnects_total", "door") or 0) >= 1
+
+
+def _fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_ten_kill_restart_cycles_leak_no_threads_or_files(
+    rtsp: Callable[..., RtspServer], running: Any
+) -> None:
+    server = rtsp()
+    _, watch = running(live_config({"door": server.url()}))
+    watch.until(lambda: watch.up("door"), 15)
+    counts = []
+    for _ in range(10):
+        server.kill()
+        watch.until(lambda: not watch.up("door") and watch.occupancy("door") is None, 5)
+        server.start()
+        watch.until(lambda: watch.up("door") and watch.occupancy("door") is not None, 5)
+        counts.append((threading.active_count(), _fds()))
+    print("threads, open files per cycle:", counts)
+    threads, files = zip(*counts, strict=True)
+    assert max(threads) == min(threads), counts
+    assert files[-1] <= files[1] + 2, counts
+
+
+def test_frozen_server_is_a_stall_within_the_timeout(rtsp: Callable[..., RtspServer], running: Any) -> None:
+    server = rtsp()
+    # The read timeout is longer than the stall timeout, so only the watchdog can notice the freeze.
+    config = live_config({"door": server.url()}, stall_timeout_s=3)
+    config = config.model_copy(
+        update={
+            "cameras": [
+                config.cameras[0].model_copy(
+                    update={"source": config.cameras[0].source.model_copy(update={"read_timeout_s": 30})}
+                )
+            ]
+        }
+    )
+    _, watch = running(config)
+    watch.until(lambda: watch.up("door"), 15)
+
+    server.freeze()
+    noticed_s = watch.until(lambda: (watch.value("wartezone_camera_stalls_total", "door") or 0) >= 1, 3 + 1.0)
+    assert not watch.up("door") and watch.occupancy("door") is None
+    print(f"stall noticed {noticed_s:.2f} s after the freeze (timeout 3 s)")
+    server.thaw()
+
+
+def test_one_camera_down_does_not_slow_the_other(rtsp: Callable[..., RtspServer], running: Any) -> None:
+    first, second = rtsp(), rtsp()
+    _, watch = running(live_config({"lobby": first.url(), "door": second.url()}))
+    watch.until(lambda: watch.up("lobby") and watch.up("door"), 15)
+
+    second.kill()
+    watch.until(lambda: not watch.up("door"), 5)
+    window_s = 10.0
+    before, started = watch.analysed("lobby"), time.monotonic()
+    time.sleep(window_s)
+    rate = (watch.analysed("lobby") - before) / (time.monotonic() - started)
+    print(f"lobby analysed at {rate:.2f} frames/s while door was down (configured 2)")
+    assert rate == pytest.approx(2.0, rel=0.10)
+
+
+def test_health_and_readiness(rtsp: Callable[..., RtspServer], running: Any) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    server = rtsp()
+    service, watch = running(live_config({"door": server.url()}))
+    base = f"http://127.0.0.1:{service.metrics_port}"
+    with urllib.request.urlopen(f"{base}/healthz", timeout=5) as response:
+        assert response.status == 200
+    watch.until(lambda: watch.up("door"), 15)
+    with urllib.request.urlopen(f"{base}/readyz", timeout=5) as response:
+        assert json.load(response) == {"ready": True, "cameras": {"door": "up"}}
+    server.kill()
+    watch.until(lambda: not watch.up("door"), 5)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{base}/readyz", timeout=5)
+    assert refused.value.code == 503
+
+
+def test_credentials_come_from_the_environment_and_never_show(
+    caplog: pytest.LogCaptureFixture, running: Any
+) -> None:
+    port = free_port()  # nothing listens there: the camera stays down
+    data = {
+        "site": SITE,
+        "cameras": [
+            {
+                "id": "door",
+                "source": {"type": "rtsp", "url": f"rtsp://${{CAM_USER}}:${{CAM_PASS}}@127.0.0.1:{port}/cam"},
+                "reconnect": {"initial_s": 0.1, "max_s": 0.2},
+                "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+            }
+        ],
+        "metrics": {"port": 0},
+        "detector": {"input_size": [480, 640]},
+    }
+    secret = "s3cr3t-Pa55"
+    config = parse_config(data, Path("."), {"CAM_USER": "admin", "CAM_PASS": secret})
+    assert isinstance(config.cameras[0].source, RtspSourceConfig) and secret in config.cameras[0].source.url
+    with caplog.at_level(logging.DEBUG):
+        service, watch = running(config)
+        watch.until(lambda: (watch.value("wartezone_camera_reconnects_total", "door") or 0) >= 2, 10)
+    from prometheus_client import generate_latest
+
+    assert secret not in caplog.text and "admin" not in caplog.text
+    assert "rtsp://***@127.0.0.1" in caplog.text
+    assert secret.encode() not in generate_latest(service.registry)
+
+
+def test_a_missing_credential_variable_is_a_config_error() -> None:
+    data = {
+        "site": SITE,
+        "cameras": [
+            {
+                "id": "door",
+                "source": {"type": "rtsp", "url": "rtsp://${NOT_SET_ANYWHERE}@cam/stream"},
+                "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+            }
+        ],
+    }
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, Path("."), {})
+    assert error.value.problems == [
+        ("cameras[0].source.url", "environment variable NOT_SET_ANYWHERE is not set")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("rtsp://cam.local/stream", "rtsp://cam.local/stream"),
+        ("rtsp://user:pw@cam.local:554/s?x=1", "rtsp://***@cam.local:554/s?x=1"),
+        ("http://user@10.0.0.5/mjpeg", "http://***@10.0.0.5/mjpeg"),
+        ("", ""),
+    ],
+)
+def test_redact(url: str, shown: str) -> None:
+    assert redact(url) == shown
+
+
+def test_a_missing_usb_device_fails_to_open_naming_it() -> None:
+    source = StreamSource(UsbSourceConfig(type="usb", device="/dev/video-none", open_timeout_s=1))
+    with pytest.raises(SourceError, match="usb /dev/video-none"):
+        next(iter(source.frames()))
+
+
+@pytest.mark.parametrize("attempts", [0, 1, 3, 10])
+def test_backoff_grows_to_its_cap_with_jitter(attempts: int) -> None:
+    from random import Random
+
+    from edge.config import ReconnectConfig
+
+    backoff = Backoff(ReconnectConfig(initial_s=0.5, max_s=3.0, jitter=0.25), Random(7))
+    waits = [backoff.next_wait_s() for _ in range(attempts)]
+    for i, wait in enumerate(waits):
+        base = min(3.0, 0.5 * 2**i)
+        assert base * 0.75 <= wait <= base * 1.25
+    backoff.reset()
+    assert 0.375 <= backoff.next_wait_s() <= 0.625
+
+
+def test_states_are_reported_by_name() -> None:
+    assert {s.value for s in CameraState} == {"connecting", "up", "stalled", "down", "ended"}
+
+
+def _jpeg_frames(video: Path, count: int) -> list[bytes]:
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    for _ in range(count):
+        ok, image = capture.read()
+        assert ok
+        frames.append(cv2.imencode(".jpg", image)[1].tobytes())
+    capture.release()
+    return frames
+
+
+class _MjpegHandler(BaseHTTPRequestHandler):
+    """An MJPEG camera: JPEG frames of a real video, one every 0.1 s, in one multipart response.
+    (Frames are encoded beforehand: OpenCV holds a global lock while a capture opens.)"""
+
+    jpegs: list[bytes]
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        try:
+            for jpeg in self.jpegs:
+                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                self.wfile.write(head.encode() + jpeg + b"\r\n")
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_http_mjpeg_stream_delivers_frames(video: Path) -> None:
+    handler = type("Handler", (_MjpegHandler,), {"jpegs": _jpeg_frames(video, 50)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        from edge.config import HttpSourceConfig
+
+        url = f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+        source = StreamSource(HttpSourceConfig(type="http", url=url, open_timeout_s=5, read_timeout_s=5))
+        frames = []
+        for pending in source.frames():
+            frame = pending.decode()
+            assert frame is not None
+            frames.append(frame)
+            if len(frames) == 10:
+                break
+        source.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [f.image.shape for f in frames] == [(576, 768, 3)] * 10
+    times = [f.time_s for f in frames]
+    assert times == sorted(times)
