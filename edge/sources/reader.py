@@ -149,6 +149,8 @@ class CameraReader:
                 self._set_state(CameraState.ENDED)
                 log.info("camera %s: video ended", camera)
                 return
+            if self._stop.is_set():
+                break
             if self.state is CameraState.UP:
                 log.warning("camera %s: stream lost; reconnecting", camera)
             if self.state is not CameraState.STALLED:

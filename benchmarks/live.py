@@ -1,0 +1,62 @@
+"""Shared parts of the live-stream benchmarks: a real RTSP server and an edge service reading it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.config import Config, parse_config
+
+REPO = Path(__file__).resolve().parent.parent
+VIDEOS = [REPO.parent / "shared" / "data" / "pets2009-s2l1" / "vtest.avi", REPO / ".cache" / "vtest.avi"]
+
+
+def find_video() -> Path:
+    for video in VIDEOS:
+        if video.is_file():
+            return video
+    sys.exit("no video: run scripts/setup.sh (it fetches .cache/vtest.avi)")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_rtsp_server(video: Path, mounts: list[str]) -> tuple[subprocess.Popen[str], int]:
+    """GStreamer's RTSP server (tests/rtsp_server.py under Debian's python3), one looped stream per mount."""
+    port = free_port()
+    server = subprocess.Popen(
+        ["/usr/bin/python3", str(REPO / "tests" / "rtsp_server.py"), str(video), str(port), *mounts],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert server.stdout is not None
+    if server.stdout.readline().strip() != "ready":
+        sys.exit("the RTSP server did not start (scripts/setup.sh --dev installs GStreamer)")
+    return server, port
+
+
+def cameras_config(port: int, mounts: list[str], fps: float) -> Config:
+    """One camera per mount, whole-frame zone, the built-in detector settings."""
+    cameras = [
+        {
+            "id": mount,
+            "source": {"type": "rtsp", "url": f"rtsp://127.0.0.1:{port}/{mount}"},
+            "fps": fps,
+            "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
+        }
+        for mount in mounts
+    ]
+    return parse_config({"site": "bench", "cameras": cameras, "metrics": {"port": 0}}, REPO)
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
