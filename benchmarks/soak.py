@@ -40,11 +40,17 @@ def main() -> None:
             time.sleep(0.5)
         rss_start, started = rss_mib(), time.monotonic()
         start_frames = per_camera("wartezone_frames_analysed_total")
-        print(f"soak: {args.cameras} cameras at {args.fps} frame/s for {args.minutes} min; RSS {rss_start:.0f} MiB")
+        print(
+            f"soak: {args.cameras} cameras at {args.fps} frame/s for {args.minutes} min; "
+            f"RSS {rss_start:.0f} MiB"
+        )
         end = started + 60 * args.minutes
         while (now := time.monotonic()) < end:
             time.sleep(min(PROGRESS_EVERY_S, end - now))
-            frames = [b - a for a, b in zip(start_frames, per_camera("wartezone_frames_analysed_total"), strict=True)]
+            frames = [
+                b - a
+                for a, b in zip(start_frames, per_camera("wartezone_frames_analysed_total"), strict=True)
+            ]
             busy = value("wartezone_detector_busy_ratio", {"site": "bench"}) or 0
             print(
                 f"  {(time.monotonic() - started) / 60:5.1f} min  RSS {rss_mib():6.0f} MiB  frames {frames}  "
@@ -52,12 +58,16 @@ def main() -> None:
                 flush=True,
             )
         elapsed = time.monotonic() - started
-        frames = [b - a for a, b in zip(start_frames, per_camera("wartezone_frames_analysed_total"), strict=True)]
+        frames = [
+            b - a for a, b in zip(start_frames, per_camera("wartezone_frames_analysed_total"), strict=True)
+        ]
         expected = elapsed * args.fps
         print(f"\nduration          {elapsed / 60:.1f} min")
         print(f"RSS start / end   {rss_start:.0f} / {rss_mib():.0f} MiB")
-        print(f"frames analysed   {frames} (expected {expected:.0f} each; ratio "
-              f"{', '.join(f'{f / expected:.3f}' for f in frames)})")
+        print(
+            f"frames analysed   {frames} (expected {expected:.0f} each; ratio "
+            f"{', '.join(f'{f / expected:.3f}' for f in frames)})"
+        )
         print(f"reconnects        {per_camera('wartezone_camera_reconnects_total')}")
         print(f"stalls            {per_camera('wartezone_camera_stalls_total')}")
         print(f"frames dropped    {per_camera('wartezone_frames_dropped_total')}")
