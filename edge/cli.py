@@ -108,6 +108,17 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from edge.bench import BASELINES, CHECKPOINT, PIPELINE, bench, report
+
+    if not CHECKPOINT.is_file():
+        raise ConfigError([("bench", f"the baselines need {CHECKPOINT}: run models/fetch_checkpoint.sh")])
+    results = bench(args.video, args.gt, args.every, [*BASELINES, PIPELINE])
+    for line in report(results):
+        print(line)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="wartezone", description="Waiting-room occupancy from camera streams."
@@ -136,6 +147,14 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("-c", "--config", type=Path, help="YAML config (detector, tracker, zones)")
     ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     ev.set_defaults(handler=_eval)
+
+    be = commands.add_parser(
+        "bench", help="our pipeline against plain ultralytics predict, same frames: speed, MAE, memory"
+    )
+    be.add_argument("video", type=Path, help="a video with CVML ground truth (the PETS format)")
+    be.add_argument("--gt", type=Path, required=True, help="CVML XML per-person ground truth")
+    be.add_argument("--every", type=int, default=5, help="use every Nth frame (default 5)")
+    be.set_defaults(handler=_bench)
 
     # Other parts of the product (the alert API) add their commands through an entry point, so
     # that edge never imports them.

@@ -1,0 +1,135 @@
+"""`wartezone bench`: our pipeline against the naive ultralytics way, on the same frames, in one run.
+
+Each setting runs in its own child process, so that its peak memory (RSS) is its own; every
+child reads the same video frames and scores its counts against the same ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from edge.config import default_config
+from edge.detect import build_detector
+from edge.evaluate import read_cvml
+from edge.pipeline import CameraPipeline
+from edge.sources.base import Frame
+from edge.sources.file import FileSource
+
+REPO = Path(__file__).resolve().parent.parent
+CHECKPOINT = REPO / "models" / "yolo11n-pose.pt"
+BASELINES = {"ultralytics-640-0.25": (640, 0.25), "ultralytics-1280-0.05": (1280, 0.05)}
+PIPELINE = "wartezone"
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    name: str
+    frames: int
+    ms_per_frame: float
+    mae: float
+    peak_rss_mib: float
+
+    @property
+    def fps(self) -> float:
+        return 1000.0 / self.ms_per_frame
+
+
+def _frames(video: Path, every: int) -> Iterator[tuple[int, Frame]]:
+    """Every `every`-th frame with its number, decoded one at a time (never all held in memory)."""
+    for number, pending in enumerate(FileSource(video).frames()):
+        if number % every == 0 and (frame := pending.decode()) is not None:
+            yield number, frame
+
+
+def run_one(name: str, video: Path, gt: Path, every: int) -> dict[str, float]:
+    """One setting over the frames (in this process); the timing covers analysis, not file decoding."""
+    truth = read_cvml(gt)
+    total = (FileSource(video).frame_count() + every - 1) // every
+    analyse = _pipeline_counter(video, every) if name == PIPELINE else _baseline_counter(name)
+    errors: list[float] = []
+    seconds = 0.0
+    for number, frame in tqdm(_frames(video, every), total=total, desc=name, unit="frame", file=sys.stderr):
+        started = time.perf_counter()
+        count = analyse(frame)
+        seconds += time.perf_counter() - started
+        errors.append(abs(count - len(truth.get(number, {}))))
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = len(errors)
+    return {
+        "frames": n,
+        "ms_per_frame": 1000 * seconds / n,
+        "mae": float(np.mean(errors)),
+        "peak_rss_mib": rss_mib,
+    }
+
+
+def _pipeline_counter(video: Path, every: int) -> Callable[[Frame], int]:
+    config = default_config(video)
+    camera = config.cameras[0].model_copy(update={"fps": FileSource(video).nominal_fps() / every})
+    pipeline = CameraPipeline(camera, build_detector(config.detector), config.tracker)
+    return lambda frame: sum(z.occupancy for z in pipeline.analyse(frame).zones)
+
+
+def _baseline_counter(name: str) -> Callable[[Frame], int]:
+    """What a user of ultralytics would write: predict each frame, count the person boxes."""
+    os.environ.setdefault("YOLO_OFFLINE", "1")
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "wartezone-ultralytics"))
+    from ultralytics import YOLO
+
+    size, confidence = BASELINES[name]
+    model = YOLO(str(CHECKPOINT), task="pose")
+
+    def count(frame: Frame) -> int:
+        predicted: Any = model.predict(frame.image, imgsz=size, conf=confidence, classes=[0], verbose=False)
+        return len(predicted[0].boxes)
+
+    return count
+
+
+def bench(video: Path, gt: Path, every: int, names: list[str]) -> list[BenchResult]:
+    results = []
+    for name in names:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "edge.bench", name, str(video), str(gt), str(every)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        output, _ = child.communicate()
+        if child.returncode != 0:
+            raise RuntimeError(f"bench {name} failed (exit {child.returncode})")
+        values = json.loads(output.strip().splitlines()[-1])
+        results.append(BenchResult(name=name, **values))
+    return results
+
+
+def report(results: list[BenchResult]) -> list[str]:
+    lines = [f"{'setting':<24}{'frames/s':>9}{'ms/frame':>10}{'MAE':>7}{'peak RSS':>10}"]
+    lines += [
+        f"{r.name:<24}{r.fps:9.2f}{r.ms_per_frame:10.1f}{r.mae:7.2f}{r.peak_rss_mib:8.0f} MB" for r in results
+    ]
+    ours = next((r for r in results if r.name == PIPELINE), None)
+    if ours is not None:
+        for base in (r for r in results if r.name != PIPELINE):
+            lines.append(
+                f"{PIPELINE} vs {base.name}: {ours.fps / base.fps:.2f}x frames/s, MAE {ours.mae:.2f} vs "
+                f"{base.mae:.2f}, {ours.peak_rss_mib / base.peak_rss_mib:.2f}x memory"
+            )
+    return lines
+
+
+if __name__ == "__main__":  # one child: python -m edge.bench NAME VIDEO GT EVERY
+    name, video, gt, every = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+    print(json.dumps(run_one(name, video, gt, every)))
