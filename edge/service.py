@@ -120,7 +120,11 @@ class EdgeService:
 
     def _analyse(self, camera: _Camera) -> None:
         delivery = camera.reader.take()
-        if delivery is None or camera.reader.state is not CameraState.UP:
+        if (
+            delivery is None
+            or camera.finished
+            or camera.reader.state not in (CameraState.UP, CameraState.ENDED)
+        ):
             return  # the camera went down since: an old frame must not bring its zones back
         started = time.monotonic()
         result = camera.pipeline.analyse(delivery.frame)
@@ -141,8 +145,9 @@ class EdgeService:
             if camera.finished:
                 continue
             if reader.state is CameraState.ENDED:
-                pipeline.finish()
-                camera.finished = True
+                if reader.peek_delivered_at() is None:  # its last frame is analysed first
+                    pipeline.finish()
+                    camera.finished = True
             elif reader.state is not CameraState.UP:
                 pipeline.go_down()  # unknown, not zero: its zones leave the exposition
                 if now - reader.state_since > pipeline.camera.max_gap_s and pipeline.drop_visits():
