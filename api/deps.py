@@ -1,0 +1,116 @@
+"""Route dependencies as Annotated aliases: the runtime, the caller's role, the zone in the path."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, HTTPException, Path, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.domain import Role, ZoneKey
+from api.security import COOKIE, SAFE_METHODS, Tokens
+from api.service import Runtime
+from api.settings import ID_PATTERN
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A desk or lead token from the settings (auth.desk_tokens, auth.lead_tokens).",
+)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_tokens(request: Request) -> Tokens:
+    tokens: Tokens = request.app.state.tokens
+    return tokens
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+TokensDep = Annotated[Tokens, Depends(get_tokens)]
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin is None:
+        return True  # browsers send Origin on cross-site POST/PUT/DELETE; non-browsers have no cookie jar
+    parts = urlsplit(origin)
+    return parts.netloc == request.headers.get("host", "")
+
+
+def caller_role(
+    request: Request,
+    tokens: TokensDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Role | None:
+    if credentials is not None:
+        return tokens.role_of(credentials.credentials)
+    cookie = request.cookies.get(COOKIE)
+    if cookie is None:
+        return None
+    if request.method not in SAFE_METHODS and not _same_origin(request):
+        raise HTTPException(403, "cross-site request refused: send the token in the Authorization header")
+    return tokens.role_of(cookie)
+
+
+CallerRole = Annotated[Role | None, Depends(caller_role)]
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+def require_desk(role: CallerRole) -> Role:
+    if role is None:
+        raise HTTPException(401, "a desk or lead token is needed", headers=UNAUTHORIZED)
+    return role
+
+
+def require_lead(role: CallerRole) -> Role:
+    if role is None:
+        raise HTTPException(401, "a lead token is needed", headers=UNAUTHORIZED)
+    if role is not Role.LEAD:
+        raise HTTPException(403, "changing rules needs the lead role")
+    return role
+
+
+DeskRole = Annotated[Role, Depends(require_desk)]
+LeadRole = Annotated[Role, Depends(require_lead)]
+
+Id = Annotated[str, Path(pattern=ID_PATTERN, max_length=63)]
+
+
+def zone_key(site: Id, camera: Id, zone: Id) -> ZoneKey:
+    return ZoneKey(site, camera, zone)
+
+
+ZoneKeyDep = Annotated[ZoneKey, Depends(zone_key)]
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def no_unknown_query(request: Request) -> None:
+    """A misspelt query parameter (?limt=5) is refused naming it, not silently ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    known = _query_names(route.dependant)
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", name),
+                    "msg": f"unknown query parameter (known: {', '.join(sorted(known)) or 'none'})",
+                }
+                for name in unknown
+            ]
+        )

@@ -1,0 +1,346 @@
+"""The alert state machine: one zone's readings in, state changes and notices out.
+
+Pure: no I/O, no wall clock of its own. Readings carry their time (the edge's frame time), and the
+injected clock is read only for what a person does (acknowledge, a rule removed). Tests drive it
+with tables of readings.
+
+Per zone, with its rule (raise level R, clear level C < R):
+- ok          known, nothing to tell (or no rule, or outside opening hours)
+- pending     at or above R, for less than min_above_s so far
+- firing      at or above R for min_above_s: an alert is open (alert.fired)
+- acknowledged  the desk has seen the open alert (alert.acknowledged)
+- resolved    the alert ended after min_below_s at or below C (alert.resolved); stays so for the
+              cooldown, in which no new alert fires
+- unknown     the camera is down or its occupancy cannot be read (zone.unknown); an open alert
+              stays open: not being able to see is not all clear
+Outside opening hours a zone is ok and an open alert ends with reason "closed".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from api.domain import Clock, Reading, Role, Snapshot, State, ZoneKey
+from api.rules import RuleSpec
+
+NO_SERIES = "no occupancy series for this zone"
+NOT_READ_YET = "not read yet"
+
+
+class NoticeType(StrEnum):
+    FIRED = "alert.fired"
+    ACKNOWLEDGED = "alert.acknowledged"
+    RESOLVED = "alert.resolved"
+    UNKNOWN = "zone.unknown"
+    KNOWN = "zone.known"
+
+
+class EndReason(StrEnum):
+    BELOW_CLEAR_LEVEL = "below_clear_level"
+    CLOSED = "closed"
+    RULE_REMOVED = "rule_removed"
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert event: counts and times only."""
+
+    id: int
+    key: ZoneKey
+    raise_level: int
+    started_at: float  # first reading at or above the raise level
+    fired_at: float
+    peak_occupancy: float
+    acknowledged_at: float | None = None
+    acknowledged_by: Role | None = None
+    ended_at: float | None = None
+    end_reason: EndReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A change worth telling: goes to the outbox, the webhooks and the event stream."""
+
+    type: NoticeType
+    key: ZoneKey
+    at: float
+    since: float | None  # start of the run of readings that caused it
+    state: State
+    occupancy: float | None
+    rule: RuleSpec | None
+    alert: Alert | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneView:
+    key: ZoneKey
+    state: State
+    since: float | None
+    occupancy: float | None
+    observed_at: float | None
+    reason: str | None
+    open_now: bool | None
+    rule: RuleSpec | None
+    alert: Alert | None
+
+
+class NothingToAcknowledge(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class _Zone:
+    key: ZoneKey
+    state: State = State.UNKNOWN
+    state_since: float | None = None
+    occupancy: float | None = None
+    observed_at: float | None = None
+    reason: str | None = NOT_READ_YET
+    open_now: bool | None = None
+    above_since: float | None = None
+    run_peak: float = 0.0
+    below_since: float | None = None
+    alert: Alert | None = None
+    resolved_at: float | None = None
+    ever_known: bool = False
+    announced_unknown: bool = False
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        tz: ZoneInfo,
+        clock: Clock,
+        rules: dict[ZoneKey, RuleSpec] | None = None,
+        open_alerts: list[Alert] | None = None,
+        last_resolved: dict[ZoneKey, float] | None = None,
+        next_alert_id: int = 1,
+    ) -> None:
+        self.tz = tz
+        self.clock = clock
+        self._rules: dict[ZoneKey, RuleSpec] = dict(rules or {})
+        self._zones: dict[ZoneKey, _Zone] = {key: _Zone(key) for key in self._rules}
+        self._next_id = next_alert_id
+        self._changed: dict[int, Alert] = {}
+        for alert in open_alerts or []:
+            self._zone(alert.key).alert = alert
+        for key, at in (last_resolved or {}).items():
+            self._zone(key).resolved_at = at
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def rules(self) -> dict[ZoneKey, RuleSpec]:
+        return dict(self._rules)
+
+    def zones(self) -> list[ZoneView]:
+        return [self._view(self._zones[key]) for key in sorted(self._zones)]
+
+    def zone(self, key: ZoneKey) -> ZoneView | None:
+        zone = self._zones.get(key)
+        return None if zone is None else self._view(zone)
+
+    def take_changed_alerts(self) -> list[Alert]:
+        """Alerts created or changed since the last call (to be stored)."""
+        changed, self._changed = list(self._changed.values()), {}
+        return changed
+
+    def _view(self, z: _Zone) -> ZoneView:
+        return ZoneView(
+            z.key,
+            z.state,
+            z.state_since,
+            z.occupancy,
+            z.observed_at,
+            z.reason,
+            z.open_now,
+            self._rules.get(z.key),
+            z.alert,
+        )
+
+    # -- what people do ------------------------------------------------------------------------
+
+    def set_rule(self, key: ZoneKey, rule: RuleSpec) -> None:
+        """New levels apply from the next reading; an open alert keeps the level it fired at."""
+        self._rules[key] = rule
+        self._zone(key)
+
+    def remove_rule(self, key: ZoneKey) -> list[Notice]:
+        self._rules.pop(key, None)
+        z = self._zones.get(key)
+        notices: list[Notice] = []
+        if z is None:
+            return notices
+        now = self.clock.now()
+        z.above_since = z.below_since = None
+        z.run_peak = 0.0
+        z.open_now = None
+        state = State.UNKNOWN if z.state is State.UNKNOWN else State.OK
+        if z.alert is not None:
+            self._resolve(z, now, None, EndReason.RULE_REMOVED, state, None, notices)
+        self._set_state(z, state, now)
+        return notices
+
+    def acknowledge(self, key: ZoneKey, role: Role) -> Notice:
+        z = self._zones.get(key)
+        if z is None or z.alert is None:
+            raise NothingToAcknowledge(f"zone {key} has no open alert")
+        if z.alert.acknowledged_at is not None:
+            raise NothingToAcknowledge(f"the alert of zone {key} is already acknowledged")
+        now = self.clock.now()
+        z.alert = self._changed_alert(replace(z.alert, acknowledged_at=now, acknowledged_by=role))
+        if z.state is State.FIRING:
+            self._set_state(z, State.ACKNOWLEDGED, now)
+        return Notice(
+            NoticeType.ACKNOWLEDGED,
+            key,
+            now,
+            z.alert.fired_at,
+            z.state,
+            z.occupancy,
+            self._rules.get(key),
+            z.alert,
+        )
+
+    # -- readings ------------------------------------------------------------------------------
+
+    def observe(self, snapshot: Snapshot) -> list[Notice]:
+        """Apply one read of the occupancy input to every zone the engine knows or sees."""
+        notices: list[Notice] = []
+        for key in sorted({*self._zones, *snapshot.zones}):
+            z = self._zone(key)
+            reading = snapshot.zones.get(key)
+            if reading is None:
+                why = snapshot.cameras_down.get((key.site, key.camera), NO_SERIES)
+                self._unknown(z, snapshot.taken_at, why, notices)
+            else:
+                self._known(z, reading, notices)
+        return notices
+
+    def _zone(self, key: ZoneKey) -> _Zone:
+        zone = self._zones.get(key)
+        if zone is None:
+            zone = self._zones[key] = _Zone(key)
+        return zone
+
+    def _unknown(self, z: _Zone, t: float, reason: str, notices: list[Notice]) -> None:
+        rule = self._rules.get(z.key)
+        if z.state is not State.UNKNOWN and z.ever_known:
+            notices.append(
+                Notice(NoticeType.UNKNOWN, z.key, t, None, State.UNKNOWN, None, rule, z.alert, reason)
+            )
+            z.announced_unknown = True
+        z.reason = reason
+        z.occupancy = None
+        z.above_since = z.below_since = None
+        z.run_peak = 0.0
+        self._set_state(z, State.UNKNOWN, t)
+        if z.alert is not None and rule is not None and not rule.is_open(t, self.tz):
+            self._resolve(z, t, None, EndReason.CLOSED, State.UNKNOWN, None, notices)
+
+    def _known(self, z: _Zone, reading: Reading, notices: list[Notice]) -> None:
+        t = max(reading.at, z.observed_at if z.observed_at is not None else -math.inf)
+        returning = z.state is State.UNKNOWN and z.announced_unknown
+        z.occupancy, z.observed_at, z.reason = reading.occupancy, t, None
+        z.ever_known = True
+        mine: list[Notice] = []
+        self._evaluate(z, reading.occupancy, t, mine)
+        if returning:
+            z.announced_unknown = False
+            rule = self._rules.get(z.key)
+            mine.insert(
+                0, Notice(NoticeType.KNOWN, z.key, t, None, z.state, reading.occupancy, rule, z.alert)
+            )
+        notices.extend(mine)
+
+    def _evaluate(self, z: _Zone, occupancy: float, t: float, notices: list[Notice]) -> None:
+        rule = self._rules.get(z.key)
+        if rule is None:
+            z.open_now = None
+            z.above_since = z.below_since = None
+            self._set_state(z, State.OK, t)
+            return
+        z.open_now = rule.is_open(t, self.tz)
+        if not z.open_now:
+            z.above_since = z.below_since = None
+            z.run_peak = 0.0
+            if z.alert is not None:
+                self._resolve(z, t, None, EndReason.CLOSED, State.OK, occupancy, notices)
+            self._set_state(z, State.OK, t)
+            return
+
+        if occupancy >= rule.raise_level:
+            z.above_since = t if z.above_since is None else z.above_since
+            z.run_peak = max(z.run_peak, occupancy)
+        else:
+            z.above_since = None
+            z.run_peak = 0.0
+
+        if z.alert is not None:
+            if occupancy > z.alert.peak_occupancy:
+                z.alert = self._changed_alert(replace(z.alert, peak_occupancy=occupancy))
+            if occupancy <= rule.clear_level:
+                z.below_since = t if z.below_since is None else z.below_since
+                if t - z.below_since >= rule.min_below_s:
+                    self._resolve(
+                        z, t, z.below_since, EndReason.BELOW_CLEAR_LEVEL, State.RESOLVED, occupancy, notices
+                    )
+                    return
+            else:
+                z.below_since = None
+            self._set_state(z, State.ACKNOWLEDGED if z.alert.acknowledged_at else State.FIRING, t)
+            return
+
+        z.below_since = None
+        cooling = z.resolved_at is not None and t < z.resolved_at + rule.cooldown_s
+        if z.above_since is not None and t - z.above_since >= rule.min_above_s and not cooling:
+            alert = self._changed_alert(
+                Alert(self._next_id, z.key, rule.raise_level, z.above_since, t, z.run_peak)
+            )
+            self._next_id += 1
+            z.alert = alert
+            self._set_state(z, State.FIRING, t)
+            notices.append(
+                Notice(NoticeType.FIRED, z.key, t, z.above_since, State.FIRING, occupancy, rule, alert)
+            )
+        elif cooling:
+            self._set_state(z, State.RESOLVED, t)
+        elif z.above_since is not None:
+            self._set_state(z, State.PENDING, t)
+        else:
+            self._set_state(z, State.OK, t)
+
+    def _resolve(
+        self,
+        z: _Zone,
+        t: float,
+        since: float | None,
+        reason: EndReason,
+        state: State,
+        occupancy: float | None,
+        notices: list[Notice],
+    ) -> None:
+        assert z.alert is not None
+        alert = self._changed_alert(replace(z.alert, ended_at=t, end_reason=reason))
+        z.alert = None
+        z.resolved_at = t
+        z.below_since = None
+        self._set_state(z, state, t)
+        notices.append(
+            Notice(
+                NoticeType.RESOLVED, z.key, t, since, state, occupancy, self._rules.get(z.key), alert, reason
+            )
+        )
+
+    def _changed_alert(self, alert: Alert) -> Alert:
+        self._changed[alert.id] = alert
+        return alert
+
+    @staticmethod
+    def _set_state(z: _Zone, state: State, t: float) -> None:
+        if z.state is not state or z.state_since is None:
+            z.state = state
+            z.state_since = t

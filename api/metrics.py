@@ -1,0 +1,83 @@
+"""The API's own Prometheus metrics, declared once on the registry it is given.
+
+Names are pinned (a Grafana dashboard reads them): wartezone_alert_state{site,camera,zone,state},
+wartezone_alert_raise_level / _clear_level, wartezone_alerts_fired_total,
+wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from api.domain import State, ZoneKey
+from api.engine import ZoneView
+
+ZONE_LABELS = ("site", "camera", "zone")
+CHANNELS = ("webhook",)
+
+
+class _ZoneStateCollector(Collector):
+    """Current state per zone, read at scrape time: 1 for its state, 0 for the other five."""
+
+    def __init__(self) -> None:
+        self.zones: Callable[[], list[ZoneView]] = list
+
+    def collect(self) -> Iterator[Metric]:
+        state = GaugeMetricFamily(
+            "wartezone_alert_state",
+            "1 for the zone's current alert state, 0 for the others (unknown: camera down).",
+            labels=(*ZONE_LABELS, "state"),
+        )
+        raise_level = GaugeMetricFamily(
+            "wartezone_alert_raise_level", "People at or above which an alert is raised.", labels=ZONE_LABELS
+        )
+        clear_level = GaugeMetricFamily(
+            "wartezone_alert_clear_level", "People at or below which an alert clears.", labels=ZONE_LABELS
+        )
+        for view in self.zones():
+            labels = list(view.key)
+            for value in State:
+                state.add_metric([*labels, value.value], 1.0 if view.state is value else 0.0)
+            if view.rule is not None:
+                raise_level.add_metric(labels, view.rule.raise_level)
+                clear_level.add_metric(labels, view.rule.clear_level)
+        yield state
+        yield raise_level
+        yield clear_level
+
+
+class ApiMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._state = _ZoneStateCollector()
+        registry.register(self._state)
+        self.alerts_fired = Counter(
+            "wartezone_alerts_fired", "Alerts fired per zone.", ZONE_LABELS, registry=registry
+        )
+        self.notifications_sent = Counter(
+            "wartezone_notifications_sent", "Events delivered (2xx answer).", ["channel"], registry=registry
+        )
+        self.notifications_failed = Counter(
+            "wartezone_notifications_failed",
+            "Delivery attempts that failed (each is retried; nothing is dropped).",
+            ["channel"],
+            registry=registry,
+        )
+        self.outbox_pending = Gauge(
+            "wartezone_outbox_pending", "Events waiting in the outbox for delivery.", registry=registry
+        )
+        for channel in CHANNELS:  # series exist from the start, so increase() sees the first event
+            self.notifications_sent.labels(channel)
+            self.notifications_failed.labels(channel)
+
+    def attach(self, zones: Callable[[], list[ZoneView]], outbox_pending: Callable[[], int]) -> None:
+        """Read the engine's zones and the outbox length at scrape time."""
+        self._state.zones = zones
+        self.outbox_pending.set_function(lambda: float(outbox_pending()))
+
+    def zone_seen(self, key: ZoneKey) -> None:
+        self.alerts_fired.labels(*key)

@@ -1,0 +1,241 @@
+"""Occupancy input: the edge boxes' /metrics pages scraped directly, or a Prometheus server via PromQL.
+
+Both turn what they read into the same samples (metric name, labels, value) and then into one
+Snapshot, so the rules for "unknown" live in one place: a camera that is down, that has no recent
+frame, or whose edge cannot be read makes its zones unknown, never 0 people.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import BaseModel, ValidationError
+
+from api.domain import Clock, Reading, Snapshot, ZoneKey
+from api.settings import PrometheusInput, ScrapeInput
+
+log = logging.getLogger(__name__)
+
+# The edge/API contract (tests/contract/edge_exposition.prom): names and labels read here.
+OCCUPANCY = "wartezone_zone_occupancy"
+CAMERA_UP = "wartezone_camera_up"
+LAST_FRAME = "wartezone_camera_last_frame_timestamp_seconds"
+READ_METRICS = (OCCUPANCY, CAMERA_UP, LAST_FRAME)
+MAX_EXPOSITION_BYTES = 8 << 20
+
+Camera = tuple[str, str]
+
+
+class InputError(Exception):
+    """One source of occupancy could not be read; the message names it and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    name: str
+    labels: dict[str, str]
+    value: float
+
+
+class OccupancySource(Protocol):
+    async def read(self) -> Snapshot: ...
+
+    async def aclose(self) -> None: ...
+
+
+def samples_from_exposition(text: str) -> list[Sample]:
+    """The samples of the metrics this API reads, from a Prometheus text exposition."""
+    try:
+        families = list(text_string_to_metric_families(text))
+    except (ValueError, TypeError, IndexError) as error:  # the parser's ways of saying "not an exposition"
+        raise InputError(f"not a Prometheus text exposition: {error}") from None
+    return [
+        Sample(s.name, dict(s.labels), float(s.value))
+        for family in families
+        if family.name in READ_METRICS
+        for s in family.samples
+        if s.name in READ_METRICS
+    ]
+
+
+def snapshot_from_samples(
+    samples: Iterable[Sample],
+    now: float,
+    stale_after_s: float,
+    problems: Iterable[str] = (),
+    unreachable: dict[Camera, str] | None = None,
+) -> Snapshot:
+    """Known occupancy per zone, and why each camera that is not usable is down."""
+    found = list(problems)
+    up: dict[Camera, float] = {}
+    last_frame: dict[Camera, float] = {}
+    occupancy: dict[ZoneKey, float] = {}
+    for sample in samples:
+        labels = sample.labels
+        site, camera = labels.get("site"), labels.get("camera")
+        if not site or not camera:
+            found.append(f"{sample.name} sample without site and camera labels: {labels}")
+            continue
+        if math.isnan(sample.value):
+            continue  # no value is an unknown value
+        cam = (site, camera)
+        if sample.name == OCCUPANCY:
+            zone = labels.get("zone")
+            if not zone:
+                found.append(f"{OCCUPANCY} sample without a zone label: {labels}")
+                continue
+            key = ZoneKey(site, camera, zone)
+            if key in occupancy:
+                found.append(f"{OCCUPANCY} for {key} appears twice; the larger value is used")
+            occupancy[key] = max(sample.value, occupancy.get(key, -math.inf))
+        elif sample.name == CAMERA_UP:
+            up[cam] = max(sample.value, up.get(cam, -math.inf))
+        elif sample.name == LAST_FRAME:
+            last_frame[cam] = max(sample.value, last_frame.get(cam, -math.inf))
+
+    down: dict[Camera, str] = dict(unreachable or {})
+    for cam in {*up, *last_frame, *((k.site, k.camera) for k in occupancy)} - set(down):
+        if cam not in up:
+            down[cam] = f"the edge exports no {CAMERA_UP} for this camera"
+        elif up[cam] != 1:
+            down[cam] = "camera down"
+        elif cam in last_frame and now - last_frame[cam] > stale_after_s:
+            down[cam] = f"no analysed frame for {now - last_frame[cam]:.0f} s"
+    zones = {
+        key: Reading(value, last_frame.get((key.site, key.camera), now))
+        for key, value in occupancy.items()
+        if (key.site, key.camera) not in down
+    }
+    return Snapshot(now, zones, down, tuple(found))
+
+
+class ScrapeSource:
+    """Reads every edge box's /metrics page at once, as Prometheus would."""
+
+    def __init__(self, settings: ScrapeInput, clock: Clock, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
+        self._cameras_at: dict[str, set[Camera]] = {}
+
+    async def _scrape(self, url: str) -> list[Sample]:
+        headers = {"Accept": "text/plain;version=0.0.4"}
+        try:
+            async with self._client.stream("GET", url, headers=headers) as response:
+                if response.status_code != 200:
+                    raise InputError(f"scrape of {url} failed: HTTP {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_EXPOSITION_BYTES:
+                        raise InputError(f"scrape of {url} failed: more than {MAX_EXPOSITION_BYTES} bytes")
+        except httpx.HTTPError as error:
+            raise InputError(f"scrape of {url} failed: {type(error).__name__} {error}".rstrip()) from None
+        try:
+            return samples_from_exposition(body.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise InputError(f"scrape of {url} failed: not UTF-8 text") from None
+        except InputError as error:
+            raise InputError(f"scrape of {url} failed: {error}") from None
+
+    async def read(self) -> Snapshot:
+        targets = self.settings.targets
+        results = await asyncio.gather(*(self._scrape(url) for url in targets), return_exceptions=True)
+        samples: list[Sample] = []
+        problems: list[str] = []
+        unreachable: dict[Camera, str] = {}
+        for url, result in zip(targets, results, strict=True):
+            if isinstance(result, InputError):
+                problems.append(str(result))
+                unreachable.update(dict.fromkeys(self._cameras_at.get(url, ()), str(result)))
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                samples.extend(result)
+                self._cameras_at[url] = {
+                    (s.labels.get("site", ""), s.labels.get("camera", "")) for s in result
+                }
+        return snapshot_from_samples(
+            samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class _PromSample(BaseModel):
+    metric: dict[str, str]
+    value: tuple[float, float]  # (evaluation time, value); Prometheus writes the value as a string
+
+
+class _PromData(BaseModel):
+    resultType: str
+    result: list[_PromSample]
+
+
+class _PromResponse(BaseModel):
+    status: Literal["success", "error"]
+    data: _PromData | None = None
+    errorType: str | None = None
+    error: str | None = None
+
+
+class PrometheusSource:
+    """One PromQL instant query for the three metrics, so they share one evaluation time."""
+
+    QUERY = '{__name__=~"' + "|".join(READ_METRICS) + '"}'
+
+    def __init__(
+        self, settings: PrometheusInput, clock: Clock, client: httpx.AsyncClient | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
+        self._url = settings.url.rstrip("/") + "/api/v1/query"
+        self._cameras: set[Camera] = set()
+
+    async def _query(self) -> list[Sample]:
+        try:
+            response = await self._client.get(self._url, params={"query": self.QUERY})
+        except httpx.HTTPError as error:
+            raise InputError(
+                f"query of {self._url} failed: {type(error).__name__} {error}".rstrip()
+            ) from None
+        try:
+            parsed = _PromResponse.model_validate_json(response.content)
+        except ValidationError:
+            raise InputError(
+                f"query of {self._url} failed: HTTP {response.status_code}, not a Prometheus API answer"
+            ) from None
+        if parsed.status != "success" or parsed.data is None:
+            raise InputError(f"query of {self._url} failed: {parsed.errorType}: {parsed.error}")
+        if parsed.data.resultType != "vector":
+            raise InputError(f"query of {self._url} answered a {parsed.data.resultType}, not a vector")
+        return [Sample(r.metric.get("__name__", ""), r.metric, r.value[1]) for r in parsed.data.result]
+
+    async def read(self) -> Snapshot:
+        now = self.clock.now()
+        try:
+            samples = await self._query()
+        except InputError as error:
+            return snapshot_from_samples(
+                [], now, self.settings.stale_after_s, [str(error)], dict.fromkeys(self._cameras, str(error))
+            )
+        self._cameras = {(s.labels.get("site", ""), s.labels.get("camera", "")) for s in samples}
+        return snapshot_from_samples(samples, now, self.settings.stale_after_s)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def build_source(settings: ScrapeInput | PrometheusInput, clock: Clock) -> OccupancySource:
+    if isinstance(settings, ScrapeInput):
+        return ScrapeSource(settings, clock)
+    return PrometheusSource(settings, clock)

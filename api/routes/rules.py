@@ -1,0 +1,53 @@
+"""Alert rules: read with the desk role, change with the lead role. Stored; they survive restarts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Response
+
+from api.deps import DeskRole, LeadRole, RuntimeDep, ZoneKeyDep
+from api.errors import responses
+from api.rules import RuleSpec
+from api.schemas import RuleOut
+
+router = APIRouter(prefix="/api/v1/rules", tags=["rules"], responses=responses(401, 422))
+RULE_PATH = "/{site}/{camera}/{zone}"
+
+
+@router.get("", response_model=list[RuleOut], summary="Every rule")
+async def list_rules(runtime: RuntimeDep, role: DeskRole) -> list[RuleOut]:
+    return [
+        RuleOut.of(key, rule, runtime.rule_times.get(key, 0.0))
+        for key, rule in sorted(runtime.engine.rules().items())
+    ]
+
+
+@router.get(RULE_PATH, response_model=RuleOut, summary="One zone's rule", responses=responses(404))
+async def get_rule(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> RuleOut:
+    rule = runtime.engine.rules().get(key)
+    if rule is None:
+        raise HTTPException(404, f"zone {key} has no rule")
+    return RuleOut.of(key, rule, runtime.rule_times.get(key, 0.0))
+
+
+@router.put(
+    RULE_PATH,
+    response_model=RuleOut,
+    summary="Create or replace a zone's rule",
+    responses=responses(400, 403, 413),
+)
+async def put_rule(key: ZoneKeyDep, rule: RuleSpec, runtime: RuntimeDep, role: LeadRole) -> RuleOut:
+    updated_at = runtime.set_rule(key, rule)
+    return RuleOut.of(key, rule, updated_at)
+
+
+@router.delete(
+    RULE_PATH,
+    status_code=204,
+    response_class=Response,
+    summary="Remove a zone's rule (its open alert ends)",
+    responses=responses(403, 404),
+)
+async def delete_rule(key: ZoneKeyDep, runtime: RuntimeDep, role: LeadRole) -> Response:
+    if not runtime.remove_rule(key):
+        raise HTTPException(404, f"zone {key} has no rule")
+    return Response(status_code=204)

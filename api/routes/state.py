@@ -1,0 +1,108 @@
+"""Zones now, acknowledging, the event stream and the alert history (desk role)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi.responses import StreamingResponse
+
+from api.deps import DeskRole, RuntimeDep, ZoneKeyDep
+from api.engine import NothingToAcknowledge
+from api.errors import responses
+from api.schemas import AlertOut, EventPayload, ZoneList, ZoneOut
+from api.settings import ID_PATTERN
+
+router = APIRouter(prefix="/api/v1", tags=["state"], responses=responses(401, 422))
+ZONE_PATH = "/zones/{site}/{camera}/{zone}"
+MAX_ID = 2**63 - 1  # SQLite's INTEGER
+
+
+@router.get("/zones", response_model=ZoneList, summary="Every zone now")
+async def list_zones(runtime: RuntimeDep, role: DeskRole) -> ZoneList:
+    return ZoneList(zones=[ZoneOut.of(view) for view in runtime.engine.zones()])
+
+
+@router.get(ZONE_PATH, response_model=ZoneOut, summary="One zone now", responses=responses(404))
+async def get_zone(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> ZoneOut:
+    view = runtime.engine.zone(key)
+    if view is None:
+        raise HTTPException(404, f"no zone {key}: it has no rule and the input has not reported it")
+    return ZoneOut.of(view)
+
+
+@router.post(
+    ZONE_PATH + "/acknowledge",
+    response_model=AlertOut,
+    summary="Acknowledge the zone's open alert",
+    responses=responses(403, 409),
+)
+async def acknowledge(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> AlertOut:
+    try:
+        return AlertOut.of(runtime.acknowledge(key, role))
+    except NothingToAcknowledge as error:
+        raise HTTPException(409, str(error)) from None
+
+
+@router.get(
+    "/stream",
+    summary="Server-Sent Events: `zones` on connect and on change, `alert` per event",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+async def stream(
+    runtime: RuntimeDep,
+    role: DeskRole,
+    last_event_id: Annotated[
+        int | None,
+        Header(ge=0, le=MAX_ID, description="Sent by EventSource on reconnects: replays later events."),
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Like Last-Event-ID, for clients that cannot set it.")
+    ] = None,
+) -> StreamingResponse:
+    start_after = last_event_id if last_event_id is not None else after
+    return StreamingResponse(
+        runtime.broker.stream(lambda: runtime.stream_start(start_after)),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+Id = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=63)]
+
+
+@router.get(
+    "/alerts",
+    response_model=list[AlertOut],
+    summary="Alert history, newest first; site, camera and zone filter when given",
+)
+async def alerts(
+    runtime: RuntimeDep,
+    role: DeskRole,
+    site: Id = None,
+    camera: Id = None,
+    zone: Id = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page on: ids below this.")] = None,
+) -> list[AlertOut]:
+    match = {"site": site, "camera": camera, "zone": zone}
+    return [AlertOut.of(a) for a in runtime.storage.alerts(match, limit, before_id)]
+
+
+@router.get(
+    "/events",
+    response_model=list[EventPayload],
+    summary="Events as the webhooks get them, oldest first, after an id",
+)
+async def events(
+    runtime: RuntimeDep,
+    role: DeskRole,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[EventPayload]:
+    return [
+        EventPayload.model_validate(json.loads(body))
+        for body in runtime.storage.notifications(after_id, limit)
+    ]

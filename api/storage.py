@@ -1,0 +1,290 @@
+"""SQLite: rules, alert events, notifications and the webhook outbox. Counts, times and ids only.
+
+Created and migrated on open (PRAGMA user_version counts the migrations applied). One connection,
+used from the event loop's thread only; every write is one short transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from api.domain import Role, ZoneKey
+from api.engine import Alert, EndReason
+from api.rules import RuleSpec
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE rules (
+        site TEXT NOT NULL, camera TEXT NOT NULL, zone TEXT NOT NULL,
+        spec TEXT NOT NULL,              -- RuleSpec as JSON: levels, durations, opening hours
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (site, camera, zone)
+    );
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        site TEXT NOT NULL, camera TEXT NOT NULL, zone TEXT NOT NULL,
+        raise_level INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        fired_at REAL NOT NULL,
+        peak_occupancy REAL NOT NULL,
+        acknowledged_at REAL,
+        acknowledged_by TEXT CHECK (acknowledged_by IN ('desk', 'lead')),
+        ended_at REAL,
+        end_reason TEXT
+    );
+    CREATE INDEX alerts_by_zone ON alerts (site, camera, zone, id);
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at REAL NOT NULL,
+        type TEXT NOT NULL,
+        body TEXT NOT NULL               -- the exact JSON sent: signed as is, on every attempt
+    );
+    CREATE TABLE outbox (
+        webhook TEXT NOT NULL,
+        notification_id INTEGER NOT NULL REFERENCES notifications (id),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        delivered_at REAL,
+        last_error TEXT,
+        PRIMARY KEY (webhook, notification_id)
+    );
+    CREATE INDEX outbox_pending ON outbox (webhook, notification_id) WHERE delivered_at IS NULL;
+    """,
+)
+
+
+class StorageError(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    webhook: str
+    notification_id: int
+    body: str
+    type: str
+    attempts: int
+    next_attempt_at: float
+
+
+def _alert_from_row(row: sqlite3.Row) -> Alert:
+    return Alert(
+        id=row["id"],
+        key=ZoneKey(row["site"], row["camera"], row["zone"]),
+        raise_level=row["raise_level"],
+        started_at=row["started_at"],
+        fired_at=row["fired_at"],
+        peak_occupancy=row["peak_occupancy"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=Role(row["acknowledged_by"]) if row["acknowledged_by"] else None,
+        ended_at=row["ended_at"],
+        end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
+    )
+
+
+class Storage:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    def open(cls, path: Path) -> Storage:
+        """Open (creating the file and its folder if needed) and migrate to the latest schema."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA foreign_keys = ON")
+            storage = cls(db)
+            storage._migrate()
+        except (sqlite3.Error, OSError) as error:
+            raise StorageError(f"database {path}: {error}") from None
+        return storage
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"schema version {version} is newer than this program knows ({len(MIGRATIONS)})"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits first; the migration and its version bump are one transaction.
+            self._db.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside land together or not at all."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def rules(self) -> dict[ZoneKey, tuple[RuleSpec, float]]:
+        rows = self._db.execute("SELECT site, camera, zone, spec, updated_at FROM rules").fetchall()
+        return {
+            ZoneKey(r["site"], r["camera"], r["zone"]): (
+                RuleSpec.model_validate_json(r["spec"]),
+                r["updated_at"],
+            )
+            for r in rows
+        }
+
+    def save_rule(self, key: ZoneKey, rule: RuleSpec, at: float) -> None:
+        self._db.execute(
+            "INSERT INTO rules (site, camera, zone, spec, updated_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (site, camera, zone) DO UPDATE SET spec = excluded.spec, "
+            "updated_at = excluded.updated_at",
+            (*key, rule.model_dump_json(), at),
+        )
+
+    def delete_rule(self, key: ZoneKey) -> bool:
+        cursor = self._db.execute("DELETE FROM rules WHERE site = ? AND camera = ? AND zone = ?", key)
+        return cursor.rowcount > 0
+
+    # -- alerts ------------------------------------------------------------------------------
+
+    def save_alerts(self, alerts: Iterable[Alert]) -> None:
+        rows = [
+            (
+                a.id,
+                *a.key,
+                a.raise_level,
+                a.started_at,
+                a.fired_at,
+                a.peak_occupancy,
+                a.acknowledged_at,
+                a.acknowledged_by.value if a.acknowledged_by else None,
+                a.ended_at,
+                a.end_reason.value if a.end_reason else None,
+            )
+            for a in alerts
+        ]
+        if rows:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO alerts (id, site, camera, zone, raise_level, started_at, fired_at, "
+                "peak_occupancy, acknowledged_at, acknowledged_by, ended_at, end_reason) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def open_alerts(self) -> list[Alert]:
+        rows = self._db.execute("SELECT * FROM alerts WHERE ended_at IS NULL ORDER BY id").fetchall()
+        return [_alert_from_row(r) for r in rows]
+
+    def last_resolved(self) -> dict[ZoneKey, float]:
+        rows = self._db.execute(
+            "SELECT site, camera, zone, MAX(ended_at) AS ended FROM alerts "
+            "WHERE ended_at IS NOT NULL GROUP BY site, camera, zone"
+        ).fetchall()
+        return {ZoneKey(r["site"], r["camera"], r["zone"]): r["ended"] for r in rows}
+
+    def next_alert_id(self) -> int:
+        return int(self._db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM alerts").fetchone()[0])
+
+    def alerts(
+        self, match: dict[str, str | None] | None = None, limit: int = 100, before_id: int | None = None
+    ) -> list[Alert]:
+        """Newest first; match: any of site, camera, zone that must be equal."""
+        where: list[str] = ["1 = 1"]
+        args: list[object] = []
+        for column in ("site", "camera", "zone"):
+            if match and match.get(column) is not None:
+                where.append(f"{column} = ?")
+                args.append(match[column])
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        rows = self._db.execute(
+            f"SELECT * FROM alerts WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", (*args, limit)
+        ).fetchall()
+        return [_alert_from_row(r) for r in rows]
+
+    # -- notifications and the outbox ----------------------------------------------------------
+
+    def add_notification(
+        self, kind: str, payload: dict[str, object], webhooks: list[str], at: float
+    ) -> tuple[int, str]:
+        """Store one event with the next id, queued for every webhook; returns (id, JSON body)."""
+        cursor = self._db.execute(
+            "INSERT INTO notifications (created_at, type, body) VALUES (?, ?, '')", (at, kind)
+        )
+        number = int(cursor.lastrowid or 0)
+        body = json.dumps({"id": number, **payload}, separators=(",", ":"))
+        self._db.execute("UPDATE notifications SET body = ? WHERE id = ?", (body, number))
+        self._db.executemany(
+            "INSERT INTO outbox (webhook, notification_id, next_attempt_at) VALUES (?, ?, ?)",
+            [(name, number, at) for name in webhooks],
+        )
+        return number, body
+
+    def next_undelivered(self, webhook: str) -> OutboxItem | None:
+        """The oldest undelivered notification of a webhook: deliveries keep their order."""
+        row = self._db.execute(
+            "SELECT o.webhook, o.notification_id, n.body, n.type, o.attempts, o.next_attempt_at "
+            "FROM outbox o JOIN notifications n ON n.id = o.notification_id "
+            "WHERE o.webhook = ? AND o.delivered_at IS NULL ORDER BY o.notification_id LIMIT 1",
+            (webhook,),
+        ).fetchone()
+        return None if row is None else OutboxItem(*row)
+
+    def mark_delivered(self, webhook: str, notification_id: int, at: float) -> None:
+        self._db.execute(
+            "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL "
+            "WHERE webhook = ? AND notification_id = ?",
+            (at, webhook, notification_id),
+        )
+
+    def mark_failed(self, webhook: str, notification_id: int, error: str, retry_at: float) -> None:
+        self._db.execute(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+            "WHERE webhook = ? AND notification_id = ?",
+            (error[:500], retry_at, webhook, notification_id),
+        )
+
+    def outbox_pending(self, webhooks: list[str] | None = None) -> int:
+        args: tuple[str, ...] = ()
+        if webhooks is None:
+            query = "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL"
+        else:
+            marks = ",".join("?" * len(webhooks)) or "NULL"
+            query = f"SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND webhook IN ({marks})"
+            args = tuple(webhooks)
+        return int(self._db.execute(query, args).fetchone()[0])
+
+    def notifications(self, after_id: int = 0, limit: int = 100) -> list[str]:
+        rows = self._db.execute(
+            "SELECT body FROM notifications WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+        ).fetchall()
+        return [r["body"] for r in rows]
+
+    def prune(self, before: float) -> None:
+        """Forget delivered events older than `before`; undelivered ones are kept whatever their age."""
+        with self.transaction():
+            self._db.execute(
+                "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND notification_id IN "
+                "(SELECT id FROM notifications WHERE created_at < ?)",
+                (before,),
+            )
+            self._db.execute(
+                "DELETE FROM notifications WHERE created_at < ? "
+                "AND id NOT IN (SELECT notification_id FROM outbox)",
+                (before,),
+            )
