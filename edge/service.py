@@ -114,7 +114,7 @@ class EdgeService:
 
     def _longest_waiting(self) -> _Camera | None:
         waiting = [
-            (at, i) for i, c in enumerate(self._cameras) if (at := c.reader.peek_delivered_at()) is not None
+            (at, i) for i, c in enumerate(self._cameras) if (at := c.reader.waiting_since()) is not None
         ]
         return self._cameras[min(waiting)[1]] if waiting else None
 
@@ -145,7 +145,7 @@ class EdgeService:
             if camera.finished:
                 continue
             if reader.state is CameraState.ENDED:
-                if reader.peek_delivered_at() is None:  # its last frame is analysed first
+                if reader.waiting_since() is None:  # its last frame is analysed first
                     pipeline.finish()
                     camera.finished = True
             elif reader.state is not CameraState.UP:

@@ -396,3 +396,50 @@ def test_http_mjpeg_stream_delivers_frames(video: Path) -> None:
     assert [f.image.shape for f in frames] == [(576, 768, 3)] * 10
     times = [f.time_s for f in frames]
     assert times == sorted(times)
+
+
+class _FakeSource:
+    """Frames as fast as asked, on a fake clock: the edge of a reader unit test."""
+
+    name = "fake"
+
+    def __init__(self, count: int, period_s: float) -> None:
+        self.count, self.period_s = count, period_s
+
+    def frames(self) -> Iterator[Any]:
+        import numpy as np
+
+        from edge.sources.base import LazyFrame
+
+        for i in range(self.count):
+            time.sleep(0.01)
+            yield LazyFrame(i * self.period_s, i * self.period_s, lambda: np.zeros((4, 4, 3), np.uint8))
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_replaced_frame_keeps_its_place_in_the_queue() -> None:
+    """While the detector is busy, a camera's newer frame replaces the waiting one but the camera
+    keeps waiting since the first: otherwise busy cameras would starve each other unevenly."""
+    from edge.config import CameraConfig
+    from edge.sources.reader import CameraReader
+
+    camera = CameraConfig.model_validate(
+        {
+            "id": "door",
+            "source": {"type": "file", "path": "unused.mp4", "loop": False},
+            "fps": 10,
+            "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+        }
+    )
+    reader = CameraReader(camera, lambda: _FakeSource(count=20, period_s=0.1))
+    reader.start()
+    assert reader.join(timeout_s=10)
+    assert reader.state is CameraState.ENDED
+    delivery = reader.take()
+    assert delivery is not None
+    assert reader.replaced == 19  # nobody took frames: each replaced its predecessor
+    assert delivery.frame.time_s == pytest.approx(1.9)  # the newest frame is the one handed over
+    assert time.monotonic() - delivery.waiting_since >= 0.19  # waiting since the first frame
+    assert reader.take() is None

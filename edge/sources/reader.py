@@ -51,7 +51,7 @@ class Backoff:
 @dataclass(frozen=True, slots=True)
 class Delivery:
     frame: Frame
-    delivered_at: float  # monotonic time the frame reached the mailbox
+    waiting_since: float  # monotonic time this camera's mailbox filled; a newer frame keeps it
 
 
 class CameraReader:
@@ -89,9 +89,12 @@ class CameraReader:
             delivery, self._mailbox = self._mailbox, None
             return delivery
 
-    def peek_delivered_at(self) -> float | None:
+    def waiting_since(self) -> float | None:
+        """Since when a frame of this camera has been waiting for analysis (None: none waits).
+        Replacing a waiting frame by a newer one does not reset it, so a camera whose frames keep
+        being replaced is not pushed to the back of the queue."""
         with self._lock:
-            return None if self._mailbox is None else self._mailbox.delivered_at
+            return None if self._mailbox is None else self._mailbox.waiting_since
 
     def check_stall(self, now: float) -> bool:
         """Watchdog: an UP camera without a new frame for stall_timeout_s is stalled; the reader
@@ -175,9 +178,11 @@ class CameraReader:
                     self.undecodable += 1
                     continue
                 with self._lock:
+                    since = time.monotonic()
                     if self._mailbox is not None:
                         self.replaced += 1
-                    self._mailbox = Delivery(frame, time.monotonic())
+                        since = self._mailbox.waiting_since
+                    self._mailbox = Delivery(frame, since)
                 self._on_frame_ready()
         finally:
             source.close()
