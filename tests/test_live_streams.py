@@ -443,3 +443,26 @@ def test_a_replaced_frame_keeps_its_place_in_the_queue() -> None:
     assert delivery.frame.time_s == pytest.approx(1.9)  # the newest frame is the one handed over
     assert time.monotonic() - delivery.waiting_since >= 0.19  # waiting since the first frame
     assert reader.take() is None
+
+
+@pytest.mark.parametrize(("max_gap_s", "visits_end"), [(1.0, True), (60.0, False)])
+def test_open_visits_end_only_after_an_outage_longer_than_the_gap(
+    rtsp: Callable[..., RtspServer], running: Any, max_gap_s: float, visits_end: bool
+) -> None:
+    server = rtsp()
+    _, watch = running(live_config({"door": server.url()}, max_gap_s=max_gap_s))
+
+    def entries() -> float:
+        return watch.value("wartezone_zone_entries_total", "door", "all") or 0
+
+    def exits() -> float:
+        return watch.value("wartezone_zone_exits_total", "door", "all") or 0
+
+    watch.until(lambda: entries() - exits() >= 1, 30)  # someone is inside
+    server.kill()
+    watch.until(lambda: not watch.up("door"), 5)
+    time.sleep(2.5)
+    if visits_end:
+        assert exits() == entries()  # ended at their last sighting, not stretched over the outage
+    else:
+        assert exits() < entries()  # a short outage is bridged: the visits go on
