@@ -4,7 +4,6 @@ source -> sampling -> privacy masks -> detector -> tracker -> zones -> metrics."
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -94,15 +93,11 @@ class CameraPipeline:
         return FrameResult(frame.time_s, frame.wall_time, len(people), readings, detector_s)
 
     def run(
-        self,
-        frames: Iterable[PendingFrame],
-        on_result: Callable[[FrameResult], None] | None = None,
-        stop: threading.Event | None = None,
+        self, frames: Iterable[PendingFrame], on_result: Callable[[FrameResult], None] | None = None
     ) -> list[ZoneReading]:
-        """Analyse the due frames until the source ends or `stop` is set; then end open visits."""
+        """Analyse the due frames of a finite source in this thread (replays), then end open visits.
+        The edge service instead reads in reader threads and analyses in its own thread."""
         for pending in frames:
-            if stop is not None and stop.is_set():
-                break
             if not self.sampler.due(pending.time_s):
                 continue
             frame = pending.decode()
