@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from edge.config import DetectorConfig
+from edge.detect.model import ModelManifest
 from edge.detections import Detections
 
 
@@ -19,6 +21,33 @@ class ModelInfo:
     sha256: str
     backend: str
     input_size: str
+
+
+Region = tuple[int, int, int, int]
+
+
+def whole_images(images: list[NDArray[np.uint8]]) -> list[Region]:
+    return [(0, 0, image.shape[1], image.shape[0]) for image in images]
+
+
+class NetworkBackend:
+    """What the network backends share: their settings from the config, `info`, and `detect`."""
+
+    backend = "unknown"
+
+    def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+        self.height, self.width = config.input_size
+        self.confidence = config.confidence
+        self.nms_iou = config.nms_iou
+        self.info = ModelInfo(manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}")
+
+    def detect(self, image: NDArray[np.uint8]) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
+    ) -> list[Detections]:
+        raise NotImplementedError
 
 
 class Detector(Protocol):

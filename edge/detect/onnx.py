@@ -8,7 +8,7 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 
 from edge.config import DetectorConfig
-from edge.detect.base import ModelInfo
+from edge.detect.base import NetworkBackend, Region, whole_images
 from edge.detect.model import ModelManifest
 from edge.detect.postprocess import Letterbox, clip_to_region, letterbox, nms
 from edge.detections import Detections
@@ -16,33 +16,24 @@ from edge.detections import Detections
 BOX_ROWS, SCORE_ROW = 4, 4  # output rows: cx, cy, w, h, person score, then keypoints x, y, visibility
 
 
-class OnnxDetector:
+class OnnxDetector(NetworkBackend):
+    backend = "onnxruntime"
+
     def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+        super().__init__(config, manifest)
         options = ort.SessionOptions()
         options.intra_op_num_threads = config.threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(str(config.model), options, providers=["CPUExecutionProvider"])
         self._input_name = self._session.get_inputs()[0].name
-        self.height, self.width = config.input_size
-        self.confidence = config.confidence
-        self.nms_iou = config.nms_iou
-        self.info = ModelInfo(
-            name=manifest.name,
-            sha256=manifest.sha256,
-            backend="onnxruntime",
-            input_size=f"{self.height}x{self.width}",
-        )
-
-    def detect(self, image: NDArray[np.uint8]) -> Detections:
-        return self.detect_batch([image])[0]
 
     def detect_batch(
-        self, images: list[NDArray[np.uint8]], regions: list[tuple[int, int, int, int]] | None = None
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
     ) -> list[Detections]:
         if not images:
             return []
-        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        regions = regions or whole_images(images)
         canvases, boxes = [], []
         for image, (x1, y1, x2, y2) in zip(images, regions, strict=True):
             canvas, box = letterbox(image[y1:y2, x1:x2], self.height, self.width)

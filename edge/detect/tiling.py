@@ -6,11 +6,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.config import TilingConfig
-from edge.detect.base import Detector
+from edge.detect.base import Detector, Region, whole_images
 from edge.detect.postprocess import nms
 from edge.detections import Detections
 
-Region = tuple[int, int, int, int]
 EDGE_MARGIN_PX = 2.0
 
 
@@ -67,7 +66,7 @@ class TiledDetector:
     def detect_batch(
         self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
     ) -> list[Detections]:
-        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        regions = regions or whole_images(images)
         t = self.tiling
         jobs: list[tuple[int, Region, Region | None]] = []  # image index, window, tile (None: whole)
         for i, region in enumerate(regions):

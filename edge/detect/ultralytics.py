@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.config import DetectorConfig
-from edge.detect.base import ModelInfo
+from edge.detect.base import NetworkBackend, Region, whole_images
 from edge.detect.model import ModelManifest
 from edge.detect.postprocess import clip_to_region
 from edge.detections import Detections
@@ -25,8 +25,11 @@ def _stay_offline() -> None:
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "wartezone-ultralytics"))
 
 
-class UltralyticsDetector:
+class UltralyticsDetector(NetworkBackend):
+    backend = "ultralytics"
+
     def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+        super().__init__(config, manifest)
         _stay_offline()
         try:
             from ultralytics import YOLO
@@ -38,23 +41,11 @@ class UltralyticsDetector:
 
         torch.set_num_threads(config.threads)
         self._model = YOLO(str(config.model), task="pose")
-        self.height, self.width = config.input_size
-        self.confidence = config.confidence
-        self.nms_iou = config.nms_iou
-        self.info = ModelInfo(
-            name=manifest.name,
-            sha256=manifest.sha256,
-            backend="ultralytics",
-            input_size=f"{self.height}x{self.width}",
-        )
-
-    def detect(self, image: NDArray[np.uint8]) -> Detections:
-        return self.detect_batch([image])[0]
 
     def detect_batch(
-        self, images: list[NDArray[np.uint8]], regions: list[tuple[int, int, int, int]] | None = None
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
     ) -> list[Detections]:
-        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        regions = regions or whole_images(images)
         crops = [im[y1:y2, x1:x2] for im, (x1, y1, x2, y2) in zip(images, regions, strict=True)]
         results = self._model.predict(
             crops,
