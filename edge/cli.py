@@ -12,7 +12,7 @@ import time
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from edge.config import Config, ConfigError, default_config, load_config
+from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig, default_config, load_config
 from edge.detect import ModelError, verify_model
 from edge.sources import SourceError
 
@@ -28,10 +28,8 @@ def _load(path: Path | None, video: Path | None = None) -> Config:
     return config
 
 
-def _camera_for(config: Config, camera_id: str | None, video: Path):  # type: ignore[no-untyped-def]
+def _camera_for(config: Config, camera_id: str | None, video: Path) -> CameraConfig:
     """The configured camera to replay (its zones and masks), reading `video` instead of its source."""
-    from edge.config import FileSourceConfig
-
     cameras = {c.id: c for c in config.cameras}
     if camera_id is not None and camera_id not in cameras:
         raise ConfigError([("--camera", f"no camera {camera_id!r}; configured: {', '.join(cameras)}")])

@@ -187,9 +187,6 @@ class EdgeMetrics:
                 self.exits.labels(self.site, camera, r.zone).inc()
                 self.dwell.labels(self.site, camera, r.zone).observe(dwell_s)
 
-    def record_dropped(self, camera: str) -> None:
-        self.frames_dropped.labels(self.site, camera).inc()
-
     def count_camera_event(self, camera: str, event: str, count: int) -> None:
         """event: reconnects, stalls or dropped (frames due for analysis that were not analysed)."""
         counters = {"reconnects": self.reconnects, "stalls": self.stalls, "dropped": self.frames_dropped}

@@ -104,7 +104,7 @@ class CameraPipeline:
             if frame is None:
                 log.warning("camera %s: a frame could not be decoded", self.camera.id)
                 if self.metrics is not None:
-                    self.metrics.record_dropped(self.camera.id)
+                    self.metrics.count_camera_event(self.camera.id, "dropped", 1)
                 continue
             result = self.analyse(frame)
             if on_result is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tqdm import tqdm
 from edge.config import CameraConfig, Config
 from edge.detect import build_detector
 from edge.pipeline import CameraPipeline, FrameResult
+from edge.sources.base import PendingFrame
 from edge.sources.file import FileSource
 
 
@@ -63,7 +65,7 @@ def replay(
     results: list[FrameResult] = []
     bar = tqdm(total=source.frame_count(), desc=f"replay {video.name}", unit="frame", disable=not progress)
 
-    def frames():  # type: ignore[no-untyped-def]
+    def frames() -> Iterator[PendingFrame]:
         for pending in source.frames():
             bar.update()
             yield pending

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from functools import partial
 from wsgiref.simple_server import WSGIServer
@@ -33,6 +34,8 @@ class _Camera:
         self.reader = reader
         self.pipeline = pipeline
         self.counted = {"reconnects": 0, "stalls": 0, "dropped": 0}
+        self.down = False  # its zones are out of the exposition
+        self.visits_dropped = False  # the outage outlasted max_gap_s and its open visits ended
         self.finished = False
 
 
@@ -62,7 +65,8 @@ class EdgeService:
         self._stop = threading.Event()
         self._analysis = threading.Thread(target=self._analyse_loop, name="analysis", daemon=True)
         self._server: WSGIServer | None = None
-        self._busy: list[tuple[float, float]] = []  # (finished at, seconds busy) within the window
+        self._busy: deque[tuple[float, float]] = deque()  # (finished at, seconds busy) in the window
+        self._busy_s = 0.0
         self.on_result: Callable[[str, FrameResult], None] | None = None
 
     @property
@@ -127,14 +131,18 @@ class EdgeService:
         ):
             return  # the camera went down since: an old frame must not bring its zones back
         started = time.monotonic()
+        camera.down = camera.visits_dropped = False
         result = camera.pipeline.analyse(delivery.frame)
         self._record_busy(time.monotonic(), time.monotonic() - started)
         if self.on_result is not None:
             self.on_result(camera.pipeline.camera.id, result)
 
     def _record_busy(self, now: float, seconds: float) -> None:
-        self._busy = [(t, s) for t, s in self._busy if now - t < BUSY_WINDOW_S] + [(now, seconds)]
-        self.metrics.set_busy(min(1.0, sum(s for _, s in self._busy) / BUSY_WINDOW_S))
+        self._busy.append((now, seconds))
+        self._busy_s += seconds
+        while now - self._busy[0][0] >= BUSY_WINDOW_S:
+            self._busy_s -= self._busy.popleft()[1]
+        self.metrics.set_busy(min(1.0, self._busy_s / BUSY_WINDOW_S))
 
     def _watch(self, now: float) -> None:
         """Apply what the readers report: stalls, outages, counters, ends."""
@@ -149,13 +157,14 @@ class EdgeService:
                     pipeline.finish()
                     camera.finished = True
             elif reader.state is not CameraState.UP:
-                pipeline.go_down()  # unknown, not zero: its zones leave the exposition
-                if now - reader.state_since > pipeline.camera.max_gap_s and pipeline.drop_visits():
-                    log.info(
-                        "camera %s: down longer than %.0f s; open visits ended",
-                        camera_id,
-                        pipeline.camera.max_gap_s,
-                    )
+                if not camera.down:
+                    pipeline.go_down()  # unknown, not zero: its zones leave the exposition
+                    camera.down = True
+                gap_s = pipeline.camera.max_gap_s
+                if not camera.visits_dropped and now - reader.state_since > gap_s:
+                    camera.visits_dropped = True
+                    if pipeline.drop_visits():
+                        log.info("camera %s: down longer than %.0f s; open visits ended", camera_id, gap_s)
         if not any(c.reader.state is CameraState.UP for c in self._cameras):
             self.metrics.set_busy(0.0)
 

@@ -1,17 +1,15 @@
 """Person detectors: one interface, backends that each convert their own output to Detections."""
 
+from edge.config import DetectorConfig
 from edge.detect.base import Detector, ModelInfo
 from edge.detect.model import ModelError, verify_model
+from edge.detect.tiling import TiledDetector
 
 __all__ = ["Detector", "ModelError", "ModelInfo", "build_detector", "verify_model"]
 
 
-def build_detector(config: object) -> Detector:
+def build_detector(config: DetectorConfig) -> Detector:
     """The backend a `detector` config names; the model file is verified first."""
-    from edge.config import DetectorConfig
-    from edge.detect.tiling import TiledDetector
-
-    assert isinstance(config, DetectorConfig)
     manifest = verify_model(config.model)
     backend: Detector
     if config.type == "onnx":

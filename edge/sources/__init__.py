@@ -1,19 +1,16 @@
 """Where frames come from. Live streams (RTSP, HTTP, USB) plug in beside the file source."""
 
+from edge.config import FileSourceConfig, SourceConfig
 from edge.sources.base import Frame, FrameSource, SourceError
 from edge.sources.file import FileSource
 from edge.sources.sampling import FrameSampler
+from edge.sources.stream import StreamSource
 
 __all__ = ["FileSource", "Frame", "FrameSampler", "FrameSource", "SourceError", "open_source"]
 
 
-def open_source(config: object) -> FrameSource:
+def open_source(config: SourceConfig) -> FrameSource:
     """The source a camera's `source` config names (nothing is opened before `frames()`)."""
-    from edge.config import FileSourceConfig, HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
-    from edge.sources.stream import StreamSource
-
     if isinstance(config, FileSourceConfig):
         return FileSource(config.path, loop=config.loop, realtime=config.realtime)
-    if isinstance(config, RtspSourceConfig | HttpSourceConfig | UsbSourceConfig):
-        return StreamSource(config)
-    raise TypeError(f"no source for {type(config).__name__}")
+    return StreamSource(config)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -47,6 +48,16 @@ class FrameSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def retriever(capture: cv2.VideoCapture) -> Callable[[], NDArray[np.uint8] | None]:
+    """Decodes (converts) the frame `capture` grabbed last; valid until its next grab."""
+
+    def retrieve() -> NDArray[np.uint8] | None:
+        ok, image = capture.retrieve()
+        return np.asarray(image, np.uint8) if ok else None
+
+    return retrieve
 
 
 @dataclass(slots=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 
-from edge.sources.base import LazyFrame, SourceError
+from edge.sources.base import LazyFrame, SourceError, retriever
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class FileSource:
                     delay = start_monotonic + time_s - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                yield LazyFrame(time_s, start_wall + time_s, self._retriever(capture))
+                yield LazyFrame(time_s, start_wall + time_s, retriever(capture))
             capture.release()
             self._capture = None
             if delivered == 0:
@@ -79,14 +79,6 @@ class FileSource:
                 return
             offset_s = last_s + 0.1
             log.info("video %s ended; looping", self.name)
-
-    @staticmethod
-    def _retriever(capture: cv2.VideoCapture):  # type: ignore[no-untyped-def]
-        def retrieve():  # type: ignore[no-untyped-def]
-            ok, image = capture.retrieve()
-            return image if ok else None
-
-        return retrieve
 
     def close(self) -> None:
         if self._capture is not None:

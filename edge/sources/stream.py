@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
-import numpy as np
-from numpy.typing import NDArray
 
 from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
-from edge.sources.base import LazyFrame, SourceError
+from edge.sources.base import LazyFrame, SourceError, retriever
 
 # OpenCV's FFmpeg backend reads its options from this variable when a capture opens; the lock keeps
 # two cameras opening at once from seeing each other's transport.
@@ -93,16 +91,8 @@ class StreamSource:
             if position > 0 and position == last_position:
                 continue  # the same frame again (a server that restarts its clock is fine)
             last_position = position
-            yield LazyFrame(time.monotonic(), time.time(), self._retriever(capture))
+            yield LazyFrame(time.monotonic(), time.time(), retriever(capture))
         # grab() failed: the stream ended, broke, or sent nothing within the read timeout.
-
-    @staticmethod
-    def _retriever(capture: cv2.VideoCapture):  # type: ignore[no-untyped-def]
-        def retrieve() -> NDArray[np.uint8] | None:
-            ok, image = capture.retrieve()
-            return np.asarray(image, np.uint8) if ok else None
-
-        return retrieve
 
     def close(self) -> None:
         if self._capture is not None:
