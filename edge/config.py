@@ -138,14 +138,25 @@ class TilingConfig(Strict):
 
 
 class DetectorConfig(Strict):
-    type: Literal["onnx", "ultralytics"] = Field("onnx", description="Backend: onnxruntime or ultralytics.")
+    type: Literal["openvino", "onnx", "ultralytics"] = Field(
+        "openvino", description="Backend: openvino or onnxruntime (same .onnx file), or ultralytics (.pt)."
+    )
     model: Path = Field(DEFAULT_MODEL, description="Model file (.onnx, or .pt for ultralytics).")
     input_size: tuple[Annotated[int, Field(ge=64, le=2048, multiple_of=32)], ...] = Field(
-        (960, 1280), min_length=2, max_length=2, description="Network input (height, width), multiples of 32."
+        (1088, 1440),
+        min_length=2,
+        max_length=2,
+        description="Largest network input (height, width), multiples of 32; a frame of another shape "
+        "is scaled to fit and padded only up to the next multiple of 32.",
     )
-    confidence: float = Field(0.03, gt=0, lt=1, description="Minimum person confidence.")
+    confidence: float = Field(0.04, gt=0, lt=1, description="Minimum person confidence.")
     nms_iou: float = Field(0.5, gt=0, lt=1, description="Boxes overlapping more than this are merged.")
     threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
+    precision: Literal["auto", "f32"] = Field(
+        "auto",
+        description="openvino only: auto computes in bfloat16 where the CPU has it natively (AMX, "
+        "AVX512-BF16), else float32; f32 always computes in float32.",
+    )
     region: Literal["frame", "zones"] = Field(
         "frame",
         description="Look at the whole frame, or only the bounding box of the camera's zones "

@@ -12,7 +12,11 @@ def build_detector(config: DetectorConfig) -> Detector:
     """The backend a `detector` config names; the model file is verified first."""
     manifest = verify_model(config.model)
     backend: Detector
-    if config.type == "onnx":
+    if config.type == "openvino":
+        from edge.detect.openvino import OpenvinoDetector
+
+        backend = OpenvinoDetector(config, manifest)
+    elif config.type == "onnx":
         from edge.detect.onnx import OnnxDetector
 
         backend = OnnxDetector(config, manifest)

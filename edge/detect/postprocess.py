@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 from edge.detections import Detections
 
 PAD_VALUE = 114  # the grey the YOLO family was trained with
+STRIDE = 32  # the network's coarsest grid: input sides must be multiples of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,16 @@ class Letterbox:
         out[..., 0::2] = (out[..., 0::2] - self.pad_x) / self.scale
         out[..., 1::2] = (out[..., 1::2] - self.pad_y) / self.scale
         return out
+
+
+def network_shape(image_hw: tuple[int, int], height: int, width: int) -> tuple[int, int]:
+    """The input an image needs at most: scaled to fit (height, width), sides padded up to the stride.
+
+    A 16:9 camera in a 4:3 budget is analysed at 16:9, so no time goes into padding.
+    """
+    scale = min(height / image_hw[0], width / image_hw[1])
+    padded = [-(-round(side * scale) // STRIDE) * STRIDE for side in image_hw]  # ceil to the stride
+    return min(height, padded[0]), min(width, padded[1])
 
 
 def letterbox(image: NDArray[np.uint8], height: int, width: int) -> tuple[NDArray[np.uint8], Letterbox]:

@@ -1,0 +1,47 @@
+"""The exported YOLO pose model, whatever runs it: letterbox in, decode and NMS out."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from edge.detect.base import NetworkBackend, Region, whole_images
+from edge.detect.postprocess import Letterbox, clip_to_region, letterbox, network_shape, nms
+from edge.detections import Detections
+
+BOX_ROWS, SCORE_ROW = 4, 4  # output rows: cx, cy, w, h, person score, then keypoints x, y, visibility
+
+
+class ExportedPoseModel(NetworkBackend):
+    """Subclasses run the network: (n, H, W, 3) BGR uint8 in, (n, 56, anchors) float32 out."""
+
+    def infer(self, canvases: NDArray[np.uint8]) -> NDArray[np.float32]:
+        raise NotImplementedError
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
+    ) -> list[Detections]:
+        if not images:
+            return []
+        regions = regions or whole_images(images)
+        crops = [image[y1:y2, x1:x2] for image, (x1, y1, x2, y2) in zip(images, regions, strict=True)]
+        shapes = [network_shape(crop.shape[:2], self.height, self.width) for crop in crops]
+        height, width = max(h for h, _ in shapes), max(w for _, w in shapes)
+        canvases, boxes = zip(*(letterbox(crop, height, width) for crop in crops), strict=True)
+        output = self.infer(np.stack(canvases))
+        results = []
+        for rows, box, region in zip(output, boxes, regions, strict=True):
+            found = self._decode(rows, box).shifted(region[0], region[1])
+            results.append(clip_to_region(found, region))
+        return results
+
+    def _decode(self, rows: NDArray[np.float32], box: Letterbox) -> Detections:
+        keep = rows[SCORE_ROW] >= self.confidence
+        candidates = rows[:, keep].T  # (n, 56)
+        cx, cy, w, h = candidates[:, :BOX_ROWS].T
+        xyxy = box.to_image(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1))
+        keypoint_count = (rows.shape[0] - SCORE_ROW - 1) // 3
+        keypoints = candidates[:, SCORE_ROW + 1 :].reshape(len(candidates), keypoint_count, 3).copy()
+        keypoints[..., :2] = box.to_image(keypoints[..., :2])
+        found = Detections(xyxy, candidates[:, SCORE_ROW], keypoints)
+        return nms(found, self.nms_iou)
