@@ -32,6 +32,12 @@ REPO = Path(__file__).resolve().parent.parent
 CHECKPOINT = REPO / "models" / "yolo11n-pose.pt"
 BASELINES = {"ultralytics-640-0.25": (640, 0.25), "ultralytics-1280-0.05": (1280, 0.05)}
 PIPELINE = "wartezone"
+# Our pipeline with one detector setting changed: what the runtime and its precision are worth alone
+# (float32 is what a CPU without native bfloat16 runs).
+VARIANTS: dict[str, dict[str, str]] = {
+    "wartezone-float32": {"precision": "f32"},
+    "wartezone-onnxruntime": {"type": "onnx"},
+}
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class BenchResult:
     ms_per_frame: float
     mae: float
     peak_rss_mib: float
+    runtime: str  # what ran the network, with its precision: timings hold for that only
 
     @property
     def fps(self) -> float:
@@ -54,11 +61,11 @@ def _frames(video: Path, every: int) -> Iterator[tuple[int, Frame]]:
             yield number, frame
 
 
-def run_one(name: str, video: Path, gt: Path, every: int) -> dict[str, float]:
+def run_one(name: str, video: Path, gt: Path, every: int) -> dict[str, float | str]:
     """One setting over the frames (in this process); the timing covers analysis, not file decoding."""
     truth = read_cvml(gt)
     total = (FileSource(video).frame_count() + every - 1) // every
-    analyse = _pipeline_counter(video, every) if name == PIPELINE else _baseline_counter(name)
+    analyse, runtime = _baseline_counter(name) if name in BASELINES else _pipeline_counter(name, video, every)
     errors: list[float] = []
     seconds = 0.0
     for number, frame in tqdm(_frames(video, every), total=total, desc=name, unit="frame", file=sys.stderr):
@@ -73,20 +80,23 @@ def run_one(name: str, video: Path, gt: Path, every: int) -> dict[str, float]:
         "ms_per_frame": 1000 * seconds / n,
         "mae": float(np.mean(errors)),
         "peak_rss_mib": rss_mib,
+        "runtime": runtime,
     }
 
 
-def _pipeline_counter(video: Path, every: int) -> Callable[[Frame], int]:
+def _pipeline_counter(name: str, video: Path, every: int) -> tuple[Callable[[Frame], int], str]:
     config = default_config(video)
     camera = config.cameras[0].model_copy(update={"fps": FileSource(video).nominal_fps() / every})
-    pipeline = CameraPipeline(camera, build_detector(config.detector), config.tracker)
-    return lambda frame: sum(z.occupancy for z in pipeline.analyse(frame).zones)
+    network = build_detector(config.detector.model_copy(update=VARIANTS.get(name, {})))
+    pipeline = CameraPipeline(camera, network, config.tracker)
+    return (lambda frame: sum(z.occupancy for z in pipeline.analyse(frame).zones)), network.info.backend
 
 
-def _baseline_counter(name: str) -> Callable[[Frame], int]:
+def _baseline_counter(name: str) -> tuple[Callable[[Frame], int], str]:
     """What a user of ultralytics would write: predict each frame, count the person boxes."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "wartezone-ultralytics"))
+    import torch
     from ultralytics import YOLO
 
     size, confidence = BASELINES[name]
@@ -96,7 +106,7 @@ def _baseline_counter(name: str) -> Callable[[Frame], int]:
         predicted: Any = model.predict(frame.image, imgsz=size, conf=confidence, classes=[0], verbose=False)
         return len(predicted[0].boxes)
 
-    return count
+    return count, f"torch-{torch.__version__}"
 
 
 def bench(video: Path, gt: Path, every: int, names: list[str]) -> list[BenchResult]:
@@ -116,13 +126,14 @@ def bench(video: Path, gt: Path, every: int, names: list[str]) -> list[BenchResu
 
 
 def report(results: list[BenchResult]) -> list[str]:
-    lines = [f"{'setting':<24}{'frames/s':>9}{'ms/frame':>10}{'MAE':>7}{'peak RSS':>10}"]
+    lines = [f"{'setting':<24}{'frames/s':>9}{'ms/frame':>10}{'MAE':>7}{'peak RSS':>10}  runtime"]
     lines += [
-        f"{r.name:<24}{r.fps:9.2f}{r.ms_per_frame:10.1f}{r.mae:7.2f}{r.peak_rss_mib:8.0f} MB" for r in results
+        f"{r.name:<24}{r.fps:9.2f}{r.ms_per_frame:10.1f}{r.mae:7.2f}{r.peak_rss_mib:8.0f} MB  {r.runtime}"
+        for r in results
     ]
     ours = next((r for r in results if r.name == PIPELINE), None)
     if ours is not None:
-        for base in (r for r in results if r.name != PIPELINE):
+        for base in (r for r in results if r.name != PIPELINE):  # the baselines, then the variants
             lines.append(
                 f"{PIPELINE} vs {base.name}: {ours.fps / base.fps:.2f}x frames/s, MAE {ours.mae:.2f} vs "
                 f"{base.mae:.2f}, {ours.peak_rss_mib / base.peak_rss_mib:.2f}x memory"

@@ -107,11 +107,11 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from edge.bench import BASELINES, CHECKPOINT, PIPELINE, bench, report
+    from edge.bench import BASELINES, CHECKPOINT, PIPELINE, VARIANTS, bench, report
 
     if not CHECKPOINT.is_file():
         raise ConfigError([("bench", f"the baselines need {CHECKPOINT}: run models/fetch_checkpoint.sh")])
-    results = bench(args.video, args.gt, args.every, [*BASELINES, PIPELINE])
+    results = bench(args.video, args.gt, args.every, [*BASELINES, PIPELINE, *VARIANTS])
     for line in report(results):
         print(line)
     return 0

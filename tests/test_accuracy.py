@@ -1,7 +1,8 @@
 """Counting accuracy on real footage with the built-in default settings, through the real CLI.
 
-Bars from the edge pipeline issue: PETS 2009 S2L1 whole-frame count MAE <= 0.6 (every 5th frame),
-Mall frames 1-600 MAE <= 8 (every 4th frame), one detector configuration for both.
+Bars from the accuracy issue: PETS 2009 S2L1 whole-frame count MAE <= 0.3 (every 5th frame),
+Mall frames 1-600 MAE <= 4 (every 4th frame), one detector configuration for both. Speed is
+measured by `wartezone bench`, not asserted here.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 
 import pytest
 
-PETS_MAE_BAR = 0.6
-MALL_MAE_BAR = 8.0
+PETS_MAE_BAR = 0.3
+MALL_MAE_BAR = 4.0
 
 
 def _eval(*args: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from edge.config import DetectorConfig, TilingConfig
 from edge.detect import ModelError, build_detector, verify_model
 from edge.detect.base import Detector, ModelInfo
-from edge.detect.postprocess import PAD_VALUE, clip_to_region, letterbox, nms
+from edge.detect.postprocess import PAD_VALUE, STRIDE, clip_to_region, letterbox, network_shape, nms
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
 from tests.conftest import MODEL, REPO, make_detections
@@ -40,16 +40,20 @@ def iou_matrix(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.flo
     return np.asarray(inter / np.maximum(area_a + area_b - inter, 1e-9), np.float64)
 
 
-def matched_ious(a: NDArray[np.float32], b: NDArray[np.float32]) -> list[float]:
-    """IoU of greedily matched pairs, best first; min(len(a), len(b)) pairs."""
+def matched_pairs(a: NDArray[np.float32], b: NDArray[np.float32]) -> list[tuple[int, int, float]]:
+    """(index in a, index in b, IoU) of greedily matched boxes, best first; min(len(a), len(b)) pairs."""
     ious = iou_matrix(a, b)
-    pairs: list[float] = []
+    pairs: list[tuple[int, int, float]] = []
     while ious.size and len(pairs) < min(len(a), len(b)):
         i, j = np.unravel_index(int(np.argmax(ious)), ious.shape)
-        pairs.append(float(ious[i, j]))
+        pairs.append((int(i), int(j), float(ious[i, j])))
         ious[i, :] = -1.0
         ious[:, j] = -1.0
     return pairs
+
+
+def matched_ious(a: NDArray[np.float32], b: NDArray[np.float32]) -> list[float]:
+    return [iou for _, _, iou in matched_pairs(a, b)]
 
 
 # --- verify_model ------------------------------------------------------------------------------
@@ -185,6 +189,30 @@ def test_to_image_maps_every_pair_of_a_keypoint_array() -> None:
 
     np.testing.assert_allclose(mapped[0, :, :2], [[0, 0], [384, 288]], atol=1e-3)
     np.testing.assert_array_equal(mapped[..., 2], points[..., 2])  # visibility untouched
+
+
+@pytest.mark.parametrize(
+    ("image_hw", "expected"),
+    [
+        ((576, 768), (1088, 1440)),  # 4:3 fills the default budget (1080 rows, padded to 1088)
+        ((480, 640), (1088, 1440)),
+        ((1080, 1920), (832, 1440)),  # 16:9: 810 rows, padded to 832, not to 1088
+        ((1920, 1080), (1088, 640)),  # portrait: 612 columns, padded to 640
+        ((500, 500), (1088, 1088)),
+        ((7, 3000), (32, 1440)),  # a sliver still gets one stride of rows
+    ],
+    ids=["pets", "mall", "16:9", "portrait", "square", "sliver"],
+)
+def test_network_shape_pads_the_scaled_image_only_up_to_the_stride(
+    image_hw: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    shape = network_shape(image_hw, 1088, 1440)
+
+    assert shape == expected
+    scale = min(1088 / image_hw[0], 1440 / image_hw[1])
+    for side, image_side in zip(shape, image_hw, strict=True):
+        assert side % STRIDE == 0
+        assert round(image_side * scale) <= side < round(image_side * scale) + STRIDE
 
 
 # --- nms and clip_to_region --------------------------------------------------------------------
@@ -454,7 +482,7 @@ def test_tiles_stay_inside_a_given_region() -> None:
     )
 
 
-# --- ONNX backend on real frames ---------------------------------------------------------------
+# --- the default backend (OpenVINO) on real frames -----------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -473,14 +501,16 @@ def demo_frames(demo_video: Path) -> dict[int, NDArray[np.uint8]]:
 
 
 @pytest.fixture(scope="module")
-def onnx_detector() -> Detector:
+def default_detector() -> Detector:
     return build_detector(DetectorConfig())
 
 
 @pytest.fixture(scope="module")
-def onnx_found(onnx_detector: Detector, demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, Detections]:
+def default_found(
+    default_detector: Detector, demo_frames: dict[int, NDArray[np.uint8]]
+) -> dict[int, Detections]:
     """Each demo frame once through the default detector (inference is the slow part)."""
-    return {index: onnx_detector.detect(image) for index, image in demo_frames.items()}
+    return {index: default_detector.detect(image) for index, image in demo_frames.items()}
 
 
 def _assert_plausible_people(found: Detections, image: NDArray[np.uint8], confidence: float) -> None:
@@ -494,38 +524,98 @@ def _assert_plausible_people(found: Detections, image: NDArray[np.uint8], confid
 
 
 @pytest.mark.parametrize("index", DEMO_FRAMES)
-def test_onnx_finds_the_people_of_a_demo_frame(
-    onnx_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]], index: int
+def test_the_default_detector_finds_the_people_of_a_demo_frame(
+    default_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]], index: int
 ) -> None:
-    _assert_plausible_people(onnx_found[index], demo_frames[index], DetectorConfig().confidence)
+    _assert_plausible_people(default_found[index], demo_frames[index], DetectorConfig().confidence)
 
 
-def test_onnx_region_returns_boxes_only_inside_it(
-    onnx_detector: Detector, onnx_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
+def test_a_region_returns_boxes_only_inside_it(
+    default_detector: Detector,
+    default_found: dict[int, Detections],
+    demo_frames: dict[int, NDArray[np.uint8]],
 ) -> None:
     image = demo_frames[0]
     height, width = image.shape[:2]
     region: Region = (width // 2, 0, width, height)
 
-    (found,) = onnx_detector.detect_batch([image], [region])
+    (found,) = default_detector.detect_batch([image], [region])
 
     assert len(found) >= 1
     assert (found.xyxy[:, 0] >= region[0]).all() and (found.xyxy[:, 2] <= region[2]).all()
     assert found.keypoints is not None and found.keypoints.shape == (len(found), KEYPOINTS, 3)
     # people the whole-frame pass saw entirely inside the region are found there too
-    whole = onnx_found[0]
+    whole = default_found[0]
     inside = whole.select(whole.xyxy[:, 0] >= region[0])
     assert len(inside) >= 1
     assert iou_matrix(inside.xyxy, found.xyxy).max(axis=1).min() > 0.7
 
 
 @pytest.mark.parametrize("images", [0, 1, 2], ids=["no-images", "one-black", "two-black"])
-def test_onnx_black_images_have_no_people(onnx_detector: Detector, images: int) -> None:
-    found = onnx_detector.detect_batch([np.zeros((576, 768, 3), np.uint8) for _ in range(images)])
+def test_black_images_have_no_people(default_detector: Detector, images: int) -> None:
+    found = default_detector.detect_batch([np.zeros((576, 768, 3), np.uint8) for _ in range(images)])
 
     assert [len(f) for f in found] == [0] * images
     for f in found:
         assert f.keypoints is not None and f.keypoints.shape == (0, KEYPOINTS, 3)
+
+
+def test_the_default_runtime_names_its_precision(default_detector: Detector) -> None:
+    """bfloat16 only where the CPU computes it natively; reported, since timings depend on it."""
+    assert default_detector.info.backend in {"openvino-bf16", "openvino-f32"}
+    assert build_detector(DetectorConfig(precision="f32")).info.backend == "openvino-f32"
+
+
+@pytest.fixture(scope="module")
+def onnxruntime_found(demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, Detections]:
+    detector = build_detector(DetectorConfig(type="onnx"))
+    assert detector.info.backend == "onnxruntime"
+    return {index: detector.detect(image) for index, image in demo_frames.items()}
+
+
+def test_openvino_in_float32_finds_what_onnxruntime_finds(
+    demo_frames: dict[int, NDArray[np.uint8]], onnxruntime_found: dict[int, Detections]
+) -> None:
+    detector = build_detector(DetectorConfig(precision="f32"))
+
+    for index, image in demo_frames.items():
+        found, reference = detector.detect(image), onnxruntime_found[index]
+
+        assert len(found) == len(reference), index
+        pairs = matched_pairs(found.xyxy, reference.xyxy)
+        assert min(iou for _, _, iou in pairs) > 0.99, (index, pairs)
+        gaps = [abs(found.confidence[i] - reference.confidence[j]) for i, j, _ in pairs]
+        assert max(gaps) < 1e-3, (index, gaps)
+
+
+def test_the_default_precision_keeps_the_people_onnxruntime_finds(
+    default_found: dict[int, Detections], onnxruntime_found: dict[int, Detections]
+) -> None:
+    for index, found in default_found.items():
+        reference = onnxruntime_found[index]
+
+        assert abs(len(found) - len(reference)) <= 1, (index, len(found), len(reference))
+        assert min(matched_ious(found.xyxy, reference.xyxy)) > 0.9, index
+
+
+def test_frames_of_other_shapes_map_back_to_their_own_pixels(
+    default_detector: Detector, demo_frames: dict[int, NDArray[np.uint8]]
+) -> None:
+    """A 16:9 frame runs at a 16:9 input; batched with a 4:3 one, both share the larger input."""
+    image = demo_frames[DEMO_FRAMES[-1]]
+    offset = 128
+    wide = np.full((image.shape[0], image.shape[1] + 2 * offset, 3), PAD_VALUE, np.uint8)
+    wide[:, offset : offset + image.shape[1]] = image
+
+    plain, wide_alone = default_detector.detect(image), default_detector.detect(wide)
+    together = default_detector.detect_batch([image, wide])
+
+    # the wide frame is seen smaller, so its faintest people may be missed; the rest sit where they are
+    assert len(plain) - 2 <= len(wide_alone) <= len(plain)
+    assert min(matched_ious(wide_alone.xyxy - [offset, 0, offset, 0], plain.xyxy)) > 0.8
+    for alone, batched in zip([plain, wide_alone], together, strict=True):
+        assert abs(len(alone) - len(batched)) <= 1
+        assert min(matched_ious(alone.xyxy, batched.xyxy)) > 0.9
 
 
 # --- Ultralytics backend -----------------------------------------------------------------------
@@ -550,8 +640,8 @@ def offline_ultralytics(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
 
 
 @pytest.mark.usefixtures("offline_ultralytics")
-def test_ultralytics_agrees_with_onnx_on_demo_frames(
-    pt_model: Path, onnx_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
+def test_ultralytics_agrees_with_the_default_on_demo_frames(
+    pt_model: Path, default_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
 ) -> None:
     defaults = DetectorConfig()
     detector = build_detector(
@@ -563,7 +653,7 @@ def test_ultralytics_agrees_with_onnx_on_demo_frames(
 
     for index, image in demo_frames.items():
         found = detector.detect(image)
-        reference = onnx_found[index]
+        reference = default_found[index]
 
         _assert_plausible_people(found, image, defaults.confidence)
         assert abs(len(found) - len(reference)) <= 1, (index, len(found), len(reference))
@@ -584,7 +674,7 @@ print(json.dumps({"people": len(found), "loaded": sorted({"torch", "ultralytics"
 """
 
 
-def test_the_default_onnx_path_never_imports_torch() -> None:
+def test_the_default_path_never_imports_torch() -> None:
     done = subprocess.run(
         [sys.executable, "-c", TORCH_FREE],
         cwd=REPO,

@@ -1,0 +1,56 @@
+"""`wartezone bench`: the report's ratios, and one setting run the way the bench runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edge.bench import BenchResult, report
+from tests.conftest import REPO
+
+
+def test_the_report_lists_every_setting_and_compares_ours_with_each_other() -> None:
+    results = [
+        BenchResult("ultralytics-1280-0.05", 159, 400.0, 0.5, 1000.0, "torch"),
+        BenchResult("wartezone", 159, 100.0, 0.25, 400.0, "openvino-bf16"),
+        BenchResult("wartezone-onnxruntime", 159, 250.0, 0.25, 500.0, "onnxruntime"),
+    ]
+
+    lines = report(results)
+
+    assert len(lines) == 1 + 3 + 2
+    assert lines[2].split() == ["wartezone", "10.00", "100.0", "0.25", "400", "MB", "openvino-bf16"]
+    assert lines[4] == "wartezone vs ultralytics-1280-0.05: 4.00x frames/s, MAE 0.25 vs 0.50, 0.40x memory"
+    assert lines[5] == "wartezone vs wartezone-onnxruntime: 2.50x frames/s, MAE 0.25 vs 0.25, 0.80x memory"
+
+
+@pytest.mark.data
+def test_one_setting_reports_its_speed_error_memory_and_runtime(shared_data: Path) -> None:
+    folder = shared_data / "pets2009-s2l1"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "edge.bench",
+            "wartezone-float32",
+            str(folder / "vtest.avi"),
+            str(folder / "PETS2009-S2L1.xml"),
+            "40",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["frames"] == 20  # frames 0, 40, ..., 760 of 795
+    assert result["runtime"] == "openvino-f32"
+    assert result["mae"] < 1.0, result
+    assert result["ms_per_frame"] > 0 and result["peak_rss_mib"] > 100
