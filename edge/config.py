@@ -151,6 +151,13 @@ class DetectorConfig(Strict):
     )
     confidence: float = Field(0.04, gt=0, lt=1, description="Minimum person confidence.")
     nms_iou: float = Field(0.5, gt=0, lt=1, description="Boxes overlapping more than this are merged.")
+    edge_fragment_inside: float | None = Field(
+        0.8,
+        ge=0.5,
+        le=1,
+        description="A box on the edge of the picture lying at least this share inside a more confident "
+        "box is a piece of a person cut by the edge, not another person; null keeps such boxes.",
+    )
     threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
     precision: Literal["auto", "f32"] = Field(
         "auto",

@@ -18,7 +18,15 @@ from numpy.typing import NDArray
 from edge.config import DetectorConfig, TilingConfig
 from edge.detect import ModelError, build_detector, verify_model
 from edge.detect.base import Detector, ModelInfo
-from edge.detect.postprocess import PAD_VALUE, STRIDE, clip_to_region, letterbox, network_shape, nms
+from edge.detect.postprocess import (
+    PAD_VALUE,
+    STRIDE,
+    clip_to_region,
+    drop_edge_fragments,
+    letterbox,
+    network_shape,
+    nms,
+)
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
 from tests.conftest import MODEL, REPO, make_detections
@@ -303,6 +311,39 @@ def test_clip_to_region_cuts_boxes_to_the_region(
     assert out.keypoints is not None and out.track_id is not None
     np.testing.assert_array_equal(out.keypoints, keypoints)
     np.testing.assert_array_equal(out.track_id, np.arange(n))
+
+
+EDGE_REGION: Region = (0, 0, 640, 480)
+PERSON_AT_EDGE: Box = (560.0, 100.0, 640.0, 400.0)  # walking in on the right, cut by the frame
+
+
+@pytest.mark.parametrize(
+    ("other", "other_confidence", "fragment"),
+    [
+        ((600.0, 250.0, 640.0, 400.0), 0.05, True),  # a leg on the edge, inside the person
+        ((600.0, 250.0, 640.0, 400.0), 0.9, False),  # more confident than the person: not its piece
+        ((580.0, 250.0, 620.0, 400.0), 0.05, False),  # inside, but off the edge: someone in front
+        ((600.0, 20.0, 640.0, 420.0), 0.05, False),  # on the edge, sticking out: 75 % inside
+        ((520.0, 100.0, 640.0, 400.0), 0.05, False),  # on the edge, a third outside: a neighbour
+    ],
+    ids=["fragment", "more-confident", "off-the-edge", "sticking-out", "neighbour"],
+)
+def test_a_faint_box_on_the_edge_inside_a_person_is_a_fragment_of_them(
+    other: Box, other_confidence: float, fragment: bool
+) -> None:
+    people = make_detections([PERSON_AT_EDGE, other], [0.6, other_confidence])
+
+    found = drop_edge_fragments(people, EDGE_REGION, inside=0.8)
+
+    assert _sorted_boxes(found) == sorted([list(PERSON_AT_EDGE)] + ([] if fragment else [list(other)]))
+
+
+def test_the_edge_is_the_edge_of_the_region_looked_at() -> None:
+    leg = (300.0, 250.0, 340.0, 400.0)
+    people = make_detections([(260.0, 100.0, 340.0, 400.0), leg], [0.6, 0.05])
+
+    assert len(drop_edge_fragments(people, (0, 0, 640, 480), inside=0.8)) == 2  # mid-frame: kept
+    assert len(drop_edge_fragments(people, (0, 0, 340, 480), inside=0.8)) == 1  # the region ends at x=340
 
 
 # --- tiling ------------------------------------------------------------------------------------

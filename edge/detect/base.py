@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from edge.config import DetectorConfig
 from edge.detect.model import ModelManifest
+from edge.detect.postprocess import Region, clip_to_region, drop_edge_fragments
 from edge.detections import Detections
 
 
@@ -21,9 +22,6 @@ class ModelInfo:
     sha256: str
     backend: str
     input_size: str
-
-
-Region = tuple[int, int, int, int]
 
 
 def whole_images(images: list[NDArray[np.uint8]]) -> list[Region]:
@@ -39,7 +37,16 @@ class NetworkBackend:
         self.height, self.width = config.input_size
         self.confidence = config.confidence
         self.nms_iou = config.nms_iou
+        self.edge_fragment_inside = config.edge_fragment_inside
         self.info = ModelInfo(manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}")
+
+    def in_region(self, found: Detections, region: Region) -> Detections:
+        """Region-coordinate people, after NMS, as the whole image's: cut to the region, fragments
+        of people cut by its edge dropped."""
+        clipped = clip_to_region(found.shifted(region[0], region[1]), region)
+        if self.edge_fragment_inside is None:
+            return clipped
+        return drop_edge_fragments(clipped, region, self.edge_fragment_inside)
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.detect.base import NetworkBackend, Region, whole_images
-from edge.detect.postprocess import Letterbox, clip_to_region, letterbox, network_shape, nms
+from edge.detect.postprocess import Letterbox, letterbox, network_shape, nms
 from edge.detections import Detections
 
 BOX_ROWS, SCORE_ROW = 4, 4  # output rows: cx, cy, w, h, person score, then keypoints x, y, visibility
@@ -29,11 +29,10 @@ class ExportedPoseModel(NetworkBackend):
         height, width = max(h for h, _ in shapes), max(w for _, w in shapes)
         canvases, boxes = zip(*(letterbox(crop, height, width) for crop in crops), strict=True)
         output = self.infer(np.stack(canvases))
-        results = []
-        for rows, box, region in zip(output, boxes, regions, strict=True):
-            found = self._decode(rows, box).shifted(region[0], region[1])
-            results.append(clip_to_region(found, region))
-        return results
+        return [
+            self.in_region(self._decode(rows, box), region)
+            for rows, box, region in zip(output, boxes, regions, strict=True)
+        ]
 
     def _decode(self, rows: NDArray[np.float32], box: Letterbox) -> Detections:
         keep = rows[SCORE_ROW] >= self.confidence

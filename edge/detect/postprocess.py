@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from edge.detections import Detections
 
+Region = tuple[int, int, int, int]  # (x1, y1, x2, y2) pixels of an image that were looked at
 PAD_VALUE = 114  # the grey the YOLO family was trained with
 STRIDE = 32  # the network's coarsest grid: input sides must be multiples of it
 
@@ -66,7 +67,7 @@ def nms(detections: Detections, iou: float) -> Detections:
 MIN_BOX_SIDE_PX = 1.0
 
 
-def clip_to_region(detections: Detections, region: tuple[int, int, int, int]) -> Detections:
+def clip_to_region(detections: Detections, region: Region) -> Detections:
     """Boxes cut to the (x1, y1, x2, y2) pixels that were looked at (letterbox padding is not image);
     a box left thinner than a pixel lay outside them and is no person."""
     x1, y1, x2, y2 = region
@@ -74,3 +75,37 @@ def clip_to_region(detections: Detections, region: tuple[int, int, int, int]) ->
     clipped = Detections(xyxy, detections.confidence, detections.keypoints, detections.track_id)
     sides = xyxy[:, 2:] - xyxy[:, :2]
     return clipped.select(np.asarray((sides >= MIN_BOX_SIDE_PX).all(axis=1)))
+
+
+EDGE_MARGIN_PX = 2.0  # a box this close to an edge of the picture is cut by it
+
+
+def drop_edge_fragments(detections: Detections, region: Region, inside: float) -> Detections:
+    """Drop boxes on the region's edge that lie at least `inside` of their area within a more
+    confident kept box.
+
+    Someone walking in or out is cut by the edge of the picture; the network then scores the visible
+    body and, faintly, pieces of it (a leg, an arm) that NMS keeps, since a small box inside a big
+    one overlaps it little. One person near the camera would count as two or three.
+    """
+    if len(detections) < 2:
+        return detections
+    x1, y1, x2, y2 = region
+    boxes = detections.xyxy
+    on_edge = (
+        (boxes[:, 0] <= x1 + EDGE_MARGIN_PX)
+        | (boxes[:, 1] <= y1 + EDGE_MARGIN_PX)
+        | (boxes[:, 2] >= x2 - EDGE_MARGIN_PX)
+        | (boxes[:, 3] >= y2 - EDGE_MARGIN_PX)
+    )
+    areas = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-6)
+    kept: list[int] = []
+    for i in np.argsort(-detections.confidence, kind="stable").tolist():
+        if on_edge[i] and kept:
+            others = boxes[kept]
+            width = np.minimum(others[:, 2], boxes[i, 2]) - np.maximum(others[:, 0], boxes[i, 0])
+            height = np.minimum(others[:, 3], boxes[i, 3]) - np.maximum(others[:, 1], boxes[i, 1])
+            if (np.clip(width, 0, None) * np.clip(height, 0, None) >= inside * areas[i]).any():
+                continue
+        kept.append(i)
+    return detections.select(np.sort(np.asarray(kept, np.int64)))

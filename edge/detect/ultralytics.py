@@ -13,7 +13,6 @@ from numpy.typing import NDArray
 from edge.config import DetectorConfig
 from edge.detect.base import NetworkBackend, Region, whole_images
 from edge.detect.model import ModelManifest
-from edge.detect.postprocess import clip_to_region
 from edge.detections import Detections
 
 PERSON_CLASS = 0
@@ -64,5 +63,5 @@ class UltralyticsDetector(NetworkBackend):
                 boxes.conf.cpu().numpy(),
                 None if keypoints is None else keypoints.data.cpu().numpy(),
             )
-            out.append(clip_to_region(found.shifted(region[0], region[1]), region))
+            out.append(self.in_region(found, region))
         return out
