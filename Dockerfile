@@ -47,7 +47,7 @@ RUN --mount=type=secret,id=ca-bundle \
     && opencv="$(pip show opencv-python | sed -n 's/^Version: //p')" \
     && pip uninstall -y opencv-python \
     && pip install --no-cache-dir --only-binary=:all: "opencv-python-headless==${opencv}" \
-    && python -c "import cv2, onnxruntime, openvino, edge.cli" \
+    && python -c "import cv2, onnxruntime, edge.detect.openvino, edge.cli" \
     && ! pip show torch >/dev/null 2>&1
 
 # ---- model: the committed ONNX model and its manifest, refused here if they disagree

@@ -21,7 +21,9 @@ MODEL_INFO_LABELS = {"site", "name", "sha256", "backend", "input_size"}
 
 
 def _audited(tmp_path: Path, *args: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": str(tmp_path / "mpl")}
+    # As on a site: no CI variable (some libraries stay quiet only in CI), a home of its own.
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    env |= {"PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": str(tmp_path / "mpl"), "HOME": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, str(REPO / "tests" / "audited_run.py"), *args],
         capture_output=True,

@@ -7,16 +7,23 @@ compiled graph, so the frame goes in as uint8.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 
 import numpy as np
-import openvino as ov
 from numpy.typing import NDArray
-from openvino.preprocess import ColorFormat, PrePostProcessor
 
 from edge.config import DetectorConfig
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
+
+# `import openvino` also imports its model-conversion tools, which keep a client id and usage counts
+# in ~/intel and send them to Google Analytics unless the user opted out. An edge box must not call
+# home, and it converts nothing: marking the tools as absent makes openvino skip them.
+sys.modules.setdefault("openvino.tools.ovc", None)  # type: ignore[arg-type]
+
+import openvino as ov  # noqa: E402
+from openvino.preprocess import ColorFormat, PrePostProcessor  # noqa: E402
 
 DEVICE = "CPU"
 # Static shapes run ~15 % faster than one dynamic graph; a camera needs one, tiling one more.
