@@ -3,7 +3,8 @@
 The defaults were chosen with this: for each input size the detector runs once per frame at the
 lowest threshold with NMS nearly off, then every (threshold, IoU) cell is scored from those boxes,
 as the pipeline counts: NMS, edge fragments dropped, whole-frame count per frame, median of 3
-analysed frames. A good default is
+analysed frames. (The detector pass already drops large faint boxes: a rule per box, above every
+threshold swept, so it commutes with them.) A good default is
 a cell whose neighbours are good too: then a scene that differs a little does not fall off an edge.
     .venv/bin/python -m benchmarks.sweep [--sizes 960x1280,1088x1440] [--json]
 """

@@ -151,6 +151,13 @@ class DetectorConfig(Strict):
     )
     confidence: float = Field(0.04, gt=0, lt=1, description="Minimum person confidence.")
     nms_iou: float = Field(0.5, gt=0, lt=1, description="Boxes overlapping more than this are merged.")
+    large_box_px: int | None = Field(
+        300,
+        ge=32,
+        description="A box taller than this in network-input pixels needs large_box_confidence: someone "
+        "that large is seen clearly and scores high, a large faint box is a door or a wall; null: no rule.",
+    )
+    large_box_confidence: float = Field(0.1, gt=0, lt=1, description="See large_box_px.")
     edge_fragment_inside: float | None = Field(
         0.8,
         ge=0.5,

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -18,11 +19,14 @@ from numpy.typing import NDArray
 from edge.config import DetectorConfig, TilingConfig
 from edge.detect import ModelError, build_detector, verify_model
 from edge.detect.base import Detector, ModelInfo
+from edge.detect.exported import ExportedPoseModel
+from edge.detect.model import ModelManifest
 from edge.detect.postprocess import (
     PAD_VALUE,
     STRIDE,
     clip_to_region,
     drop_edge_fragments,
+    faint_and_large,
     letterbox,
     network_shape,
     nms,
@@ -344,6 +348,51 @@ def test_the_edge_is_the_edge_of_the_region_looked_at() -> None:
 
     assert len(drop_edge_fragments(people, (0, 0, 640, 480), inside=0.8)) == 2  # mid-frame: kept
     assert len(drop_edge_fragments(people, (0, 0, 340, 480), inside=0.8)) == 1  # the region ends at x=340
+
+
+def test_faint_and_large_flags_only_tall_boxes_under_the_needed_score() -> None:
+    heights = np.array([50, 50, 400, 400, 300], np.float32)
+    scores = np.array([0.05, 0.5, 0.05, 0.5, 0.05], np.float32)
+
+    assert faint_and_large(heights, scores, 300, 0.1).tolist() == [False, False, True, False, False]
+    assert not faint_and_large(heights, scores, None, 0.1).any()
+
+
+class CannedNetwork(ExportedPoseModel):
+    """The exported model's decoding around a network that answers with fixed rows."""
+
+    backend = "canned"
+
+    def __init__(self, rows: NDArray[np.float32], **settings: Any) -> None:
+        super().__init__(DetectorConfig(**settings), ModelManifest("canned", "0" * 64, "none", "none"))
+        self.rows = rows
+
+    def infer(self, canvases: NDArray[np.uint8]) -> NDArray[np.float32]:
+        return np.repeat(self.rows[None], len(canvases), axis=0)
+
+
+def _rows(candidates: list[tuple[float, float, float, float, float]]) -> NDArray[np.float32]:
+    """(cx, cy, w, h, score) in network-input pixels -> the model's (56, anchors) output."""
+    rows = np.zeros((5 + 3 * KEYPOINTS, len(candidates)), np.float32)
+    rows[:5] = np.array(candidates, np.float32).T
+    return rows
+
+
+def test_a_large_faint_box_is_no_person_but_a_small_faint_one_is() -> None:
+    canned = _rows(
+        [
+            (200, 300, 20, 50, 0.05),  # a distant person: small and faint
+            (700, 500, 200, 600, 0.05),  # a door frame: large and faint
+            (1100, 500, 200, 600, 0.6),  # someone near the camera: large and sure
+        ]
+    )
+    image = np.zeros((1088, 1440, 3), np.uint8)  # scale 1, no padding: network pixels are image pixels
+
+    found = CannedNetwork(canned, large_box_px=300, large_box_confidence=0.1, confidence=0.04).detect(image)
+    everything = CannedNetwork(canned, large_box_px=None, confidence=0.04).detect(image)
+
+    assert sorted(found.confidence.tolist()) == pytest.approx([0.05, 0.6])
+    assert len(everything) == 3
 
 
 # --- tiling ------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ class NetworkBackend:
         self.height, self.width = config.input_size
         self.confidence = config.confidence
         self.nms_iou = config.nms_iou
+        self.large_box_px = config.large_box_px
+        self.large_box_confidence = config.large_box_confidence
         self.edge_fragment_inside = config.edge_fragment_inside
         self.info = ModelInfo(manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}")
 

@@ -6,10 +6,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.detect.base import NetworkBackend, Region, whole_images
-from edge.detect.postprocess import Letterbox, letterbox, network_shape, nms
+from edge.detect.postprocess import Letterbox, faint_and_large, letterbox, network_shape, nms
 from edge.detections import Detections
 
-BOX_ROWS, SCORE_ROW = 4, 4  # output rows: cx, cy, w, h, person score, then keypoints x, y, visibility
+# output rows: cx, cy, w, h (network-input pixels), person score, then keypoints x, y, visibility
+BOX_ROWS, HEIGHT_ROW, SCORE_ROW = 4, 3, 4
 
 
 class ExportedPoseModel(NetworkBackend):
@@ -35,7 +36,9 @@ class ExportedPoseModel(NetworkBackend):
         ]
 
     def _decode(self, rows: NDArray[np.float32], box: Letterbox) -> Detections:
-        keep = rows[SCORE_ROW] >= self.confidence
+        scores = rows[SCORE_ROW]
+        faint = faint_and_large(rows[HEIGHT_ROW], scores, self.large_box_px, self.large_box_confidence)
+        keep = (scores >= self.confidence) & ~faint
         candidates = rows[:, keep].T  # (n, 56)
         cx, cy, w, h = candidates[:, :BOX_ROWS].T
         xyxy = box.to_image(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1))

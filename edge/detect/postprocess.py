@@ -54,6 +54,20 @@ def letterbox(image: NDArray[np.uint8], height: int, width: int) -> tuple[NDArra
     return canvas, Letterbox(scale, pad_x, pad_y)
 
 
+def faint_and_large(
+    heights_px: NDArray[np.float32], confidence: NDArray[np.float32], large_px: int | None, needed: float
+) -> NDArray[np.bool_]:
+    """Boxes taller than `large_px` network-input pixels that score under `needed`.
+
+    The model scores small, distant people low, which is why the threshold is low; a person large
+    in its input is seen clearly and scores high. A large box with a faint score is a shape of the
+    room (a door frame, the edge of a wall) that would count as someone for as long as it is there.
+    """
+    if large_px is None:
+        return np.zeros(len(confidence), bool)
+    return np.asarray((heights_px > large_px) & (confidence < needed))
+
+
 def nms(detections: Detections, iou: float) -> Detections:
     """Keep the most confident of boxes that overlap more than `iou` (one class: person)."""
     if len(detections) < 2:

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from edge.config import DetectorConfig
 from edge.detect.base import NetworkBackend, Region, whole_images
 from edge.detect.model import ModelManifest
+from edge.detect.postprocess import faint_and_large
 from edge.detections import Detections
 
 PERSON_CLASS = 0
@@ -55,7 +56,7 @@ class UltralyticsDetector(NetworkBackend):
             verbose=False,
         )
         out = []
-        for result, region in zip(results, regions, strict=True):
+        for result, region, crop in zip(results, regions, crops, strict=True):
             boxes: Any = result.boxes  # type: ignore[union-attr]
             keypoints: Any = result.keypoints  # type: ignore[union-attr]
             found = Detections(
@@ -63,5 +64,8 @@ class UltralyticsDetector(NetworkBackend):
                 boxes.conf.cpu().numpy(),
                 None if keypoints is None else keypoints.data.cpu().numpy(),
             )
-            out.append(self.in_region(found, region))
+            scale = min(self.height / crop.shape[0], self.width / crop.shape[1])  # as ultralytics letterboxes
+            heights = (found.xyxy[:, 3] - found.xyxy[:, 1]) * scale  # in network-input pixels
+            faint = faint_and_large(heights, found.confidence, self.large_box_px, self.large_box_confidence)
+            out.append(self.in_region(found.select(~faint), region))
         return out
