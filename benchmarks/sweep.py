@@ -50,16 +50,17 @@ class Cell:
 class DataSet:
     name: str
     every: int
+    first: int = 0  # which frame of each `every` (eval takes the first: 0)
 
     def frames(self, pets: Path, mall: Path) -> Iterator[tuple[NDArray[np.uint8], int]]:
-        """(image, true count) of every `every`-th frame."""
+        """(image, true count) of every `every`-th frame, starting at frame `first`."""
         if self.name == "pets":
             truth = read_cvml(pets / "PETS2009-S2L1.xml")
             for number, pending in enumerate(FileSource(pets / "vtest.avi").frames()):
-                if number % self.every == 0 and (frame := pending.decode()) is not None:
+                if number % self.every == self.first and (frame := pending.decode()) is not None:
                     yield frame.image, len(truth.get(number, {}))
         else:
-            for row in read_counts_csv(mall / "counts.csv")[:: self.every]:
+            for row in read_counts_csv(mall / "counts.csv")[self.first :: self.every]:
                 image = cv2.imread(str(mall / "frames" / row.file), cv2.IMREAD_COLOR)
                 if image is None:
                     raise SystemExit(f"{mall / 'frames' / row.file} is not a readable image")
@@ -166,11 +167,14 @@ def main() -> None:
     )
     parser.add_argument("--pets-every", type=int, default=5)
     parser.add_argument("--mall-every", type=int, default=4)
+    parser.add_argument("--first", type=int, default=0, help="start at this frame (below both --every)")
     parser.add_argument("--data", type=Path, default=DATA, help="the shared data folder")
     parser.add_argument("--json", action="store_true", help="one JSON list of cells instead of the table")
     args = parser.parse_args()
     sizes = [(int(h), int(w)) for h, w in (s.split("x") for s in args.sizes.split(","))]
-    sets = [DataSet("pets", args.pets_every), DataSet("mall", args.mall_every)]
+    if not 0 <= args.first < min(args.pets_every, args.mall_every):
+        parser.error("--first must be at least 0 and below both --pets-every and --mall-every")
+    sets = [DataSet("pets", args.pets_every, args.first), DataSet("mall", args.mall_every, args.first)]
     inside = None if args.edge_fragment_inside.lower() == "none" else float(args.edge_fragment_inside)
     cells = sweep(sizes, _numbers(args.thresholds), _numbers(args.ious), inside, sets, args.data)
     print(json.dumps([asdict(c) for c in cells]) if args.json else "\n".join(table(cells)))
