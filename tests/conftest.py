@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,28 @@ def need(path: Path, why: str) -> Path:
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
     pytest.skip(message)
+
+
+def run_python(
+    *args: str, timeout: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python ARGS` in a child process from the repository root; fails with its stderr if it fails."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def last_json(done: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a child printed on its last line of output."""
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")

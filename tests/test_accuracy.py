@@ -7,28 +7,19 @@ measured by `wartezone bench`, not asserted here.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import last_json, run_python
 
 PETS_MAE_BAR = 0.3
 MALL_MAE_BAR = 4.0
 
 
 def _eval(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "edge", "eval", *args, "--json"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = last_json(run_python("-m", "edge", "eval", *args, "--json", timeout=900))
     return result
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from edge.bench import BenchResult, report
-from tests.conftest import REPO
+from tests.conftest import last_json, run_python
 
 
 def test_the_report_lists_every_setting_and_compares_ours_with_each_other() -> None:
@@ -31,25 +28,18 @@ def test_the_report_lists_every_setting_and_compares_ours_with_each_other() -> N
 @pytest.mark.data
 def test_one_setting_reports_its_speed_error_memory_and_runtime(shared_data: Path) -> None:
     folder = shared_data / "pets2009-s2l1"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "edge.bench",
-            "wartezone-float32",
-            str(folder / "vtest.avi"),
-            str(folder / "PETS2009-S2L1.xml"),
-            "40",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    done = run_python(
+        "-m",
+        "edge.bench",
+        "wartezone-float32",
+        str(folder / "vtest.avi"),
+        str(folder / "PETS2009-S2L1.xml"),
+        "40",
         timeout=300,
-        check=False,
     )
 
     assert done.returncode == 0, done.stderr[-3000:]
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = last_json(done)
     assert result["frames"] == 20  # frames 0, 40, ..., 760 of 795
     assert result["runtime"] == "openvino-f32"
     assert result["mae"] < 1.0, result

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +30,7 @@ from edge.detect.postprocess import (
 )
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
-from tests.conftest import MODEL, REPO, make_detections
+from tests.conftest import MODEL, REPO, last_json, make_detections, need, run_python
 
 Box = tuple[float, float, float, float]
 PT_MODEL = REPO / "models" / "yolo11n-pose.pt"
@@ -713,12 +710,7 @@ def test_frames_of_other_shapes_map_back_to_their_own_pixels(
 
 @pytest.fixture
 def pt_model() -> Path:
-    if PT_MODEL.exists():
-        return PT_MODEL
-    message = f"{PT_MODEL} is missing: models/fetch_checkpoint.sh fetches it"
-    if os.environ.get("CI"):
-        pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
-    pytest.skip(message)
+    return need(PT_MODEL, "models/fetch_checkpoint.sh fetches it")
 
 
 @pytest.fixture
@@ -765,17 +757,8 @@ print(json.dumps({"people": len(found), "loaded": sorted({"torch", "ultralytics"
 
 
 def test_the_default_path_never_imports_torch() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", TORCH_FREE],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    report = last_json(run_python("-c", TORCH_FREE, timeout=120))
 
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report == {"people": 0, "loaded": []}
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import MODEL, REPO
+from tests.conftest import MODEL, REPO, last_json, run_python
 
 AGGREGATE_LABELS = {"site", "camera", "zone"}
 MODEL_INFO_LABELS = {"site", "name", "sha256", "backend", "input_size"}
@@ -24,16 +22,8 @@ def _audited(tmp_path: Path, *args: str) -> dict[str, Any]:
     # As on a site: no CI variable (some libraries stay quiet only in CI), a home of its own.
     env = {key: value for key, value in os.environ.items() if key != "CI"}
     env |= {"PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": str(tmp_path / "mpl"), "HOME": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, str(REPO / "tests" / "audited_run.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    done = run_python(str(REPO / "tests" / "audited_run.py"), *args, timeout=300, env=env)
+    report: dict[str, Any] = last_json(done)
     report["stderr"] = done.stderr
     return report
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from benchmarks.sweep import smoothed_counts, smoothed_mae
-from tests.conftest import REPO, make_detections
+from tests.conftest import last_json, make_detections, run_python
 
 FRAME = (0, 0, 640, 480)
 
@@ -38,17 +35,8 @@ def test_counts_are_taken_above_the_threshold_after_nms_as_a_median_of_three() -
 def test_a_small_sweep_scores_every_cell_on_both_data_sets(shared_data: Path) -> None:
     grid = ["--sizes", "640x640", "--thresholds", "0.04,0.25", "--ious", "0.5,0.6"]
     frames = ["--pets-every", "80", "--mall-every", "60", "--data", str(shared_data)]
-    done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.sweep", *grid, *frames, "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    cells = last_json(run_python("-m", "benchmarks.sweep", *grid, *frames, "--json", timeout=300))
 
-    assert done.returncode == 0, done.stderr[-3000:]
-    cells = json.loads(done.stdout)
     assert [(c["threshold"], c["iou"]) for c in cells] == [(0.04, 0.5), (0.04, 0.6), (0.25, 0.5), (0.25, 0.6)]
     assert all(set(c["mae"]) == {"pets", "mall"} and c["size"] == "640x640" for c in cells)
     mall = {(c["threshold"], c["iou"]): c["mae"]["mall"] for c in cells}

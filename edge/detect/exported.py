@@ -36,10 +36,11 @@ class ExportedPoseModel(NetworkBackend):
         ]
 
     def _decode(self, rows: NDArray[np.float32], box: Letterbox) -> Detections:
-        scores = rows[SCORE_ROW]
-        faint = faint_and_large(rows[HEIGHT_ROW], scores, self.large_box_px, self.large_box_confidence)
-        keep = (scores >= self.confidence) & ~faint
-        candidates = rows[:, keep].T  # (n, 56)
+        candidates = rows[:, rows[SCORE_ROW] >= self.confidence].T  # (n, 56)
+        faint = faint_and_large(
+            candidates[:, HEIGHT_ROW], candidates[:, SCORE_ROW], self.large_box_px, self.large_box_confidence
+        )
+        candidates = candidates[~faint]
         cx, cy, w, h = candidates[:, :BOX_ROWS].T
         xyxy = box.to_image(np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1))
         keypoint_count = (rows.shape[0] - SCORE_ROW - 1) // 3

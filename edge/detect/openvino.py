@@ -41,9 +41,8 @@ class OpenvinoDetector(ExportedPoseModel):
         if config.precision == "f32":
             properties["INFERENCE_PRECISION_HINT"] = "f32"
         self._core.set_property(DEVICE, properties)
-        chosen = self._core.get_property(DEVICE, "INFERENCE_PRECISION_HINT")
-        self.precision = PRECISION_NAMES.get(str(chosen), str(chosen))
-        self.backend = f"openvino-{self.precision}"
+        chosen = str(self._core.get_property(DEVICE, "INFERENCE_PRECISION_HINT"))
+        self.backend = f"openvino-{PRECISION_NAMES.get(chosen, chosen)}"
         super().__init__(config, manifest)
         self._model = self._core.read_model(str(config.model))
         self._requests: OrderedDict[tuple[int, ...], ov.InferRequest] = OrderedDict()

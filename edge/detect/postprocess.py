@@ -94,6 +94,26 @@ def clip_to_region(detections: Detections, region: Region) -> Detections:
 EDGE_MARGIN_PX = 2.0  # a box this close to an edge of the picture is cut by it
 
 
+def touches(
+    xyxy: NDArray[np.float32],
+    left: float | None = None,
+    top: float | None = None,
+    right: float | None = None,
+    bottom: float | None = None,
+) -> NDArray[np.bool_]:
+    """Boxes reaching any of the given edges (x of left and right, y of top and bottom)."""
+    hit = np.zeros(len(xyxy), bool)
+    if left is not None:
+        hit |= xyxy[:, 0] <= left + EDGE_MARGIN_PX
+    if top is not None:
+        hit |= xyxy[:, 1] <= top + EDGE_MARGIN_PX
+    if right is not None:
+        hit |= xyxy[:, 2] >= right - EDGE_MARGIN_PX
+    if bottom is not None:
+        hit |= xyxy[:, 3] >= bottom - EDGE_MARGIN_PX
+    return hit
+
+
 def drop_edge_fragments(detections: Detections, region: Region, inside: float) -> Detections:
     """Drop boxes on the region's edge that lie at least `inside` of their area within a more
     confident kept box.
@@ -104,14 +124,8 @@ def drop_edge_fragments(detections: Detections, region: Region, inside: float) -
     """
     if len(detections) < 2:
         return detections
-    x1, y1, x2, y2 = region
     boxes = detections.xyxy
-    on_edge = (
-        (boxes[:, 0] <= x1 + EDGE_MARGIN_PX)
-        | (boxes[:, 1] <= y1 + EDGE_MARGIN_PX)
-        | (boxes[:, 2] >= x2 - EDGE_MARGIN_PX)
-        | (boxes[:, 3] >= y2 - EDGE_MARGIN_PX)
-    )
+    on_edge = touches(boxes, *region)
     areas = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-6)
     kept: list[int] = []
     for i in np.argsort(-detections.confidence, kind="stable").tolist():

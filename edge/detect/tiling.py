@@ -7,10 +7,8 @@ from numpy.typing import NDArray
 
 from edge.config import TilingConfig
 from edge.detect.base import Detector, Region, whole_images
-from edge.detect.postprocess import nms
+from edge.detect.postprocess import nms, touches
 from edge.detections import Detections
-
-EDGE_MARGIN_PX = 2.0
 
 
 def tile_regions(region: Region, rows: int, cols: int, overlap: float) -> list[Region]:
@@ -31,19 +29,15 @@ def tile_regions(region: Region, rows: int, cols: int, overlap: float) -> list[R
 
 def cut_by_inner_edge(detections: Detections, tile: Region, region: Region) -> NDArray[np.bool_]:
     """Boxes touching a tile edge that lies inside the region: the person continues in the next tile."""
-    bx1, by1, bx2, by2 = detections.xyxy.T
     tx1, ty1, tx2, ty2 = tile
     rx1, ry1, rx2, ry2 = region
-    cut = np.zeros(len(detections), bool)
-    if tx1 > rx1:
-        cut |= bx1 <= tx1 + EDGE_MARGIN_PX
-    if ty1 > ry1:
-        cut |= by1 <= ty1 + EDGE_MARGIN_PX
-    if tx2 < rx2:
-        cut |= bx2 >= tx2 - EDGE_MARGIN_PX
-    if ty2 < ry2:
-        cut |= by2 >= ty2 - EDGE_MARGIN_PX
-    return cut
+    return touches(
+        detections.xyxy,
+        left=tx1 if tx1 > rx1 else None,
+        top=ty1 if ty1 > ry1 else None,
+        right=tx2 if tx2 < rx2 else None,
+        bottom=ty2 if ty2 < ry2 else None,
+    )
 
 
 class TiledDetector:
