@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from edge.config import default_config
+from edge.config import DetectorConfig, OnnxDetectorConfig, OpenvinoDetectorConfig, default_config
 from edge.detect import build_detector
 from edge.evaluate import read_cvml
 from edge.pipeline import CameraPipeline
+from edge.runner import CameraRunner
 from edge.sources.base import Frame
 from edge.sources.file import FileSource
 
@@ -34,9 +35,11 @@ BASELINES = {"ultralytics-640-0.25": (640, 0.25), "ultralytics-1280-0.05": (1280
 PIPELINE = "wartezone"
 # Our pipeline with one detector setting changed: what the runtime and its precision are worth alone
 # (float32 is what a CPU without native bfloat16 runs).
-VARIANTS: dict[str, dict[str, str]] = {
-    "wartezone-float32": {"precision": "f32"},
-    "wartezone-onnxruntime": {"type": "onnx"},
+VARIANTS: dict[str, Callable[[OpenvinoDetectorConfig], DetectorConfig]] = {
+    "wartezone-float32": lambda default: default.model_copy(update={"precision": "f32"}),
+    "wartezone-onnxruntime": lambda default: OnnxDetectorConfig(
+        type="onnx", **default.model_dump(exclude={"type", "precision"})
+    ),
 }
 
 
@@ -87,9 +90,19 @@ def run_one(name: str, video: Path, gt: Path, every: int) -> dict[str, float | s
 def _pipeline_counter(name: str, video: Path, every: int) -> tuple[Callable[[Frame], int], str]:
     config = default_config(video)
     camera = config.cameras[0].model_copy(update={"fps": FileSource(video).nominal_fps() / every})
-    network = build_detector(config.detector.model_copy(update=VARIANTS.get(name, {})))
-    pipeline = CameraPipeline(camera, network, config.tracker)
-    return (lambda frame: sum(z.occupancy for z in pipeline.analyse(frame).zones)), network.info.backend
+    detector = config.detector
+    assert isinstance(detector, OpenvinoDetectorConfig), "the built-in default runs on OpenVINO"
+    network = build_detector(VARIANTS[name](detector) if name in VARIANTS else detector)
+    runner = CameraRunner(camera, CameraPipeline(camera, network, config.tracker))
+    runner.came_up()
+
+    def count(frame: Frame) -> int:
+        result = runner.analyse(frame)
+        if result is None:
+            raise RuntimeError(f"{name}: analysing a frame failed (see the log above)")
+        return sum(z.occupancy for z in result.zones)
+
+    return count, network.info.backend
 
 
 def _baseline_counter(name: str) -> tuple[Callable[[Frame], int], str]:

@@ -16,7 +16,10 @@ from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig, def
 from edge.detect import ModelError, verify_model
 from edge.sources import SourceError
 
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# Libraries that log each request at INFO: a scrape or a webhook that worked is not news.
+QUIET_LOGGERS = ("httpx", "httpcore", "uvicorn.access")
 
 
 def _load(path: Path | None, video: Path | None = None) -> Config:
@@ -68,6 +71,9 @@ def _run_edge(args: argparse.Namespace) -> int:
             status.print_if_due(time.monotonic(), service.readiness()[1])
     finally:
         service.stop()
+    if service.failure is not None:
+        print(f"wartezone edge: {service.failure}; exiting for the supervisor to restart", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 
@@ -155,14 +161,21 @@ def parser() -> argparse.ArgumentParser:
     be.set_defaults(handler=_bench)
 
     # Other parts of the product (the alert API) add their commands through an entry point, so
-    # that edge never imports them.
+    # that edge never imports them; an edge box installed without the [api] extra has none.
     for command in entry_points(group="wartezone.commands"):
-        command.load()(commands)
+        try:
+            register = command.load()
+        except ImportError as error:
+            logging.getLogger(__name__).debug("command %s not installed: %s", command.name, error)
+            continue
+        register(commands)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     if getattr(args, "every", 1) < 1:
         print("wartezone: --every must be 1 or more", file=sys.stderr)

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import os
 import re
+import sysconfig
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from edge.detections import Anchor
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = REPO_ROOT / "models" / "yolo11n-pose.onnx"
+DEFAULT_MODEL_NAME = "yolo11n-pose.onnx"
 DEFAULT_METRICS_PORT = 9464
+
+
+def default_model() -> Path:
+    """The shipped model: models/ of this checkout, or where an installed wheel put it
+    (share/wartezone/models under the environment's prefix)."""
+    checkout = Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
+    installed = Path(sysconfig.get_path("data")) / "share" / "wartezone" / "models" / DEFAULT_MODEL_NAME
+    return checkout if checkout.is_file() or not installed.is_file() else installed
+
 
 Identifier = Annotated[
     str,
@@ -102,6 +120,23 @@ class ZoneConfig(Strict):
         description="Point of a person that decides membership: box_bottom, feet (ankle keypoints "
         "where visible, else box bottom) or box_center.",
     )
+    smoothing_frames: int = Field(
+        3, ge=1, le=15, description="Occupancy is the median of this many analysed frames (odd)."
+    )
+    exit_grace_s: float = Field(
+        4.0,
+        gt=0,
+        le=600,
+        description="A visit ends when its person has not been seen inside for this long; shorter "
+        "absences (hidden behind someone, missed in a frame) are bridged.",
+    )
+
+    @field_validator("smoothing_frames")
+    @classmethod
+    def _odd(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("must be odd, so the median is one of the counts")
+        return value
 
 
 class CameraConfig(Strict):
@@ -137,11 +172,12 @@ class TilingConfig(Strict):
     full_frame: bool = Field(True, description="Also run the whole region, for people larger than a tile.")
 
 
-class DetectorConfig(Strict):
-    type: Literal["openvino", "onnx", "ultralytics"] = Field(
-        "openvino", description="Backend: openvino or onnxruntime (same .onnx file), or ultralytics (.pt)."
+class DetectorSettings(Strict):
+    """What every backend shares; each backend's own model below adds its `type` and extras."""
+
+    model: Path = Field(
+        default_factory=default_model, description="Model file (.onnx, or .pt for ultralytics)."
     )
-    model: Path = Field(DEFAULT_MODEL, description="Model file (.onnx, or .pt for ultralytics).")
     input_size: tuple[Annotated[int, Field(ge=64, le=2048, multiple_of=32)], ...] = Field(
         (1088, 1440),
         min_length=2,
@@ -166,11 +202,6 @@ class DetectorConfig(Strict):
         "box is a piece of a person cut by the edge, not another person; null keeps such boxes.",
     )
     threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
-    precision: Literal["auto", "f32"] = Field(
-        "auto",
-        description="openvino only: auto computes in bfloat16 where the CPU has it natively (AMX, "
-        "AVX512-BF16), else float32; f32 always computes in float32.",
-    )
     region: Literal["frame", "zones"] = Field(
         "frame",
         description="Look at the whole frame, or only the bounding box of the camera's zones "
@@ -179,9 +210,44 @@ class DetectorConfig(Strict):
     tiling: TilingConfig | None = Field(None, description="Overlapping tiles merged by NMS; none: one pass.")
 
 
+class OpenvinoDetectorConfig(DetectorSettings):
+    type: Literal["openvino"] = Field("openvino", description="OpenVINO runtime on the .onnx file (default).")
+    precision: Literal["auto", "f32"] = Field(
+        "auto",
+        description="auto computes in bfloat16 where the CPU has it natively (AMX, "
+        "AVX512-BF16), else float32; f32 always computes in float32.",
+    )
+
+
+class OnnxDetectorConfig(DetectorSettings):
+    type: Literal["onnx"] = Field(description="onnxruntime on the .onnx file, in float32.")
+
+
+class UltralyticsDetectorConfig(DetectorSettings):
+    type: Literal["ultralytics"] = Field(description="The ultralytics package on a .pt checkpoint (extra).")
+
+
+def _detector_type(value: object) -> str:
+    """The backend a detector section names; none named is the default, openvino."""
+    found = value.get("type", "openvino") if isinstance(value, dict) else getattr(value, "type", "openvino")
+    return str(found)
+
+
+DetectorConfig = Annotated[
+    Annotated[OpenvinoDetectorConfig, Tag("openvino")]
+    | Annotated[OnnxDetectorConfig, Tag("onnx")]
+    | Annotated[UltralyticsDetectorConfig, Tag("ultralytics")],
+    Discriminator(
+        _detector_type,
+        custom_error_type="detector_type",
+        custom_error_message="type must be one of openvino, onnx, ultralytics",
+    ),
+]
+
+
 class TrackerConfig(Strict):
     lost_track_s: float = Field(
-        4.0, gt=0, le=60, description="Seconds a person may go unseen before leaving."
+        4.0, gt=0, le=60, description="Seconds a track is kept while its person goes unseen."
     )
     activation_confidence: float = Field(0.25, gt=0, lt=1, description="Confidence that starts a track.")
     high_confidence: float = Field(0.25, gt=0, lt=1, description="ByteTrack's first-stage confidence.")
@@ -196,16 +262,6 @@ class TrackerConfig(Strict):
         description="Consecutive matched frames before a track is a person "
         "(ByteTrack confirms on a match, so 2 at least).",
     )
-    smoothing_frames: int = Field(
-        3, ge=1, le=15, description="Occupancy is the median of this many analysed frames (odd)."
-    )
-
-    @field_validator("smoothing_frames")
-    @classmethod
-    def _odd(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError("must be odd, so the median is one of the counts")
-        return value
 
 
 class MetricsConfig(Strict):
@@ -218,7 +274,7 @@ class MetricsConfig(Strict):
 class Config(Strict):
     site: Identifier
     cameras: list[CameraConfig] = Field(min_length=1)
-    detector: DetectorConfig = Field(default_factory=DetectorConfig)  # type: ignore[arg-type]
+    detector: DetectorConfig = Field(default_factory=OpenvinoDetectorConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)  # type: ignore[arg-type]
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from tqdm import tqdm
 from edge.config import WHOLE_FRAME, CameraConfig, Config
 from edge.detect import build_detector
 from edge.detections import Detections
-from edge.pipeline import CameraPipeline
-from edge.sources.base import Frame
+from edge.pipeline import CameraPipeline, FrameResult
+from edge.runner import CameraRunner
+from edge.sources.base import Frame, PendingFrame
 from edge.sources.file import FileSource
+from edge.sources.sampling import every_nth
 from edge.zones.geometry import contains, to_pixels
 
 IMAGE_FOLDER_FRAME_S = 1.0  # an image folder has no clock; tracking assumes one second per evaluated frame
@@ -78,6 +81,7 @@ class EvalResult:
     mae_raw: float
     bias_raw: float
     ms_per_frame: float
+    analysis_errors: int = 0  # frames whose analysis failed: skipped, not scored
     visits: int | None = None
     gt_visits: int | None = None
     mean_dwell_s: float | None = None
@@ -98,7 +102,7 @@ class _Scorer:
         self.raw.append(raw)
         self.truth.append(truth)
 
-    def result(self, seconds: float) -> EvalResult:
+    def result(self, seconds: float, analysis_errors: int) -> EvalResult:
         truth = np.asarray(self.truth, float)
         error = np.asarray(self.predicted, float) - truth
         error_raw = np.asarray(self.raw, float) - truth
@@ -110,35 +114,67 @@ class _Scorer:
             mae_raw=float(np.abs(error_raw).sum() / n),
             bias_raw=float(error_raw.sum() / n),
             ms_per_frame=1000.0 * seconds / n,
+            analysis_errors=analysis_errors,
         )
 
 
-def _pipeline(config: Config, analysed_fps: float) -> CameraPipeline:
-    """The first camera's pipeline, its tracker stepping at the rate frames are evaluated."""
+def _runner(config: Config, analysed_fps: float, every: int) -> CameraRunner:
+    """The first camera's runner, taking every `every`-th frame by position (as labels number them),
+    its tracker stepping at the rate frames are evaluated."""
     camera = config.cameras[0].model_copy(update={"fps": analysed_fps})
     detector = build_detector(config.detector)
-    return CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
+    pipeline = CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
+    return CameraRunner(camera, pipeline, select=every_nth(every))
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelledImage:
+    """One row of a frame,file,count CSV as a frame of a source; read from disk when decoded."""
+
+    time_s: float
+    wall_time: float
+    path: Path
+    row: CountRow
+    counts: Path
+
+    def decode(self) -> Frame:
+        image = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
+        if image is None:
+            row, folder = self.row, self.path.parent
+            raise GroundTruthError(
+                f"{self.counts}: frame {row.frame} names {row.file}, not readable in {folder}"
+            )
+        return Frame(np.asarray(image, np.uint8), self.time_s, self.wall_time)
 
 
 def eval_counts(folder: Path, counts: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
     """Whole-frame counts on a folder of images against a frame,file,count CSV.
 
     The CSV holds whole-frame truth only, so a config's zones are replaced by one zone covering
-    the frame (its detector, tracker and privacy masks still apply).
+    the frame (its detector, tracker and privacy masks still apply). An image folder has no clock:
+    evaluated images are IMAGE_FOLDER_FRAME_S apart.
     """
-    rows = read_counts_csv(counts)[::every]
+    rows = read_counts_csv(counts)
     camera = config.cameras[0].model_copy(update={"zones": [WHOLE_FRAME]})
-    pipeline = _pipeline(config.model_copy(update={"cameras": [camera]}), 1.0 / IMAGE_FOLDER_FRAME_S)
+    config = config.model_copy(update={"cameras": [camera]})
+    runner = _runner(config, 1.0 / IMAGE_FOLDER_FRAME_S, every=1)  # the rows are picked here
+    images = [
+        _LabelledImage(i * IMAGE_FOLDER_FRAME_S, i * IMAGE_FOLDER_FRAME_S, folder / row.file, row, counts)
+        for i, row in enumerate(rows[::every])
+    ]
+    truth = {image.time_s: image.row.count for image in images}
     scorer = _Scorer()
+    bar = tqdm(total=len(truth), desc="eval", unit="frame", disable=not progress)
+
+    def score(result: FrameResult) -> None:
+        zones = result.zones
+        scorer.add(sum(z.occupancy for z in zones), sum(z.raw_count for z in zones), truth[result.time_s])
+        bar.update()
+
     started = time.perf_counter()
-    for index, row in enumerate(tqdm(rows, desc="eval", unit="frame", disable=not progress)):
-        image = cv2.imread(str(folder / row.file), cv2.IMREAD_COLOR)
-        if image is None:
-            raise GroundTruthError(f"{counts}: frame {row.frame} names {row.file}, not readable in {folder}")
-        time_s = index * IMAGE_FOLDER_FRAME_S
-        result = pipeline.analyse(Frame(np.asarray(image, np.uint8), time_s, time_s))
-        scorer.add(sum(z.occupancy for z in result.zones), sum(z.raw_count for z in result.zones), row.count)
-    return scorer.result(time.perf_counter() - started)
+    runner.run(images, on_result=score)
+    bar.close()
+    return scorer.result(time.perf_counter() - started, runner.analysis_errors)
 
 
 def _gt_in_zones(
@@ -175,32 +211,36 @@ def eval_video(video: Path, gt: Path, config: Config, every: int, progress: bool
     truth = read_cvml(gt)
     source = FileSource(video, realtime=False)
     total = source.frame_count()
-    pipeline = _pipeline(config, source.nominal_fps() / every)
+    runner = _runner(config, source.nominal_fps() / every, every)
     camera = config.cameras[0]
     scorer = _Scorer()
-    times: dict[int, float] = {}
+    times: dict[int, float] = {}  # every frame's timestamp, for the ground truth's visits
+    numbers: dict[float, int] = {}  # an analysed frame's number, by its timestamp
     dwells: list[float] = []
     visits = 0
-    started = time.perf_counter()
     bar = tqdm(total=(total + every - 1) // every, desc="eval", unit="frame", disable=not progress)
-    for number, pending in enumerate(source.frames()):
-        times[number] = pending.time_s
-        if number % every:
-            continue
-        frame = pending.decode()
-        if frame is None:
-            continue
-        analysed = pipeline.analyse(frame)
-        height, width = frame.image.shape[:2]
+
+    def frames() -> Iterator[PendingFrame]:
+        for number, pending in enumerate(source.frames()):
+            times[number] = pending.time_s
+            numbers[pending.time_s] = number
+            yield pending
+
+    def score(result: FrameResult) -> None:
+        nonlocal visits
+        number = numbers[result.time_s]
+        height, width = result.image_size
         expected = _gt_in_zones(camera, list(truth.get(number, {}).values()), width, height)
-        zones = analysed.zones
+        zones = result.zones
         scorer.add(sum(z.occupancy for z in zones), sum(z.raw_count for z in zones), expected)
         visits += sum(z.entries for z in zones)
         dwells.extend(d for z in zones for d in z.completed_dwells_s)
         bar.update()
+
+    started = time.perf_counter()
+    dwells.extend(d for z in runner.run(frames(), on_result=score) for d in z.completed_dwells_s)
     bar.close()
-    dwells.extend(d for z in pipeline.finish() for d in z.completed_dwells_s)
-    result = scorer.result(time.perf_counter() - started)
+    result = scorer.result(time.perf_counter() - started, runner.analysis_errors)
     gt_dwells = _gt_visits(truth, times)
     result.visits = visits
     result.gt_visits = len(gt_dwells)

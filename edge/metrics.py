@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+import wartezone_contract as contract
 from edge.config import Config
 from edge.detect.base import ModelInfo
 from edge.zones.accounting import ZoneReading
@@ -17,8 +19,10 @@ from edge.zones.accounting import ZoneReading
 # Waiting rooms: a quick look-in lasts seconds, a normal wait minutes, a bad day hours.
 DWELL_BUCKETS_S = (10, 30, 60, 120, 300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200, 10800, 14400)
 LATENCY_BUCKETS_S = (0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0)
-ZONE_LABELS = ("site", "camera", "zone")
-CAMERA_LABELS = ("site", "camera")
+ZONE_LABELS = contract.ZONE_LABELS
+CAMERA_LABELS = contract.CAMERA_LABELS
+# What a camera's runner counts besides analysed frames.
+CameraEvent = Literal["reconnects", "stalls", "dropped", "analysis_errors"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +54,17 @@ class _ZoneStateCollector(Collector):
         with self._lock:
             now = dict(self._now)
         occupancy = GaugeMetricFamily(
-            "wartezone_zone_occupancy",
+            contract.ZONE_OCCUPANCY,
             "People in the zone now (median of recent frames).",
             labels=ZONE_LABELS,
         )
         loitering = GaugeMetricFamily(
-            "wartezone_zone_loitering",
+            contract.ZONE_LOITERING,
             "People in the zone longer than its loitering limit now.",
             labels=ZONE_LABELS,
         )
         longest = GaugeMetricFamily(
-            "wartezone_zone_longest_dwell_seconds",
+            contract.ZONE_LONGEST_DWELL,
             "How long the longest-staying person now in the zone has been there.",
             labels=ZONE_LABELS,
         )
@@ -82,71 +86,75 @@ class EdgeMetrics:
         self._state = _ZoneStateCollector(config.site)
         registry.register(self._state)
         self.entries = Counter(
-            "wartezone_zone_entries", "People who entered the zone.", ZONE_LABELS, registry=registry
+            contract.ZONE_ENTRIES, "People who entered the zone.", ZONE_LABELS, registry=registry
         )
-        self.exits = Counter(
-            "wartezone_zone_exits", "People who left the zone.", ZONE_LABELS, registry=registry
-        )
+        self.exits = Counter(contract.ZONE_EXITS, "People who left the zone.", ZONE_LABELS, registry=registry)
         self.dwell = Histogram(
-            "wartezone_zone_dwell_seconds",
+            contract.ZONE_DWELL,
             "Time people spent in the zone, observed when they leave.",
             ZONE_LABELS,
             buckets=DWELL_BUCKETS_S,
             registry=registry,
         )
         self.frames_analysed = Counter(
-            "wartezone_frames_analysed", "Frames run through the detector.", CAMERA_LABELS, registry=registry
+            contract.FRAMES_ANALYSED, "Frames run through the detector.", CAMERA_LABELS, registry=registry
         )
         self.frames_dropped = Counter(
-            "wartezone_frames_dropped",
+            contract.FRAMES_DROPPED,
             "Frames due for analysis that could not be decoded or analysed.",
             CAMERA_LABELS,
             registry=registry,
         )
         self.detector_latency = Histogram(
-            "wartezone_detector_latency_seconds",
+            contract.DETECTOR_LATENCY,
             "Wall time of one detector call per analysed frame.",
             CAMERA_LABELS,
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
         self.camera_up = Gauge(
-            "wartezone_camera_up",
+            contract.CAMERA_UP,
             "1 while the camera delivers frames that are analysed, else 0 (its zones are then unknown).",
             CAMERA_LABELS,
             registry=registry,
         )
         self.last_frame = Gauge(
-            "wartezone_camera_last_frame_timestamp_seconds",
+            contract.CAMERA_LAST_FRAME,
             "Unix time of the camera's last analysed frame.",
             CAMERA_LABELS,
             registry=registry,
         )
         self.configured_fps = Gauge(
-            "wartezone_camera_configured_fps",
+            contract.CAMERA_CONFIGURED_FPS,
             "Frames per second the camera should be analysed at.",
             CAMERA_LABELS,
             registry=registry,
         )
         self.reconnects = Counter(
-            "wartezone_camera_reconnects",
+            contract.CAMERA_RECONNECTS,
             "Attempts to reconnect to the camera's stream.",
             CAMERA_LABELS,
             registry=registry,
         )
         self.stalls = Counter(
-            "wartezone_camera_stalls",
+            contract.CAMERA_STALLS,
             "Times the stream stayed open but sent no new frame.",
             CAMERA_LABELS,
             registry=registry,
         )
+        self.analysis_errors = Counter(
+            contract.ANALYSIS_ERRORS,
+            "Frames whose analysis failed (counted and skipped; the next frame is analysed).",
+            CAMERA_LABELS,
+            registry=registry,
+        )
         self.detector_busy = Gauge(
-            "wartezone_detector_busy_ratio",
+            contract.DETECTOR_BUSY,
             "Share of the last 10 s the shared detector was busy; near 1 means cameras lose frames.",
             ["site"],
             registry=registry,
         )
-        info = Info("wartezone_model", "The person model in use.", ["site"], registry=registry)
+        info = Info(contract.MODEL_INFO, "The person model in use.", ["site"], registry=registry)
         info.labels(config.site).info(
             {
                 "name": model.name,
@@ -163,6 +171,7 @@ class EdgeMetrics:
             self.configured_fps.labels(self.site, camera.id).set(camera.fps)
             self.reconnects.labels(self.site, camera.id)
             self.stalls.labels(self.site, camera.id)
+            self.analysis_errors.labels(self.site, camera.id)
             for zone in camera.zones:
                 self.entries.labels(self.site, camera.id, zone.id)
                 self.exits.labels(self.site, camera.id, zone.id)
@@ -187,9 +196,14 @@ class EdgeMetrics:
                 self.exits.labels(self.site, camera, r.zone).inc()
                 self.dwell.labels(self.site, camera, r.zone).observe(dwell_s)
 
-    def count_camera_event(self, camera: str, event: str, count: int) -> None:
-        """event: reconnects, stalls or dropped (frames due for analysis that were not analysed)."""
-        counters = {"reconnects": self.reconnects, "stalls": self.stalls, "dropped": self.frames_dropped}
+    def count_camera_event(self, camera: str, event: CameraEvent, count: int = 1) -> None:
+        """dropped: frames due for analysis that could not be decoded or were replaced by a newer one."""
+        counters = {
+            "reconnects": self.reconnects,
+            "stalls": self.stalls,
+            "dropped": self.frames_dropped,
+            "analysis_errors": self.analysis_errors,
+        }
         counters[event].labels(self.site, camera).inc(count)
 
     def set_busy(self, ratio: float) -> None:

@@ -3,9 +3,7 @@ source -> sampling -> privacy masks -> detector -> tracker -> zones -> metrics."
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -16,13 +14,10 @@ from edge.config import CameraConfig, TrackerConfig
 from edge.detect.base import Detector
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
-from edge.sources.base import Frame, PendingFrame
-from edge.sources.sampling import FrameSampler
+from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
 from edge.zones.geometry import bounding_box, to_pixels
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +29,8 @@ class FrameResult:
     people: int  # detections in the analysed region, all zones or none
     zones: list[ZoneReading]
     detector_s: float
+    analysis_s: float  # the whole analysis: masks, detector, tracker, zones, metrics
+    image_size: tuple[int, int]  # (height, width) of the analysed frame
 
 
 class PrivacyMask:
@@ -58,7 +55,8 @@ class PrivacyMask:
 
 
 class CameraPipeline:
-    """Runs one camera's frames through the stages and hands the aggregates to the metrics."""
+    """Runs one camera's frames through the stages and hands the aggregates to the metrics.
+    Frames reach it through a CameraRunner (edge/runner.py), which decides when and handles faults."""
 
     def __init__(
         self,
@@ -71,13 +69,13 @@ class CameraPipeline:
         self.camera = camera
         self.detector = detector
         self.metrics = metrics
-        self.sampler = FrameSampler(camera.fps)
         self.mask = PrivacyMask(camera.privacy_masks)
         self.tracker = PersonTracker(tracker, camera.fps)
-        self.zones = CameraZones(camera, tracker.smoothing_frames, exit_grace_s=tracker.lost_track_s)
+        self.zones = CameraZones(camera)
         self._zones_only = region == "zones"
 
     def analyse(self, frame: Frame) -> FrameResult:
+        analysis_started = time.perf_counter()
         image = self.mask.apply(frame.image)
         height, width = image.shape[:2]
         region = (0, 0, width, height)
@@ -90,45 +88,19 @@ class CameraPipeline:
         readings = self.zones.update(people, width, height, frame.time_s)
         if self.metrics is not None:
             self.metrics.record_frame(self.camera.id, frame.wall_time, detector_s, readings)
-        return FrameResult(frame.time_s, frame.wall_time, len(people), readings, detector_s)
+        analysis_s = time.perf_counter() - analysis_started
+        return FrameResult(
+            frame.time_s, frame.wall_time, len(people), readings, detector_s, analysis_s, (height, width)
+        )
 
-    def run(
-        self, frames: Iterable[PendingFrame], on_result: Callable[[FrameResult], None] | None = None
-    ) -> list[ZoneReading]:
-        """Analyse the due frames of a finite source in this thread (replays), then end open visits.
-        The edge service instead reads in reader threads and analyses in its own thread."""
-        for pending in frames:
-            if not self.sampler.due(pending.time_s):
-                continue
-            frame = pending.decode()
-            if frame is None:
-                log.warning("camera %s: a frame could not be decoded", self.camera.id)
-                if self.metrics is not None:
-                    self.metrics.count_camera_event(self.camera.id, "dropped", 1)
-                continue
-            result = self.analyse(frame)
-            if on_result is not None:
-                on_result(result)
-        return self.finish()
-
-    def go_down(self) -> None:
-        """The camera delivers no frames: its zones are unknown until it does again."""
+    def forget(self) -> None:
+        """The camera is not analysed now: its zones are unknown (not 0) until it is again."""
         if self.metrics is not None:
             self.metrics.forget_camera(self.camera.id)
 
-    def drop_visits(self) -> bool:
-        """End every open visit at its last sighting and forget who was where (after an outage
-        too long to bridge, so no visit is stretched over it). True if any visit was open."""
-        readings = self._end_visits()
-        return any(r.completed_dwells_s for r in readings)
-
-    def finish(self) -> list[ZoneReading]:
-        """End of stream: open visits end at their last sighting; the camera goes down."""
-        readings = self._end_visits()
-        self.go_down()
-        return readings
-
-    def _end_visits(self) -> list[ZoneReading]:
+    def end_visits(self) -> list[ZoneReading]:
+        """End every open visit at its last sighting and forget who was where (end of a video, or
+        an outage too long to bridge); the visits are counted."""
         readings = self.zones.finish()
         self.tracker.reset()
         if self.metrics is not None:

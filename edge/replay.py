@@ -7,15 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt
 from tqdm import tqdm
 
 from edge.config import CameraConfig, Config
 from edge.detect import build_detector
 from edge.pipeline import CameraPipeline, FrameResult
+from edge.runner import CameraRunner
 from edge.sources.base import PendingFrame
 from edge.sources.file import FileSource
 
@@ -36,12 +33,15 @@ class ReplaySummary:
     video_s: float
     detector_ms: float
     zones: list[ZoneSummary]
+    analysis_errors: int = 0
 
     def lines(self) -> list[str]:
         out = [
             f"camera {self.camera}: {self.frames} frames analysed over {self.video_s:.1f} s of video, "
             f"detector {self.detector_ms:.0f} ms/frame"
         ]
+        if self.analysis_errors:
+            out.append(f"  {self.analysis_errors} frames failed analysis and were skipped (see the log)")
         for z in self.zones:
             mean = z.occupancy_sum / max(self.frames, 1)
             dwell = sum(z.dwells_s) / len(z.dwells_s) if z.dwells_s else 0.0
@@ -58,8 +58,9 @@ def replay(
     """Writes out_dir/occupancy.csv (one row per analysed frame and zone) and out_dir/occupancy.png."""
     out_dir.mkdir(parents=True, exist_ok=True)
     source = FileSource(video, realtime=False)
-    pipeline = CameraPipeline(
-        camera, build_detector(config.detector), config.tracker, region=config.detector.region
+    detector = build_detector(config.detector)
+    runner = CameraRunner(
+        camera, CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
     )
     summaries = {z.id: ZoneSummary(z.id) for z in camera.zones}
     results: list[FrameResult] = []
@@ -79,7 +80,7 @@ def replay(
             s.entries += r.entries
             s.dwells_s.extend(r.completed_dwells_s)
 
-    for r in pipeline.run(frames(), on_result=collect):
+    for r in runner.run(frames(), on_result=collect):
         summaries[r.zone].dwells_s.extend(r.completed_dwells_s)
     bar.close()
     _write_timeline(out_dir / "occupancy.csv", results)
@@ -91,6 +92,7 @@ def replay(
         results[-1].time_s - results[0].time_s if results else 0.0,
         detector_ms,
         list(summaries.values()),
+        runner.analysis_errors,
     )
 
 
@@ -114,6 +116,11 @@ def _write_timeline(path: Path, results: list[FrameResult]) -> None:
 
 def _plot_timeline(path: Path, results: list[FrameResult], camera: CameraConfig, title: str) -> None:
     """A chart of counts over time; no pixel of any frame goes into it."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display; chosen here, not at import
+    import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=(10, 4), dpi=100)
     times = [r.time_s for r in results]
     for i, zone in enumerate(camera.zones):

@@ -24,8 +24,16 @@ def _json(start_response: StartResponse, status: str, body: dict[str, Any]) -> I
     return [json.dumps(body).encode()]
 
 
-def make_app(registry: CollectorRegistry, readiness: Callable[[], tuple[bool, dict[str, str]]]):  # type: ignore[no-untyped-def]
-    """readiness() -> (ready, camera id -> state): ready once the model is loaded and a camera is up."""
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def make_app(
+    registry: CollectorRegistry,
+    readiness: Callable[[], tuple[bool, dict[str, str]]],
+    failure: Callable[[], str | None] = lambda: None,
+) -> WsgiApp:
+    """readiness() -> (ready, camera id -> state): ready once the model is loaded and a camera is up.
+    failure() -> what stopped the service from working (a dead thread), None while it works."""
     metrics = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -33,6 +41,9 @@ def make_app(registry: CollectorRegistry, readiness: Callable[[], tuple[bool, di
         if path == "/metrics":
             return metrics(environ, start_response)  # type: ignore[no-any-return]
         if path == "/healthz":
+            if (reason := failure()) is not None:
+                body = {"status": "failed", "reason": reason}
+                return _json(start_response, "500 Internal Server Error", body)
             return _json(start_response, "200 OK", {"status": "alive"})
         if path == "/readyz":
             ready, cameras = readiness()
@@ -43,7 +54,7 @@ def make_app(registry: CollectorRegistry, readiness: Callable[[], tuple[bool, di
     return app
 
 
-def serve(host: str, port: int, app: Any) -> tuple[WSGIServer, threading.Thread]:
+def serve(host: str, port: int, app: WsgiApp) -> tuple[WSGIServer, threading.Thread]:
     server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()

@@ -1,5 +1,5 @@
-"""The edge service: a reader thread per camera, one analysis thread with the shared detector,
-and /metrics, /healthz, /readyz served beside them."""
+"""The edge service: a reader thread per camera, one analysis thread with the shared detector, a
+watchdog, and /metrics, /healthz, /readyz served beside them."""
 
 from __future__ import annotations
 
@@ -8,35 +8,29 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import partial
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import ProcessCollector
 
 from edge.config import Config
-from edge.detect import build_detector
+from edge.detect import Detector, build_detector
 from edge.metrics import EdgeMetrics
 from edge.pipeline import CameraPipeline, FrameResult
+from edge.runner import CameraRunner, CameraState
 from edge.server import make_app, serve
 from edge.sources import open_source
-from edge.sources.reader import CameraReader, CameraState
+from edge.sources.reader import CameraReader
 
 log = logging.getLogger(__name__)
-WATCH_EVERY_S = 0.1  # how often camera states are checked when no frame arrives
+WATCH_EVERY_S = 0.1  # how often the watchdog looks for stalls, long outages and dead threads
 BUSY_WINDOW_S = 10.0
 
 
 class _Camera:
-    """A camera's reader, its pipeline, and what the metrics have already been told."""
-
-    def __init__(self, reader: CameraReader, pipeline: CameraPipeline) -> None:
+    def __init__(self, runner: CameraRunner, reader: CameraReader) -> None:
+        self.runner = runner
         self.reader = reader
-        self.pipeline = pipeline
-        self.counted = {"reconnects": 0, "stalls": 0, "dropped": 0}
-        self.down = False  # its zones are out of the exposition
-        self.visits_dropped = False  # the outage outlasted max_gap_s and its open visits ended
-        self.finished = False
 
 
 class EdgeService:
@@ -46,24 +40,37 @@ class EdgeService:
     one inference at a time uses both cores best. The analysis thread takes the frame that has
     waited longest, so when the CPU cannot keep up every camera loses frames in equal measure;
     `wartezone_frames_dropped_total` and `wartezone_detector_busy_ratio` say so.
+
+    A thread that dies anyway (a fault outside a frame's analysis) marks the service failed:
+    /healthz answers 500 and `wait` returns, so the process can exit non-zero and be restarted.
+    `detector` replaces the one the config names (tests).
     """
 
-    def __init__(self, config: Config, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: CollectorRegistry | None = None,
+        detector: Detector | None = None,
+    ) -> None:
         self.config = config
         self.registry = registry or CollectorRegistry()
         ProcessCollector(registry=self.registry)
-        detector = build_detector(config.detector)
+        detector = detector or build_detector(config.detector)
         self.metrics = EdgeMetrics(self.registry, config, detector.info)
         self._wake = threading.Event()
-        self._cameras = [
-            _Camera(
-                CameraReader(camera, partial(open_source, camera.source), self._wake.set),
-                CameraPipeline(camera, detector, config.tracker, self.metrics, config.detector.region),
-            )
-            for camera in config.cameras
-        ]
+        self._cameras = []
+        for camera in config.cameras:
+            pipeline = CameraPipeline(camera, detector, config.tracker, self.metrics, config.detector.region)
+            runner = CameraRunner(camera, pipeline, self.metrics, on_frame_ready=self._wake.set)
+            self._cameras.append(_Camera(runner, CameraReader(camera, open_source(camera.source), runner)))
         self._stop = threading.Event()
-        self._analysis = threading.Thread(target=self._analyse_loop, name="analysis", daemon=True)
+        self._done = threading.Event()  # every camera ended, or a thread died
+        self.failure: str | None = None
+        self._threads = [
+            *(self._thread(f"camera-{c.runner.camera.id}", c.reader.run) for c in self._cameras),
+            self._thread("analysis", self._analyse_loop),
+            self._thread("watchdog", self._watch_loop),
+        ]
         self._server: WSGIServer | None = None
         self._busy: deque[tuple[float, float]] = deque()  # (finished at, seconds busy) in the window
         self._busy_s = 0.0
@@ -75,34 +82,48 @@ class EdgeService:
         return int(self._server.server_port)
 
     def readiness(self) -> tuple[bool, dict[str, str]]:
-        states = {c.pipeline.camera.id: c.reader.state.value for c in self._cameras}
+        states = {c.runner.camera.id: c.runner.state.value for c in self._cameras}
         return any(s == CameraState.UP.value for s in states.values()), states
+
+    def health(self) -> str | None:
+        """None while every thread runs; else what died."""
+        return self.failure
 
     def start(self) -> None:
         m = self.config.metrics
-        self._server, _ = serve(m.host, m.port, make_app(self.registry, self.readiness))
+        self._server, _ = serve(m.host, m.port, make_app(self.registry, self.readiness, self.health))
         log.info("metrics on http://%s:%d/metrics", m.host, self.metrics_port)
-        for camera in self._cameras:
-            camera.reader.start()
-        self._analysis.start()
+        for thread in self._threads:
+            thread.start()
 
     def wait(self, timeout_s: float | None = None) -> bool:
-        """Wait until every camera has ended (files without loop do); True when they all have."""
-        self._analysis.join(timeout_s)
-        return not self._analysis.is_alive()
+        """Wait until every camera has ended (files without loop do) or a thread died; True then."""
+        return self._done.wait(timeout_s)
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
         for camera in self._cameras:
             camera.reader.stop()
-        self._analysis.join(timeout=10)
-        for camera in self._cameras:
-            camera.reader.join(timeout_s=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def _thread(self, name: str, target: Callable[[], None]) -> threading.Thread:
+        def guarded() -> None:
+            try:
+                target()
+            except BaseException as error:
+                self.failure = f"thread {name} died: {type(error).__name__}: {error}"
+                log.critical(
+                    "%s; the service stops for its supervisor to restart", self.failure, exc_info=True
+                )
+                self._done.set()
+
+        return threading.Thread(target=guarded, name=name, daemon=True)
 
     # --- the analysis thread ---------------------------------------------------------------
 
@@ -110,32 +131,21 @@ class EdgeService:
         while not self._stop.is_set():
             self._wake.wait(WATCH_EVERY_S)
             self._wake.clear()
-            self._watch(time.monotonic())
             while (camera := self._longest_waiting()) is not None and not self._stop.is_set():
-                self._analyse(camera)
-            if all(c.finished for c in self._cameras):
+                started = time.monotonic()
+                result = camera.runner.analyse_waiting()
+                self._record_busy(time.monotonic(), time.monotonic() - started)
+                if result is not None and self.on_result is not None:
+                    self.on_result(camera.runner.camera.id, result)
+            if all(c.runner.state is CameraState.ENDED for c in self._cameras):
+                self._done.set()
                 return
 
     def _longest_waiting(self) -> _Camera | None:
         waiting = [
-            (at, i) for i, c in enumerate(self._cameras) if (at := c.reader.waiting_since()) is not None
+            (at, i) for i, c in enumerate(self._cameras) if (at := c.runner.waiting_since()) is not None
         ]
         return self._cameras[min(waiting)[1]] if waiting else None
-
-    def _analyse(self, camera: _Camera) -> None:
-        delivery = camera.reader.take()
-        if (
-            delivery is None
-            or camera.finished
-            or camera.reader.state not in (CameraState.UP, CameraState.ENDED)
-        ):
-            return  # the camera went down since: an old frame must not bring its zones back
-        started = time.monotonic()
-        camera.down = camera.visits_dropped = False
-        result = camera.pipeline.analyse(delivery.frame)
-        self._record_busy(time.monotonic(), time.monotonic() - started)
-        if self.on_result is not None:
-            self.on_result(camera.pipeline.camera.id, result)
 
     def _record_busy(self, now: float, seconds: float) -> None:
         self._busy.append((now, seconds))
@@ -144,38 +154,15 @@ class EdgeService:
             self._busy_s -= self._busy.popleft()[1]
         self.metrics.set_busy(min(1.0, self._busy_s / BUSY_WINDOW_S))
 
-    def _watch(self, now: float) -> None:
-        """Apply what the readers report: stalls, outages, counters, ends."""
-        for camera in self._cameras:
-            reader, pipeline, camera_id = camera.reader, camera.pipeline, camera.pipeline.camera.id
-            reader.check_stall(now)
-            self._sync_counters(camera)
-            if camera.finished:
-                continue
-            if reader.state is CameraState.ENDED:
-                if reader.waiting_since() is None:  # its last frame is analysed first
-                    pipeline.finish()
-                    camera.finished = True
-            elif reader.state is not CameraState.UP:
-                if not camera.down:
-                    pipeline.go_down()  # unknown, not zero: its zones leave the exposition
-                    camera.down = True
-                gap_s = pipeline.camera.max_gap_s
-                if not camera.visits_dropped and now - reader.state_since > gap_s:
-                    camera.visits_dropped = True
-                    if pipeline.drop_visits():
-                        log.info("camera %s: down longer than %.0f s; open visits ended", camera_id, gap_s)
-        if not any(c.reader.state is CameraState.UP for c in self._cameras):
-            self.metrics.set_busy(0.0)
+    # --- the watchdog ----------------------------------------------------------------------
 
-    def _sync_counters(self, camera: _Camera) -> None:
-        reader, camera_id, counted = camera.reader, camera.pipeline.camera.id, camera.counted
-        now = {
-            "reconnects": reader.reconnects,
-            "stalls": reader.stalls,
-            "dropped": reader.replaced + reader.undecodable,
-        }
-        for key, value in now.items():
-            if value > counted[key]:
-                self.metrics.count_camera_event(camera_id, key, value - counted[key])
-                counted[key] = value
+    def _watch_loop(self) -> None:
+        """Time-outs nobody else can see: a stream that stays open but silent, an outage that
+        outlasts max_gap_s, and a detector that has gone idle because no camera is up."""
+        while not self._stop.wait(WATCH_EVERY_S):
+            now = time.monotonic()
+            for camera in self._cameras:
+                camera.reader.check_stall(now)
+                camera.runner.check_gap(now)
+            if not any(c.runner.state is CameraState.UP for c in self._cameras):
+                self.metrics.set_busy(0.0)

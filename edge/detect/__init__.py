@@ -1,6 +1,6 @@
 """Person detectors: one interface, backends that each convert their own output to Detections."""
 
-from edge.config import DetectorConfig
+from edge.config import DetectorConfig, OnnxDetectorConfig, OpenvinoDetectorConfig
 from edge.detect.base import Detector, ModelInfo
 from edge.detect.model import ModelError, verify_model
 from edge.detect.tiling import TiledDetector
@@ -12,11 +12,11 @@ def build_detector(config: DetectorConfig) -> Detector:
     """The backend a `detector` config names; the model file is verified first."""
     manifest = verify_model(config.model)
     backend: Detector
-    if config.type == "openvino":
+    if isinstance(config, OpenvinoDetectorConfig):
         from edge.detect.openvino import OpenvinoDetector
 
         backend = OpenvinoDetector(config, manifest)
-    elif config.type == "onnx":
+    elif isinstance(config, OnnxDetectorConfig):
         from edge.detect.onnx import OnnxDetector
 
         backend = OnnxDetector(config, manifest)

@@ -8,7 +8,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import DetectorConfig
+from edge.config import DetectorSettings
 from edge.detect.model import ModelManifest
 from edge.detect.postprocess import Region, clip_to_region, drop_edge_fragments
 from edge.detections import Detections
@@ -33,7 +33,7 @@ class NetworkBackend:
 
     backend = "unknown"
 
-    def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+    def __init__(self, config: DetectorSettings, manifest: ModelManifest) -> None:
         self.height, self.width = config.input_size
         self.confidence = config.confidence
         self.nms_iou = config.nms_iou

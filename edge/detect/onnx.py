@@ -7,7 +7,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
-from edge.config import DetectorConfig
+from edge.config import OnnxDetectorConfig
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
 
@@ -15,7 +15,7 @@ from edge.detect.model import ModelManifest
 class OnnxDetector(ExportedPoseModel):
     backend = "onnxruntime"
 
-    def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+    def __init__(self, config: OnnxDetectorConfig, manifest: ModelManifest) -> None:
         super().__init__(config, manifest)
         options = ort.SessionOptions()
         options.intra_op_num_threads = config.threads

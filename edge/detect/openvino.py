@@ -9,31 +9,39 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import DetectorConfig
+from edge.config import OpenvinoDetectorConfig
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
 
-# `import openvino` also imports its model-conversion tools, which keep a client id and usage counts
-# in ~/intel and send them to Google Analytics unless the user opted out. An edge box must not call
-# home, and it converts nothing: marking the tools as absent makes openvino skip them.
-sys.modules.setdefault("openvino.tools.ovc", None)  # type: ignore[arg-type]
-
-import openvino as ov  # noqa: E402
-from openvino.preprocess import ColorFormat, PrePostProcessor  # noqa: E402
+if TYPE_CHECKING:
+    import openvino as ov
 
 DEVICE = "CPU"
 # Static shapes run ~15 % faster than one dynamic graph; a camera needs one, tiling one more.
 COMPILED_SHAPES_KEPT = 4
-PRECISION_NAMES = {str(ov.Type.bf16): "bf16", str(ov.Type.f32): "f32", str(ov.Type.f16): "f16"}
+
+
+def import_openvino() -> ModuleType:
+    """openvino, without its model-conversion tools: `import openvino` imports them too, and they
+    keep a client id and usage counts in ~/intel and send them to Google Analytics unless the user
+    opted out. An edge box must not call home, and it converts nothing: marking the tools as absent
+    makes openvino skip them. Called when a detector is built, never at import."""
+    sys.modules.setdefault("openvino.tools.ovc", None)  # type: ignore[arg-type]
+    import openvino
+
+    return openvino
 
 
 class OpenvinoDetector(ExportedPoseModel):
-    def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
-        self._core = ov.Core()
+    def __init__(self, config: OpenvinoDetectorConfig, manifest: ModelManifest) -> None:
+        self._ov = import_openvino()
+        self._core = self._ov.Core()
         properties: dict[str, object] = {
             "INFERENCE_NUM_THREADS": config.threads,
             "PERFORMANCE_HINT": "LATENCY",
@@ -41,8 +49,8 @@ class OpenvinoDetector(ExportedPoseModel):
         if config.precision == "f32":
             properties["INFERENCE_PRECISION_HINT"] = "f32"
         self._core.set_property(DEVICE, properties)
-        chosen = str(self._core.get_property(DEVICE, "INFERENCE_PRECISION_HINT"))
-        self.backend = f"openvino-{PRECISION_NAMES.get(chosen, chosen)}"
+        chosen = self._core.get_property(DEVICE, "INFERENCE_PRECISION_HINT").get_type_name()  # "bf16"
+        self.backend = f"openvino-{chosen}"
         super().__init__(config, manifest)
         self._model = self._core.read_model(str(config.model))
         self._requests: OrderedDict[tuple[int, ...], ov.InferRequest] = OrderedDict()
@@ -53,20 +61,23 @@ class OpenvinoDetector(ExportedPoseModel):
         return np.array(request.get_output_tensor(0).data, copy=True)
 
     def _request(self, shape: tuple[int, ...]) -> ov.InferRequest:
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        runtime = self._ov
         if shape in self._requests:
             self._requests.move_to_end(shape)
             return self._requests[shape]
         batch, height, width, _ = shape
         model = self._model.clone()
-        model.reshape({model.input(0): ov.PartialShape([batch, 3, height, width])})
+        model.reshape({model.input(0): runtime.PartialShape([batch, 3, height, width])})
         steps = PrePostProcessor(model)
-        steps.input().tensor().set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(
-            ColorFormat.BGR
-        )
-        steps.input().model().set_layout(ov.Layout("NCHW"))
-        steps.input().preprocess().convert_element_type(ov.Type.f32).convert_color(ColorFormat.RGB).scale(
-            255.0
-        )
+        steps.input().tensor().set_element_type(runtime.Type.u8).set_layout(
+            runtime.Layout("NHWC")
+        ).set_color_format(ColorFormat.BGR)
+        steps.input().model().set_layout(runtime.Layout("NCHW"))
+        steps.input().preprocess().convert_element_type(runtime.Type.f32).convert_color(
+            ColorFormat.RGB
+        ).scale(255.0)
         request = self._core.compile_model(steps.build(), DEVICE).create_infer_request()
         self._requests[shape] = request
         if len(self._requests) > COMPILED_SHAPES_KEPT:

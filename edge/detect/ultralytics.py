@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import DetectorConfig
+from edge.config import UltralyticsDetectorConfig
 from edge.detect.base import NetworkBackend, Region, whole_images
 from edge.detect.model import ModelManifest
 from edge.detect.postprocess import faint_and_large
@@ -28,7 +28,7 @@ def _stay_offline() -> None:
 class UltralyticsDetector(NetworkBackend):
     backend = "ultralytics"
 
-    def __init__(self, config: DetectorConfig, manifest: ModelManifest) -> None:
+    def __init__(self, config: UltralyticsDetectorConfig, manifest: ModelManifest) -> None:
         super().__init__(config, manifest)
         _stay_offline()
         try:

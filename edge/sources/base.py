@@ -34,8 +34,11 @@ class PendingFrame(Protocol):
     Valid until the source reads its next frame; decode it before asking for another.
     """
 
-    time_s: float
-    wall_time: float
+    @property
+    def time_s(self) -> float: ...
+
+    @property
+    def wall_time(self) -> float: ...
 
     def decode(self) -> Frame | None: ...
 

@@ -14,6 +14,17 @@ from edge.sources.base import LazyFrame, SourceError, retriever
 log = logging.getLogger(__name__)
 
 
+# A looping file that decodes under this share of its declared frames, or under this much video
+# per pass, is broken (the ends of real files are often a few frames short of the header).
+MIN_DECODED_SHARE = 0.5
+MIN_LOOP_S = 1.0
+
+
+def _signature(path: Path) -> tuple[int, float]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime
+
+
 class FileSource:
     """Frames of a video file with the container's timestamps.
 
@@ -26,14 +37,21 @@ class FileSource:
         self.name = path.name
         self.loop = loop
         self.realtime = realtime
-        if not path.is_file():
-            raise SourceError(f"video file {path} does not exist or is not a file")
         self._capture: cv2.VideoCapture | None = None
+        self._looped = False
+        # A file found broken stays broken until it changes on disk: (size, mtime) and the reason.
+        self._broken: tuple[tuple[int, float], str] | None = None
 
     def _open(self) -> cv2.VideoCapture:
+        if not self.path.is_file():
+            raise SourceError(f"video file {self.path} does not exist or is not a file")
+        if self._broken is not None and self._broken[0] == _signature(self.path):
+            raise SourceError(self._broken[1])
+        self._broken = None
         capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
-            raise SourceError(f"cannot open video file {self.path}")
+            capture.release()
+            raise SourceError(f"cannot open video file {self.path}: not a video, or a codec OpenCV lacks")
         return capture
 
     def frame_count(self) -> int:
@@ -58,13 +76,16 @@ class FileSource:
         last_s = 0.0
         while True:
             self._capture = capture = self._open()
+            declared = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
             delivered = 0
+            first_s = None
             while capture.grab():
                 # Container timestamp of the grabbed frame; frame rate x index is wrong for VFR files.
                 time_s = offset_s + capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
                 if time_s <= last_s and delivered:
                     time_s = last_s + 1e-3  # a few containers repeat a timestamp; keep the clock moving
                 last_s = time_s
+                first_s = time_s if first_s is None else first_s
                 delivered += 1
                 if self.realtime:
                     delay = start_monotonic + time_s - time.monotonic()
@@ -77,8 +98,25 @@ class FileSource:
                 raise SourceError(f"video file {self.path} has no readable frames")
             if not self.loop:
                 return
+            self._check_loopable(declared, delivered, last_s - (first_s or 0.0))
+            if not self._looped:
+                self._looped = True
+                log.info("video %s ends after %.0f s and plays again (logged once)", self.name, last_s)
             offset_s = last_s + 0.1
-            log.info("video %s ended; looping", self.name)
+
+    def _check_loopable(self, declared: int, delivered: int, seconds: float) -> None:
+        """A looping file stands in for a camera: one that decodes far less than its container
+        declares (truncated, damaged) or under a second of video would replay a few frames for
+        ever as if people stood still. It is a broken source instead."""
+        problem = None
+        if declared > 0 and delivered < MIN_DECODED_SHARE * declared:
+            problem = f"decodes only {delivered} of the {declared} frames its container declares"
+        elif seconds < MIN_LOOP_S:
+            problem = f"holds only {seconds:.2f} s of video ({delivered} frames)"
+        if problem is not None:
+            reason = f"video file {self.path} {problem}: truncated or damaged, not looped"
+            self._broken = (_signature(self.path), reason)
+            raise SourceError(reason)
 
     def close(self) -> None:
         if self._capture is not None:

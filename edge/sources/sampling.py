@@ -1,6 +1,12 @@
-"""Pick the frames to analyse at a configured rate, by the frames' own timestamps."""
+"""Which frames to analyse: at a configured rate by the frames' own timestamps (cameras), or every
+n-th frame by position (evaluations against labelled frames)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+
+# Says whether a frame is due, given its position in the source (from 0) and its timestamp.
+Selection = Callable[[int, float], bool]
 
 
 class FrameSampler:
@@ -26,3 +32,16 @@ class FrameSampler:
             self._next_due = max(self._next_due + self.period_s, time_s + self.period_s / 2)
             return True
         return False
+
+
+def at_rate(fps: float) -> Selection:
+    """Frames at `fps` by their timestamps: what a camera is analysed at."""
+    sampler = FrameSampler(fps)
+    return lambda _index, time_s: sampler.due(time_s)
+
+
+def every_nth(n: int) -> Selection:
+    """Frames 0, n, 2n, ...: labelled data is numbered by frame, so evaluations pick by position."""
+    if n < 1:
+        raise ValueError(f"every must be 1 or more, got {n}")
+    return lambda index, _time_s: index % n == 0

@@ -95,10 +95,10 @@ class ZoneAccount:
 class CameraZones:
     """All zones of one camera: who is inside which, per analysed frame."""
 
-    def __init__(self, camera: CameraConfig, smoothing_frames: int, exit_grace_s: float) -> None:
+    def __init__(self, camera: CameraConfig) -> None:
         self._zones = camera.zones
         self._accounts = [
-            ZoneAccount(z.id, z.loiter_limit_s, smoothing_frames, exit_grace_s) for z in camera.zones
+            ZoneAccount(z.id, z.loiter_limit_s, z.smoothing_frames, z.exit_grace_s) for z in camera.zones
         ]
         self._pixels: dict[tuple[int, int], list[np.ndarray]] = {}
 

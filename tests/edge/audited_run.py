@@ -1,7 +1,7 @@
 """Runs an edge service or a replay under an audit hook; prints what it wrote and where it connected.
 
 Run as a child process by tests/test_privacy.py: an audit hook cannot be removed once added.
-Usage: python tests/audited_run.py service CONFIG | replay CONFIG VIDEO OUT_DIR
+Usage: python tests/edge/audited_run.py service CONFIG | replay CONFIG VIDEO OUT_DIR
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-"""CameraPipeline and the file source: masks before detection, durations from frame timestamps."""
+"""CameraPipeline: masks before detection, durations from frame timestamps, drops counted."""
 
 from __future__ import annotations
 
-import itertools
-import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +15,7 @@ from edge.detect.base import ModelInfo
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
 from edge.pipeline import CameraPipeline, FrameResult, PrivacyMask
-from edge.sources import FileSource, SourceError, open_source
+from edge.runner import CameraRunner
 from edge.sources.base import Frame
 from tests.conftest import make_detections
 
@@ -81,9 +78,10 @@ def pending(times: list[float], broken: frozenset[float] = frozenset()) -> list[
 
 
 def run(pipeline: CameraPipeline, frames: list[FakePending]) -> tuple[list[FrameResult], list[float]]:
-    """The results of each analysed frame, and the dwell times of the visits open at the end."""
+    """The results of each analysed frame (through the camera's runner, as every caller does), and
+    the dwell times of the visits open at the end."""
     results: list[FrameResult] = []
-    finished = pipeline.run(frames, on_result=results.append)
+    finished = CameraRunner(pipeline.camera, pipeline, pipeline.metrics).run(frames, on_result=results.append)
     return results, [d for reading in finished for d in reading.completed_dwells_s]
 
 
@@ -146,7 +144,7 @@ def test_the_detector_never_sees_masked_pixels(masks: list[Polygon], black_rows:
     image = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
     frames = [FakePending(0.0, 1.7e9, image)]
 
-    CameraPipeline(camera(privacy_masks=masks), detector, TrackerConfig()).run(frames)
+    run(CameraPipeline(camera(privacy_masks=masks), detector, TrackerConfig()), frames)
 
     (seen,) = detector.images
     assert (seen[:black_rows] == 0).all()
@@ -245,82 +243,3 @@ def test_frames_that_cannot_be_decoded_count_as_dropped(
     assert registry.get_sample_value("wartezone_frames_dropped_total", CAMERA_LABELS) == dropped
     assert registry.get_sample_value("wartezone_frames_analysed_total", CAMERA_LABELS) == analysed
     assert len(results) == analysed
-
-
-# --- FileSource --------------------------------------------------------------------------------
-
-
-def test_file_timestamps_strictly_increase(demo_video: Path) -> None:
-    source = FileSource(demo_video)
-    try:
-        times = [f.time_s for f in source.frames()]
-    finally:
-        source.close()
-
-    assert len(times) == source.frame_count()
-    assert times[0] == 0.0
-    assert np.diff(times).min() > 0
-    assert times[-1] == pytest.approx((len(times) - 1) / source.nominal_fps(), abs=0.2)
-
-
-def test_a_looping_file_keeps_its_clock_running(demo_video: Path) -> None:
-    source = FileSource(demo_video, loop=True)
-    count = source.frame_count()
-    duration_s = count / source.nominal_fps()
-    try:
-        times = [f.time_s for f in itertools.islice(source.frames(), round(1.2 * count))]
-    finally:
-        source.close()
-
-    assert len(times) == round(1.2 * count)
-    assert np.diff(times).min() > 0
-    assert times[-1] > duration_s * 1.15
-
-
-def test_a_realtime_file_is_paced_by_its_timestamps(demo_video: Path) -> None:
-    source = FileSource(demo_video, realtime=True)
-    delivered: list[tuple[float, float]] = []
-    try:
-        for frame in itertools.islice(source.frames(), 10):
-            delivered.append((frame.time_s, time.monotonic()))
-    finally:
-        source.close()
-
-    video_span_s = delivered[-1][0] - delivered[0][0]
-    wall_span_s = delivered[-1][1] - delivered[0][1]
-    assert video_span_s > 0.5
-    assert wall_span_s >= 0.8 * video_span_s
-
-
-def test_a_file_frame_decodes_to_its_image_and_timestamps(demo_video: Path) -> None:
-    source = FileSource(demo_video)
-    try:
-        frames = source.frames()
-        first = next(frames)
-        image = first.decode()
-    finally:
-        source.close()
-
-    assert image is not None
-    assert image.image.shape == (576, 768, 3) and image.image.dtype == np.uint8
-    assert (image.time_s, image.wall_time) == (first.time_s, first.wall_time)
-
-
-@pytest.mark.parametrize("name", ["missing.avi", "sub/dir/missing.mp4", "a directory"])
-def test_a_missing_file_raises_naming_the_path(tmp_path: Path, name: str) -> None:
-    path = tmp_path / name
-    if name == "a directory":
-        path.mkdir()
-
-    with pytest.raises(SourceError, match=re.escape(str(path))):
-        FileSource(path)
-    with pytest.raises(SourceError, match=re.escape(str(path))):
-        open_source(FileSourceConfig(path=path))
-
-
-def test_a_file_that_is_no_video_raises_naming_the_path(tmp_path: Path) -> None:
-    path = tmp_path / "notes.avi"
-    path.write_text("not a video", encoding="utf-8")
-
-    with pytest.raises(SourceError, match=re.escape(str(path))):
-        next(iter(FileSource(path).frames()))

@@ -22,7 +22,7 @@ def _audited(tmp_path: Path, *args: str) -> dict[str, Any]:
     # As on a site: no CI variable (some libraries stay quiet only in CI), a home of its own.
     env = {key: value for key, value in os.environ.items() if key != "CI"}
     env |= {"PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": str(tmp_path / "mpl"), "HOME": str(tmp_path)}
-    done = run_python(str(REPO / "tests" / "audited_run.py"), *args, timeout=300, env=env)
+    done = run_python(str(REPO / "tests" / "edge" / "audited_run.py"), *args, timeout=300, env=env)
     report: dict[str, Any] = last_json(done)
     report["stderr"] = done.stderr
     return report
