@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from edge.config import DetectorConfig
+from edge.config import OpenvinoDetectorConfig
 from edge.detect import build_detector
 from edge.detect.postprocess import Region, drop_edge_fragments, nms
 from edge.detections import Detections
@@ -102,7 +102,7 @@ def sweep(
     cells: list[Cell] = []
     for size in sizes:
         detector = build_detector(
-            DetectorConfig(
+            OpenvinoDetectorConfig(
                 input_size=size, confidence=min(thresholds), nms_iou=NMS_NEARLY_OFF, edge_fragment_inside=None
             )
         )
@@ -162,7 +162,7 @@ def main() -> None:
     parser.add_argument("--ious", default="0.45,0.5,0.55,0.6")
     parser.add_argument(
         "--edge-fragment-inside",
-        default=str(DetectorConfig().edge_fragment_inside),
+        default=str(OpenvinoDetectorConfig().edge_fragment_inside),
         help="the edge-fragment rule's share (none: off)",
     )
     parser.add_argument("--pets-every", type=int, default=5)

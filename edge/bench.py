@@ -7,11 +7,9 @@ child reads the same video frames and scores its counts against the same ground 
 from __future__ import annotations
 
 import json
-import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -107,8 +105,9 @@ def _pipeline_counter(name: str, video: Path, every: int) -> tuple[Callable[[Fra
 
 def _baseline_counter(name: str) -> tuple[Callable[[Frame], int], str]:
     """What a user of ultralytics would write: predict each frame, count the person boxes."""
-    os.environ.setdefault("YOLO_OFFLINE", "1")
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "wartezone-ultralytics"))
+    from edge.detect.ultralytics import stay_offline
+
+    stay_offline()
     import torch
     from ultralytics import YOLO
 

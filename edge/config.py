@@ -292,13 +292,20 @@ def _require_unique(ids: list[str], what: str) -> None:
         seen.add(value)
 
 
-def _field_path(location: tuple[int | str, ...]) -> str:
+# Tags of the discriminated unions (source and detector types) that pydantic puts into an error's
+# location; a reader wants the field path alone.
+_UNION_TAGS = {"file", "rtsp", "http", "usb", "openvino", "onnx", "ultralytics", "function-after"}
+
+
+def _field_path(location: tuple[int | str, ...], error_type: str = "") -> str:
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part not in ("file", "function-after"):  # discriminator tags add nothing for a reader
+        elif part not in _UNION_TAGS:
             path += f".{part}" if path else str(part)
+    if error_type == "detector_type":  # the detector section names no backend we have: its `type`
+        path += ".type"
     return path or "(file)"
 
 
@@ -308,7 +315,7 @@ def parse_config(data: object, base_dir: Path, environment: Mapping[str, str] | 
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise ConfigError([(_field_path(e["loc"]), e["msg"]) for e in error.errors()]) from None
+        raise ConfigError([(_field_path(e["loc"], e["type"]), e["msg"]) for e in error.errors()]) from None
     config = _expand_url_variables(config, os.environ if environment is None else environment)
     return _resolve_paths(config, base_dir)
 

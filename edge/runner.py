@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 # Consecutive frames that fail analysis before the camera's figures count as unknown: one bad
 # frame is noise, a run of them means nothing it reports can be trusted.
 FAILING_AFTER = 5
+# Failures closer together than this are one burst: its first is logged with the traceback, the
+# rest only counted (wartezone_analysis_errors_total), so a recurring fault cannot flood the log.
+BURST_QUIET_S = 60.0
+OFFER_WAIT_S = 0.1  # a frame that waits for room checks this often whether its reader must stop
 
 
 class CameraState(enum.Enum):
@@ -72,11 +76,13 @@ class CameraRunner:
         self._on_frame_ready = on_frame_ready
         self._lock = threading.Lock()
         self._mailbox_lock = threading.Lock()
+        self._taken = threading.Condition(self._mailbox_lock)  # the mailbox was emptied
         self._mailbox: Delivery | None = None
         self.state = CameraState.CONNECTING
         self._down_since: float | None = None  # monotonic; None while up
         self._visits_open = False  # since the last time they were ended
         self._failures = 0  # consecutive frames whose analysis failed
+        self._last_failure = -BURST_QUIET_S  # monotonic
         self.analysis_errors = 0
         self.last_cause = ""  # why the camera is not up, in words for the log and /readyz
 
@@ -92,15 +98,23 @@ class CameraRunner:
             log.debug("camera %s: a frame could not be decoded", self.camera.id)
         return frame
 
-    def offer(self, frame: Frame) -> None:
-        """Leave a frame for the analysis thread; it replaces one still waiting (counted as dropped)."""
+    def offer(self, frame: Frame, replace: bool = True) -> bool:
+        """Leave a frame for the analysis thread. A live camera's frame replaces one still waiting
+        (counted as dropped: the detector is behind, and the newest frame is what matters); with
+        replace=False (a file read as fast as it goes) it waits up to OFFER_WAIT_S for the mailbox
+        to empty instead, and says whether the frame was left."""
         with self._mailbox_lock:
+            if not replace and self._mailbox is not None:
+                self._taken.wait(OFFER_WAIT_S)
+                if self._mailbox is not None:
+                    return False
             since = time.monotonic()
             if self._mailbox is not None:
                 self.count("dropped")
                 since = self._mailbox.waiting_since
             self._mailbox = Delivery(frame, since)
         self._on_frame_ready()
+        return True
 
     def came_up(self) -> None:
         """The source delivers frames again (or for the first time)."""
@@ -148,6 +162,7 @@ class CameraRunner:
         with self._lock:
             with self._mailbox_lock:
                 delivery, self._mailbox = self._mailbox, None
+                self._taken.notify_all()
             if delivery is None:
                 return None
             live = self.state.live or self.state is CameraState.ENDED
@@ -167,11 +182,10 @@ class CameraRunner:
         except Exception:  # noqa: BLE001 - one bad frame must not stop the camera: counted, logged
             self._analysis_failed()
             return None
-        if self._failures:
-            log.info("camera %s: analysing again after %d failed frame(s)", self.camera.id, self._failures)
-            self._failures = 0
         if self.state is CameraState.FAILING:
+            log.info("camera %s: analysing again after %d failed frames", self.camera.id, self._failures)
             self.state, self._down_since, self.last_cause = CameraState.UP, None, ""
+        self._failures = 0
         self._visits_open = True
         return result
 
@@ -179,8 +193,15 @@ class CameraRunner:
         self._failures += 1
         self.analysis_errors += 1
         self.count("analysis_errors")
-        if self._failures == 1:  # once per burst, with the traceback
-            log.exception("camera %s: analysing a frame failed; it is counted and skipped", self.camera.id)
+        now = time.monotonic()
+        if now - self._last_failure > BURST_QUIET_S:
+            log.exception(
+                "camera %s: analysing a frame failed; it is skipped, and further failures within %.0f s "
+                "are only counted",
+                self.camera.id,
+                BURST_QUIET_S,
+            )
+        self._last_failure = now
         if self._failures == FAILING_AFTER and self.state is CameraState.UP:
             cause = f"{FAILING_AFTER} frames in a row failed analysis"
             log.error("camera %s: %s; its zones read unknown until a frame succeeds", self.camera.id, cause)
@@ -232,6 +253,7 @@ class CameraRunner:
     def _clear_mailbox(self) -> None:
         with self._mailbox_lock:
             self._mailbox = None
+            self._taken.notify_all()
 
     def count(self, event: CameraEvent, n: int = 1) -> None:
         if self._metrics is not None:

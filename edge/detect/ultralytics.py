@@ -19,7 +19,7 @@ from edge.detections import Detections
 PERSON_CLASS = 0
 
 
-def _stay_offline() -> None:
+def stay_offline() -> None:
     """Ultralytics checks for updates and writes settings unless told not to."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "wartezone-ultralytics"))
@@ -30,7 +30,7 @@ class UltralyticsDetector(NetworkBackend):
 
     def __init__(self, config: UltralyticsDetectorConfig, manifest: ModelManifest) -> None:
         super().__init__(config, manifest)
-        _stay_offline()
+        stay_offline()
         try:
             from ultralytics import YOLO
         except ImportError as error:

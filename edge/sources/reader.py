@@ -43,7 +43,7 @@ class CameraEvents(Protocol):
 
     def due_frame(self, index: int, pending: PendingFrame) -> Frame | None: ...
 
-    def offer(self, frame: Frame) -> None: ...
+    def offer(self, frame: Frame, replace: bool = True) -> bool: ...
 
     def came_up(self) -> None: ...
 
@@ -65,6 +65,8 @@ class CameraReader:
         self._stop = threading.Event()
         self._restart = threading.Event()
         self._receiving = False  # a frame arrived since the source was (re)opened
+        # A file read as fast as it goes (a replay) waits for the detector instead of dropping frames.
+        self._keep_every_frame = isinstance(camera.source, FileSourceConfig) and not camera.source.realtime
         self.last_new_frame = time.monotonic()
 
     def check_stall(self, now: float) -> bool:
@@ -123,7 +125,10 @@ class CameraReader:
                     self._events.came_up()
                 frame = self._events.due_frame(index, pending)
                 if frame is not None:
-                    self._events.offer(frame)
+                    while not self._events.offer(frame, replace=not self._keep_every_frame):
+                        if self._stop.is_set() or self._restart.is_set():
+                            return False
+                        self.last_new_frame = time.monotonic()  # waiting for the detector is no stall
         finally:
             self._receiving = False
             self._source.close()

@@ -12,14 +12,10 @@ import cv2
 
 from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
 from edge.sources.base import LazyFrame, SourceError, retriever
+from edge.sources.diagnose import why_not_open
 
 # OpenCV's FFmpeg backend reads its options from this variable when a capture opens; the lock keeps
 # two cameras opening at once from seeing each other's transport.
-# FFmpeg's and OpenCV's own messages repeat at every reconnect attempt and can carry the URL; the
-# reader logs each outage once, with credentials removed. Set before the first capture opens.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
-
 FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 # FFmpeg probes a new stream for 5 s by default; half a second finds an IP camera's codec
 # parameters, and a camera back from a reboot is then analysed again within a second.
@@ -27,6 +23,14 @@ PROBE_OPTIONS = "analyzeduration;500000|probesize;500000"
 # OpenCV itself holds a global lock while a capture opens, so opens are serial anyway: a camera
 # that times out opening delays other cameras' reconnects (never their running streams).
 _open_lock = threading.Lock()
+
+
+def _quiet_opencv() -> None:
+    """FFmpeg's and OpenCV's own messages repeat at every reconnect attempt and can carry the URL;
+    the runner logs each outage once, with credentials removed. Set when a stream is first opened
+    (never at import), before its capture exists."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def redact(url: str) -> str:
@@ -53,8 +57,10 @@ class StreamSource:
         self.config = config
         self.name = redact(config.url) if not isinstance(config, UsbSourceConfig) else f"usb {config.device}"
         self._capture: cv2.VideoCapture | None = None
+        self._outage_cause: str | None = None  # found by probing once per outage, not per attempt
 
     def _open(self) -> cv2.VideoCapture:
+        _quiet_opencv()
         c = self.config
         timeouts = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
@@ -80,8 +86,19 @@ class StreamSource:
                         os.environ[FFMPEG_OPTIONS] = previous
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"cannot open {self.name}")
+            if self._outage_cause is None:
+                self._outage_cause = self._why_not_open()
+            raise SourceError(f"cannot open {self.name}: {self._outage_cause}")
+        self._outage_cause = None
         return capture
+
+    def _why_not_open(self) -> str:
+        """Asked only once OpenCV has failed, outside the open lock: the probe costs a round trip."""
+        c = self.config
+        if isinstance(c, UsbSourceConfig):
+            return why_not_open(c.device, c.open_timeout_s)
+        transport = c.transport if isinstance(c, RtspSourceConfig) else None
+        return why_not_open(c.url, c.open_timeout_s, transport=transport)
 
     def frames(self) -> Iterator[LazyFrame]:
         self._capture = capture = self._open()

@@ -60,7 +60,14 @@ BROKEN = [
     ),
     ("input size not a multiple of 32", "detector", {"input_size": [640, 650]}, "detector.input_size[1]"),
     ("odd detector type", "detector", {"type": "magic"}, "detector.type"),
-    ("even smoothing window", "tracker", {"smoothing_frames": 4}, "tracker.smoothing_frames"),
+    (
+        "even smoothing window",
+        "cameras.0.zones.0.smoothing_frames",
+        4,
+        "cameras[0].zones[0].smoothing_frames",
+    ),
+    ("smoothing on the tracker", "tracker", {"smoothing_frames": 3}, "tracker.smoothing_frames"),
+    ("precision on onnxruntime", "detector", {"type": "onnx", "precision": "f32"}, "detector.precision"),
     ("upper-case site id", "site", "North Branch", "site"),
 ]
 

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from edge.config import DetectorConfig, TilingConfig
+from edge.config import (
+    DetectorSettings,
+    OnnxDetectorConfig,
+    OpenvinoDetectorConfig,
+    TilingConfig,
+    UltralyticsDetectorConfig,
+)
 from edge.detect import ModelError, build_detector, verify_model
 from edge.detect.base import Detector, ModelInfo
 from edge.detect.exported import ExportedPoseModel
@@ -130,7 +136,7 @@ def test_a_tampered_model_is_refused_before_a_backend_loads_it(tmp_path: Path) -
     _flip_byte(model, 0)
 
     with pytest.raises(ModelError, match="changed or replaced"):
-        build_detector(DetectorConfig(model=model))
+        build_detector(OpenvinoDetectorConfig(model=model))
 
 
 # --- letterbox ---------------------------------------------------------------------------------
@@ -361,7 +367,7 @@ class CannedNetwork(ExportedPoseModel):
     backend = "canned"
 
     def __init__(self, rows: NDArray[np.float32], **settings: Any) -> None:
-        super().__init__(DetectorConfig(**settings), ModelManifest("canned", "0" * 64, "none", "none"))
+        super().__init__(DetectorSettings(**settings), ModelManifest("canned", "0" * 64, "none", "none"))
         self.rows = rows
 
     def infer(self, canvases: NDArray[np.uint8]) -> NDArray[np.float32]:
@@ -589,7 +595,7 @@ def demo_frames(demo_video: Path) -> dict[int, NDArray[np.uint8]]:
 
 @pytest.fixture(scope="module")
 def default_detector() -> Detector:
-    return build_detector(DetectorConfig())
+    return build_detector(OpenvinoDetectorConfig())
 
 
 @pytest.fixture(scope="module")
@@ -614,7 +620,7 @@ def _assert_plausible_people(found: Detections, image: NDArray[np.uint8], confid
 def test_the_default_detector_finds_the_people_of_a_demo_frame(
     default_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]], index: int
 ) -> None:
-    _assert_plausible_people(default_found[index], demo_frames[index], DetectorConfig().confidence)
+    _assert_plausible_people(default_found[index], demo_frames[index], OpenvinoDetectorConfig().confidence)
 
 
 def test_a_region_returns_boxes_only_inside_it(
@@ -650,12 +656,12 @@ def test_black_images_have_no_people(default_detector: Detector, images: int) ->
 def test_the_default_runtime_names_its_precision(default_detector: Detector) -> None:
     """bfloat16 only where the CPU computes it natively; reported, since timings depend on it."""
     assert default_detector.info.backend in {"openvino-bf16", "openvino-f32"}
-    assert build_detector(DetectorConfig(precision="f32")).info.backend == "openvino-f32"
+    assert build_detector(OpenvinoDetectorConfig(precision="f32")).info.backend == "openvino-f32"
 
 
 @pytest.fixture(scope="module")
 def onnxruntime_found(demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, Detections]:
-    detector = build_detector(DetectorConfig(type="onnx"))
+    detector = build_detector(OnnxDetectorConfig(type="onnx"))
     assert detector.info.backend == "onnxruntime"
     return {index: detector.detect(image) for index, image in demo_frames.items()}
 
@@ -663,7 +669,7 @@ def onnxruntime_found(demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, De
 def test_openvino_in_float32_finds_what_onnxruntime_finds(
     demo_frames: dict[int, NDArray[np.uint8]], onnxruntime_found: dict[int, Detections]
 ) -> None:
-    detector = build_detector(DetectorConfig(precision="f32"))
+    detector = build_detector(OpenvinoDetectorConfig(precision="f32"))
 
     for index, image in demo_frames.items():
         found, reference = detector.detect(image), onnxruntime_found[index]
@@ -725,9 +731,9 @@ def offline_ultralytics(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
 def test_ultralytics_agrees_with_the_default_on_demo_frames(
     pt_model: Path, default_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
 ) -> None:
-    defaults = DetectorConfig()
+    defaults = OpenvinoDetectorConfig()
     detector = build_detector(
-        DetectorConfig(
+        UltralyticsDetectorConfig(
             type="ultralytics", model=pt_model, input_size=defaults.input_size, confidence=defaults.confidence
         )
     )
@@ -749,9 +755,9 @@ def test_ultralytics_agrees_with_the_default_on_demo_frames(
 TORCH_FREE = """
 import json, sys
 import numpy as np
-from edge.config import DetectorConfig
+from edge.config import OpenvinoDetectorConfig
 from edge.detect import build_detector
-found = build_detector(DetectorConfig()).detect(np.zeros((576, 768, 3), np.uint8))
+found = build_detector(OpenvinoDetectorConfig()).detect(np.zeros((576, 768, 3), np.uint8))
 print(json.dumps({"people": len(found), "loaded": sorted({"torch", "ultralytics"} & set(sys.modules))}))
 """
 

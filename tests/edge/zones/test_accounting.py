@@ -245,7 +245,16 @@ def camera(*zones: tuple[str, list[tuple[float, float]], Anchor]) -> CameraConfi
         {
             "id": "cam",
             "source": {"type": "file", "path": "unused.mp4"},
-            "zones": [{"id": i, "polygon": polygon, "anchor": anchor} for i, polygon, anchor in zones],
+            "zones": [
+                {
+                    "id": i,
+                    "polygon": polygon,
+                    "anchor": anchor,
+                    "smoothing_frames": 1,
+                    "exit_grace_s": GRACE_S,
+                }
+                for i, polygon, anchor in zones
+            ],
         }
     )
 
@@ -266,9 +275,7 @@ def camera(*zones: tuple[str, list[tuple[float, float]], Anchor]) -> CameraConfi
 def test_each_person_counts_in_the_zone_under_their_anchor(
     boxes: list[tuple[float, float, float, float]], counts: dict[str, int]
 ) -> None:
-    zones = CameraZones(
-        camera(("left", LEFT, BOTTOM), ("right", RIGHT, BOTTOM)), smoothing_frames=1, exit_grace_s=GRACE_S
-    )
+    zones = CameraZones(camera(("left", LEFT, BOTTOM), ("right", RIGHT, BOTTOM)))
 
     readings = zones.update(make_detections(boxes), WIDTH, HEIGHT, 0.0)
 
@@ -290,7 +297,7 @@ def test_each_person_counts_in_the_zone_under_their_anchor(
 def test_a_person_cut_by_the_image_border_counts_in_a_full_frame_zone(
     box: tuple[float, float, float, float], anchor: Anchor
 ) -> None:
-    zones = CameraZones(camera(("all", FULL, anchor)), smoothing_frames=1, exit_grace_s=GRACE_S)
+    zones = CameraZones(camera(("all", FULL, anchor)))
 
     (reading,) = zones.update(make_detections([box]), WIDTH, HEIGHT, 0.0)
 
@@ -299,7 +306,7 @@ def test_a_person_cut_by_the_image_border_counts_in_a_full_frame_zone(
 
 def test_border_clipping_does_not_pull_outside_anchors_into_an_inner_zone() -> None:
     inner = [(0.25, 0.25), (0.75, 0.25), (0.75, 0.75), (0.25, 0.75)]
-    zones = CameraZones(camera(("inner", inner, BOTTOM)), smoothing_frames=1, exit_grace_s=GRACE_S)
+    zones = CameraZones(camera(("inner", inner, BOTTOM)))
 
     (reading,) = zones.update(
         make_detections([(300, 200, 340, 480), (300, 100, 340, 300)]), WIDTH, HEIGHT, 0.0
@@ -318,9 +325,7 @@ def test_each_zone_uses_its_own_anchor() -> None:
     keypoints[0, 15:17] = [(110, 300, 0.9), (130, 300, 0.9)]
     person = Detections(np.array([(100, 50, 140, 200)], np.float32), np.array([0.9], np.float32), keypoints)
 
-    readings = CameraZones(config, smoothing_frames=1, exit_grace_s=GRACE_S).update(
-        person, WIDTH, HEIGHT, 0.0
-    )
+    readings = CameraZones(config).update(person, WIDTH, HEIGHT, 0.0)
 
     assert {r.zone: r.raw_count for r in readings} == {"bench": 1, "top": 1}
 
@@ -337,7 +342,7 @@ def test_each_zone_uses_its_own_anchor() -> None:
 def test_unconfirmed_people_count_but_start_no_visit(
     track_id: list[int] | None, raw: int, entries: int
 ) -> None:
-    zones = CameraZones(camera(("all", FULL, BOTTOM)), smoothing_frames=1, exit_grace_s=GRACE_S)
+    zones = CameraZones(camera(("all", FULL, BOTTOM)))
     people = make_detections([(10, 10, 50, 100), (100, 10, 150, 100), (200, 10, 250, 100)], track_id=track_id)
 
     (reading,) = zones.update(people, WIDTH, HEIGHT, 0.0)
@@ -349,9 +354,7 @@ def test_unconfirmed_people_count_but_start_no_visit(
 
 
 def test_a_person_walking_from_one_zone_to_the_other() -> None:
-    zones = CameraZones(
-        camera(("left", LEFT, BOTTOM), ("right", RIGHT, BOTTOM)), smoothing_frames=1, exit_grace_s=GRACE_S
-    )
+    zones = CameraZones(camera(("left", LEFT, BOTTOM), ("right", RIGHT, BOTTOM)))
     in_left = make_detections([(80, 100, 120, 300)], track_id=[7])
     in_right = make_detections([(480, 100, 520, 300)], track_id=[7])
 
@@ -375,9 +378,7 @@ def test_a_person_walking_from_one_zone_to_the_other() -> None:
 
 @pytest.mark.parametrize(("width", "height"), [(640, 480), (1920, 1080)])
 def test_zones_follow_the_frame_size(width: int, height: int) -> None:
-    zones = CameraZones(
-        camera(("left", LEFT, BOTTOM), ("right", RIGHT, BOTTOM)), smoothing_frames=1, exit_grace_s=GRACE_S
-    )
+    zones = CameraZones(camera(("left", LEFT, BOTTOM), ("right", RIGHT, BOTTOM)))
     # bottom centre at 40% of the width: left in any frame size
     x = 0.4 * width
     people = make_detections([(x - 10, 0.2 * height, x + 10, 0.6 * height)])

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,86 +13,34 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry
 
-from edge.config import Config, ConfigError, RtspSourceConfig, UsbSourceConfig, parse_config
+from edge.config import (
+    CameraConfig,
+    Config,
+    ConfigError,
+    RtspSourceConfig,
+    TrackerConfig,
+    UsbSourceConfig,
+    parse_config,
+)
+from edge.detect.base import ModelInfo
+from edge.detections import Detections
+from edge.metrics import EdgeMetrics
+from edge.pipeline import CameraPipeline
+from edge.runner import CameraRunner, CameraState
 from edge.service import EdgeService
-from edge.sources.base import SourceError
-from edge.sources.reader import Backoff, CameraState
+from edge.sources.base import Frame, SourceError
+from edge.sources.reader import Backoff
 from edge.sources.stream import StreamSource, redact
-from tests.conftest import REPO
+from tests.conftest import make_detections
+from tests.edge.sources.conftest import RtspServer
+from tests.support import free_port, wait_until
 
-SERVER_SCRIPT = REPO / "tests" / "rtsp_server.py"
-DEBIAN_PYTHON = "/usr/bin/python3"
 SITE = "test-site"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class RtspServer:
-    """GStreamer's RTSP server in a child process, so tests can kill, restart and freeze it."""
-
-    def __init__(self, video: Path, mounts: tuple[str, ...] = ("cam",)) -> None:
-        self.video = video
-        self.mounts = mounts
-        self.port = free_port()
-        self.process: subprocess.Popen[str] | None = None
-
-    def url(self, mount: str = "cam") -> str:
-        return f"rtsp://127.0.0.1:{self.port}/{mount}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [DEBIAN_PYTHON, str(SERVER_SCRIPT), str(self.video), str(self.port), *self.mounts],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        assert self.process.stdout.readline().strip() == "ready", "the RTSP server did not start"
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
-
-    def freeze(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
-
-@pytest.fixture
-def video(shared_data: Path) -> Path:
-    return shared_data / "pets2009-s2l1" / "vtest.avi"
-
-
-@pytest.fixture
-def rtsp(video: Path) -> Iterator[Callable[..., RtspServer]]:
-    if not Path(DEBIAN_PYTHON).exists():
-        pytest.fail("Debian's python3 with gi is missing: scripts/setup.sh --dev installs it")
-    servers: list[RtspServer] = []
-
-    def make(*mounts: str) -> RtspServer:
-        server = RtspServer(video, mounts or ("cam",))
-        server.start()
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        if server.process is not None:
-            server.thaw()
-        server.kill()
 
 
 def live_config(urls: dict[str, str], **camera: Any) -> Config:
@@ -136,12 +81,7 @@ class Watch:
 
     def until(self, condition: Callable[[], bool], timeout_s: float) -> float:
         """Seconds until `condition` held; fails after timeout_s."""
-        started = time.monotonic()
-        while not condition():
-            elapsed = time.monotonic() - started
-            assert elapsed < timeout_s, f"not within {timeout_s} s"
-            time.sleep(0.05)
-        return time.monotonic() - started
+        return wait_until(condition, timeout_s)
 
 
 @pytest.fixture
@@ -337,7 +277,8 @@ def test_backoff_grows_to_its_cap_with_jitter(attempts: int) -> None:
 
 
 def test_states_are_reported_by_name() -> None:
-    assert {s.value for s in CameraState} == {"connecting", "up", "stalled", "down", "ended"}
+    expected = {"connecting", "up", "stalled", "down", "failing", "ended"}
+    assert {s.value for s in CameraState} == expected
 
 
 def _jpeg_frames(video: Path, count: int) -> list[bytes]:
@@ -398,51 +339,43 @@ def test_http_mjpeg_stream_delivers_frames(video: Path) -> None:
     assert times == sorted(times)
 
 
-class _FakeSource:
-    """Frames as fast as asked, on a fake clock: the edge of a reader unit test."""
-
-    name = "fake"
-
-    def __init__(self, count: int, period_s: float) -> None:
-        self.count, self.period_s = count, period_s
-
-    def frames(self) -> Iterator[Any]:
-        import numpy as np
-
-        from edge.sources.base import LazyFrame
-
-        for i in range(self.count):
-            time.sleep(0.01)
-            yield LazyFrame(i * self.period_s, i * self.period_s, lambda: np.zeros((4, 4, 3), np.uint8))
-
-    def close(self) -> None:
-        pass
-
-
 def test_a_replaced_frame_keeps_its_place_in_the_queue() -> None:
     """While the detector is busy, a camera's newer frame replaces the waiting one but the camera
     keeps waiting since the first: otherwise busy cameras would starve each other unevenly."""
-    from edge.config import CameraConfig
-    from edge.sources.reader import CameraReader
-
     camera = CameraConfig.model_validate(
         {
             "id": "door",
-            "source": {"type": "file", "path": "unused.mp4", "loop": False},
-            "fps": 10,
+            "source": {"type": "file", "path": "unused.mp4"},
             "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1]]}],
         }
     )
-    reader = CameraReader(camera, lambda: _FakeSource(count=20, period_s=0.1))
-    reader.start()
-    assert reader.join(timeout_s=10)
-    assert reader.state is CameraState.ENDED
-    delivery = reader.take()
-    assert delivery is not None
-    assert reader.replaced == 19  # nobody took frames: each replaced its predecessor
-    assert delivery.frame.time_s == pytest.approx(1.9)  # the newest frame is the one handed over
-    assert time.monotonic() - delivery.waiting_since >= 0.19  # waiting since the first frame
-    assert reader.take() is None
+    registry = CollectorRegistry()
+    metrics = EdgeMetrics(registry, Config(site=SITE, cameras=[camera]), ModelInfo("m", "0" * 64, "x", "x"))
+    runner = CameraRunner(camera, CameraPipeline(camera, _NoPeople(), TrackerConfig(), metrics), metrics)
+    runner.came_up()
+    first_offered = time.monotonic()
+    for i in range(20):
+        runner.offer(Frame(np.zeros((4, 4, 3), np.uint8), i * 0.1, i * 0.1))
+        time.sleep(0.01)
+
+    waiting_since = runner.waiting_since()
+    assert waiting_since is not None and waiting_since - first_offered < 0.01  # since the first frame
+    result = runner.analyse_waiting()
+    assert result is not None and result.time_s == pytest.approx(1.9)  # the newest frame is analysed
+    assert registry.get_sample_value("wartezone_frames_dropped_total", {"site": SITE, "camera": "door"}) == 19
+    assert runner.waiting_since() is None and runner.analyse_waiting() is None
+
+
+class _NoPeople:
+    """A detector at the edge of the runner that finds nobody."""
+
+    info = ModelInfo("none", "0" * 64, "none", "any")
+
+    def detect(self, image: NDArray[np.uint8]) -> Detections:
+        return self.detect_batch([image])[0]
+
+    def detect_batch(self, images: list[NDArray[np.uint8]], regions: object = None) -> list[Detections]:
+        return [make_detections([]) for _ in images]
 
 
 @pytest.mark.parametrize(("max_gap_s", "visits_end"), [(1.0, True), (60.0, False)])
