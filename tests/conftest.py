@@ -102,3 +102,22 @@ def make_detections(
     conf = np.asarray(confidence if confidence is not None else [0.9] * len(xyxy), np.float32)
     ids = None if track_id is None else np.asarray(track_id, np.int64)
     return Detections(xyxy, conf, None, ids)
+
+
+# The fast set (`pytest -m "not slow"`) leaves out what needs real data, a real server, a browser
+# or the real model; tests say so with markers, or by asking for one of these fixtures.
+SLOW_MARKERS = ("data", "live_server", "browser")
+FIXTURE_MARKERS = {
+    "shared_data": "data",
+    "rtsp": "live_server",
+    "default_detector": "slow",  # the real model, compiled
+    "pt_model": "slow",  # torch and ultralytics
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & FIXTURE_MARKERS.keys():
+            item.add_marker(FIXTURE_MARKERS[fixture])
+        if any(item.get_closest_marker(name) for name in SLOW_MARKERS):
+            item.add_marker("slow")

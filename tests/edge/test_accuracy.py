@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import last_json, run_python
 
+pytestmark = [pytest.mark.data, pytest.mark.slow]
+
 PETS_MAE_BAR = 0.3
 MALL_MAE_BAR = 4.0
 

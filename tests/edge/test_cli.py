@@ -38,6 +38,7 @@ def fast_config(config_dict: Callable[..., dict[str, Any]], write_config: Callab
     return write_config(data)
 
 
+@pytest.mark.slow
 def test_replay_writes_timeline_chart_and_summary(
     tmp_path: Path, fast_config: Path, demo_video: Path
 ) -> None:
@@ -89,6 +90,7 @@ def frame_folder(tmp_path: Path, demo_video: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_eval_on_frames_prints_json_last(tmp_path: Path, frame_folder: Path, fast_config: Path) -> None:
     done = wartezone(
         "eval", str(frame_folder), "--counts", str(tmp_path / "counts.csv"), "-c", str(fast_config), "--json"
@@ -125,6 +127,7 @@ def test_eval_needs_exactly_one_kind_of_ground_truth(frame_folder: Path) -> None
     assert "--counts/--gt" in done.stderr
 
 
+@pytest.mark.slow
 def test_edge_run_serves_metrics_prints_occupancy_and_stops_on_sigterm(
     config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
 ) -> None:

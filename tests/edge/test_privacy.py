@@ -14,6 +14,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import MODEL, REPO, last_json, run_python
 
+pytestmark = pytest.mark.slow  # runs the service and a replay with the real model, audited
+
 AGGREGATE_LABELS = {"site", "camera", "zone"}
 MODEL_INFO_LABELS = {"site", "name", "sha256", "backend", "input_size"}
 

@@ -41,6 +41,7 @@ def test_committed_model_matches_its_manifest() -> None:
     assert manifest["licence"].startswith("AGPL-3.0")
 
 
+@pytest.mark.slow
 def test_recipe_reproduces_the_committed_model(tmp_path: Path, demo_video: Path) -> None:
     need(CHECKPOINT, "models/fetch_checkpoint.sh fetches the official checkpoint (scripts/setup.sh --dev)")
     target = tmp_path / "again.onnx"

@@ -762,6 +762,7 @@ print(json.dumps({"people": len(found), "loaded": sorted({"torch", "ultralytics"
 """
 
 
+@pytest.mark.slow
 def test_the_default_path_never_imports_torch() -> None:
     report = last_json(run_python("-c", TORCH_FREE, timeout=120))
 
