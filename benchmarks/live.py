@@ -26,9 +26,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_rtsp_server(video: Path, mounts: list[str]) -> tuple[subprocess.Popen[str], int]:
-    """GStreamer's RTSP server (tests/rtsp_server.py under Debian's python3), one looped stream per mount."""
-    port = free_port()
+def start_rtsp_server(
+    video: Path, mounts: list[str], port: int | None = None
+) -> tuple[subprocess.Popen[str], int]:
+    """GStreamer's RTSP server (tests/rtsp_server.py under Debian's python3), one looped stream per
+    mount, on `port` (default: a free one)."""
+    port = port or free_port()
     server = subprocess.Popen(
         ["/usr/bin/python3", str(REPO / "tests" / "rtsp_server.py"), str(video), str(port), *mounts],
         stdout=subprocess.PIPE,
