@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.domain import Role, ZoneKey
 from api.security import COOKIE, SAFE_METHODS, Tokens
 from api.service import Runtime
-from api.settings import ID_PATTERN
+from wartezone_contract import ID_MAX_LENGTH, ID_PATTERN
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -80,7 +80,7 @@ def require_lead(role: CallerRole) -> Role:
 DeskRole = Annotated[Role, Depends(require_desk)]
 LeadRole = Annotated[Role, Depends(require_lead)]
 
-Id = Annotated[str, Path(pattern=ID_PATTERN, max_length=63)]
+Id = Annotated[str, Path(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
 
 
 def zone_key(site: Id, camera: Id, zone: Id) -> ZoneKey:

@@ -1,8 +1,9 @@
 """The alert state machine: one zone's readings in, state changes and notices out.
 
 Pure: no I/O, no wall clock of its own. Readings carry their time (the edge's frame time), and the
-injected clock is read only for what a person does (acknowledge, a rule removed). Tests drive it
-with tables of readings.
+injected clock is read only for what a person does (acknowledge, a rule removed). It keeps no rules
+either: it asks the rule book it is given (the storage, in the service; a dict, in tests) whenever
+it needs them, so a rule lives in one place. Tests drive it with tables of readings.
 
 Per zone, with its rule (raise level R, clear level C < R):
 - ok          known, nothing to tell (or no rule, or outside opening hours)
@@ -19,6 +20,7 @@ Outside opening hours a zone is ok and an open alert ends with reason "closed".
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from zoneinfo import ZoneInfo
@@ -28,6 +30,9 @@ from api.rules import RuleSpec
 
 NO_SERIES = "no occupancy series for this zone"
 NOT_READ_YET = "not read yet"
+
+RuleBook = Callable[[], Mapping[ZoneKey, RuleSpec]]
+"""Every zone's rule now, from their one owner."""
 
 
 class NoticeType(StrEnum):
@@ -115,15 +120,15 @@ class AlertEngine:
         self,
         tz: ZoneInfo,
         clock: Clock,
-        rules: dict[ZoneKey, RuleSpec] | None = None,
+        rules: RuleBook,
         open_alerts: list[Alert] | None = None,
         last_resolved: dict[ZoneKey, float] | None = None,
         next_alert_id: int = 1,
     ) -> None:
         self.tz = tz
         self.clock = clock
-        self._rules: dict[ZoneKey, RuleSpec] = dict(rules or {})
-        self._zones: dict[ZoneKey, _Zone] = {key: _Zone(key) for key in self._rules}
+        self._rules = rules
+        self._zones: dict[ZoneKey, _Zone] = {key: _Zone(key) for key in rules()}
         self._next_id = next_alert_id
         self._changed: dict[int, Alert] = {}
         for alert in open_alerts or []:
@@ -133,43 +138,38 @@ class AlertEngine:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def rules(self) -> dict[ZoneKey, RuleSpec]:
-        return dict(self._rules)
-
     def zones(self) -> list[ZoneView]:
-        return [self._view(self._zones[key]) for key in sorted(self._zones)]
+        rules = self._rules()
+        return [self._view(self._zones[key], rules.get(key)) for key in sorted(self._zones)]
+
+    def knows(self, key: ZoneKey) -> bool:
+        """Whether the zone is listed (it has a rule, or the input has reported it)."""
+        return key in self._zones
 
     def zone(self, key: ZoneKey) -> ZoneView | None:
         zone = self._zones.get(key)
-        return None if zone is None else self._view(zone)
+        return None if zone is None else self._view(zone, self._rules().get(key))
 
     def take_changed_alerts(self) -> list[Alert]:
         """Alerts created or changed since the last call (to be stored)."""
         changed, self._changed = list(self._changed.values()), {}
         return changed
 
-    def _view(self, z: _Zone) -> ZoneView:
+    @staticmethod
+    def _view(z: _Zone, rule: RuleSpec | None) -> ZoneView:
         return ZoneView(
-            z.key,
-            z.state,
-            z.state_since,
-            z.occupancy,
-            z.observed_at,
-            z.reason,
-            z.open_now,
-            self._rules.get(z.key),
-            z.alert,
+            z.key, z.state, z.state_since, z.occupancy, z.observed_at, z.reason, z.open_now, rule, z.alert
         )
 
     # -- what people do ------------------------------------------------------------------------
 
-    def set_rule(self, key: ZoneKey, rule: RuleSpec) -> None:
-        """New levels apply from the next reading; an open alert keeps the level it fired at."""
-        self._rules[key] = rule
+    def rule_set(self, key: ZoneKey) -> None:
+        """The rule book has a new rule for the zone: its levels apply from the next reading (an
+        open alert keeps the level it fired at), and the zone is listed from now on."""
         self._zone(key)
 
-    def remove_rule(self, key: ZoneKey) -> list[Notice]:
-        self._rules.pop(key, None)
+    def rule_removed(self, key: ZoneKey) -> list[Notice]:
+        """The rule book no longer has a rule for the zone: its open alert ends."""
         z = self._zones.get(key)
         notices: list[Notice] = []
         if z is None:
@@ -180,7 +180,7 @@ class AlertEngine:
         z.open_now = None
         state = State.UNKNOWN if z.state is State.UNKNOWN else State.OK
         if z.alert is not None:
-            self._resolve(z, now, None, EndReason.RULE_REMOVED, state, None, notices)
+            self._resolve(z, now, None, EndReason.RULE_REMOVED, state, None, None, notices)
         self._set_state(z, state, now)
         return notices
 
@@ -201,7 +201,7 @@ class AlertEngine:
             z.alert.fired_at,
             z.state,
             z.occupancy,
-            self._rules.get(key),
+            self._rules().get(key),
             z.alert,
         )
 
@@ -210,14 +210,15 @@ class AlertEngine:
     def observe(self, snapshot: Snapshot) -> list[Notice]:
         """Apply one read of the occupancy input to every zone the engine knows or sees."""
         notices: list[Notice] = []
+        rules = self._rules()
         for key in sorted({*self._zones, *snapshot.zones}):
             z = self._zone(key)
             reading = snapshot.zones.get(key)
             if reading is None:
                 why = snapshot.cameras_down.get((key.site, key.camera), NO_SERIES)
-                self._unknown(z, snapshot.taken_at, why, notices)
+                self._unknown(z, rules.get(key), snapshot.taken_at, why, notices)
             else:
-                self._known(z, reading, notices)
+                self._known(z, rules.get(key), reading, notices)
         return notices
 
     def _zone(self, key: ZoneKey) -> _Zone:
@@ -226,8 +227,7 @@ class AlertEngine:
             zone = self._zones[key] = _Zone(key)
         return zone
 
-    def _unknown(self, z: _Zone, t: float, reason: str, notices: list[Notice]) -> None:
-        rule = self._rules.get(z.key)
+    def _unknown(self, z: _Zone, rule: RuleSpec | None, t: float, reason: str, notices: list[Notice]) -> None:
         if z.state is not State.UNKNOWN and z.ever_known:
             notices.append(
                 Notice(NoticeType.UNKNOWN, z.key, t, None, State.UNKNOWN, None, rule, z.alert, reason)
@@ -239,25 +239,25 @@ class AlertEngine:
         z.run_peak = 0.0
         self._set_state(z, State.UNKNOWN, t)
         if z.alert is not None and rule is not None and not rule.is_open(t, self.tz):
-            self._resolve(z, t, None, EndReason.CLOSED, State.UNKNOWN, None, notices)
+            self._resolve(z, t, None, EndReason.CLOSED, State.UNKNOWN, None, rule, notices)
 
-    def _known(self, z: _Zone, reading: Reading, notices: list[Notice]) -> None:
+    def _known(self, z: _Zone, rule: RuleSpec | None, reading: Reading, notices: list[Notice]) -> None:
         t = max(reading.at, z.observed_at if z.observed_at is not None else -math.inf)
         returning = z.state is State.UNKNOWN and z.announced_unknown
         z.occupancy, z.observed_at, z.reason = reading.occupancy, t, None
         z.ever_known = True
         mine: list[Notice] = []
-        self._evaluate(z, reading.occupancy, t, mine)
+        self._evaluate(z, rule, reading.occupancy, t, mine)
         if returning:
             z.announced_unknown = False
-            rule = self._rules.get(z.key)
             mine.insert(
                 0, Notice(NoticeType.KNOWN, z.key, t, None, z.state, reading.occupancy, rule, z.alert)
             )
         notices.extend(mine)
 
-    def _evaluate(self, z: _Zone, occupancy: float, t: float, notices: list[Notice]) -> None:
-        rule = self._rules.get(z.key)
+    def _evaluate(
+        self, z: _Zone, rule: RuleSpec | None, occupancy: float, t: float, notices: list[Notice]
+    ) -> None:
         if rule is None:
             z.open_now = None
             z.above_since = z.below_since = None
@@ -268,7 +268,7 @@ class AlertEngine:
             z.above_since = z.below_since = None
             z.run_peak = 0.0
             if z.alert is not None:
-                self._resolve(z, t, None, EndReason.CLOSED, State.OK, occupancy, notices)
+                self._resolve(z, t, None, EndReason.CLOSED, State.OK, occupancy, rule, notices)
             self._set_state(z, State.OK, t)
             return
 
@@ -286,7 +286,14 @@ class AlertEngine:
                 z.below_since = t if z.below_since is None else z.below_since
                 if t - z.below_since >= rule.min_below_s:
                     self._resolve(
-                        z, t, z.below_since, EndReason.BELOW_CLEAR_LEVEL, State.RESOLVED, occupancy, notices
+                        z,
+                        t,
+                        z.below_since,
+                        EndReason.BELOW_CLEAR_LEVEL,
+                        State.RESOLVED,
+                        occupancy,
+                        rule,
+                        notices,
                     )
                     return
             else:
@@ -321,6 +328,7 @@ class AlertEngine:
         reason: EndReason,
         state: State,
         occupancy: float | None,
+        rule: RuleSpec | None,
         notices: list[Notice],
     ) -> None:
         assert z.alert is not None
@@ -329,11 +337,7 @@ class AlertEngine:
         z.resolved_at = t
         z.below_since = None
         self._set_state(z, state, t)
-        notices.append(
-            Notice(
-                NoticeType.RESOLVED, z.key, t, since, state, occupancy, self._rules.get(z.key), alert, reason
-            )
-        )
+        notices.append(Notice(NoticeType.RESOLVED, z.key, t, since, state, occupancy, rule, alert, reason))
 
     def _changed_alert(self, alert: Alert) -> Alert:
         self._changed[alert.id] = alert

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.schemas import ErrorBody, ErrorInfo, FieldProblem
 
@@ -60,10 +61,32 @@ def _message(text: str) -> str:
     return text.removeprefix("Value error, ")
 
 
+# The methods a resource may be asked for; Allow lists those of them the matched path serves.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at the request's path, in METHODS order.
+
+    The router stops at the first route whose path matches and names only that route's methods;
+    FastAPI has one route per method, so that is one of several. Each method is tried against
+    every route instead, through the routes' own matching (included routers too).
+    """
+    routes = request.app.routes
+    return [
+        method
+        for method in METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-    return error_response(exc.status_code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := allowed_methods(request)):
+        headers["Allow"] = ", ".join(allowed)  # RFC 9110 15.5.6: every method the resource supports
+    return error_response(exc.status_code, message, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,9 @@
 """The API's own Prometheus metrics, declared once on the registry it is given.
 
-Names are pinned (a Grafana dashboard reads them): wartezone_alert_state{site,camera,zone,state},
-wartezone_alert_raise_level / _clear_level, wartezone_alerts_fired_total,
-wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending.
+Names are pinned in wartezone_contract (a Grafana dashboard reads them):
+wartezone_alert_state{site,camera,zone,state}, wartezone_alert_raise_level / _clear_level,
+wartezone_alerts_fired_total, wartezone_notifications_sent_total / _failed_total{channel},
+wartezone_outbox_pending.
 """
 
 from __future__ import annotations
@@ -15,8 +16,17 @@ from prometheus_client.registry import Collector
 
 from api.domain import State, ZoneKey
 from api.engine import ZoneView
+from wartezone_contract import (
+    ALERT_CLEAR_LEVEL,
+    ALERT_RAISE_LEVEL,
+    ALERT_STATE,
+    ALERTS_FIRED,
+    NOTIFICATIONS_FAILED,
+    NOTIFICATIONS_SENT,
+    OUTBOX_PENDING,
+    ZONE_LABELS,
+)
 
-ZONE_LABELS = ("site", "camera", "zone")
 CHANNELS = ("webhook",)
 
 
@@ -28,15 +38,15 @@ class _ZoneStateCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         state = GaugeMetricFamily(
-            "wartezone_alert_state",
+            ALERT_STATE,
             "1 for the zone's current alert state, 0 for the others (unknown: camera down).",
             labels=(*ZONE_LABELS, "state"),
         )
         raise_level = GaugeMetricFamily(
-            "wartezone_alert_raise_level", "People at or above which an alert is raised.", labels=ZONE_LABELS
+            ALERT_RAISE_LEVEL, "People at or above which an alert is raised.", labels=ZONE_LABELS
         )
         clear_level = GaugeMetricFamily(
-            "wartezone_alert_clear_level", "People at or below which an alert clears.", labels=ZONE_LABELS
+            ALERT_CLEAR_LEVEL, "People at or below which an alert clears.", labels=ZONE_LABELS
         )
         for view in self.zones():
             labels = list(view.key)
@@ -55,20 +65,18 @@ class ApiMetrics:
         self.registry = registry
         self._state = _ZoneStateCollector()
         registry.register(self._state)
-        self.alerts_fired = Counter(
-            "wartezone_alerts_fired", "Alerts fired per zone.", ZONE_LABELS, registry=registry
-        )
+        self.alerts_fired = Counter(ALERTS_FIRED, "Alerts fired per zone.", ZONE_LABELS, registry=registry)
         self.notifications_sent = Counter(
-            "wartezone_notifications_sent", "Events delivered (2xx answer).", ["channel"], registry=registry
+            NOTIFICATIONS_SENT, "Events delivered (2xx answer).", ["channel"], registry=registry
         )
         self.notifications_failed = Counter(
-            "wartezone_notifications_failed",
+            NOTIFICATIONS_FAILED,
             "Delivery attempts that failed (each is retried; nothing is dropped).",
             ["channel"],
             registry=registry,
         )
         self.outbox_pending = Gauge(
-            "wartezone_outbox_pending", "Events waiting in the outbox for delivery.", registry=registry
+            OUTBOX_PENDING, "Events waiting in the outbox for delivery.", registry=registry
         )
         for channel in CHANNELS:  # series exist from the start, so increase() sees the first event
             self.notifications_sent.labels(channel)

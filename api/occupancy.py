@@ -20,14 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from api.domain import Clock, Reading, Snapshot, ZoneKey
 from api.settings import PrometheusInput, ScrapeInput
+from wartezone_contract import CAMERA_LAST_FRAME, CAMERA_UP, ZONE_LABELS, ZONE_OCCUPANCY
 
 log = logging.getLogger(__name__)
 
-# The edge/API contract (tests/contract/edge_exposition.prom): names and labels read here.
-OCCUPANCY = "wartezone_zone_occupancy"
-CAMERA_UP = "wartezone_camera_up"
-LAST_FRAME = "wartezone_camera_last_frame_timestamp_seconds"
-READ_METRICS = (OCCUPANCY, CAMERA_UP, LAST_FRAME)
+# The metrics of the edge/API contract (tests/contract/edge_exposition.prom) read here.
+READ_METRICS = (ZONE_OCCUPANCY, CAMERA_UP, CAMERA_LAST_FRAME)
+SITE, CAMERA, ZONE = ZONE_LABELS  # the label names; a camera's metrics carry the first two
 MAX_EXPOSITION_BYTES = 8 << 20
 
 Camera = tuple[str, str]
@@ -48,6 +47,10 @@ class OccupancySource(Protocol):
     async def read(self) -> Snapshot: ...
 
     async def aclose(self) -> None: ...
+
+
+def _camera_of(sample: Sample) -> Camera:
+    return sample.labels.get(SITE, ""), sample.labels.get(CAMERA, "")
 
 
 def samples_from_exposition(text: str) -> list[Sample]:
@@ -79,25 +82,25 @@ def snapshot_from_samples(
     occupancy: dict[ZoneKey, float] = {}
     for sample in samples:
         labels = sample.labels
-        site, camera = labels.get("site"), labels.get("camera")
+        site, camera = labels.get(SITE), labels.get(CAMERA)
         if not site or not camera:
             found.append(f"{sample.name} sample without site and camera labels: {labels}")
             continue
         if math.isnan(sample.value):
             continue  # no value is an unknown value
         cam = (site, camera)
-        if sample.name == OCCUPANCY:
-            zone = labels.get("zone")
+        if sample.name == ZONE_OCCUPANCY:
+            zone = labels.get(ZONE)
             if not zone:
-                found.append(f"{OCCUPANCY} sample without a zone label: {labels}")
+                found.append(f"{ZONE_OCCUPANCY} sample without a zone label: {labels}")
                 continue
             key = ZoneKey(site, camera, zone)
             if key in occupancy:
-                found.append(f"{OCCUPANCY} for {key} appears twice; the larger value is used")
+                found.append(f"{ZONE_OCCUPANCY} for {key} appears twice; the larger value is used")
             occupancy[key] = max(sample.value, occupancy.get(key, -math.inf))
         elif sample.name == CAMERA_UP:
             up[cam] = max(sample.value, up.get(cam, -math.inf))
-        elif sample.name == LAST_FRAME:
+        elif sample.name == CAMERA_LAST_FRAME:
             last_frame[cam] = max(sample.value, last_frame.get(cam, -math.inf))
 
     down: dict[Camera, str] = dict(unreachable or {})
@@ -159,9 +162,7 @@ class ScrapeSource:
                 raise result
             else:
                 samples.extend(result)
-                self._cameras_at[url] = {
-                    (s.labels.get("site", ""), s.labels.get("camera", "")) for s in result
-                }
+                self._cameras_at[url] = {_camera_of(s) for s in result}
         return snapshot_from_samples(
             samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable
         )
@@ -228,7 +229,7 @@ class PrometheusSource:
             return snapshot_from_samples(
                 [], now, self.settings.stale_after_s, [str(error)], dict.fromkeys(self._cameras, str(error))
             )
-        self._cameras = {(s.labels.get("site", ""), s.labels.get("camera", "")) for s in samples}
+        self._cameras = {_camera_of(s) for s in samples}
         return snapshot_from_samples(samples, now, self.settings.stale_after_s)
 
     async def aclose(self) -> None:

@@ -1,22 +1,41 @@
-"""Alert rules per zone: raise and clear levels, minimum durations, cooldown and opening hours."""
+"""Alert rules per zone: raise and clear levels, minimum durations, cooldown and opening hours.
+
+RuleSpec is what the branch lead sends for one zone (the body of a PUT); Rule is a rule as the
+storage holds it and the API returns it: the zone, its RuleSpec and when it was last set.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from api.domain import ZoneKey
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY_S = 86400.0
+DAY_MINUTES = 24 * 60
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+JSON_KINDS = {str: "text", bool: "true/false", type(None): "null", list: "a list", dict: "an object"}
 
-HourMinute = Annotated[
+StartTime = Annotated[
+    str,
+    Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Local time HH:MM, 00:00 to 23:59.",
+        examples=["08:00"],
+    ),
+]
+EndTime = Annotated[
     str,
     Field(
         pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$",
-        description="Local time HH:MM (24:00 is the end of the day).",
-        examples=["08:00"],
+        description="Local time HH:MM (24:00 is the end of the day); at or before start: the next day.",
+        examples=["16:00"],
     ),
 ]
 
@@ -26,23 +45,57 @@ def _minutes(value: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def _minute_of_day(at: time) -> float:
+    return at.hour * 60 + at.minute + at.second / 60 + at.microsecond / 60e6
+
+
+def _json_number(value: object) -> object:
+    """Only a number, as the schema says: pydantic alone would also take "5" or true."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, got {JSON_KINDS.get(type(value), type(value).__name__)}")
+    return value
+
+
+def _iso_date(value: object) -> object:
+    """Only YYYY-MM-DD, as the schema says: pydantic alone would also take a Unix time or a datetime."""
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}")
+
+
+Count = Annotated[int, BeforeValidator(_json_number)]
+Seconds = Annotated[float, BeforeValidator(_json_number)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Interval(Strict):
-    start: HourMinute
-    end: HourMinute
+    """From start to end, local time. An end at or before the start is on the next day: 22:00-06:00
+    runs overnight, and an end equal to the start makes 24 hours (00:00-00:00: the whole day).
+    An interval belongs to the day it starts on, its hours after midnight included."""
 
-    @model_validator(mode="after")
-    def _end_after_start(self) -> Interval:
-        if _minutes(self.end) <= _minutes(self.start):
-            raise ValueError(f"end {self.end} must be after start {self.start} (split intervals at midnight)")
-        return self
+    # Every start/end pair the schema allows has a meaning. JSON Schema cannot compare two
+    # fields, so refusing end <= start would answer 422 to bodies the published schema accepts;
+    # reading it as "ends the next day" is also what a night shift needs. Only a start of 24:00,
+    # which the pattern can exclude, is refused.
+    start: StartTime
+    end: EndTime
 
-    def contains(self, at: time) -> bool:
-        minute = at.hour * 60 + at.minute + at.second / 60 + at.microsecond / 60e6
-        return _minutes(self.start) <= minute < _minutes(self.end)
+    @property
+    def overnight(self) -> bool:
+        return _minutes(self.end) <= _minutes(self.start)
+
+    def open_on_its_day(self, minute: float) -> bool:
+        """Open at this minute of the day the interval starts on."""
+        end = DAY_MINUTES if self.overnight else _minutes(self.end)
+        return _minutes(self.start) <= minute < end
+
+    def open_on_the_next_day(self, minute: float) -> bool:
+        """Open at this minute of the following day (overnight intervals only)."""
+        return self.overnight and minute < _minutes(self.end)
 
 
 DayHours = Annotated[
@@ -51,7 +104,8 @@ DayHours = Annotated[
 
 
 class OpeningHours(Strict):
-    """When the office is open, in the API's time zone. A weekday left out is closed."""
+    """When the office is open, in the API's time zone. A weekday left out is closed; a closed
+    date closes the intervals that start on it."""
 
     monday: DayHours = Field(default_factory=list)
     tuesday: DayHours = Field(default_factory=list)
@@ -60,30 +114,38 @@ class OpeningHours(Strict):
     friday: DayHours = Field(default_factory=list)
     saturday: DayHours = Field(default_factory=list)
     sunday: DayHours = Field(default_factory=list)
-    closed_dates: list[date] = Field(
+    closed_dates: list[IsoDate] = Field(
         default_factory=list, max_length=400, description="Days closed although their weekday is open."
     )
 
     def is_open(self, at: float, tz: ZoneInfo) -> bool:
         local = datetime.fromtimestamp(at, tz)
-        if local.date() in self.closed_dates:
-            return False
-        intervals: list[Interval] = getattr(self, WEEKDAYS[local.weekday()])
-        return any(interval.contains(local.time()) for interval in intervals)
+        minute = _minute_of_day(local.time())
+        today, yesterday = local.date(), local.date() - timedelta(days=1)
+        return any(i.open_on_its_day(minute) for i in self._intervals(today)) or any(
+            i.open_on_the_next_day(minute) for i in self._intervals(yesterday)
+        )
+
+    def _intervals(self, day: date) -> list[Interval]:
+        """The intervals that start on this day; none on a closed date."""
+        if day in self.closed_dates:
+            return []
+        intervals: list[Interval] = getattr(self, WEEKDAYS[day.weekday()])
+        return intervals
 
 
 class RuleSpec(Strict):
     """What the branch lead sets for one zone."""
 
-    raise_level: int = Field(
+    raise_level: Count = Field(
         ge=1, le=10000, description="People at or above this many, for min_above_s, raise an alert."
     )
-    clear_level: int = Field(
+    clear_level: Count = Field(
         ge=0, le=9999, description="People at or below this many, for min_below_s, end it (< raise_level)."
     )
-    min_above_s: float = Field(60.0, ge=0, le=DAY_S, description="Seconds at/above raise_level to fire.")
-    min_below_s: float = Field(60.0, ge=0, le=DAY_S, description="Seconds at/below clear_level to resolve.")
-    cooldown_s: float = Field(
+    min_above_s: Seconds = Field(60.0, ge=0, le=DAY_S, description="Seconds at/above raise_level to fire.")
+    min_below_s: Seconds = Field(60.0, ge=0, le=DAY_S, description="Seconds at/below clear_level to resolve.")
+    cooldown_s: Seconds = Field(
         300.0, ge=0, le=DAY_S, description="Seconds after a resolve in which no new alert fires."
     )
     opening_hours: OpeningHours | None = Field(
@@ -101,3 +163,12 @@ class RuleSpec(Strict):
 
     def is_open(self, at: float, tz: ZoneInfo) -> bool:
         return self.opening_hours is None or self.opening_hours.is_open(at, tz)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A zone's rule as stored: what the lead set, and when."""
+
+    key: ZoneKey
+    spec: RuleSpec
+    updated_at: float

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.domain import Role, State, ZoneKey
+from api.domain import Role, State
 from api.engine import Alert, EndReason, Notice, NoticeType, ZoneView
-from api.rules import RuleSpec
+from api.rules import Rule, RuleSpec
 
 
 def utc(t: float | None) -> datetime | None:
@@ -76,16 +76,18 @@ class AlertOut(ZoneRef):
 
 
 class RuleOut(RuleSpec, ZoneRef):
+    """A stored rule: its zone, what the lead set (the body of the PUT) and when."""
+
     updated_at: datetime
 
     @classmethod
-    def of(cls, key: ZoneKey, rule: RuleSpec, updated_at: float) -> RuleOut:
+    def of(cls, rule: Rule) -> RuleOut:
         return cls(
-            site=key.site,
-            camera=key.camera,
-            zone=key.zone,
-            updated_at=datetime.fromtimestamp(updated_at, UTC),
-            **rule.model_dump(),
+            site=rule.key.site,
+            camera=rule.key.camera,
+            zone=rule.key.zone,
+            updated_at=datetime.fromtimestamp(rule.updated_at, UTC),
+            **rule.spec.model_dump(),
         )
 
 

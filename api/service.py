@@ -1,7 +1,9 @@
 """The running service: occupancy input -> alert engine -> storage and outbox -> webhooks and stream.
 
-The one place that knows the order. Everything runs on the event loop's thread, so the engine and
-the SQLite connection need no locks.
+The one place that knows the order, and the one object the routes speak to, in intents (zones,
+rules, acknowledge, alerts, events after an id, the stream, health); its storage and engine stay
+its own. Everything runs on the event loop's thread, so the engine and the SQLite connection need
+no locks.
 """
 
 from __future__ import annotations
@@ -11,18 +13,19 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import httpx
 
 from api.domain import Clock, Role, Snapshot, ZoneKey
-from api.engine import Alert, AlertEngine, Notice, NoticeType
+from api.engine import Alert, AlertEngine, Notice, NoticeType, ZoneView
 from api.metrics import ApiMetrics
 from api.notify import WebhookWorker
 from api.occupancy import OccupancySource, build_source
-from api.rules import RuleSpec
-from api.schemas import EventPayload, ZoneList, ZoneOut
+from api.rules import Rule, RuleSpec
+from api.schemas import EventPayload, Health, ZoneList, ZoneOut, utc
 from api.settings import Settings
 from api.storage import Storage
 from api.stream import Broker, sse
@@ -42,35 +45,33 @@ class Runtime:
         clock: Clock,
         input_kind: Literal["scrape", "prometheus", "custom"],
     ) -> None:
-        self.settings = settings
-        self.input_kind = input_kind
-        self.storage = storage
-        self.source = source
-        self.metrics = metrics
-        self.clock = clock
-        self.broker = Broker()
-        stored = storage.rules()
-        self.rule_times = {key: at for key, (_, at) in stored.items()}
-        self.engine = AlertEngine(
+        self._settings = settings
+        self._input_kind = input_kind
+        self._storage = storage
+        self._source = source
+        self._metrics = metrics
+        self._clock = clock
+        self._broker = Broker()
+        self._engine = AlertEngine(
             ZoneInfo(settings.timezone),
             clock,
-            rules={key: rule for key, (rule, _) in stored.items()},
+            rules=storage.rule_specs,  # the storage owns the rules; the engine asks it
             open_alerts=storage.open_alerts(),
             last_resolved=storage.last_resolved(),
             next_alert_id=storage.next_alert_id(),
         )
-        self.webhooks = [w.name for w in settings.webhooks]
+        self._webhooks = [w.name for w in settings.webhooks]
         self._client = httpx.AsyncClient()
-        self.workers = [
+        self._workers = [
             WebhookWorker(w, settings.retry, storage, metrics, clock, self._client) for w in settings.webhooks
         ]
-        self.problems: tuple[str, ...] = ("not read yet",)
-        self.last_read_at: float | None = None
+        self._problems: tuple[str, ...] = ("not read yet",)
+        self._last_read_at: float | None = None
         self._zones_json = ""
         self._tasks: list[asyncio.Task[None]] = []
-        metrics.attach(self.engine.zones, lambda: storage.outbox_pending(self.webhooks))
-        for key in self.engine.rules():
-            metrics.zone_seen(key)
+        metrics.attach(self._engine.zones, lambda: storage.outbox_pending(self._webhooks))
+        for rule in storage.rules():
+            metrics.zone_seen(rule.key)
 
     @classmethod
     def open(
@@ -86,25 +87,89 @@ class Runtime:
 
     def start(self) -> None:
         self._tasks.append(asyncio.create_task(self._poll_forever(), name="occupancy-poll"))
-        for worker in self.workers:
+        for worker in self._workers:
             self._tasks.append(asyncio.create_task(worker.run(), name=f"webhook-{worker.webhook.name}"))
 
     async def stop(self) -> None:
-        self.broker.close()
+        self._broker.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.source.aclose()
+        await self._source.aclose()
         await self._client.aclose()
-        self.storage.close()
+        self._storage.close()
+
+    # -- what people ask -----------------------------------------------------------------------
+
+    def zones(self) -> list[ZoneView]:
+        return self._engine.zones()
+
+    def zone(self, key: ZoneKey) -> ZoneView | None:
+        return self._engine.zone(key)
+
+    def rules(self) -> list[Rule]:
+        return self._storage.rules()
+
+    def rule(self, key: ZoneKey) -> Rule | None:
+        return self._storage.rule(key)
+
+    def alerts(
+        self,
+        site: str | None = None,
+        camera: str | None = None,
+        zone: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[Alert]:
+        """Alert history, newest first; site, camera and zone filter when given."""
+        return self._storage.alerts({"site": site, "camera": camera, "zone": zone}, limit, before_id)
+
+    def events_after(self, after_id: int, limit: int = 100) -> list[EventPayload]:
+        """Events as the webhooks get them, oldest first."""
+        return [
+            EventPayload.model_validate_json(body) for body in self._storage.notifications(after_id, limit)
+        ]
+
+    def stream(self, after_id: int | None) -> AsyncIterator[str]:
+        """One client's Server-Sent Events: missed events (if it says which it saw), zones, then live."""
+        return self._broker.stream(lambda: self._stream_start(after_id))
+
+    def health(self) -> Health:
+        return Health(
+            status="degraded" if self._problems else "ok",
+            input=self._input_kind,
+            problems=list(self._problems),
+            last_read_at=utc(self._last_read_at),
+            outbox_pending=self._storage.outbox_pending(self._webhooks),
+        )
+
+    # -- what people do ------------------------------------------------------------------------
+
+    def acknowledge(self, key: ZoneKey, role: Role) -> Alert:
+        notice = self._engine.acknowledge(key, role)
+        self._commit([notice])
+        assert notice.alert is not None
+        return notice.alert
+
+    def set_rule(self, key: ZoneKey, spec: RuleSpec) -> Rule:
+        rule = self._storage.save_rule(key, spec, self._clock.now())
+        self._engine.rule_set(key)
+        self._metrics.zone_seen(key)
+        self._publish_zones()
+        return rule
+
+    def remove_rule(self, key: ZoneKey) -> bool:
+        existed = self._storage.delete_rule(key)
+        self._commit(self._engine.rule_removed(key))
+        return existed
 
     # -- the loop ------------------------------------------------------------------------------
 
     async def _poll_forever(self) -> None:
-        interval = self.settings.input.interval_s
+        interval = self._settings.input.interval_s
         while True:
             started = time.monotonic()
             try:
@@ -114,81 +179,58 @@ class Runtime:
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def poll_once(self) -> list[Notice]:
-        snapshot = await self.source.read()
+        snapshot = await self._source.read()
         return self.apply(snapshot)
 
     def apply(self, snapshot: Snapshot) -> list[Notice]:
-        if snapshot.problems and snapshot.problems != self.problems:
+        if snapshot.problems and snapshot.problems != self._problems:
             log.warning("occupancy input: %s", "; ".join(snapshot.problems))
-        elif self.problems and not snapshot.problems and self.last_read_at is not None:
+        elif self._problems and not snapshot.problems and self._last_read_at is not None:
             log.info("occupancy input: all sources read again")
-        self.problems = snapshot.problems
-        self.last_read_at = snapshot.taken_at
+        self._problems = snapshot.problems
+        self._last_read_at = snapshot.taken_at
         for key in snapshot.zones:
-            if self.engine.zone(key) is None:
-                self.metrics.zone_seen(key)
-        notices = self.engine.observe(snapshot)
-        self.commit(notices)
+            if not self._engine.knows(key):
+                self._metrics.zone_seen(key)
+        notices = self._engine.observe(snapshot)
+        self._commit(notices)
         return notices
 
-    def commit(self, notices: list[Notice]) -> None:
+    def _commit(self, notices: list[Notice]) -> None:
         """Store changed alerts and the events in one transaction, then tell webhooks and stream."""
-        alerts = self.engine.take_changed_alerts()
+        alerts = self._engine.take_changed_alerts()
         if alerts or notices:
-            now = self.clock.now()
-            with self.storage.transaction():
-                self.storage.save_alerts(alerts)
+            now = self._clock.now()
+            with self._storage.transaction():
+                self._storage.save_alerts(alerts)
                 stored = [
-                    self.storage.add_notification(n.type.value, EventPayload.payload(n), self.webhooks, now)
+                    self._storage.add_notification(n.type.value, EventPayload.payload(n), self._webhooks, now)
                     for n in notices
                 ]
             for notice, (event_id, body) in zip(notices, stored, strict=True):
                 if notice.type is NoticeType.FIRED:
-                    self.metrics.alerts_fired.labels(*notice.key).inc()
-                self.broker.publish(sse("alert", body, event_id), event_id)
+                    self._metrics.alerts_fired.labels(*notice.key).inc()
+                self._broker.publish(sse("alert", body, event_id), event_id)
             if notices:
-                for worker in self.workers:
+                for worker in self._workers:
                     worker.wake.set()
         self._publish_zones()
 
-    def zones_json(self) -> str:
-        return ZoneList(zones=[ZoneOut.of(v) for v in self.engine.zones()]).model_dump_json()
+    def _zones_text(self) -> str:
+        return ZoneList(zones=[ZoneOut.of(v) for v in self._engine.zones()]).model_dump_json()
 
     def _publish_zones(self) -> None:
-        text = self.zones_json()
+        text = self._zones_text()
         if text != self._zones_json:
             self._zones_json = text
-            self.broker.publish(sse("zones", text))
+            self._broker.publish(sse("zones", text))
 
-    def stream_start(self, after_id: int | None) -> list[tuple[int | None, str]]:
+    def _stream_start(self, after_id: int | None) -> list[tuple[int | None, str]]:
         """What a new stream client gets first: missed events (if it says which it saw), then zones."""
         first: list[tuple[int | None, str]] = []
         if after_id is not None:
-            for body in self.storage.notifications(after_id, limit=500):
+            for body in self._storage.notifications(after_id, limit=500):
                 event_id = int(json.loads(body)["id"])
                 first.append((event_id, sse("alert", body, event_id)))
-        first.append((None, sse("zones", self.zones_json())))
+        first.append((None, sse("zones", self._zones_text())))
         return first
-
-    # -- what people do ------------------------------------------------------------------------
-
-    def acknowledge(self, key: ZoneKey, role: Role) -> Alert:
-        notice = self.engine.acknowledge(key, role)
-        self.commit([notice])
-        assert notice.alert is not None
-        return notice.alert
-
-    def set_rule(self, key: ZoneKey, rule: RuleSpec) -> float:
-        now = self.clock.now()
-        self.storage.save_rule(key, rule, now)
-        self.rule_times[key] = now
-        self.engine.set_rule(key, rule)
-        self.metrics.zone_seen(key)
-        self._publish_zones()
-        return now
-
-    def remove_rule(self, key: ZoneKey) -> bool:
-        existed = self.storage.delete_rule(key)
-        self.rule_times.pop(key, None)
-        self.commit(self.engine.remove_rule(key))
-        return existed

@@ -23,10 +23,10 @@ from pydantic import (
     model_validator,
 )
 
+from wartezone_contract import ID_PATTERN
+
 ENV_PREFIX = "WARTEZONE_API__"
 DEFAULT_PORT = 8088
-# The same id rule as the edge's config: ids are metric label values (site, camera, zone).
-ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 MIN_TOKEN_CHARS = 16
 T = TypeVar("T")
 
@@ -164,9 +164,9 @@ class Settings(Strict):
     webhooks: Annotated[
         list[WebhookSettings], AfterValidator(lambda v: _unique(v, "webhook name", lambda w: w.name))
     ] = Field(default_factory=list, description="Receivers of alert events.")
-    retry: RetrySettings = Field(default_factory=RetrySettings)  # type: ignore[arg-type]
+    retry: RetrySettings = Field(default_factory=RetrySettings)
     auth: AuthSettings
-    http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
+    http: HttpSettings = Field(default_factory=HttpSettings)
 
 
 def _unique(values: list[T], what: str, key: Callable[[T], str] = str) -> list[T]:

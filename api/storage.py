@@ -15,7 +15,7 @@ from pathlib import Path
 
 from api.domain import Role, ZoneKey
 from api.engine import Alert, EndReason
-from api.rules import RuleSpec
+from api.rules import Rule, RuleSpec
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -70,6 +70,14 @@ class OutboxItem:
     type: str
     attempts: int
     next_attempt_at: float
+
+
+def _rule_from_row(row: sqlite3.Row) -> Rule:
+    return Rule(
+        key=ZoneKey(row["site"], row["camera"], row["zone"]),
+        spec=RuleSpec.model_validate_json(row["spec"]),
+        updated_at=row["updated_at"],
+    )
 
 
 def _alert_from_row(row: sqlite3.Row) -> Alert:
@@ -135,25 +143,31 @@ class Storage:
     def schema_version(self) -> int:
         return int(self._db.execute("PRAGMA user_version").fetchone()[0])
 
-    # -- rules -------------------------------------------------------------------------------
+    # -- rules: this table is their one home; the engine and the routes ask it ----------------
 
-    def rules(self) -> dict[ZoneKey, tuple[RuleSpec, float]]:
-        rows = self._db.execute("SELECT site, camera, zone, spec, updated_at FROM rules").fetchall()
-        return {
-            ZoneKey(r["site"], r["camera"], r["zone"]): (
-                RuleSpec.model_validate_json(r["spec"]),
-                r["updated_at"],
-            )
-            for r in rows
-        }
+    def rules(self) -> list[Rule]:
+        """Every rule, ordered by zone."""
+        rows = self._db.execute("SELECT * FROM rules ORDER BY site, camera, zone").fetchall()
+        return [_rule_from_row(r) for r in rows]
 
-    def save_rule(self, key: ZoneKey, rule: RuleSpec, at: float) -> None:
+    def rule(self, key: ZoneKey) -> Rule | None:
+        row = self._db.execute(
+            "SELECT * FROM rules WHERE site = ? AND camera = ? AND zone = ?", key
+        ).fetchone()
+        return None if row is None else _rule_from_row(row)
+
+    def rule_specs(self) -> dict[ZoneKey, RuleSpec]:
+        """What each zone's rule says, without when it was set: the alert engine's rule book."""
+        return {rule.key: rule.spec for rule in self.rules()}
+
+    def save_rule(self, key: ZoneKey, spec: RuleSpec, at: float) -> Rule:
         self._db.execute(
             "INSERT INTO rules (site, camera, zone, spec, updated_at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (site, camera, zone) DO UPDATE SET spec = excluded.spec, "
             "updated_at = excluded.updated_at",
-            (*key, rule.model_dump_json(), at),
+            (*key, spec.model_dump_json(), at),
         )
+        return Rule(key, spec, at)
 
     def delete_rule(self, key: ZoneKey) -> bool:
         cursor = self._db.execute("DELETE FROM rules WHERE site = ? AND camera = ? AND zone = ?", key)
@@ -222,13 +236,25 @@ class Storage:
     def add_notification(
         self, kind: str, payload: dict[str, object], webhooks: list[str], at: float
     ) -> tuple[int, str]:
-        """Store one event with the next id, queued for every webhook; returns (id, JSON body)."""
-        cursor = self._db.execute(
-            "INSERT INTO notifications (created_at, type, body) VALUES (?, ?, '')", (at, kind)
+        """Store one event with the next id, queued for every webhook; returns (id, JSON body).
+
+        The body carries its own id, so the id is taken before the row is written, and the row is
+        written once, complete. Inside a transaction, so nothing can take the same id in between.
+        """
+        if not self._db.in_transaction:
+            raise StorageError("add_notification needs a transaction (Storage.transaction)")
+        # AUTOINCREMENT's counter, not MAX(id): an id is never given twice, even after pruning.
+        number = int(
+            self._db.execute(
+                "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'notifications'), 0), "
+                "COALESCE((SELECT MAX(id) FROM notifications), 0)) + 1"
+            ).fetchone()[0]
         )
-        number = int(cursor.lastrowid or 0)
         body = json.dumps({"id": number, **payload}, separators=(",", ":"))
-        self._db.execute("UPDATE notifications SET body = ? WHERE id = ?", (body, number))
+        self._db.execute(
+            "INSERT INTO notifications (id, created_at, type, body) VALUES (?, ?, ?, ?)",
+            (number, at, kind, body),
+        )
         self._db.executemany(
             "INSERT INTO outbox (webhook, notification_id, next_attempt_at) VALUES (?, ?, ?)",
             [(name, number, at) for name in webhooks],

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api.deps import DeskRole, RuntimeDep
 from api.errors import responses
-from api.schemas import Health, utc
+from api.schemas import Health
 
 router = APIRouter(tags=["operations"])
 
@@ -25,10 +25,4 @@ async def metrics(request: Request) -> Response:
 
 @router.get("/api/v1/health", response_model=Health, summary="Input and outbox", responses=responses(401))
 async def health(runtime: RuntimeDep, role: DeskRole) -> Health:
-    return Health(
-        status="degraded" if runtime.problems else "ok",
-        input=runtime.input_kind,
-        problems=list(runtime.problems),
-        last_read_at=utc(runtime.last_read_at),
-        outbox_pending=runtime.storage.outbox_pending(runtime.webhooks),
-    )
+    return runtime.health()

@@ -1,4 +1,8 @@
-"""Alert rules: read with the desk role, change with the lead role. Stored; they survive restarts."""
+"""Alert rules: read with the desk role, change with the lead role. Stored; they survive restarts.
+
+A client PUTs a RuleSpec (levels, durations, opening hours); every answer is a RuleOut: the stored
+rule with its zone and when it was set.
+"""
 
 from __future__ import annotations
 
@@ -15,18 +19,15 @@ RULE_PATH = "/{site}/{camera}/{zone}"
 
 @router.get("", response_model=list[RuleOut], summary="Every rule")
 async def list_rules(runtime: RuntimeDep, role: DeskRole) -> list[RuleOut]:
-    return [
-        RuleOut.of(key, rule, runtime.rule_times.get(key, 0.0))
-        for key, rule in sorted(runtime.engine.rules().items())
-    ]
+    return [RuleOut.of(rule) for rule in runtime.rules()]
 
 
 @router.get(RULE_PATH, response_model=RuleOut, summary="One zone's rule", responses=responses(404))
 async def get_rule(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> RuleOut:
-    rule = runtime.engine.rules().get(key)
+    rule = runtime.rule(key)
     if rule is None:
         raise HTTPException(404, f"zone {key} has no rule")
-    return RuleOut.of(key, rule, runtime.rule_times.get(key, 0.0))
+    return RuleOut.of(rule)
 
 
 @router.put(
@@ -35,9 +36,8 @@ async def get_rule(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> Rule
     summary="Create or replace a zone's rule",
     responses=responses(400, 403, 413),
 )
-async def put_rule(key: ZoneKeyDep, rule: RuleSpec, runtime: RuntimeDep, role: LeadRole) -> RuleOut:
-    updated_at = runtime.set_rule(key, rule)
-    return RuleOut.of(key, rule, updated_at)
+async def put_rule(key: ZoneKeyDep, spec: RuleSpec, runtime: RuntimeDep, role: LeadRole) -> RuleOut:
+    return RuleOut.of(runtime.set_rule(key, spec))
 
 
 @router.delete(

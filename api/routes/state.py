@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
+from pydantic import WithJsonSchema
 
 from api.deps import DeskRole, RuntimeDep, ZoneKeyDep
 from api.engine import NothingToAcknowledge
 from api.errors import responses
 from api.schemas import AlertOut, EventPayload, ZoneList, ZoneOut
-from api.settings import ID_PATTERN
+from wartezone_contract import ID_MAX_LENGTH, ID_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["state"], responses=responses(401, 422))
 ZONE_PATH = "/zones/{site}/{camera}/{zone}"
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
+# An optional header or query parameter is a number or absent, never null: documented as such.
+EVENT_ID = WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_ID})
 
 
 @router.get("/zones", response_model=ZoneList, summary="Every zone now")
 async def list_zones(runtime: RuntimeDep, role: DeskRole) -> ZoneList:
-    return ZoneList(zones=[ZoneOut.of(view) for view in runtime.engine.zones()])
+    return ZoneList(zones=[ZoneOut.of(view) for view in runtime.zones()])
 
 
 @router.get(ZONE_PATH, response_model=ZoneOut, summary="One zone now", responses=responses(404))
 async def get_zone(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> ZoneOut:
-    view = runtime.engine.zone(key)
+    view = runtime.zone(key)
     if view is None:
         raise HTTPException(404, f"no zone {key}: it has no rule and the input has not reported it")
     return ZoneOut.of(view)
@@ -45,32 +47,72 @@ async def acknowledge(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> A
         raise HTTPException(409, str(error)) from None
 
 
+def _event(
+    name: str, payload: type[ZoneList | EventPayload], description: str, own_id: bool
+) -> dict[str, Any]:
+    """One kind of event on the stream, as an EventSource client sees it: the event name, the
+    payload's JSON as `data`, and an `id`: its own (own_id), or the last one sent before it."""
+    return {
+        "type": "object",
+        "description": description,
+        "properties": {
+            "event": {"const": name},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                # Both payloads are response models of other routes, so the components hold them.
+                "contentSchema": {"$ref": f"#/components/schemas/{payload.__name__}"},
+            },
+            "id": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+        "required": ["event", "data", "id"] if own_id else ["event", "data"],
+        "additionalProperties": False,
+    }
+
+
+# Open API 3.1 describes a text/event-stream by the schema of one event (3.2 names it itemSchema).
+STREAM_EVENT = {
+    "oneOf": [
+        _event("zones", ZoneList, "Every zone now: on connect and whenever a zone changes.", own_id=False),
+        _event(
+            "alert",
+            EventPayload,
+            "One event as the webhooks get it; its id is the one to send back as Last-Event-ID.",
+            own_id=True,
+        ),
+    ]
+}
+
+
 @router.get(
     "/stream",
     summary="Server-Sent Events: `zones` on connect and on change, `alert` per event",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/event-stream": {"schema": STREAM_EVENT}}}},
 )
 async def stream(
     runtime: RuntimeDep,
     role: DeskRole,
     last_event_id: Annotated[
         int | None,
+        EVENT_ID,
         Header(ge=0, le=MAX_ID, description="Sent by EventSource on reconnects: replays later events."),
     ] = None,
     after: Annotated[
-        int | None, Query(ge=0, le=MAX_ID, description="Like Last-Event-ID, for clients that cannot set it.")
+        int | None,
+        EVENT_ID,
+        Query(ge=0, le=MAX_ID, description="Like Last-Event-ID, for clients that cannot set it."),
     ] = None,
 ) -> StreamingResponse:
     start_after = last_event_id if last_event_id is not None else after
     return StreamingResponse(
-        runtime.broker.stream(lambda: runtime.stream_start(start_after)),
+        runtime.stream(start_after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-Id = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=63)]
+Id = Annotated[str | None, Query(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)]
 
 
 @router.get(
@@ -87,8 +129,7 @@ async def alerts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Page on: ids below this.")] = None,
 ) -> list[AlertOut]:
-    match = {"site": site, "camera": camera, "zone": zone}
-    return [AlertOut.of(a) for a in runtime.storage.alerts(match, limit, before_id)]
+    return [AlertOut.of(a) for a in runtime.alerts(site, camera, zone, limit, before_id)]
 
 
 @router.get(
@@ -102,7 +143,4 @@ async def events(
     after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[EventPayload]:
-    return [
-        EventPayload.model_validate(json.loads(body))
-        for body in runtime.storage.notifications(after_id, limit)
-    ]
+    return runtime.events_after(after_id, limit)

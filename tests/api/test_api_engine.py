@@ -23,14 +23,18 @@ ACK = "ack"
 Step = tuple[float, float | str | None]  # (seconds after T0, occupancy | None (unknown) | "ack")
 
 
+def book(rule: dict[str, Any] | None = RULE) -> dict[ZoneKey, RuleSpec]:
+    """A rule book for the engine: KEY's rule, or none."""
+    return {} if rule is None else {KEY: RuleSpec.model_validate(rule)}
+
+
 def drive(
     steps: list[Step], rule: dict[str, Any] | None = RULE, engine: AlertEngine | None = None
 ) -> tuple[list[str], list[tuple[str, float, float | None]], AlertEngine]:
     """States after each step, and (notice type, at, since) relative to T0."""
     clock = FakeClock(T0)
     if engine is None:
-        rules = {KEY: RuleSpec.model_validate(rule)} if rule is not None else {}
-        engine = AlertEngine(BERLIN, clock, rules=rules)
+        engine = AlertEngine(BERLIN, clock, rules=book(rule).copy)
     engine.clock = clock
     states: list[str] = []
     notices: list[Notice] = []
@@ -176,7 +180,7 @@ def test_a_zone_without_rule_is_ok_or_unknown_and_never_fires() -> None:
 
 
 def test_a_zone_with_rule_never_read_is_unknown_with_reason() -> None:
-    engine = AlertEngine(BERLIN, FakeClock(T0), rules={KEY: RuleSpec.model_validate(RULE)})
+    engine = AlertEngine(BERLIN, FakeClock(T0), rules=book().copy)
     assert engine.observe(Snapshot(T0)) == []
     view = engine.zone(KEY)
     assert view is not None
@@ -224,16 +228,37 @@ def test_acknowledge_records_role_and_time() -> None:
 
 
 def test_removing_the_rule_ends_the_open_alert() -> None:
-    _, _, engine = drive([(0, 6), (10, 6)])
+    rules = book()
+    _, _, engine = drive([(0, 6), (10, 6)], engine=AlertEngine(BERLIN, FakeClock(T0), rules=rules.copy))
     engine.clock = FakeClock(T0 + 30)
-    [notice] = engine.remove_rule(KEY)
+    del rules[KEY]
+    [notice] = engine.rule_removed(KEY)
     assert (notice.type.value, notice.state, notice.reason) == ("alert.resolved", State.OK, "rule_removed")
     assert notice.alert is not None and notice.alert.end_reason is EndReason.RULE_REMOVED
+    assert notice.rule is None
+
+
+def test_the_engine_keeps_no_rules_of_its_own() -> None:
+    """It reads the rule book at every reading: a rule set there applies from the next one."""
+    rules: dict[ZoneKey, RuleSpec] = {}
+    engine = AlertEngine(BERLIN, FakeClock(T0), rules=rules.copy)
+    assert engine.zones() == []
+    rules[KEY] = RuleSpec.model_validate(RULE)
+    engine.rule_set(KEY)
+    view = engine.zone(KEY)
+    assert view is not None and view.rule == rules[KEY] and view.state is State.UNKNOWN
+    states, _, _ = drive([(0, 6)], engine=engine)
+    assert states == ["pending"]
+    rules[KEY] = RuleSpec.model_validate({**RULE, "raise_level": 7})
+    states, _, _ = drive([(1, 6)], engine=engine)
+    assert states == ["ok"]
+    view = engine.zone(KEY)
+    assert view is not None and view.rule is not None and view.rule.raise_level == 7
 
 
 def test_restart_continues_the_stored_alert_without_firing_again() -> None:
     stored = Alert(7, KEY, 5, T0 - 100, T0 - 90, 8.0, acknowledged_at=T0 - 80, acknowledged_by=Role.DESK)
-    engine = AlertEngine(BERLIN, FakeClock(T0), {KEY: RuleSpec.model_validate(RULE)}, [stored], {}, 8)
+    engine = AlertEngine(BERLIN, FakeClock(T0), book().copy, [stored], {}, 8)
     states, told, engine = drive([(0, None), (1, 6), (2, 1), (22, 1)], engine=engine)
     assert states == ["unknown", "acknowledged", "acknowledged", "resolved"]
     assert told == [("alert.resolved", 22, 2)]
@@ -241,7 +266,7 @@ def test_restart_continues_the_stored_alert_without_firing_again() -> None:
 
 
 def test_cooldown_survives_a_restart() -> None:
-    engine = AlertEngine(BERLIN, FakeClock(T0), {KEY: RuleSpec.model_validate(RULE)}, [], {KEY: T0 - 10}, 1)
+    engine = AlertEngine(BERLIN, FakeClock(T0), book().copy, [], {KEY: T0 - 10}, 1)
     states, told, _ = drive([(0, 6), (10, 6), (49, 6), (50, 6)], engine=engine)
     assert states == ["resolved", "resolved", "resolved", "firing"]
     assert told == [("alert.fired", 50, 0)]
@@ -261,6 +286,15 @@ HOURS = OpeningHours.model_validate(
         "monday": [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "16:00"}],
         "wednesday": [{"start": "08:00", "end": "24:00"}],
         "closed_dates": ["2025-12-24"],
+    }
+)
+# An end at or before the start is on the next day; the interval belongs to the day it starts on.
+NIGHT = OpeningHours.model_validate(
+    {
+        "friday": [{"start": "22:00", "end": "06:00"}],
+        "sunday": [{"start": "08:00", "end": "08:00"}],  # 24 hours from 08:00
+        "tuesday": [{"start": "00:00", "end": "00:00"}],  # the whole day
+        "closed_dates": ["2025-12-05"],  # a Friday
     }
 )
 
@@ -283,6 +317,21 @@ HOURS = OpeningHours.model_validate(
         (HOURS, "2025-12-24 10:00", False),  # a Wednesday, but a closed date
         (HOURS, "2025-12-17 10:00", True),  # the Wednesday before
         (HOURS, "2025-03-31 08:30", True),  # Monday after the clocks changed
+        (NIGHT, "2025-11-28 03:00", False),  # Friday before dawn: Thursday has no night
+        (NIGHT, "2025-11-28 21:59", False),
+        (NIGHT, "2025-11-28 22:00", True),
+        (NIGHT, "2025-11-29 00:00", True),  # Saturday: Friday's night goes on
+        (NIGHT, "2025-11-29 05:59", True),
+        (NIGHT, "2025-11-29 06:00", False),
+        (NIGHT, "2025-11-30 07:59", False),
+        (NIGHT, "2025-11-30 08:00", True),
+        (NIGHT, "2025-12-01 07:59", True),  # Monday: Sunday's 24 hours
+        (NIGHT, "2025-12-01 08:00", False),
+        (NIGHT, "2025-12-02 00:00", True),
+        (NIGHT, "2025-12-02 23:59", True),
+        (NIGHT, "2025-12-03 00:00", False),  # Tuesday's day is over
+        (NIGHT, "2025-12-05 23:00", False),  # a closed Friday
+        (NIGHT, "2025-12-06 01:00", False),  # ... closes its night too
     ],
 )
 def test_opening_hours(hours: OpeningHours | None, local: str, is_open: bool) -> None:

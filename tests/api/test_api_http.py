@@ -118,9 +118,9 @@ def test_browser_login_cookie_and_cross_site_refusal(client: TestClient) -> None
         ({**RULE, "min_above_s": -1}, "body.min_above_s", "greater than or equal to 0"),
         ({**RULE, "colour": "red"}, "body.colour", "Extra inputs are not permitted"),
         (
-            {**RULE, "opening_hours": {"monday": [{"start": "18:00", "end": "08:00"}]}},
-            "body.opening_hours.monday[0]",
-            "end 08:00 must be after start 18:00",
+            {**RULE, "opening_hours": {"monday": [{"start": "24:00", "end": "08:00"}]}},
+            "body.opening_hours.monday[0].start",
+            "should match pattern",
         ),
         (
             {**RULE, "opening_hours": {"monday": [{"start": "8:00", "end": "12:00"}]}},
@@ -140,6 +140,66 @@ def test_bad_rules_are_refused_naming_the_field(
 
 
 @pytest.mark.parametrize(
+    "intervals",
+    [
+        [],
+        [{"start": "08:00", "end": "12:00"}, {"start": "13:00", "end": "24:00"}],
+        [{"start": "18:00", "end": "08:00"}],  # overnight: ends the next day
+        [{"start": "08:00", "end": "08:00"}],  # 24 hours
+        [{"start": "00:00", "end": "00:00"}],  # the whole day
+        [{"start": "23:59", "end": "00:00"}],
+    ],
+    ids=["empty", "day", "overnight", "24 hours", "whole day", "last minute"],
+)
+def test_every_interval_the_schema_allows_is_accepted(
+    client: TestClient, intervals: list[dict[str, str]]
+) -> None:
+    """JSON Schema cannot compare start with end, so every pair it allows has a meaning."""
+    body = {**RULE, "opening_hours": {"friday": intervals}}
+    response = client.put(RULE_PATH, json=body, headers=LEAD_HEADERS)
+    assert response.status_code == 200, response.text
+    assert response.json()["opening_hours"]["friday"] == intervals
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({**RULE, "raise_level": "5"}, "body.raise_level"),
+        ({**RULE, "clear_level": True}, "body.clear_level"),
+        ({**RULE, "cooldown_s": "60"}, "body.cooldown_s"),
+        ({**RULE, "opening_hours": {"closed_dates": [0]}}, "body.opening_hours.closed_dates[0]"),
+        (
+            {**RULE, "opening_hours": {"closed_dates": ["2025-12-24T00:00:00"]}},
+            "body.opening_hours.closed_dates[0]",
+        ),
+    ],
+    ids=["count as text", "count as boolean", "seconds as text", "date as number", "date with time"],
+)
+def test_values_of_another_json_type_are_refused(client: TestClient, body: dict[str, Any], path: str) -> None:
+    """What the schema refuses is refused, though pydantic alone would convert it."""
+    response = client.put(RULE_PATH, json=body, headers=LEAD_HEADERS)
+    assert_error_body(response, 422)
+    assert [f["path"] for f in response.json()["error"]["fields"]] == [path]
+
+
+def test_a_number_with_no_fraction_is_a_count(client: TestClient) -> None:
+    response = client.put(RULE_PATH, json={**RULE, "raise_level": 5.0}, headers=LEAD_HEADERS)
+    assert response.status_code == 200 and response.json()["raise_level"] == 5
+
+
+def test_rules_are_read_from_the_database_only(settings: Settings, client: TestClient) -> None:
+    """A rule lives in one place: changed there, every answer and the state machine follow."""
+    import sqlite3
+
+    assert client.put(RULE_PATH, json=RULE, headers=LEAD_HEADERS).status_code == 200
+    with sqlite3.connect(settings.database) as db:
+        db.execute("UPDATE rules SET spec = json_set(spec, '$.raise_level', 9)")
+    assert client.get(RULE_PATH, headers=DESK_HEADERS).json()["raise_level"] == 9
+    assert [r["raise_level"] for r in client.get("/api/v1/rules", headers=DESK_HEADERS).json()] == [9]
+    assert client.get(ZONE_PATH, headers=DESK_HEADERS).json()["raise_level"] == 9
+
+
+@pytest.mark.parametrize(
     ("path", "status"),
     [
         ("/api/v1/zones/North/entrance/waiting", 422),  # ids are lower-case labels
@@ -151,10 +211,33 @@ def test_not_found_and_bad_paths_have_the_error_body(client: TestClient, path: s
     assert_error_body(client.get(path, headers=DESK_HEADERS), status)
 
 
-def test_method_not_allowed_says_what_is(client: TestClient) -> None:
-    response = client.post("/api/v1/zones", headers=DESK_HEADERS)
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("POST", "/api/v1/zones", "GET"),
+        ("PATCH", RULE_PATH, "GET, PUT, DELETE"),
+        ("POST", RULE_PATH, "GET, PUT, DELETE"),
+        ("OPTIONS", "/api/v1/session", "POST, DELETE"),
+        ("GET", ZONE_PATH + "/acknowledge", "POST"),
+        ("DELETE", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_method_not_allowed_says_what_is(client: TestClient, method: str, path: str, allow: str) -> None:
+    response = client.request(method, path, headers=LEAD_HEADERS)
     assert_error_body(response, 405)
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == allow
+
+
+def test_method_not_allowed_lists_every_documented_method_of_every_path(client: TestClient) -> None:
+    """RFC 9110: Allow names every method the resource supports, not the first route's."""
+    paths = client.get("/openapi.json").json()["paths"]
+    assert len(paths) >= 10
+    for path, operations in paths.items():
+        assert "patch" not in operations  # PATCH is the method no route has
+        url = path.format(site="north", camera="entrance", zone="waiting")
+        response = client.request("PATCH", url, headers=LEAD_HEADERS)
+        assert response.status_code == 405, (path, response.text)
+        assert sorted(response.headers["allow"].split(", ")) == sorted(m.upper() for m in operations), path
 
 
 def test_request_bodies_are_bounded(make_settings: Callable[..., Settings], fake_edge: FakeEdge) -> None:
