@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import NamedTuple, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
+
+class Strict(BaseModel):
+    """The base of every settings and rule model: a typo is an error, a value never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
 
 class ZoneKey(NamedTuple):
     """A waiting zone as the edge labels it."""

@@ -12,9 +12,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from api.domain import ZoneKey
+from api.domain import Strict, ZoneKey
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 DAY_S = 86400.0
@@ -66,10 +66,6 @@ def _iso_date(value: object) -> object:
 Count = Annotated[int, BeforeValidator(_json_number)]
 Seconds = Annotated[float, BeforeValidator(_json_number)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Interval(Strict):

@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     SecretStr,
@@ -23,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.domain import Strict
 from wartezone_contract import ID_PATTERN
 
 ENV_PREFIX = "WARTEZONE_API__"
@@ -65,10 +64,6 @@ Secret = Annotated[SecretStr, AfterValidator(_secret_long_enough)]
 Identifier = Annotated[
     str, Field(pattern=ID_PATTERN, description="Lower-case id: letters, digits, '-', '_'.")
 ]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ScrapeInput(Strict):

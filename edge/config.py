@@ -157,7 +157,7 @@ class CameraConfig(Strict):
         description="Down longer than this: open visits end at their last sighting instead of "
         "spanning the outage.",
     )
-    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)  # type: ignore[arg-type]
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
 
     @model_validator(mode="after")
     def _zone_ids_unique(self) -> CameraConfig:
@@ -275,8 +275,8 @@ class Config(Strict):
     site: Identifier
     cameras: list[CameraConfig] = Field(min_length=1)
     detector: DetectorConfig = Field(default_factory=OpenvinoDetectorConfig)
-    tracker: TrackerConfig = Field(default_factory=TrackerConfig)  # type: ignore[arg-type]
-    metrics: MetricsConfig = Field(default_factory=MetricsConfig)  # type: ignore[arg-type]
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
 
     @model_validator(mode="after")
     def _camera_ids_unique(self) -> Config:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,8 +22,8 @@ class Anchor(StrEnum):
     BOX_CENTER = "box_center"
 
 
-def _frozen(array: NDArray, dtype: type) -> NDArray:
-    out: NDArray = np.array(array, dtype=dtype, copy=True)
+def _frozen(array: NDArray[Any], dtype: type) -> NDArray[Any]:
+    out: NDArray[Any] = np.array(array, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
 
@@ -101,8 +102,8 @@ class Detections:
         return Detections(
             np.concatenate([p.xyxy for p in parts]),
             np.concatenate([p.confidence for p in parts]),
-            np.concatenate([p.keypoints for p in parts]) if with_keypoints else None,  # type: ignore[misc]
-            np.concatenate([p.track_id for p in parts]) if with_ids else None,  # type: ignore[misc]
+            np.concatenate([p.keypoints for p in parts]) if with_keypoints else None,
+            np.concatenate([p.track_id for p in parts]) if with_ids else None,
         )
 
     def anchors(self, anchor: Anchor) -> NDArray[np.float32]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.detect.base import NetworkBackend, Region, whole_images
-from edge.detect.postprocess import Letterbox, faint_and_large, letterbox, network_shape, nms
+from edge.detect.base import NetworkBackend, whole_images
+from edge.detect.postprocess import Letterbox, Region, faint_and_large, letterbox, network_shape, nms
 from edge.detections import Detections
 
 # output rows: cx, cy, w, h (network-input pixels), person score, then keypoints x, y, visibility

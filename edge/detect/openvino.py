@@ -35,7 +35,8 @@ def import_openvino() -> ModuleType:
     sys.modules.setdefault("openvino.tools.ovc", None)  # type: ignore[arg-type]
     import openvino
 
-    return openvino
+    module: ModuleType = openvino
+    return module
 
 
 class OpenvinoDetector(ExportedPoseModel):

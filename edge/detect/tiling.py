@@ -6,8 +6,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.config import TilingConfig
-from edge.detect.base import Detector, Region, whole_images
-from edge.detect.postprocess import nms, touches
+from edge.detect.base import Detector, whole_images
+from edge.detect.postprocess import Region, nms, touches
 from edge.detections import Detections
 
 

@@ -11,9 +11,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.config import UltralyticsDetectorConfig
-from edge.detect.base import NetworkBackend, Region, whole_images
+from edge.detect.base import NetworkBackend, whole_images
 from edge.detect.model import ModelManifest
-from edge.detect.postprocess import faint_and_large
+from edge.detect.postprocess import Region, faint_and_large
 from edge.detections import Detections
 
 PERSON_CLASS = 0

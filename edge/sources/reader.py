@@ -32,7 +32,7 @@ class Backoff:
     def next_wait_s(self) -> float:
         base = min(self.config.max_s, self.config.initial_s * 2**self._attempt)
         self._attempt += 1
-        return base * (1 + self.config.jitter * self._rng.uniform(-1, 1))
+        return float(base * (1 + self.config.jitter * self._rng.uniform(-1, 1)))
 
     def reset(self) -> None:
         self._attempt = 0

@@ -29,7 +29,8 @@ def contains(polygon: NDArray[np.float32], points: NDArray[np.float32]) -> NDArr
     with np.errstate(divide="ignore", invalid="ignore"):
         x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
     crossings = spans & (x < x_cross)
-    return (crossings.sum(axis=1) % 2) == 1
+    inside: NDArray[np.bool_] = (crossings.sum(axis=1) % 2) == 1
+    return inside
 
 
 def bounding_box(polygons: list[NDArray[np.float32]], width: int, height: int) -> tuple[int, int, int, int]:
