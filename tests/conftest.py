@@ -110,6 +110,7 @@ SLOW_MARKERS = ("data", "live_server", "browser")
 FIXTURE_MARKERS = {
     "shared_data": "data",
     "rtsp": "live_server",
+    "prometheus": "live_server",
     "default_detector": "slow",  # the real model, compiled
     "pt_model": "slow",  # torch and ultralytics
 }

@@ -26,6 +26,8 @@ import yaml
 from api_support import DESK, LEAD, LEAD_HEADERS, SECRET, Receiver, free_port, wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
+pytestmark = pytest.mark.live_server  # the edge and the API as processes, a receiver, a real clock
+
 REPO = Path(__file__).resolve().parents[2]
 SITE = "branch"
 RULE = {"raise_level": 2, "clear_level": 1, "min_above_s": 3, "min_below_s": 3, "cooldown_s": 300}

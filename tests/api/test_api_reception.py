@@ -15,6 +15,8 @@ from api_support import DESK, DESK_HEADERS, LEAD_HEADERS, FakeEdge, ServerThread
 from api.app import create_app
 from api.settings import Settings
 
+pytestmark = pytest.mark.browser
+
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

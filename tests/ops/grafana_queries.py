@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
+from api.metrics import ApiMetrics
 from edge.config import Config
 from edge.detect.base import ModelInfo
 from edge.metrics import EdgeMetrics
@@ -29,33 +30,30 @@ GRAFANA = REPO / "grafana"
 DASHBOARD_FILES = sorted((GRAFANA / "dashboards").glob("*.json"))
 DATASOURCE_FILE = GRAFANA / "provisioning" / "datasources" / "prometheus.yml"
 
-# Added to the edge by the live-stream work (issue 3) and not exported yet. Dashboards and rules
-# use them already; a query on them must parse, but cannot return data before they exist.
-FUTURE_EDGE_METRICS = frozenset(
-    {
-        "wartezone_camera_reconnects_total",
-        "wartezone_camera_stalls_total",
-        "wartezone_camera_configured_fps",
-    }
-)
-# The alert API's exposition, names pinned with its engineer (they are the API's to export).
-API_METRICS = frozenset(
-    {
-        "wartezone_alert_state",
-        "wartezone_alert_raise_level",
-        "wartezone_alert_clear_level",
-        "wartezone_alerts_fired_total",
-        "wartezone_notifications_sent_total",
-        "wartezone_notifications_failed_total",
-        "wartezone_outbox_pending",
-    }
-)
 # Series that Prometheus itself makes for every target.
 PROMETHEUS_METRICS = frozenset({"up"})
 
 
+def exposed_names(registry: CollectorRegistry) -> frozenset[str]:
+    """The series names a scrape of `registry` can return, read from its text exposition.
+
+    Every sample's name, and the TYPE line of a gauge or counter with no sample yet (a labelled
+    counter before its first event, a scrape-time gauge with nothing to report): those lines carry
+    the series name itself (a counter's with _total). A histogram's TYPE line names no series.
+    """
+    names = set()
+    for line in generate_latest(registry).decode().splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            if kind in {"gauge", "counter", "untyped"}:
+                names.add(name)
+        elif line and not line.startswith("#"):
+            names.add(re.split(r"[{ ]", line, maxsplit=1)[0])
+    return frozenset(names)
+
+
 def edge_metric_names() -> frozenset[str]:
-    """Sample names of a real edge registry (with its process collector), as the service builds it."""
+    """Series names of a real edge registry (with its process collector), as the service builds it."""
     config = Config.model_validate(
         {
             "site": "names",
@@ -72,9 +70,14 @@ def edge_metric_names() -> frozenset[str]:
     ProcessCollector(registry=registry)
     metrics = EdgeMetrics(registry, config, ModelInfo("m", "0" * 64, "onnxruntime", "480x640"))
     metrics.record_frame("cam", 1.7e9, 0.1, [])  # latency histogram and camera gauges get samples
-    names = {sample.name for family in registry.collect() for sample in family.samples}
-    names |= {family.name for family in registry.collect()}  # gauges read at scrape time may be empty
-    return frozenset(names)
+    return exposed_names(registry)
+
+
+def api_metric_names() -> frozenset[str]:
+    """Series names of the alert API's real registry."""
+    registry = CollectorRegistry()
+    ApiMetrics(registry)
+    return exposed_names(registry)
 
 
 def recording_rule_names() -> frozenset[str]:
@@ -92,9 +95,7 @@ def alerting_rules() -> list[dict[str, Any]]:
 
 
 def known_metric_names() -> frozenset[str]:
-    return (
-        edge_metric_names() | FUTURE_EDGE_METRICS | API_METRICS | PROMETHEUS_METRICS | recording_rule_names()
-    )
+    return edge_metric_names() | api_metric_names() | PROMETHEUS_METRICS | recording_rule_names()
 
 
 def datasource_uid() -> str:

@@ -9,45 +9,41 @@ import json
 import math
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import wartezone_contract as contract
+from tests.ops.conftest import need_tool
 from tests.ops.grafana_queries import (
-    FUTURE_EDGE_METRICS,
     PROMETHEUS_CONFIG,
     REPO,
-    Query,
     Variable,
-    edge_metric_names,
     fill,
     load_dashboards,
-    metric_names,
     queries,
     variables,
 )
+
+pytestmark = pytest.mark.live_server  # a real edge, the API under uvicorn and Prometheus
 
 SITE = "ops-test"
 CAMERA = "campus"
 ZONES = ("path-west", "path-east")
 # Long enough for people to walk out of a zone (completed dwell times) and for rates over 1 minute.
 DATA_DEADLINE_S = 120.0
-REAL_API = (REPO / "api" / "app.py").exists()
 
 
 def _free_port() -> int:
@@ -112,68 +108,13 @@ def _edge_config(path: Path, video: Path, port: int) -> None:
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
 
 
-# ---- the alert API: the real one when it exists, else its pinned exposition served statically
-
-
-def _static_api_exposition() -> str:
-    """The API's pinned metric names with plausible values: path-east firing, path-west ok."""
-    lines = []
-    for name, kind in [
-        ("wartezone_alert_state", "gauge"),
-        ("wartezone_alert_raise_level", "gauge"),
-        ("wartezone_alert_clear_level", "gauge"),
-        ("wartezone_alerts_fired", "counter"),
-        ("wartezone_notifications_sent", "counter"),
-        ("wartezone_notifications_failed", "counter"),
-        ("wartezone_outbox_pending", "gauge"),
-    ]:
-        lines += [f"# HELP {name} Pinned API metric (static stand-in).", f"# TYPE {name} {kind}"]
-        for zone, current, raise_level in [("path-west", "ok", 5), ("path-east", "firing", 1)]:
-            zone_labels = f'site="{SITE}",camera="{CAMERA}",zone="{zone}"'
-            if name == "wartezone_alert_state":
-                for state in ("ok", "pending", "firing", "acknowledged", "resolved", "unknown"):
-                    lines.append(f'{name}{{{zone_labels},state="{state}"}} {int(state == current)}')
-            elif name == "wartezone_alert_raise_level":
-                lines.append(f"{name}{{{zone_labels}}} {raise_level}")
-            elif name == "wartezone_alert_clear_level":
-                lines.append(f"{name}{{{zone_labels}}} {raise_level - 1}")
-            elif name == "wartezone_alerts_fired":
-                lines.append(f"{name}_total{{{zone_labels}}} {int(current == 'firing')}")
-        if name.startswith("wartezone_notifications"):
-            lines.append(f'{name}_total{{channel="webhook"}} 0')
-        if name == "wartezone_outbox_pending":
-            lines.append(f"{name} 0")
-    return "\n".join(lines) + "\n"
+# ---- the alert API
 
 
 @dataclass
 class Api:
     port: int
     stop: Any
-
-
-def _start_static_api(tmp_path: Path) -> Api:
-    body = _static_api_exposition().encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/metrics" else 404)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            if self.path == "/metrics":
-                self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-
-    return Api(int(server.server_address[1]), stop)
 
 
 def _start_real_api(tmp_path: Path, edge_port: int) -> Api:
@@ -248,15 +189,12 @@ def _prometheus_config(edge_port: int, api_port: int, prometheus_port: int) -> d
 @dataclass
 class Stack:
     prometheus: str  # base URL
-    api_is_real: bool
     logs: dict[str, Path]
 
 
 @pytest.fixture(scope="module")
 def stack(demo_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    prometheus_bin = shutil.which("prometheus")
-    if prometheus_bin is None:
-        pytest.fail("prometheus is missing: scripts/setup.sh --dev installs Debian's prometheus package")
+    prometheus_bin = need_tool("prometheus", "scripts/setup.sh --dev installs Debian's prometheus package")
     tmp = tmp_path_factory.mktemp("ops-live")
     edge_port, prometheus_port = _free_port(), _free_port()
     _edge_config(tmp / "edge.yaml", demo_video, edge_port)
@@ -273,7 +211,7 @@ def stack(demo_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         stoppers.append(lambda: _stop(edge))
         _wait_for(f"http://127.0.0.1:{edge_port}/metrics", "the edge", edge, logs["edge"], 60)
 
-        api = _start_real_api(tmp, edge_port) if REAL_API else _start_static_api(tmp)
+        api = _start_real_api(tmp, edge_port)
         stoppers.append(api.stop)
 
         (tmp / "prometheus.yml").write_text(
@@ -294,7 +232,7 @@ def stack(demo_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         stoppers.append(lambda: _stop(prometheus))
         base = f"http://127.0.0.1:{prometheus_port}"
         _wait_for(f"{base}/-/ready", "prometheus", prometheus, logs["prometheus"], 60)
-        yield Stack(base, REAL_API, logs)
+        yield Stack(base, logs)
     finally:
         for stop in reversed(stoppers):
             stop()
@@ -320,21 +258,11 @@ def _has_data(result: dict[str, Any]) -> bool:
     return any(math.isfinite(float(s["value"][1])) for s in samples)
 
 
-def _may_be_empty(query: Query, exported: frozenset[str]) -> str | None:
-    """Why a query may have no data in this run, or None when it must have data."""
-    missing = metric_names(query.expr) & (FUTURE_EDGE_METRICS - exported)
-    if missing:
-        return f"{', '.join(sorted(missing))}: not exported by the edge yet (live-stream work)"
-    return None
-
-
 def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:
     dashboards = [d for _, d in load_dashboards()]
     assert dashboards, "no dashboard in grafana/dashboards"
-    exported = edge_metric_names()
     pending = {(d["title"], str(q)): (d, q) for d in dashboards for q in queries(d)}
     last: dict[str, Any] = {}
-    allowed: dict[str, str] = {}
     deadline = time.monotonic() + DATA_DEADLINE_S
     while pending and time.monotonic() < deadline:
         values_of: dict[str, dict[str, str]] = {}
@@ -354,9 +282,6 @@ def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:
             last[str(query)] = (expr, result["data"]["result"][:3])
             if _has_data(result):
                 del pending[key]
-            elif (reason := _may_be_empty(query, exported)) is not None:
-                allowed[str(query)] = reason
-                del pending[key]
         if pending:
             time.sleep(2)
     missing = {str(q): last.get(str(q)) for _, q in pending.values()}
@@ -367,20 +292,19 @@ def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:
         for variable in variables(dashboard):
             found = last[f"{dashboard['title']} / ${variable.name}"]
             assert found, f"{dashboard['title']}: variable ${variable.name} has no values"
-    if allowed:
-        print("queries allowed to be empty:", *(f"  {q}: {why}" for q, why in allowed.items()), sep="\n")
 
 
 def test_dashboard_values_come_from_this_run(stack: Stack) -> None:
     """The site, camera and zones of the run, and the API's series, as the dashboards select them."""
-    occupancy = _query(stack, f'wartezone_zone_occupancy{{site="{SITE}"}}')["data"]["result"]
+    occupancy = _query(stack, f'{contract.ZONE_OCCUPANCY}{{site="{SITE}"}}')["data"]["result"]
     assert {s["metric"]["zone"] for s in occupancy} == set(ZONES)
     assert all(s["metric"]["camera"] == CAMERA and s["metric"]["job"] == "wartezone-edge" for s in occupancy)
     # process_* carry no site in the exposition: the target's site label fills it in.
     memory = _query(stack, f'process_resident_memory_bytes{{job="wartezone-edge", site="{SITE}"}}')
     assert memory["data"]["result"], "process_* of the edge not selectable by site"
-    states = _query(stack, f'wartezone_alert_state{{site="{SITE}", job="wartezone-api"}} == 1')
-    assert {s["metric"]["zone"] for s in states["data"]["result"]} <= set(ZONES)
+    states = _query(stack, f'{contract.ALERT_STATE}{{site="{SITE}", job="wartezone-api"}} == 1')
+    # The real API with a rule on each zone: every zone is in exactly one state.
+    assert sorted(s["metric"]["zone"] for s in states["data"]["result"]) == sorted(ZONES)
 
 
 def test_rules_evaluate_without_errors(stack: Stack) -> None:

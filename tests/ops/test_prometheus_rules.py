@@ -4,7 +4,6 @@ rules, and the unit tests of every alerting rule) and amtool (config, and where 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+import wartezone_contract as contract
+from tests.ops.conftest import need_tool
 from tests.ops.grafana_queries import (
     ALERTMANAGER_CONFIG,
     PROMETHEUS_CONFIG,
@@ -24,14 +25,9 @@ from tests.ops.grafana_queries import (
     rules,
 )
 
-ID_PATTERN = r"[a-z0-9][a-z0-9_-]{0,62}"  # edge.config's Identifier: site ids are label values
-
 
 def _tool(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(f"{name} is missing: scripts/setup.sh --dev installs Debian's {package} package")
-    return path
+    return need_tool(name, f"scripts/setup.sh --dev installs Debian's {package} package")
 
 
 def _run(*command: str) -> subprocess.CompletedProcess[str]:
@@ -111,7 +107,7 @@ def test_scrape_config_labels_every_target_with_its_site() -> None:
                 assert files, f"{name}: no target file {pattern}"
                 for path in files:
                     for group in yaml.safe_load(path.read_text(encoding="utf-8")):
-                        assert re.fullmatch(ID_PATTERN, group["labels"]["site"]), f"{path}: {group}"
+                        assert re.fullmatch(contract.ID_PATTERN, group["labels"]["site"]), f"{path}: {group}"
                         assert group["targets"], f"{path}: a group without targets"
 
 
