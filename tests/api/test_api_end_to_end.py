@@ -291,3 +291,12 @@ def test_apis_stop_cleanly_on_sigterm(run: Run) -> None:
 
 def _t(iso: str) -> float:
     return datetime.fromisoformat(iso).timestamp()
+
+
+def test_routine_success_is_quiet(run: Run) -> None:
+    """Scrapes every second and webhooks that work are not news: no request line per scrape or
+    delivery; what is logged at INFO and above is start, stop and what went wrong."""
+    for log in run.api_logs:
+        assert "HTTP Request:" not in log, log[-2000:]  # httpx's INFO line per request
+        lines = [line for line in log.splitlines() if " INFO " in line or " WARNING " in line]
+        assert len(lines) < 30, "\n".join(lines)
