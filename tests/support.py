@@ -6,9 +6,12 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -18,14 +21,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(condition: Callable[[], object], timeout_s: float, what: str = "the condition") -> float:
-    """Seconds until `condition()` is true; fails naming `what` after timeout_s."""
-    started = time.monotonic()
-    while not condition():
-        elapsed = time.monotonic() - started
-        assert elapsed < timeout_s, f"{what} did not hold within {timeout_s} s"
-        time.sleep(0.02)
-    return time.monotonic() - started
+def wait_for(
+    condition: Callable[[], T], timeout_s: float, what: str = "the condition", every_s: float = 0.02
+) -> T:
+    """Poll until condition() is truthy and return what it returned; fail naming `what` after timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(every_s)
 
 
 def write_video(path: Path, frames: int, fps: float, size: tuple[int, int] = (64, 48)) -> Path:

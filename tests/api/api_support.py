@@ -6,10 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -17,29 +15,13 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from tests.support import free_port, wait_for
+
 DESK = "desk-token-0123456789abcdef"
 LEAD = "lead-token-0123456789abcdef"
 SECRET = "webhook-secret-0123456789"
 DESK_HEADERS = {"Authorization": f"Bearer {DESK}"}
 LEAD_HEADERS = {"Authorization": f"Bearer {LEAD}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], Any], timeout_s: float, what: str, every_s: float = 0.05) -> Any:
-    """Poll until condition() is truthy; fail naming `what` after timeout_s."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(every_s)
 
 
 class FakeClock:

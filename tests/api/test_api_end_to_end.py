@@ -23,8 +23,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from api_support import DESK, LEAD, LEAD_HEADERS, SECRET, Receiver, free_port, wait_for
+from api_support import DESK, LEAD, LEAD_HEADERS, SECRET, Receiver
 from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.live_server  # the edge and the API as processes, a receiver, a real clock
 

@@ -8,12 +8,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from api_support import DESK, DESK_HEADERS, LEAD, LEAD_HEADERS, FakeEdge, wait_for
+from api_support import DESK, DESK_HEADERS, LEAD, LEAD_HEADERS, FakeEdge
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.settings import Settings
+from tests.support import wait_for
 
 RULE = {"raise_level": 5, "clear_level": 2, "min_above_s": 0, "min_below_s": 0, "cooldown_s": 0}
 RULE_PATH = "/api/v1/rules/north/entrance/waiting"

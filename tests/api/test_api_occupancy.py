@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from api_support import FakeClock, FakeEdge, free_port, wait_for
+from api_support import FakeClock, FakeEdge
 
 from api.domain import Snapshot, ZoneKey
 from api.occupancy import (
@@ -23,6 +23,7 @@ from api.occupancy import (
     snapshot_from_samples,
 )
 from api.settings import PrometheusInput, ScrapeInput
+from tests.support import free_port, wait_for
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "edge_exposition.prom"
 WAITING = ZoneKey("north", "entrance", "waiting")

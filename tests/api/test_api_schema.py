@@ -16,12 +16,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_support import DESK, LEAD, FakeClock, ServerThread, client_for, wait_for
+from api_support import DESK, LEAD, FakeClock, ServerThread, client_for
 
 from api.app import create_app
 from api.domain import Snapshot
 from api.occupancy import samples_from_exposition, snapshot_from_samples
 from api.settings import parse_settings
+from tests.support import wait_for
 
 HERE = Path(__file__).resolve().parent
 CONTRACT = HERE.parent / "contract" / "edge_exposition.prom"

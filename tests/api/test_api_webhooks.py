@@ -6,12 +6,13 @@ import re
 from collections.abc import Callable
 
 import pytest
-from api_support import DESK_HEADERS, LEAD_HEADERS, SECRET, FakeEdge, Receiver, wait_for
+from api_support import DESK_HEADERS, LEAD_HEADERS, SECRET, FakeEdge, Receiver
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.notify import backoff_s, sign, verify
 from api.settings import RetrySettings, Settings
+from tests.support import wait_for
 
 RULE = {"raise_level": 5, "clear_level": 2, "min_above_s": 0, "min_below_s": 0, "cooldown_s": 0}
 

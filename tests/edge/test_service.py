@@ -27,7 +27,7 @@ from edge.service import EdgeService
 from edge.sources import FileSource
 from edge.sources.base import LazyFrame
 from tests.conftest import make_detections
-from tests.support import wait_until, write_video
+from tests.support import wait_for, write_video
 
 SITE = "test-site"
 PEOPLE = [(10.0, 5.0, 20.0, 40.0), (30.0, 5.0, 40.0, 40.0), (45.0, 8.0, 55.0, 44.0)]  # 3, standing still
@@ -313,8 +313,8 @@ def test_a_truncated_looping_file_is_a_broken_camera_not_a_frozen_room(
     cfg = config({"door": truncated}, source={"type": "file", "path": str(truncated), "loop": True})
     running = run_service(cfg, ScriptedDetector())
 
-    wait_until(lambda: running.service.readiness()[1]["door"] == "down", 10, "the camera going down")
-    wait_until(lambda: (running.value("wartezone_camera_reconnects_total", "door") or 0) >= 5, 10, "retries")
+    wait_for(lambda: running.service.readiness()[1]["door"] == "down", 10, "the camera going down")
+    wait_for(lambda: (running.value("wartezone_camera_reconnects_total", "door") or 0) >= 5, 10, "retries")
 
     assert running.value("wartezone_camera_up", "door") == 0
     assert running.value("wartezone_zone_occupancy", "door", "all") is None  # unknown, never a frozen 3

@@ -38,7 +38,7 @@ from edge.sources.reader import Backoff
 from edge.sources.stream import StreamSource, redact
 from tests.conftest import make_detections
 from tests.edge.sources.conftest import RtspServer
-from tests.support import free_port, wait_until
+from tests.support import free_port, wait_for
 
 SITE = "test-site"
 
@@ -81,7 +81,9 @@ class Watch:
 
     def until(self, condition: Callable[[], bool], timeout_s: float) -> float:
         """Seconds until `condition` held; fails after timeout_s."""
-        return wait_until(condition, timeout_s)
+        started = time.monotonic()
+        wait_for(condition, timeout_s)
+        return time.monotonic() - started
 
 
 @pytest.fixture
