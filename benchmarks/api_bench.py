@@ -8,7 +8,7 @@
 The edge box is a stand-in /metrics page served by this script (the API scrapes it over HTTP as it
 would a real one): the benchmark measures the API, not the detector.
 
-    .venv/bin/python benchmarks/api_bench.py [--seconds 3] [--crossings 5]
+    .venv/bin/python -m benchmarks.api_bench [--seconds 3] [--crossings 5]
 """
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
+
+from benchmarks.live import free_port
+from tests.api.api_support import FakeEdge
 
 REPO = Path(__file__).resolve().parent.parent
 DESK = "bench-desk-token-0123456789"
@@ -47,51 +48,21 @@ CHROMIUM_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class StandInEdge:
-    """An edge box's /metrics page: the set occupancy, with a new frame time at every scrape."""
+    """An edge box's /metrics page (the tests' fake edge), all zones of one camera, a new frame
+    time at every scrape."""
 
     def __init__(self) -> None:
         self.occupancy = dict.fromkeys(ZONES, 1.0)
-        self.changed_at = 0.0
-        edge = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = edge.exposition().encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/metrics"
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.fake = FakeEdge(SITE)
+        self.url = self.fake.url
+        self.fake.set({(CAMERA, zone): value for zone, value in self.occupancy.items()})
 
     def set(self, zone: str, value: float) -> float:
+        """The new occupancy of `zone`; returns when it was set (Unix time)."""
         self.occupancy[zone] = value
-        self.changed_at = time.time()
-        return self.changed_at
-
-    def exposition(self) -> str:
-        labels = f'camera="{CAMERA}",site="{SITE}"'
-        lines = ["# TYPE wartezone_zone_occupancy gauge"]
-        lines += [f'wartezone_zone_occupancy{{{labels},zone="{z}"}} {v}' for z, v in self.occupancy.items()]
-        lines += ["# TYPE wartezone_camera_up gauge", f"wartezone_camera_up{{{labels}}} 1"]
-        lines += [
-            "# TYPE wartezone_camera_last_frame_timestamp_seconds gauge",
-            f"wartezone_camera_last_frame_timestamp_seconds{{{labels}}} {time.time()}",
-        ]
-        return "\n".join(lines) + "\n"
+        self.fake.set({(CAMERA, z): v for z, v in self.occupancy.items()})
+        return time.time()
 
 
 def start_api(folder: Path, edge_url: str, port: int) -> subprocess.Popen[bytes]:
@@ -164,7 +135,17 @@ def load(url: str, seconds: float, clients: int) -> dict[str, Any]:
 
 def load_from_second_process(url: str, seconds: float, clients: int) -> dict[str, Any]:
     done = subprocess.run(
-        [sys.executable, __file__, "--load", url, "--seconds", str(seconds), "--clients", str(clients)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.api_bench",
+            "--load",
+            url,
+            "--seconds",
+            str(seconds),
+            "--clients",
+            str(clients),
+        ],
         capture_output=True,
         text=True,
         check=True,
