@@ -32,10 +32,11 @@ if [ ! -x .venv/bin/python ]; then
     echo "setup: creating .venv"
     "$python" -m venv .venv
 fi
-extras=""
+# The demo runs both the edge box and the API; a box or an API server alone installs one extra.
+extras="[edge,api]"
 torch_pins=()
 if $dev; then
-    extras="[dev,ultralytics]"
+    extras="[edge,api,dev,ultralytics]"
     # torch and torchvision as a pair: ultralytics needs both, and mismatched pairs fail to import.
     torch_pins=(torch==2.14.1 torchvision==0.29.1)
 fi

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 import numpy as np
 import pytest
@@ -23,13 +26,36 @@ DEMO_VIDEO = REPO / ".cache" / "vtest.avi"
 MODEL = REPO / "models" / "yolo11n-pose.onnx"
 
 
-def need(path: Path, why: str) -> Path:
-    if path.exists():
-        return path
-    message = f"{path} is missing: {why}"
+def _missing(message: str) -> NoReturn:
+    """Skipped on a developer's machine; failed when CI is set, so that a test CI runs can never
+    pass by skipping."""
     if os.environ.get("CI"):
         pytest.fail(f"{message} (CI is set, so this fails instead of skipping)")
     pytest.skip(message)
+
+
+def need(path: Path, why: str) -> Path:
+    """`path`, which must exist (data, a fetched file)."""
+    if not path.exists():
+        _missing(f"{path} is missing: {why}")
+    return path
+
+
+def need_tool(name: str, why: str) -> str:
+    """The path of the command `name`, on PATH or beside this interpreter (the .venv's hadolint)."""
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+    found = shutil.which(name, path=search)
+    if found is None:
+        _missing(f"{name} is missing: {why}")
+    return found
+
+
+def need_module(name: str, why: str) -> ModuleType:
+    """The module `name`, imported: for optional packages (an extra), never the project's own."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"Python module {name} is missing: {why}")
 
 
 def run_python(

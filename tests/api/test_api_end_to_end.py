@@ -26,6 +26,7 @@ import yaml
 from api_support import DESK, LEAD, LEAD_HEADERS, SECRET, Receiver
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.conftest import SHARED_DATA, need
 from tests.support import free_port, wait_for
 
 pytestmark = pytest.mark.live_server  # the edge and the API as processes, a receiver, a real clock
@@ -278,7 +279,7 @@ def test_a_receiver_down_for_a_while_gets_every_event_in_order_once(run: Run) ->
 
 def test_a_camera_that_ends_makes_its_zone_unknown(run: Run) -> None:
     if not run.has_second_camera:
-        pytest.skip("../shared/data is missing: no second, short clip")
+        need(SHARED_DATA, "the second, short clip lives in ../shared/data")
     unknown = [e for e in run.events_up if e["camera"] == "aisle"]
     assert [e["type"] for e in unknown] == ["zone.unknown"]
     assert unknown[0]["occupancy"] is None and unknown[0]["reason"] == "camera down"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.settings import Settings
+from tests.conftest import need_tool
 from tests.support import wait_for
 
 RULE = {"raise_level": 5, "clear_level": 2, "min_above_s": 0, "min_below_s": 0, "cooldown_s": 0}
@@ -367,10 +367,9 @@ def test_own_metrics_have_the_pinned_names(client: TestClient, fake_edge: FakeEd
             {"channel": "webhook"}
         ]
     assert families["wartezone_outbox_pending"].samples[0].value == 0
-    promtool = shutil.which("promtool")
-    if promtool:
-        checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
+    promtool = need_tool("promtool", "scripts/setup.sh --dev installs Debian's prometheus package")
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_openapi_documents_the_webhook_and_the_error_body(client: TestClient) -> None:

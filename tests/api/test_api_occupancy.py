@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from api.occupancy import (
     snapshot_from_samples,
 )
 from api.settings import PrometheusInput, ScrapeInput
+from tests.conftest import need_tool
 from tests.support import free_port, wait_for
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "edge_exposition.prom"
@@ -142,9 +142,7 @@ def test_a_failed_scrape_makes_the_cameras_it_served_unknown(fake_edge: FakeEdge
 
 @pytest.fixture
 def prometheus(tmp_path: Path, fake_edge: FakeEdge) -> Iterator[str]:
-    binary = shutil.which("prometheus") or "/usr/bin/prometheus"
-    if not Path(binary).exists():
-        pytest.skip("the prometheus binary is not installed (Debian package prometheus)")
+    binary = need_tool("prometheus", "scripts/setup.sh --dev installs Debian's prometheus package")
     port = free_port()
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},

@@ -14,6 +14,7 @@ from api_support import DESK, DESK_HEADERS, LEAD_HEADERS, FakeEdge, ServerThread
 
 from api.app import create_app
 from api.settings import Settings
+from tests.conftest import need, need_module
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +34,8 @@ RULE = {"raise_level": 5, "clear_level": 2, "min_above_s": 2, "min_below_s": 0, 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    need(CHROMIUM, "scripts/setup.sh --dev installs Debian's chromium")
+    sync_api: Any = need_module("playwright.sync_api", "scripts/setup.sh --dev installs playwright")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

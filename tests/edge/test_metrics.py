@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -18,6 +17,7 @@ from edge.detect.base import ModelInfo
 from edge.metrics import EdgeMetrics
 from edge.service import EdgeService
 from edge.zones.accounting import ZoneReading
+from tests.conftest import need_tool
 
 MODEL_INFO = ModelInfo(name="m", sha256="0" * 64, backend="onnxruntime", input_size="480x640")
 LABELS = {"site": "test-site", "camera": "cam", "zone": "all"}
@@ -101,9 +101,7 @@ def _scrape(port: int) -> str:
 def test_live_exposition_passes_promtool(
     config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
 ) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.fail("promtool is missing: scripts/setup.sh --dev installs Debian's prometheus package")
+    promtool = need_tool("promtool", "scripts/setup.sh --dev installs Debian's prometheus package")
     data = config_dict(fps=5)
     data["cameras"][0]["source"]["loop"] = True
     data["detector"] = {"input_size": [480, 640]}  # counting accuracy is not under test here

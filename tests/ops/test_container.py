@@ -22,7 +22,7 @@ import yaml
 
 from api.settings import parse_settings
 from edge.config import load_config
-from tests.ops.conftest import need_tool
+from tests.conftest import need_tool
 from tests.ops.grafana_queries import DEPLOY, GRAFANA, PROMETHEUS_DIR, REPO
 
 DOCKERFILE = REPO / "Dockerfile"
@@ -37,7 +37,7 @@ ROLES = {"edge": {"port": 9464, "config": "wartezone.yaml"}, "api": {"port": 808
 # What each role's image must not install: the other role's stack, torch, build tools.
 NOT_IN = {
     "edge": ("fastapi", "uvicorn", "starlette", "httpx", "[api]", "COPY api"),
-    "api": ("opencv", "openvino", "onnxruntime", "trackers", "numpy", "[edge]", "COPY edge", "COPY models"),
+    "api": ("opencv", "openvino", "onnxruntime", "trackers", "numpy", "[edge]", "COPY edge"),
 }
 THIRD_PARTY = {"prometheus", "alertmanager", "grafana"}
 COMPOSE_TOP_LEVEL = {"name", "services", "volumes", "networks", "configs", "secrets"}
@@ -120,7 +120,8 @@ def test_dockerfile_role_image(role: str) -> None:
         if line.startswith("COPY") and "--from=" not in line:
             sources = line.split()[1:-1]
             assert all(s.startswith("deploy/container/") for s in sources), f"{role}: {line}"
-    assert f"COPY --from=build-{role} /opt/venv /opt/venv" in runtime, f"{role}: its own environment"
+    (venv,) = [line.split()[1][len("--from=") :] for line in runtime if line.endswith(" /opt/venv /opt/venv")]
+    assert f"build-{role}" in _made_from(by_name, venv), f"{role}: its environment from build-{role}"
     user = _instruction(runtime, "USER")
     assert re.fullmatch(r"[1-9][0-9]*(:[1-9][0-9]*)?", user), f"{role}: USER {user}: numeric and not root"
     health = json.loads(_instruction(runtime, "HEALTHCHECK").split(" CMD ", 1)[1])
@@ -169,12 +170,11 @@ def _steps(lines: list[str]) -> list[str]:
 
 
 def test_dockerfile_model_is_verified() -> None:
-    """The edge's model comes from a build stage that checked it against its manifest."""
+    """The edge's environment comes from the stage that checked its model against the manifest."""
     by_name = _by_name()
-    model_stage = by_name["model"][1]
-    assert any(line.startswith("COPY models/yolo11n-pose.onnx") for line in model_stage)
-    assert any("verify_model" in line for line in model_stage)
-    assert any(line.startswith("COPY --from=model") for line in by_name["edge"][1])
+    assert any(line.startswith("COPY models/yolo11n-pose.onnx ") for line in by_name["build-base"][1])
+    assert any("verify_model(path)" in line and "default_model()" in line for line in by_name["model"][1])
+    assert "COPY --from=model /opt/venv /opt/venv" in by_name["edge"][1]
 
 
 def test_dockerignore_lets_in_only_what_the_build_copies() -> None:

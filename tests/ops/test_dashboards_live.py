@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 import wartezone_contract as contract
-from tests.ops.conftest import need_tool
+from tests.conftest import need_tool
 from tests.ops.grafana_queries import (
     PROMETHEUS_CONFIG,
     REPO,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import wartezone_contract as contract
-from tests.ops.conftest import need_tool
+from tests.conftest import need_tool
 from tests.ops.grafana_queries import (
     ALERTMANAGER_CONFIG,
     PROMETHEUS_CONFIG,

@@ -36,7 +36,7 @@ from edge.detect.postprocess import (
 )
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
-from tests.conftest import MODEL, REPO, last_json, make_detections, need, run_python
+from tests.conftest import MODEL, REPO, last_json, make_detections, need, need_module, run_python
 
 Box = tuple[float, float, float, float]
 PT_MODEL = REPO / "models" / "yolo11n-pose.pt"
@@ -723,7 +723,7 @@ def pt_model() -> Path:
 def offline_ultralytics(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("YOLO_OFFLINE", "1")
     monkeypatch.setenv("YOLO_CONFIG_DIR", str(tmp_path / "ultralytics"))
-    pytest.importorskip("ultralytics", reason="the optional 'ultralytics' extra is not installed")
+    need_module("ultralytics", "the optional 'ultralytics' extra: scripts/setup.sh --dev installs it")
     yield
 
 
