@@ -35,7 +35,7 @@ class UltralyticsDetector(NetworkBackend):
             from ultralytics import YOLO
         except ImportError as error:
             raise RuntimeError(
-                "detector.type 'ultralytics' needs the extra: pip install 'wartezone[ultralytics]'"
+                "detector.type 'ultralytics' needs the extra: pip install 'wartezone[edge,ultralytics]'"
             ) from error
         import torch
 
