@@ -11,6 +11,7 @@ wartezone[api] for real into a fresh environment.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import shutil
@@ -340,3 +341,50 @@ def test_a_real_api_install_has_no_edge_stack(tmp_path: Path) -> None:
     )
     names = {canonicalize_name(line.split("==")[0]) for line in listed.stdout.splitlines() if "==" in line}
     assert "fastapi" in names and not names & NOT_INSTALLED["api"], sorted(names)
+
+
+@pytest.mark.slow
+def test_an_installed_edge_finds_its_model_without_the_checkout(tmp_path: Path) -> None:
+    """A plain (non-editable) install, run away from this checkout, finds the default model where the
+    wheel put it (share/wartezone/models) and accepts it against its manifest."""
+    source = tmp_path / "src"  # a copy: building writes into the source tree
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE", "wartezone_contract.py"):
+        shutil.copy2(REPO / name, source / name)
+    for folder in ("edge", "models"):
+        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+    done = subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--no-deps", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    # The dependencies come from this environment's site-packages on PYTHONPATH; `edge` itself does
+    # not (it is installed there as editable, through a .pth file that PYTHONPATH does not read).
+    dependencies = next(p for p in sys.path if p.endswith("site-packages"))
+    check = (
+        "import edge, edge.config as c, edge.detect as d\n"
+        "model = c.default_model()\n"
+        "print(edge.__file__, model, d.verify_model(model).sha256)\n"
+    )
+    done = subprocess.run(
+        [python, "-c", check],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env | {"PYTHONPATH": dependencies},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    module, model, sha256 = done.stdout.split()
+    assert module.startswith(str(venv)) and model.startswith(str(venv / "share" / "wartezone" / "models"))
+    manifest = json.loads((REPO / "models" / "yolo11n-pose.onnx.manifest.json").read_text(encoding="utf-8"))
+    assert sha256 == manifest["sha256"]
