@@ -84,7 +84,6 @@ class CameraRunner:
         self._failures = 0  # consecutive frames whose analysis failed
         self._last_failure = -BURST_QUIET_S  # monotonic
         self.analysis_errors = 0
-        self.last_cause = ""  # why the camera is not up, in words for the log and /readyz
 
     # --- the stream's events (reader side) ---------------------------------------------------
 
@@ -129,7 +128,7 @@ class CameraRunner:
                 )
             else:
                 log.info("camera %s: receiving frames", self.camera.id)
-            self.state, self._down_since, self._failures, self.last_cause = CameraState.UP, None, 0, ""
+            self.state, self._down_since, self._failures = CameraState.UP, None, 0
 
     def went_down(self, cause: str, stalled: bool = False) -> None:
         """The source delivers nothing: its zones are unknown, not 0, until it does again. Logged
@@ -139,7 +138,7 @@ class CameraRunner:
             if self.state in (CameraState.DOWN, CameraState.STALLED, CameraState.ENDED):
                 return  # the same outage: the first cause is the one logged
             log.error("camera %s: %s", self.camera.id, cause)
-            self._set_down(CameraState.STALLED if stalled else CameraState.DOWN, cause)
+            self._set_down(CameraState.STALLED if stalled else CameraState.DOWN)
 
     def ended(self) -> None:
         """A non-looping file was read to its end: open visits end once its last frame is analysed."""
@@ -184,7 +183,7 @@ class CameraRunner:
             return None
         if self.state is CameraState.FAILING:
             log.info("camera %s: analysing again after %d failed frames", self.camera.id, self._failures)
-            self.state, self._down_since, self.last_cause = CameraState.UP, None, ""
+            self.state, self._down_since = CameraState.UP, None
         self._failures = 0
         self._visits_open = True
         return result
@@ -205,7 +204,7 @@ class CameraRunner:
         if self._failures == FAILING_AFTER and self.state is CameraState.UP:
             cause = f"{FAILING_AFTER} frames in a row failed analysis"
             log.error("camera %s: %s; its zones read unknown until a frame succeeds", self.camera.id, cause)
-            self._set_down(CameraState.FAILING, cause)
+            self._set_down(CameraState.FAILING)
 
     # --- outages and the end -----------------------------------------------------------------
 
@@ -234,10 +233,10 @@ class CameraRunner:
             self.state = CameraState.ENDED
             return self._finish()
 
-    def _set_down(self, state: CameraState, cause: str) -> None:
+    def _set_down(self, state: CameraState) -> None:
         if self.state.live:
             self.pipeline.forget()
-        self.state, self.last_cause = state, cause
+        self.state = state
         if self._down_since is None:
             self._down_since = time.monotonic()
 
