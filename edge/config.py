@@ -182,8 +182,9 @@ class DetectorSettings(Strict):
         (1088, 1440),
         min_length=2,
         max_length=2,
-        description="Largest network input (height, width), multiples of 32; a frame of another shape "
-        "is scaled to fit and padded only up to the next multiple of 32.",
+        description="Largest network input (height, width), multiples of 32; a portrait frame gets it "
+        "turned (width, height); a frame of another shape is scaled to fit and padded only up to the "
+        "next multiple of 32.",
     )
     confidence: float = Field(0.04, gt=0, lt=1, description="Minimum person confidence.")
     nms_iou: float = Field(0.5, gt=0, lt=1, description="Boxes overlapping more than this are merged.")

@@ -31,11 +31,23 @@ class Letterbox:
         return out
 
 
+def oriented(image_hw: tuple[int, int], height: int, width: int) -> tuple[int, int]:
+    """The (height, width) budget turned to the image's orientation: a portrait camera (a platform or a
+    corridor seen lengthwise) gets as many pixels as a landscape one, standing up, instead of a
+    landscape budget's height alone."""
+    image_h, image_w = image_hw
+    if (image_h > image_w and height < width) or (image_h < image_w and height > width):
+        return width, height
+    return height, width
+
+
 def network_shape(image_hw: tuple[int, int], height: int, width: int) -> tuple[int, int]:
-    """The input an image needs at most: scaled to fit (height, width), sides padded up to the stride.
+    """The input an image needs at most: scaled to fit the (height, width) budget turned to the
+    image's orientation, sides padded up to the stride.
 
     A 16:9 camera in a 4:3 budget is analysed at 16:9, so no time goes into padding.
     """
+    height, width = oriented(image_hw, height, width)
     scale = min(height / image_hw[0], width / image_hw[1])
     padded = [-(-round(side * scale) // STRIDE) * STRIDE for side in image_hw]  # ceil to the stride
     return min(height, padded[0]), min(width, padded[1])

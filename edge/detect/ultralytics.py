@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from edge.config import UltralyticsDetectorConfig
 from edge.detect.base import NetworkBackend, whole_images
 from edge.detect.model import ModelManifest
-from edge.detect.postprocess import Region, faint_and_large
+from edge.detect.postprocess import Region, faint_and_large, oriented
 from edge.detections import Detections
 
 PERSON_CLASS = 0
@@ -47,24 +47,29 @@ class UltralyticsDetector(NetworkBackend):
     ) -> list[Detections]:
         regions = regions or whole_images(images)
         crops = [im[y1:y2, x1:x2] for im, (x1, y1, x2, y2) in zip(images, regions, strict=True)]
-        results = self._model.predict(
-            crops,
-            imgsz=(self.height, self.width),
-            conf=self.confidence,
-            iou=self.nms_iou,
-            classes=[PERSON_CLASS],
-            verbose=False,
-        )
+        budgets = [oriented(crop.shape[:2], self.height, self.width) for crop in crops]
+        predict: Any = self._model.predict
+        results = [  # one call per crop: each has its own budget, turned to its orientation
+            predict(
+                crop,
+                imgsz=budget,
+                conf=self.confidence,
+                iou=self.nms_iou,
+                classes=[PERSON_CLASS],
+                verbose=False,
+            )[0]
+            for crop, budget in zip(crops, budgets, strict=True)
+        ]
         out = []
-        for result, region, crop in zip(results, regions, crops, strict=True):
-            boxes: Any = result.boxes  # type: ignore[union-attr]
-            keypoints: Any = result.keypoints  # type: ignore[union-attr]
+        for result, region, crop, (height, width) in zip(results, regions, crops, budgets, strict=True):
+            boxes: Any = result.boxes
+            keypoints: Any = result.keypoints
             found = Detections(
                 boxes.xyxy.cpu().numpy(),
                 boxes.conf.cpu().numpy(),
                 None if keypoints is None else keypoints.data.cpu().numpy(),
             )
-            scale = min(self.height / crop.shape[0], self.width / crop.shape[1])  # as ultralytics letterboxes
+            scale = min(height / crop.shape[0], width / crop.shape[1])  # as ultralytics letterboxes
             heights = (found.xyxy[:, 3] - found.xyxy[:, 1]) * scale  # in network-input pixels
             faint = faint_and_large(heights, found.confidence, self.large_box_px, self.large_box_confidence)
             out.append(self.in_region(found.select(~faint), region))

@@ -33,6 +33,7 @@ from edge.detect.postprocess import (
     letterbox,
     network_shape,
     nms,
+    oriented,
 )
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
@@ -212,11 +213,12 @@ def test_to_image_maps_every_pair_of_a_keypoint_array() -> None:
         ((576, 768), (1088, 1440)),  # 4:3 fills the default budget (1080 rows, padded to 1088)
         ((480, 640), (1088, 1440)),
         ((1080, 1920), (832, 1440)),  # 16:9: 810 rows, padded to 832, not to 1088
-        ((1920, 1080), (1088, 640)),  # portrait: 612 columns, padded to 640
+        ((1920, 1080), (1440, 832)),  # portrait: the budget turned, 810 columns padded to 832
+        ((640, 360), (1440, 832)),  # a portrait platform camera: scaled 2.25, not 1.7
         ((500, 500), (1088, 1088)),
         ((7, 3000), (32, 1440)),  # a sliver still gets one stride of rows
     ],
-    ids=["pets", "mall", "16:9", "portrait", "square", "sliver"],
+    ids=["pets", "mall", "16:9", "portrait", "portrait-small", "square", "sliver"],
 )
 def test_network_shape_pads_the_scaled_image_only_up_to_the_stride(
     image_hw: tuple[int, int], expected: tuple[int, int]
@@ -224,10 +226,28 @@ def test_network_shape_pads_the_scaled_image_only_up_to_the_stride(
     shape = network_shape(image_hw, 1088, 1440)
 
     assert shape == expected
-    scale = min(1088 / image_hw[0], 1440 / image_hw[1])
+    budget = (1440, 1088) if image_hw[0] > image_hw[1] else (1088, 1440)  # turned for portrait
+    scale = min(budget[0] / image_hw[0], budget[1] / image_hw[1])
     for side, image_side in zip(shape, image_hw, strict=True):
         assert side % STRIDE == 0
         assert round(image_side * scale) <= side < round(image_side * scale) + STRIDE
+
+
+@pytest.mark.parametrize(
+    ("image_hw", "budget", "expected"),
+    [
+        ((576, 768), (1088, 1440), (1088, 1440)),  # landscape in a landscape budget: as is
+        ((640, 360), (1088, 1440), (1440, 1088)),  # portrait: turned
+        ((768, 576), (1440, 1088), (1440, 1088)),  # portrait in a portrait budget: as is
+        ((576, 768), (1440, 1088), (1088, 1440)),  # landscape in a portrait budget: turned
+        ((500, 500), (1088, 1440), (1088, 1440)),  # square images keep the budget
+        ((640, 360), (1024, 1024), (1024, 1024)),  # a square budget has no orientation
+    ],
+)
+def test_the_budget_turns_with_the_image(
+    image_hw: tuple[int, int], budget: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    assert oriented(image_hw, *budget) == expected
 
 
 # --- nms and clip_to_region --------------------------------------------------------------------
