@@ -31,6 +31,7 @@ ANALYSIS_ERRORS = "wartezone_analysis_errors"
 DETECTOR_LATENCY = "wartezone_detector_latency_seconds"
 DETECTOR_BUSY = "wartezone_detector_busy_ratio"
 MODEL_INFO = "wartezone_model"
+COUNT_CORRECTION_INFO = "wartezone_camera_count_correction"
 
 # --- the API's exposition --------------------------------------------------------------------
 ALERT_STATE = "wartezone_alert_state"

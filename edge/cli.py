@@ -90,25 +90,39 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from edge.evaluate import eval_counts, eval_video
+    from edge.evaluate import band_table, eval_counts, eval_video, plot_counts
 
     if (args.counts is None) == (args.gt is None):
         raise ConfigError(
             [("--counts/--gt", "give exactly one: --counts CSV for a frame folder, --gt XML for a video")]
         )
+    if args.stills and args.gt is not None:
+        raise ConfigError([("--stills", "only for a folder of images (--counts); a video is a sequence")])
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        raise ConfigError([("--plot", f"{args.plot} must end in .png")])
+    if args.plot is not None and not args.plot.parent.is_dir():  # known before a long evaluation
+        raise ConfigError([("--plot", f"folder {args.plot.parent} does not exist")])
     config = _load(args.config, args.path)
     if args.counts is not None:
-        result = eval_counts(args.path, args.counts, config, args.every)
+        result = eval_counts(args.path, args.counts, config, args.every, stills=args.stills)
     else:
         camera = _camera_for(config, None, args.path)
         result = eval_video(args.path, args.gt, config.model_copy(update={"cameras": [camera]}), args.every)
+    if args.plot is not None:
+        name = "/".join(args.path.resolve().parts[-3:])
+        plot_counts(args.plot, result, name, stills=args.stills)
     values = result.as_dict()
     if args.json:
         print(json.dumps(values))
     else:
         for key, value in values.items():
-            if value is not None:
+            if value is not None and key != "bands":
                 print(f"{key:>16}: {value}")
+        print(f"{'bands':>16}:")
+        for line in band_table(result.bands):
+            print(f"{'':>16}  {line}")
+        if args.plot is not None:
+            print(f"{'plot':>16}: {args.plot}")
     return 0
 
 
@@ -120,6 +134,32 @@ def _bench(args: argparse.Namespace) -> int:
     results = bench(args.video, args.gt, args.every, [*BASELINES, PIPELINE, *VARIANTS])
     for line in report(results):
         print(line)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from edge.calibration import Still, check_labels, count_stills, decide, write_correction
+    from edge.evaluate import read_counts_csv
+
+    config = _load(args.config)
+    cameras = {c.id: c for c in config.cameras}
+    if args.camera is None and len(cameras) > 1:
+        raise ConfigError([("--camera", f"name the camera the stills are from: {', '.join(cameras)}")])
+    if args.camera is not None and args.camera not in cameras:
+        raise ConfigError([("--camera", f"no camera {args.camera!r}; configured: {', '.join(cameras)}")])
+    camera = cameras[args.camera] if args.camera else config.cameras[0]
+    rows = read_counts_csv(args.counts)
+    days = check_labels(rows)
+    detected = count_stills(args.path, rows, args.counts, config, camera)
+    outcome = decide([Still(r.file, days[r.file], n, r.count) for r, n in zip(rows, detected, strict=True)])
+    print(f"camera {camera.id}: {len(rows)} stills from {len(set(days.values()))} days; {outcome.reason}")
+    if outcome.correction is None:
+        print(f"{args.config} is unchanged")
+    elif args.dry_run:
+        print(f"--dry-run: {args.config} is unchanged")
+    else:
+        backup = write_correction(args.config, camera.id, outcome.correction)
+        print(f"written to cameras[{camera.id}].count_correction in {args.config} (before: {backup})")
     return 0
 
 
@@ -149,7 +189,25 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--gt", type=Path, help="CVML XML per-person ground truth (the PETS format)")
     ev.add_argument("--every", type=int, default=1, help="evaluate every Nth frame (default 1)")
     ev.add_argument("-c", "--config", type=Path, help="YAML config (detector, tracker, zones)")
-    ev.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    ev.add_argument(
+        "--stills",
+        action="store_true",
+        help="the images are stills, not a sequence: each is counted on its own, without smoothing "
+        "or tracking across images (then mae == mae_raw). Only this flag decides, never the file "
+        "names; without it, the images are consecutive frames and the reported count is smoothed",
+    )
+    ev.add_argument(
+        "--plot",
+        type=Path,
+        metavar="FILE.png",
+        help="also draw reported against true count per frame, with the per-band figures, into FILE.png",
+    )
+    ev.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object as the last line; per band of the true count (bands: 0-9, 10-19, "
+        "20-39, 40+) its frames, mean_true, mae, bias and relative_bias (bias / mean true count)",
+    )
     ev.set_defaults(handler=_eval)
 
     be = commands.add_parser(
@@ -159,6 +217,22 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--gt", type=Path, required=True, help="CVML XML per-person ground truth")
     be.add_argument("--every", type=int, default=5, help="use every Nth frame (default 5)")
     be.set_defaults(handler=_bench)
+
+    ca = commands.add_parser(
+        "calibrate",
+        help="fit a camera's count correction on its own labelled stills and write it into the config",
+        description="Counts each labelled still with the camera's settings, fits a correction of the "
+        "count shrunk towards none, and writes it into the camera's config only if, fitted without "
+        "each day in turn, it lowers that day's error. Stills from at least two days, named with "
+        "their date (YYYYMMDD), at least 10; 30 are plenty. Only counts are stored.",
+        epilog="example: wartezone calibrate stills/ --counts stills/counts.csv -c site.yaml --camera door",
+    )
+    ca.add_argument("path", type=Path, help="the folder of the camera's stills")
+    ca.add_argument("--counts", type=Path, required=True, help="CSV frame,file,count: people in each still")
+    ca.add_argument("-c", "--config", type=Path, required=True, help="the site's YAML config (written to)")
+    ca.add_argument("--camera", help="the camera the stills are from (default: the only one)")
+    ca.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
+    ca.set_defaults(handler=_calibrate)
 
     # Other parts of the product (the alert API) add their commands through an entry point, so
     # that edge never imports them; an edge box installed without the [api] extra has none.

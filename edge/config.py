@@ -139,6 +139,16 @@ class ZoneConfig(Strict):
         return value
 
 
+class CountCorrection(Strict):
+    """A camera's own count correction, written by `wartezone calibrate` from its labelled stills:
+    a zone's count becomes round(scale x count + offset x the zone's share of the picture)."""
+
+    scale: float = Field(ge=0.5, le=2.0, description="Factor on the detected count.")
+    offset: float = Field(ge=-10, le=10, description="People added per whole picture (negative: removed).")
+    stills: int = Field(ge=1, description="Labelled stills it was fitted on.")
+    days: int = Field(ge=1, description="Different days those stills come from.")
+
+
 class CameraConfig(Strict):
     id: Identifier
     source: SourceConfig
@@ -158,6 +168,9 @@ class CameraConfig(Strict):
         "spanning the outage.",
     )
     reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
+    count_correction: CountCorrection | None = Field(
+        None, description="Written by `wartezone calibrate`; none: counts as detected."
+    )
 
     @model_validator(mode="after")
     def _zone_ids_unique(self) -> CameraConfig:

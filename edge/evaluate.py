@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -24,6 +24,10 @@ from edge.sources.sampling import every_nth
 from edge.zones.geometry import contains, to_pixels
 
 IMAGE_FOLDER_FRAME_S = 1.0  # an image folder has no clock; tracking assumes one second per evaluated frame
+# Bands of the true count for the per-band figures: each starts at its number and ends before the
+# next (0-9, 10-19, 20-39, 40+), so a detector that does well on a quiet room and misses half of a
+# crowd cannot hide behind one average.
+BAND_STARTS = (0, 10, 20, 40)
 
 
 class GroundTruthError(ValueError):
@@ -49,6 +53,8 @@ def read_counts_csv(path: Path) -> list[CountRow]:
                 rows.append(CountRow(int(row["frame"]), row["file"], int(row["count"])))
             except (TypeError, ValueError):
                 raise GroundTruthError(f"{path}:{line}: not a frame,file,count row: {row}") from None
+            if rows[-1].count < 0:
+                raise GroundTruthError(f"{path}:{line}: a count of people cannot be negative: {row}")
     return rows
 
 
@@ -73,6 +79,91 @@ def read_cvml(path: Path) -> dict[int, dict[int, tuple[float, float, float, floa
     return frames
 
 
+def band_label(index: int) -> str:
+    """The band's name: "0-9", ..., "40+"."""
+    start = BAND_STARTS[index]
+    if index + 1 == len(BAND_STARTS):
+        return f"{start}+"
+    return f"{start}-{BAND_STARTS[index + 1] - 1}"
+
+
+def band_of(count: int) -> int:
+    """Index into BAND_STARTS of the band a true count falls in."""
+    return sum(count >= start for start in BAND_STARTS[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class BandScore:
+    """The figures of the frames whose true count falls in one band; None where it has no frames
+    (and relative_bias where its mean true count is 0): no figure is made up for an empty band."""
+
+    band: str
+    frames: int
+    mean_true: float | None
+    mae: float | None
+    bias: float | None
+    relative_bias: float | None  # bias / mean true count: -0.17 = 17 % of the people missed
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        return {
+            "frames": self.frames,
+            "mean_true": _rounded(self.mean_true),
+            "mae": _rounded(self.mae),
+            "bias": _rounded(self.bias),
+            "relative_bias": _rounded(self.relative_bias),
+        }
+
+
+def band_scores(truth: Sequence[int], predicted: Sequence[int]) -> list[BandScore]:
+    """MAE and bias of `predicted` per band of the true count, every band listed, empty ones too."""
+    if len(truth) != len(predicted):
+        raise ValueError(f"{len(truth)} true counts but {len(predicted)} predicted ones")
+    true = np.asarray(truth, float)
+    error = np.asarray(predicted, float) - true
+    band = np.asarray([band_of(t) for t in truth], int)
+    scores = []
+    for index in range(len(BAND_STARTS)):
+        inside = band == index
+        frames = int(inside.sum())
+        if frames == 0:
+            scores.append(BandScore(band_label(index), 0, None, None, None, None))
+            continue
+        mean_true = float(true[inside].mean())
+        bias = float(error[inside].mean())
+        relative = bias / mean_true if mean_true > 0 else None
+        mae = float(np.abs(error[inside]).mean())
+        scores.append(BandScore(band_label(index), frames, mean_true, mae, bias, relative))
+    return scores
+
+
+def band_table(bands: Sequence[BandScore]) -> list[str]:
+    """The per-band figures as lines of a small text table."""
+
+    def cell(value: float | None, spec: str, width: int) -> str:
+        return ("-" if value is None else format(value, spec)).rjust(width)
+
+    lines = [f"{'true count':>10} {'frames':>6} {'mean true':>9} {'mae':>7} {'bias':>7} {'bias/true':>9}"]
+    for b in bands:
+        lines.append(
+            f"{b.band:>10} {b.frames:>6} {cell(b.mean_true, '.1f', 9)} {cell(b.mae, '.2f', 7)} "
+            f"{cell(b.bias, '+.2f', 7)} {cell(b.relative_bias, '+.0%', 9)}"
+        )
+    return lines
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameCount:
+    """One evaluated frame: its true count, the reported (smoothed) and the single-frame count."""
+
+    truth: int
+    reported: int
+    raw: int
+
+
 @dataclass
 class EvalResult:
     frames: int
@@ -86,9 +177,18 @@ class EvalResult:
     gt_visits: int | None = None
     mean_dwell_s: float | None = None
     gt_mean_dwell_s: float | None = None
+    bands: list[BandScore] = field(default_factory=list)  # of the reported count
+    counts: list[FrameCount] = field(default_factory=list)  # per frame, for the plot; not in as_dict
 
-    def as_dict(self) -> dict[str, float | int | None]:
-        return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+    def as_dict(self) -> dict[str, object]:
+        """The figures as the JSON line prints them: floats rounded, the bands by name."""
+        values: dict[str, object] = {
+            k: (round(v, 4) if isinstance(v, float) else v)
+            for k, v in self.__dict__.items()
+            if k not in ("bands", "counts")
+        }
+        values["bands"] = {b.band: b.as_dict() for b in self.bands}
+        return values
 
 
 class _Scorer:
@@ -115,6 +215,8 @@ class _Scorer:
             bias_raw=float(error_raw.sum() / n),
             ms_per_frame=1000.0 * seconds / n,
             analysis_errors=analysis_errors,
+            bands=band_scores(self.truth, self.predicted),
+            counts=[FrameCount(*c) for c in zip(self.truth, self.predicted, self.raw, strict=True)],
         )
 
 
@@ -128,7 +230,7 @@ def _runner(config: Config, analysed_fps: float, every: int) -> CameraRunner:
 
 
 @dataclass(frozen=True, slots=True)
-class _LabelledImage:
+class LabelledImage:
     """One row of a frame,file,count CSV as a frame of a source; read from disk when decoded."""
 
     time_s: float
@@ -147,19 +249,37 @@ class _LabelledImage:
         return Frame(np.asarray(image, np.uint8), self.time_s, self.wall_time)
 
 
-def eval_counts(folder: Path, counts: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
+def stills_apart_s(config: Config) -> float:
+    """How far apart in time stills are placed: further than the tracker keeps a lost person
+    (lost_track_s) and a zone keeps a visit open (exit_grace_s), so each still starts with no
+    tracks and no visits, as if it were the first frame analysed."""
+    memory_s = max(config.tracker.lost_track_s, *(z.exit_grace_s for z in config.cameras[0].zones))
+    return memory_s + IMAGE_FOLDER_FRAME_S
+
+
+def eval_counts(
+    folder: Path, counts: Path, config: Config, every: int, stills: bool = False, progress: bool = True
+) -> EvalResult:
     """Whole-frame counts on a folder of images against a frame,file,count CSV.
 
     The CSV holds whole-frame truth only, so a config's zones are replaced by one zone covering
     the frame (its detector, tracker and privacy masks still apply). An image folder has no clock:
-    evaluated images are IMAGE_FOLDER_FRAME_S apart.
+    evaluated images are IMAGE_FOLDER_FRAME_S apart, as consecutive frames of a sequence (Mall),
+    and the reported count is smoothed over them as the zone says.
+
+    With `stills`, each image is a moment of its own (BRT: stills half a minute or more apart):
+    the zone reports each image's own count (smoothing_frames 1), and the images are placed
+    stills_apart_s apart, so that nobody is tracked from one to the next. The same runner
+    analyses them either way; only the zone and the clock differ.
     """
     rows = read_counts_csv(counts)
-    camera = config.cameras[0].model_copy(update={"zones": [WHOLE_FRAME]})
+    zone = WHOLE_FRAME.model_copy(update={"smoothing_frames": 1}) if stills else WHOLE_FRAME
+    camera = config.cameras[0].model_copy(update={"zones": [zone]})
     config = config.model_copy(update={"cameras": [camera]})
-    runner = _runner(config, 1.0 / IMAGE_FOLDER_FRAME_S, every=1)  # the rows are picked here
+    apart_s = stills_apart_s(config) if stills else IMAGE_FOLDER_FRAME_S
+    runner = _runner(config, 1.0 / apart_s, every=1)  # the rows are picked here
     images = [
-        _LabelledImage(i * IMAGE_FOLDER_FRAME_S, i * IMAGE_FOLDER_FRAME_S, folder / row.file, row, counts)
+        LabelledImage(i * apart_s, i * apart_s, folder / row.file, row, counts)
         for i, row in enumerate(rows[::every])
     ]
     truth = {image.time_s: image.row.count for image in images}
@@ -247,3 +367,75 @@ def eval_video(video: Path, gt: Path, config: Config, every: int, progress: bool
     result.mean_dwell_s = float(np.mean(dwells)) if dwells else 0.0
     result.gt_mean_dwell_s = float(np.mean(gt_dwells)) if gt_dwells else 0.0
     return result
+
+
+BAND_SHADES = ("#f2f2f2", "#ffffff")  # alternating backgrounds of the bands along the true axis
+
+
+def plot_counts(path: Path, result: EvalResult, data_name: str, stills: bool) -> None:
+    """Reported against true count per evaluated frame, with the identity line, the bands of the
+    true count shaded and their figures in the legend. Counts only: no pixel of any frame."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display; chosen here, not at import
+    import matplotlib.pyplot as plt
+
+    truth = np.asarray([c.truth for c in result.counts], int)
+    reported = np.asarray([c.reported for c in result.counts], int)
+    top = max(int(truth.max(initial=0)), int(reported.max(initial=0)), BAND_STARTS[1]) * 1.08 + 1
+    figure, axes = plt.subplots(figsize=(8, 8), dpi=100)
+    for index, start in enumerate(BAND_STARTS):
+        end = min(BAND_STARTS[index + 1] if index + 1 < len(BAND_STARTS) else top, top)
+        if start >= top:
+            break
+        axes.axvspan(start - 0.5, end - 0.5, color=BAND_SHADES[index % 2], zorder=0)
+        if start > 0:
+            axes.axvline(start - 0.5, color="#b0b0b0", linewidth=0.8, zorder=1)
+        middle = (start + end - 1) / 2
+        axes.text(
+            middle,
+            0.01,
+            band_label(index),
+            transform=axes.get_xaxis_transform(),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+            color="#666666",
+        )
+    axes.plot([0, top], [0, top], color="#555555", linestyle="--", linewidth=1, label="reported = true")
+    band = np.asarray([band_of(t) for t in truth.tolist()], int)
+    for index, score in enumerate(result.bands):
+        inside = band == index
+        if score.frames == 0 or score.mae is None or score.bias is None:
+            label = f"{score.band}: no frames"
+        else:
+            relative = "" if score.relative_bias is None else f" ({score.relative_bias:+.0%})"
+            figures = f"MAE {score.mae:.2f}, bias {score.bias:+.2f}{relative}"
+            label = f"{score.band}: {score.frames} {'stills' if stills else 'frames'}, {figures}"
+        axes.scatter(
+            truth[inside],
+            reported[inside],
+            s=28,
+            alpha=0.55,
+            color=f"C{index}",  # the default colour cycle, one colour per band
+            edgecolors="none",
+            label=label,
+            zorder=2,
+        )
+    axes.set_xlim(-0.5, top)
+    axes.set_ylim(-0.5, top)
+    axes.set_aspect("equal")
+    axes.set_xlabel("true count (people in the frame)")
+    axes.set_ylabel("reported count" if stills else "reported count (smoothed)")
+    axes.grid(alpha=0.25, zorder=1)
+    legend = axes.legend(loc="upper left", fontsize=9, title="band of the true count", title_fontsize=9)
+    legend.get_frame().set_alpha(0.9)
+    what = "stills, each on its own" if stills else "frames, reported count smoothed"
+    single = "" if stills else f"; single-frame MAE {result.mae_raw:.2f}, bias {result.bias_raw:+.2f}"
+    axes.set_title(
+        f"{data_name}: {result.frames} {what}\nMAE {result.mae:.2f}, bias {result.bias:+.2f}{single}",
+        fontsize=11,
+    )
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    plt.close(figure)

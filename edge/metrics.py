@@ -163,6 +163,24 @@ class EdgeMetrics:
                 "input_size": model.input_size,
             }
         )
+        correction = Info(
+            contract.COUNT_CORRECTION_INFO,
+            "The camera's count correction from `wartezone calibrate` (stills 0: none, counts as detected).",
+            CAMERA_LABELS,
+            registry=registry,
+        )
+        for camera in config.cameras:
+            c = camera.count_correction
+            correction.labels(config.site, camera.id).info(
+                {"scale": "1", "offset": "0", "stills": "0", "days": "0"}
+                if c is None
+                else {
+                    "scale": f"{c.scale:g}",
+                    "offset": f"{c.offset:g}",
+                    "stills": str(c.stills),
+                    "days": str(c.days),
+                }
+            )
         # Series exist from the start, so rate() and increase() see the first event.
         for camera in config.cameras:
             self.frames_analysed.labels(self.site, camera.id)

@@ -10,7 +10,7 @@ import numpy as np
 
 from edge.config import CameraConfig
 from edge.detections import Detections
-from edge.zones.geometry import contains, to_pixels
+from edge.zones.geometry import contains, polygon_area, to_pixels
 
 MAX_PEOPLE_PER_ZONE = 1000  # hard bound on per-person state, whatever the tracker does
 
@@ -101,6 +101,9 @@ class CameraZones:
             ZoneAccount(z.id, z.loiter_limit_s, z.smoothing_frames, z.exit_grace_s) for z in camera.zones
         ]
         self._pixels: dict[tuple[int, int], list[np.ndarray]] = {}
+        self._correction = camera.count_correction
+        # A calibrated offset is per whole picture: each zone takes its share by area.
+        self._shares = [min(1.0, polygon_area(z.polygon)) for z in camera.zones]
 
     def polygons(self, width: int, height: int) -> list[np.ndarray]:
         key = (width, height)
@@ -113,13 +116,18 @@ class CameraZones:
         track_id = people.track_id if people.track_id is not None else np.full(len(people), -1)
         # A box cut by the image border ends on it; keep such anchors inside the last pixel row.
         limit = np.array([width - 0.5, height - 0.5], np.float32)
-        for zone, account, polygon in zip(
-            self._zones, self._accounts, self.polygons(width, height), strict=True
+        for zone, account, polygon, share in zip(
+            self._zones, self._accounts, self.polygons(width, height), self._shares, strict=True
         ):
             inside = contains(polygon, np.clip(people.anchors(zone.anchor), 0, limit))
             ids = track_id[inside]
-            readings.append(account.update(int(inside.sum()), ids[ids >= 0], time_s))
+            readings.append(account.update(self._corrected(int(inside.sum()), share), ids[ids >= 0], time_s))
         return readings
+
+    def _corrected(self, count: int, share: float) -> int:
+        """The camera's calibrated count (the detected one when it has no correction)."""
+        c = self._correction
+        return count if c is None else max(0, round(c.scale * count + c.offset * share))
 
     def finish(self) -> list[ZoneReading]:
         return [account.finish() for account in self._accounts]

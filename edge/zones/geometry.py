@@ -39,3 +39,11 @@ def bounding_box(polygons: list[NDArray[np.float32]], width: int, height: int) -
     x1, y1 = np.floor(corners.min(axis=0)).astype(int)
     x2, y2 = np.ceil(corners.max(axis=0)).astype(int)
     return max(0, int(x1)), max(0, int(y1)), min(width, int(x2)), min(height, int(y2))
+
+
+def polygon_area(polygon: list[tuple[float, float]]) -> float:
+    """Area of a simple polygon (shoelace formula); in 0..1 image coordinates, its share of the picture."""
+    if len(polygon) < 3:
+        return 0.0
+    xs, ys = np.asarray(polygon, np.float64).T
+    return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2)

@@ -91,15 +91,22 @@ def frame_folder(tmp_path: Path, demo_video: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_eval_on_frames_prints_json_last(tmp_path: Path, frame_folder: Path, fast_config: Path) -> None:
-    done = wartezone(
-        "eval", str(frame_folder), "--counts", str(tmp_path / "counts.csv"), "-c", str(fast_config), "--json"
-    )
+@pytest.mark.parametrize("stills", [False, True], ids=["sequence", "stills"])
+def test_eval_on_frames_prints_json_last(
+    tmp_path: Path, frame_folder: Path, fast_config: Path, stills: bool
+) -> None:
+    plot = tmp_path / "counts.png"
+    args = ["eval", str(frame_folder), "--counts", str(tmp_path / "counts.csv"), "-c", str(fast_config)]
+    done = wartezone(*args, "--json", "--plot", str(plot), *(["--stills"] if stills else []))
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["frames"] == 3
-    assert {"mae", "bias", "ms_per_frame"} <= set(result)
+    assert {"mae", "bias", "mae_raw", "bias_raw", "ms_per_frame", "analysis_errors"} <= set(result)
     assert result["mae"] == pytest.approx(abs(result["bias"])) or result["mae"] >= abs(result["bias"])
+    assert [b["frames"] for b in result["bands"].values()] == [3, 0, 0, 0]  # 3 people in each
+    if stills:
+        assert (result["mae"], result["bias"]) == (result["mae_raw"], result["bias_raw"])
+    assert cv2.imread(str(plot)) is not None
     assert "eval" in done.stderr  # the progress bar
 
 
@@ -149,7 +156,7 @@ def test_edge_run_serves_metrics_prints_occupancy_and_stops_on_sigterm(
         while "cam/all:" not in status:
             assert time.monotonic() < deadline, f"no live occupancy line; last: {status!r}"
             status = process.stdout.readline()
-        assert re.search(r"cam/all: \d+ people", status)
+        assert re.search(r"cam/all: \d+ (person|people)", status)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             exposition = response.read().decode()
         assert 'wartezone_zone_occupancy{camera="cam",site="test-site",zone="all"}' in exposition
@@ -169,3 +176,46 @@ def test_edge_run_with_a_missing_video_exits_2_naming_the_field(
     done = wartezone("edge", "run", "-c", str(write_config(data)))
     assert done.returncode == 2
     assert "cameras[0].source.path: video file" in done.stderr and "gone.mp4" in done.stderr
+
+
+def test_calibrate_refuses_stills_of_one_day_and_leaves_the_config(fast_config: Path, tmp_path: Path) -> None:
+    counts = tmp_path / "counts.csv"
+    counts.write_text(
+        "frame,file,count\n" + "".join(f"{i},door-20261130{i:06d}.jpg,{i}\n" for i in range(1, 13)),
+        encoding="utf-8",
+    )
+    before = fast_config.read_text(encoding="utf-8")
+
+    done = wartezone("calibrate", str(tmp_path), "--counts", str(counts), "-c", str(fast_config))
+
+    assert done.returncode == 2
+    assert "all stills are from one day (20261130)" in done.stderr and "Traceback" not in done.stderr
+    assert fast_config.read_text(encoding="utf-8") == before
+
+
+@pytest.mark.data
+def test_calibrate_on_a_real_camera_writes_only_what_holds_across_days(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """brt-dev camera 2, the 30 stills that are not from its main day (5 days): the error moves from
+    day to day, so no correction earns its place and the config stays as it was."""
+    frames = shared_data / "brt-dev" / "camera-2"
+    with (frames / "counts.csv").open(encoding="utf-8") as stream:
+        rows = [r for r in csv.DictReader(stream) if "20170419" not in r["file"]][:30]
+    counts = tmp_path / "counts.csv"
+    counts.write_text(
+        "frame,file,count\n" + "".join(f"{r['frame']},{r['file']},{r['count']}\n" for r in rows)
+    )
+    config = tmp_path / "site.yaml"
+    config.write_text(
+        "site: brt\ncameras:\n  - id: platform\n    source: {type: file, path: none.mp4}\n"
+        "    zones: [{id: all, polygon: [[0, 0], [1, 0], [1, 1], [0, 1]]}]\n",
+        encoding="utf-8",
+    )
+    before = config.read_text(encoding="utf-8")
+
+    done = wartezone("calibrate", str(frames / "frames"), "--counts", str(counts), "-c", str(config))
+
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "30 stills from 5 days" in done.stdout and "no correction" in done.stdout
+    assert config.read_text(encoding="utf-8") == before
