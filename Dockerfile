@@ -42,7 +42,8 @@ WORKDIR /opt/wartezone
 COPY pyproject.toml README.md LICENSE wartezone_contract.py ./
 # Every install of the distribution ships the default model as data files (pyproject.toml's
 # [tool.setuptools.data-files], share/wartezone/models under the environment), the API's included.
-COPY models/yolo11n-pose.onnx models/yolo11n-pose.onnx.manifest.json ./models/
+COPY models/yolo11n-pose.onnx models/yolo11n-pose.onnx.manifest.json \
+    models/yolo11n-pose-int8.onnx models/yolo11n-pose-int8.onnx.manifest.json ./models/
 
 # ---- build-api: wartezone[api] alone, as a plain (non-editable) install; the edge's code is not here
 FROM build-base AS build-api

@@ -35,6 +35,10 @@ PIPELINE = "wartezone"
 # (float32 is what a CPU without native bfloat16 runs).
 VARIANTS: dict[str, Callable[[OpenvinoDetectorConfig], DetectorConfig]] = {
     "wartezone-float32": lambda default: default.model_copy(update={"precision": "f32"}),
+    # validated anew, so that int8 picks the shipped int8 model
+    "wartezone-int8": lambda default: OpenvinoDetectorConfig(
+        **default.model_dump(exclude={"model", "precision"}), precision="int8"
+    ),
     "wartezone-onnxruntime": lambda default: OnnxDetectorConfig(
         type="onnx", **default.model_dump(exclude={"type", "precision"})
     ),

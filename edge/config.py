@@ -25,14 +25,15 @@ from pydantic import (
 from edge.detections import Anchor
 
 DEFAULT_MODEL_NAME = "yolo11n-pose.onnx"
+INT8_MODEL_NAME = "yolo11n-pose-int8.onnx"  # models/quantize.py makes it from the default model
 DEFAULT_METRICS_PORT = 9464
 
 
-def default_model() -> Path:
-    """The shipped model: models/ of this checkout, or where an installed wheel put it
-    (share/wartezone/models under the environment's prefix)."""
-    checkout = Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL_NAME
-    installed = Path(sysconfig.get_path("data")) / "share" / "wartezone" / "models" / DEFAULT_MODEL_NAME
+def default_model(name: str = DEFAULT_MODEL_NAME) -> Path:
+    """A shipped model (the default one unless named): models/ of this checkout, or where an
+    installed wheel put it (share/wartezone/models under the environment's prefix)."""
+    checkout = Path(__file__).resolve().parent.parent / "models" / name
+    installed = Path(sysconfig.get_path("data")) / "share" / "wartezone" / "models" / name
     return checkout if checkout.is_file() or not installed.is_file() else installed
 
 
@@ -226,11 +227,20 @@ class DetectorSettings(Strict):
 
 class OpenvinoDetectorConfig(DetectorSettings):
     type: Literal["openvino"] = Field("openvino", description="OpenVINO runtime on the .onnx file (default).")
-    precision: Literal["auto", "f32"] = Field(
+    precision: Literal["auto", "f32", "int8"] = Field(
         "auto",
         description="auto computes in bfloat16 where the CPU has it natively (AMX, "
-        "AVX512-BF16), else float32; f32 always computes in float32.",
+        "AVX512-BF16), else float32; f32 always computes in float32; int8 runs an int8 model "
+        "(the model named, else the shipped int8 model).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _int8_model(cls, data: object) -> object:
+        """precision int8 with no model named: the shipped int8 model, not the float one."""
+        if isinstance(data, dict) and data.get("precision") == "int8" and data.get("model") is None:
+            return {**data, "model": default_model(INT8_MODEL_NAME)}
+        return data
 
 
 class OnnxDetectorConfig(DetectorSettings):

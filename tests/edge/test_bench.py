@@ -26,12 +26,17 @@ def test_the_report_lists_every_setting_and_compares_ours_with_each_other() -> N
 
 
 @pytest.mark.data
-def test_one_setting_reports_its_speed_error_memory_and_runtime(shared_data: Path) -> None:
+@pytest.mark.parametrize(
+    ("setting", "runtime"), [("wartezone-float32", "openvino-f32"), ("wartezone-int8", "openvino-int8")]
+)
+def test_one_setting_reports_its_speed_error_memory_and_runtime(
+    shared_data: Path, setting: str, runtime: str
+) -> None:
     folder = shared_data / "pets2009-s2l1"
     done = run_python(
         "-m",
         "edge.bench",
-        "wartezone-float32",
+        setting,
         str(folder / "vtest.avi"),
         str(folder / "PETS2009-S2L1.xml"),
         "40",
@@ -41,6 +46,6 @@ def test_one_setting_reports_its_speed_error_memory_and_runtime(shared_data: Pat
     assert done.returncode == 0, done.stderr[-3000:]
     result = last_json(done)
     assert result["frames"] == 20  # frames 0, 40, ..., 760 of 795
-    assert result["runtime"] == "openvino-f32"
+    assert result["runtime"] == runtime
     assert result["mae"] < 1.0, result
     assert result["ms_per_frame"] > 0 and result["peak_rss_mib"] > 100

@@ -310,8 +310,8 @@ def test_a_real_api_install_has_no_edge_stack(tmp_path: Path) -> None:
     shutil.copytree(REPO / "api", source / "api", ignore=shutil.ignore_patterns("__pycache__"))
     # Every install ships the default model as data files (pyproject.toml), so the build reads them.
     (source / "models").mkdir()
-    for name in ("yolo11n-pose.onnx", "yolo11n-pose.onnx.manifest.json"):
-        shutil.copy2(REPO / "models" / name, source / "models" / name)
+    for model in (REPO / "models").glob("*.onnx*"):  # the models and their manifests
+        shutil.copy2(model, source / "models" / model.name)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,16 +15,20 @@ import pytest
 from numpy.typing import NDArray
 
 from edge.config import (
+    INT8_MODEL_NAME,
+    ConfigError,
     DetectorSettings,
     OnnxDetectorConfig,
     OpenvinoDetectorConfig,
     TilingConfig,
     UltralyticsDetectorConfig,
+    parse_config,
 )
 from edge.detect import ModelError, build_detector, verify_model
 from edge.detect.base import Detector, ModelInfo
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
+from edge.detect.openvino import ISA_LIMITS_WITHOUT_BF16, import_openvino, native_bf16
 from edge.detect.postprocess import (
     PAD_VALUE,
     STRIDE,
@@ -37,10 +42,11 @@ from edge.detect.postprocess import (
 )
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
-from tests.conftest import MODEL, REPO, last_json, make_detections, need, need_module, run_python
+from tests.conftest import MODEL, REPO, ZONE_ALL, last_json, make_detections, need, need_module, run_python
 
 Box = tuple[float, float, float, float]
 PT_MODEL = REPO / "models" / "yolo11n-pose.pt"
+INT8_MODEL = REPO / "models" / INT8_MODEL_NAME
 DEMO_FRAMES = (0, 300)
 KEYPOINTS = 17
 
@@ -677,6 +683,116 @@ def test_the_default_runtime_names_its_precision(default_detector: Detector) -> 
     """bfloat16 only where the CPU computes it natively; reported, since timings depend on it."""
     assert default_detector.info.backend in {"openvino-bf16", "openvino-f32"}
     assert build_detector(OpenvinoDetectorConfig(precision="f32")).info.backend == "openvino-f32"
+
+
+# --- int8 precision ----------------------------------------------------------------------------
+
+
+def test_int8_precision_runs_the_shipped_int8_model_and_names_it() -> None:
+    manifest = json.loads(INT8_MODEL.with_name(INT8_MODEL.name + ".manifest.json").read_text())
+    config = OpenvinoDetectorConfig(precision="int8")
+
+    detector = build_detector(config)
+
+    assert config.model == INT8_MODEL
+    assert detector.info.backend == "openvino-int8"
+    assert (detector.info.name, detector.info.sha256) == ("yolo11n-pose-int8", manifest["sha256"])
+
+
+def test_int8_precision_runs_the_int8_model_a_config_names(tmp_path: Path) -> None:
+    model = tmp_path / "site-int8.onnx"
+    shutil.copyfile(INT8_MODEL, model)
+    shutil.copyfile(INT8_MODEL.with_name(INT8_MODEL.name + ".manifest.json"), f"{model}.manifest.json")
+
+    config = OpenvinoDetectorConfig(precision="int8", model=model)
+
+    assert config.model == model
+    assert build_detector(config).info.backend == "openvino-int8"
+
+
+@pytest.mark.parametrize(
+    ("precision", "model", "message"),
+    [
+        ("int8", MODEL, r"precision int8 needs an int8 model .*yolo11n-pose\.onnx is not"),
+        ("f32", INT8_MODEL, r"precision f32 needs a float model; .*yolo11n-pose-int8\.onnx is an int8 model"),
+    ],
+)
+def test_a_model_of_another_precision_is_refused(precision: str, model: Path, message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        build_detector(OpenvinoDetectorConfig.model_validate({"precision": precision, "model": model}))
+
+
+@pytest.mark.parametrize("precision", ["", "int4", "INT8", "bf16"])
+def test_an_unknown_precision_is_a_config_error_naming_the_field(precision: str) -> None:
+    data = {
+        "site": "s",
+        "cameras": [{"id": "c", "source": {"type": "file", "path": "x.avi"}, "zones": [ZONE_ALL]}],
+        "detector": {"precision": precision},
+    }
+
+    with pytest.raises(ConfigError) as raised:
+        parse_config(data, REPO)
+
+    assert [path for path, _ in raised.value.problems] == ["detector.precision"]
+    assert "'auto', 'f32' or 'int8'" in raised.value.problems[0][1]
+
+
+@pytest.mark.parametrize("limit", sorted(ISA_LIMITS_WITHOUT_BF16 | {"avx2_vnni"}))
+def test_an_isa_limit_without_bfloat16_means_no_native_bfloat16(
+    monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)
+
+    assert not native_bf16(import_openvino().Core())
+
+
+@pytest.mark.parametrize("limit", ["", "AVX512_CORE_BF16", "AVX512_CORE_AMX", "ALL"])
+def test_without_a_limit_below_bfloat16_the_cpu_decides(monkeypatch: pytest.MonkeyPatch, limit: str) -> None:
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", limit)
+    core = import_openvino().Core()
+    default = core.get_property("CPU", "INFERENCE_PRECISION_HINT").get_type_name()
+
+    assert native_bf16(core) == (default == "bf16")
+
+
+EMULATED = """
+import json
+import numpy as np
+from edge.config import OpenvinoDetectorConfig
+from edge.detect import build_detector
+image = np.zeros((576, 768, 3), np.uint8)
+found = {p: build_detector(OpenvinoDetectorConfig(precision=p)) for p in ("auto", "int8")}
+print(json.dumps({p: [d.info.backend, len(d.detect(image))] for p, d in found.items()}))
+"""
+
+
+@pytest.mark.slow
+def test_on_a_cpu_without_bfloat16_auto_computes_in_float32_and_int8_runs() -> None:
+    """A CPU without bfloat16 (AVX2 with VNNI, as low-power mini PCs), emulated by limiting oneDNN."""
+    environment = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2_VNNI"}
+
+    report = last_json(run_python("-c", EMULATED, timeout=180, env=environment))
+
+    assert report == {"auto": ["openvino-f32", 0], "int8": ["openvino-int8", 0]}
+
+
+@pytest.fixture(scope="module")
+def float32_found(demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, Detections]:
+    detector = build_detector(OpenvinoDetectorConfig(precision="f32"))
+    return {index: detector.detect(image) for index, image in demo_frames.items()}
+
+
+def test_int8_keeps_the_people_float32_finds(
+    demo_frames: dict[int, NDArray[np.uint8]], float32_found: dict[int, Detections]
+) -> None:
+    detector = build_detector(OpenvinoDetectorConfig(precision="int8"))
+
+    for index, image in demo_frames.items():
+        found, reference = detector.detect(image), float32_found[index]
+
+        _assert_plausible_people(found, image, OpenvinoDetectorConfig().confidence)
+        assert abs(len(found) - len(reference)) <= 1, (index, len(found), len(reference))
+        assert min(matched_ious(found.xyxy, reference.xyxy)) > 0.8, index
 
 
 @pytest.fixture(scope="module")
