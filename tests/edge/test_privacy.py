@@ -18,6 +18,15 @@ pytestmark = pytest.mark.slow  # runs the service and a replay with the real mod
 
 AGGREGATE_LABELS = {"site", "camera", "zone"}
 MODEL_INFO_LABELS = {"site", "name", "sha256", "backend", "input_size"}
+# The camera's count correction: four numbers from its config (none here: scale 1, stills 0).
+CORRECTION_INFO = {
+    "site": "test-site",
+    "camera": "cam",
+    "scale": "1",
+    "offset": "0",
+    "stills": "0",
+    "days": "0",
+}
 
 
 def _audited(tmp_path: Path, *args: str) -> dict[str, Any]:
@@ -63,6 +72,9 @@ def test_service_writes_nothing_listens_once_and_labels_only_aggregates(
             if sample.name == "wartezone_model_info":
                 assert names == MODEL_INFO_LABELS
                 assert sample.labels["sha256"] == manifest["sha256"]
+                continue
+            if sample.name == "wartezone_camera_count_correction_info":
+                assert sample.labels == CORRECTION_INFO
                 continue
             assert names <= AGGREGATE_LABELS | {"le"}, f"{sample.name} has labels {names}"
             for name in names & AGGREGATE_LABELS:
