@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sysconfig
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
@@ -21,12 +23,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from edge.detections import Anchor
+from wartezone_contract import ID_PATTERN
 
 DEFAULT_MODEL_NAME = "yolo11n-pose.onnx"
 INT8_MODEL_NAME = "yolo11n-pose-int8.onnx"  # models/quantize.py makes it from the default model
 DEFAULT_METRICS_PORT = 9464
+RTSP_URL_PATTERN = r"^rtsps?://"
+HTTP_URL_PATTERN = r"^https?://"
 
 
 def default_model(name: str = DEFAULT_MODEL_NAME) -> Path:
@@ -40,7 +46,7 @@ def default_model(name: str = DEFAULT_MODEL_NAME) -> Path:
 Identifier = Annotated[
     str,
     Field(
-        pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$",
+        pattern=ID_PATTERN,
         description="Lower-case id (letters, digits, '-', '_'); used as a metric label value.",
     ),
 ]
@@ -80,7 +86,7 @@ class _StreamTimeouts(Strict):
 class RtspSourceConfig(_StreamTimeouts):
     type: Literal["rtsp"]
     url: str = Field(
-        pattern=r"^rtsps?://",
+        pattern=RTSP_URL_PATTERN,
         description="rtsp:// URL; write credentials as ${VAR}, taken from the environment at start.",
     )
     transport: Literal["tcp", "udp"] = Field("tcp", description="RTP transport; tcp survives lossy networks.")
@@ -89,7 +95,7 @@ class RtspSourceConfig(_StreamTimeouts):
 class HttpSourceConfig(_StreamTimeouts):
     type: Literal["http"]
     url: str = Field(
-        pattern=r"^https?://",
+        pattern=HTTP_URL_PATTERN,
         description="HTTP(S) MJPEG stream URL; credentials as ${VAR} from the environment.",
     )
 
@@ -333,13 +339,77 @@ def _field_path(location: tuple[int | str, ...], error_type: str = "") -> str:
     return path or "(file)"
 
 
+# What a pattern means, for people who do not read regular expressions.
+PATTERN_WORDS = {
+    ID_PATTERN: "lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63",
+    RTSP_URL_PATTERN: "an address starting with rtsp:// or rtsps://",
+    HTTP_URL_PATTERN: "an address starting with http:// or https://",
+}
+# Where the discriminated unions lead (their tags stand in an error's location).
+UNION_MODELS: dict[str, type[BaseModel]] = {
+    "file": FileSourceConfig,
+    "rtsp": RtspSourceConfig,
+    "http": HttpSourceConfig,
+    "usb": UsbSourceConfig,
+    "openvino": OpenvinoDetectorConfig,
+    "onnx": OnnxDetectorConfig,
+    "ultralytics": UltralyticsDetectorConfig,
+}
+
+
+def _explain(error: ErrorDetails) -> str:
+    """pydantic's message in words an installer acts on, for the mistakes people make."""
+    kind, location, value = error["type"], error["loc"], error.get("input")
+    if kind == "extra_forbidden":
+        known = _known_keys(location[:-1])
+        close = difflib.get_close_matches(str(location[-1]), known, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known here: {', '.join(sorted(known))}"
+        return f"unknown key{hint}"
+    if kind == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        return f"must be {PATTERN_WORDS.get(pattern, 'of the form ' + pattern)}, got {value!r}"
+    in_coordinates = any(part in ("polygon", "privacy_masks") for part in location)
+    if in_coordinates and kind == "less_than_equal" and isinstance(value, int | float) and value > 1:
+        return f"points are fractions 0..1 of the image (x to the right, y down), got {value}: pixels?"
+    return error["msg"]
+
+
+def _known_keys(location: tuple[int | str, ...]) -> list[str]:
+    """The keys the model at `location` (a mapping in the file) accepts."""
+    model: type[BaseModel] = Config
+    for part in location:
+        if isinstance(part, int):
+            continue
+        if part in UNION_MODELS:
+            model = UNION_MODELS[part]
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        nested = [
+            arg for arg in _flatten(field.annotation) if isinstance(arg, type) and issubclass(arg, BaseModel)
+        ]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _flatten(annotation: object) -> list[object]:
+    """The types inside list[...], X | None, Annotated[...], unions."""
+    args = typing.get_args(annotation)
+    if not args:
+        return [annotation]
+    return [inner for arg in args for inner in _flatten(arg)]
+
+
 def parse_config(data: object, base_dir: Path, environment: Mapping[str, str] | None = None) -> Config:
     """Validate a parsed YAML document; relative paths are taken from base_dir, and ${VAR} in
     stream URLs from `environment` (default: the process environment)."""
     try:
         config = Config.model_validate(data)
     except ValidationError as error:
-        raise ConfigError([(_field_path(e["loc"], e["type"]), e["msg"]) for e in error.errors()]) from None
+        raise ConfigError([(_field_path(e["loc"], e["type"]), _explain(e)) for e in error.errors()]) from None
     config = _expand_url_variables(config, os.environ if environment is None else environment)
     return _resolve_paths(config, base_dir)
 

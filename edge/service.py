@@ -3,6 +3,7 @@ watchdog, and /metrics, /healthz, /readyz served beside them."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 import time
@@ -13,7 +14,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import ProcessCollector
 
-from edge.config import Config
+from edge.config import Config, ConfigError
 from edge.detect import Detector, build_detector
 from edge.metrics import EdgeMetrics
 from edge.pipeline import CameraPipeline, FrameResult
@@ -91,7 +92,20 @@ class EdgeService:
 
     def start(self) -> None:
         m = self.config.metrics
-        self._server, _ = serve(m.host, m.port, make_app(self.registry, self.readiness, self.health))
+        try:
+            self._server, _ = serve(m.host, m.port, make_app(self.registry, self.readiness, self.health))
+        except OSError as error:  # before any camera starts: nothing to undo
+            reason = "is in use (another wartezone edge, or another program)"
+            if error.errno != errno.EADDRINUSE:
+                reason = f"cannot be opened ({error.strerror})"
+            raise ConfigError(
+                [
+                    (
+                        "metrics.port",
+                        f"port {m.port} on {m.host} {reason}: choose another metrics.port or stop it",
+                    )
+                ]
+            ) from None
         log.info("metrics on http://%s:%d/metrics", m.host, self.metrics_port)
         for thread in self._threads:
             thread.start()

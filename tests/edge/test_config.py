@@ -226,3 +226,53 @@ def test_valid_file_loads_with_paths_relative_to_it(
 def test_config_error_lists_problems() -> None:
     error = ConfigError([("a.b", "bad"), ("c", "worse")])
     assert str(error) == "a.b: bad\nc: worse"
+
+
+WORDS = [
+    (
+        "typo in a zone key",
+        "cameras.0.zones.0.loiter_limt_s",
+        60,
+        "unknown key; did you mean 'loiter_limit_s'?",
+    ),
+    ("typo in a source key", "cameras.0.source.realtme", True, "unknown key; did you mean 'realtime'?"),
+    ("typo at the top", "detectr", {}, "unknown key; did you mean 'detector'?"),
+    ("no close key", "metrics.adress", "x", "unknown key; known here: host, port"),
+    (
+        "pixels for fractions",
+        "cameras.0.zones.0.polygon",
+        [[0, 0], [640, 0], [640, 480]],
+        "points are fractions 0..1 of the image (x to the right, y down), got 640: pixels?",
+    ),
+    (
+        "an id with capitals",
+        "site",
+        "North Branch",
+        "must be lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63, "
+        "got 'North Branch'",
+    ),
+    (
+        "an rtsp camera with an http address",
+        "cameras.0.source",
+        {"type": "rtsp", "url": "http://192.0.2.10/stream"},
+        "must be an address starting with rtsp:// or rtsps://, got 'http://192.0.2.10/stream'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "path", "value", "words"), WORDS, ids=[c[0] for c in WORDS])
+def test_mistakes_people_make_are_named_in_words_they_act_on(
+    case: str,
+    path: str,
+    value: Any,
+    words: str,
+    config_dict: Callable[..., dict[str, Any]],
+    write_config: Callable[[Any], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = config_dict()
+    data.setdefault("metrics", {})
+    code, err = _run(write_config(_set(data, path, value)), capsys)
+    assert code == EXIT_BAD_INPUT
+    assert words in err, err
+    assert "pattern" not in err and "Extra inputs" not in err

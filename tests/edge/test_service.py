@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import socket
 import threading
 import urllib.error
 import urllib.request
@@ -20,7 +21,7 @@ from numpy.typing import NDArray
 
 import edge.service
 from edge.cli import EXIT_FAILED, main
-from edge.config import Config, parse_config
+from edge.config import Config, ConfigError, MetricsConfig, parse_config
 from edge.detect.base import ModelInfo
 from edge.detections import Detections
 from edge.service import EdgeService
@@ -323,3 +324,21 @@ def test_a_truncated_looping_file_is_a_broken_camera_not_a_frozen_room(
     assert errors[0].startswith("camera door: video file ") and "decodes only" in errors[0]
     loop_lines = [r for r in caplog.records if "plays again" in r.getMessage()]
     assert loop_lines == []  # a broken file is never looped
+
+
+def test_a_metrics_port_in_use_names_the_port_and_the_setting(video: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        cfg = config({"door": video}).model_copy(
+            update={"metrics": MetricsConfig(host="127.0.0.1", port=port)}
+        )
+        service = EdgeService(cfg, detector=ScriptedDetector())
+        with pytest.raises(ConfigError) as raised:
+            service.start()
+    ((path, message),) = raised.value.problems
+    assert path == "metrics.port"
+    assert (
+        message.startswith(f"port {port} on 127.0.0.1 is in use") and "choose another metrics.port" in message
+    )
