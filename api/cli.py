@@ -16,6 +16,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         description="Serve the staffing-alert API and the reception page at /reception. Settings come "
         "from FILE and from WARTEZONE_API__* environment variables (e.g. "
         "WARTEZONE_API__AUTH__DESK_TOKENS='[\"...\"]'), which win.",
+        epilog="example: wartezone api -c api.yaml --host 0.0.0.0 --port 8088",
     )
     parser.add_argument("-c", "--config", type=Path, help="YAML settings file")
     parser.add_argument("--host", help="listen address (default: settings, else 127.0.0.1)")

@@ -1,4 +1,4 @@
-"""The `wartezone` command: `edge run`, `replay` and `eval`."""
+"""The `wartezone` command: `edge run`, `replay`, `eval`, `bench`, `calibrate` and `check`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from pathlib import Path
 
 from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig, default_config, load_config
@@ -163,18 +163,51 @@ def _calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from edge.check import camera_checks, site_checks
+
+    if (args.config is None) == (args.camera is None):
+        raise ConfigError([("-c/--camera", "give exactly one: -c site.yaml, or --camera URL for one stream")])
+    findings = (
+        camera_checks(args.camera, args.api)
+        if args.camera
+        else site_checks(load_config(args.config), args.api)
+    )
+    failed = False
+    for finding in findings:
+        print(finding.line(), flush=True)
+        failed = failed or finding.status == "FAIL"
+    return EXIT_FAILED if failed else 0
+
+
+def _version() -> str:
+    try:
+        return version("wartezone")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="wartezone", description="Waiting-room occupancy from camera streams."
     )
+    root.add_argument("--version", action="version", version=f"wartezone {_version()}")
     commands = root.add_subparsers(dest="command", required=True)
 
     edge = commands.add_parser("edge", help="the edge service").add_subparsers(dest="action", required=True)
-    run = edge.add_parser("run", help="analyse the configured cameras and serve /metrics")
+    run = edge.add_parser(
+        "run",
+        help="analyse the configured cameras and serve /metrics",
+        epilog="example: wartezone edge run -c site.yaml",
+    )
     run.add_argument("-c", "--config", type=Path, required=True, help="YAML config file")
     run.set_defaults(handler=_run_edge)
 
-    rep = commands.add_parser("replay", help="run a video through the pipeline; write a timeline and chart")
+    rep = commands.add_parser(
+        "replay",
+        help="run a video through the pipeline; write a timeline and chart",
+        epilog="example: wartezone replay door.mp4 -c site.yaml --camera door --out replay-door",
+    )
     rep.add_argument("video", type=Path)
     rep.add_argument("-c", "--config", type=Path, help="YAML config (zones, detector); default: whole frame")
     rep.add_argument("--camera", help="which configured camera's zones to use (default: the first)")
@@ -183,7 +216,11 @@ def parser() -> argparse.ArgumentParser:
     )
     rep.set_defaults(handler=_replay)
 
-    ev = commands.add_parser("eval", help="count accuracy on labelled frames or video")
+    ev = commands.add_parser(
+        "eval",
+        help="count accuracy on labelled frames or video",
+        epilog="example: wartezone eval ../data/frames --counts counts.csv --every 4 --json",
+    )
     ev.add_argument("path", type=Path, help="a folder of frames (with --counts) or a video (with --gt)")
     ev.add_argument("--counts", type=Path, help="CSV frame,file,count (the Mall format)")
     ev.add_argument("--gt", type=Path, help="CVML XML per-person ground truth (the PETS format)")
@@ -211,7 +248,9 @@ def parser() -> argparse.ArgumentParser:
     ev.set_defaults(handler=_eval)
 
     be = commands.add_parser(
-        "bench", help="our pipeline against plain ultralytics predict, same frames: speed, MAE, memory"
+        "bench",
+        help="our pipeline against plain ultralytics predict, same frames: speed, MAE, memory",
+        epilog="example: wartezone bench ../data/pets2009-s2l1/vtest.avi --gt pets.xml --every 5",
     )
     be.add_argument("video", type=Path, help="a video with CVML ground truth (the PETS format)")
     be.add_argument("--gt", type=Path, required=True, help="CVML XML per-person ground truth")
@@ -233,6 +272,24 @@ def parser() -> argparse.ArgumentParser:
     ca.add_argument("--camera", help="the camera the stills are from (default: the only one)")
     ca.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
     ca.set_defaults(handler=_calibrate)
+
+    ch = commands.add_parser(
+        "check",
+        help="an installer's checks: cameras open and analyse, model, metrics port, clock",
+        description="One line per check (ok, warn or FAIL) in words to act on. With -c: every camera "
+        "opens and one frame of each is analysed, the model matches its manifest, the metrics port "
+        "is free, and with --api the API's clock agrees with this box's. With --camera: that one "
+        "stream opens (no config needed). Exit status 1 when a check failed.",
+        epilog="example: wartezone check -c site.yaml --api http://192.0.2.20:8088",
+    )
+    ch.add_argument("-c", "--config", type=Path, help="the site's YAML config")
+    ch.add_argument(
+        "--camera",
+        metavar="URL",
+        help="check one stream instead: rtsp://, http:// (MJPEG), a USB device (0, /dev/video0) or a file",
+    )
+    ch.add_argument("--api", metavar="URL", help="the alert API's address, to compare clocks")
+    ch.set_defaults(handler=_check)
 
     # Other parts of the product (the alert API) add their commands through an entry point, so
     # that edge never imports them; an edge box installed without the [api] extra has none.

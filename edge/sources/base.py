@@ -53,6 +53,13 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
+def stream_format(capture: cv2.VideoCapture | None) -> tuple[float, int] | None:
+    """(frame rate, FOURCC code) the open capture reports; None while none is open."""
+    if capture is None:
+        return None
+    return float(capture.get(cv2.CAP_PROP_FPS)), int(capture.get(cv2.CAP_PROP_FOURCC))
+
+
 def retriever(capture: cv2.VideoCapture) -> Callable[[], NDArray[np.uint8] | None]:
     """Decodes (converts) the frame `capture` grabbed last; valid until its next grab."""
 

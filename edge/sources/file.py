@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 
-from edge.sources.base import LazyFrame, SourceError, retriever
+from edge.sources.base import LazyFrame, SourceError, retriever, stream_format
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,10 @@ class FileSource:
             reason = f"video file {self.path} {problem}: truncated or damaged, not looped"
             self._broken = (_signature(self.path), reason)
             raise SourceError(reason)
+
+    def stream_format(self) -> tuple[float, int] | None:
+        """(frame rate, FOURCC code) of the open stream, while `frames()` runs (for `wartezone check`)."""
+        return stream_format(self._capture)
 
     def close(self) -> None:
         if self._capture is not None:

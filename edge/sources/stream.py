@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 
 from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
-from edge.sources.base import LazyFrame, SourceError, retriever
+from edge.sources.base import LazyFrame, SourceError, retriever, stream_format
 from edge.sources.diagnose import why_not_open
 
 # OpenCV's FFmpeg backend reads its options from this variable when a capture opens; the lock keeps
@@ -110,6 +110,10 @@ class StreamSource:
             last_position = position
             yield LazyFrame(time.monotonic(), time.time(), retriever(capture))
         # grab() failed: the stream ended, broke, or sent nothing within the read timeout.
+
+    def stream_format(self) -> tuple[float, int] | None:
+        """(frame rate, FOURCC code) of the open stream, while `frames()` runs (for `wartezone check`)."""
+        return stream_format(self._capture)
 
     def close(self) -> None:
         if self._capture is not None:

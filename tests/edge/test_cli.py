@@ -219,3 +219,26 @@ def test_calibrate_on_a_real_camera_writes_only_what_holds_across_days(
     assert done.returncode == 0, done.stderr[-2000:]
     assert "30 stills from 5 days" in done.stdout and "no correction" in done.stdout
     assert config.read_text(encoding="utf-8") == before
+
+
+def test_version_names_the_installed_package() -> None:
+    from importlib.metadata import version
+
+    done = wartezone("--version")
+    assert done.returncode == 0
+    assert done.stdout == f"wartezone {version('wartezone')}\n"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("edge", "run"), ("replay",), ("eval",), ("bench",), ("calibrate",), ("check",), ("api",)],
+)
+def test_each_subcommand_shows_an_example(
+    command: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from edge.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert f"example: wartezone {' '.join(command)} " in capsys.readouterr().out
