@@ -34,6 +34,7 @@ from edge.pipeline import CameraPipeline
 from edge.runner import CameraRunner
 from edge.sources import FileSource, Frame, FrameSource, SourceError, open_source
 from edge.sources.stream import StreamSource
+from edge.zones.layout import layout_warnings
 
 # Alert durations are measured on the edge's clock and compared with the API's: beyond these
 # differences (seconds) the alerts' start times and the API's own timestamps disagree visibly.
@@ -77,6 +78,7 @@ def site_checks(config: Config, api_url: str | None = None) -> Iterator[Finding]
     detector: Detector | None = None
     detector_failed = model.status == "FAIL"
     for camera in config.cameras:
+        yield from (Finding("warn", warning) for warning in layout_warnings(camera))
         opened, frame = _open_once(_label(camera.id), camera.source)
         yield opened
         if frame is None:

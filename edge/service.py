@@ -22,6 +22,7 @@ from edge.runner import CameraRunner, CameraState
 from edge.server import make_app, serve
 from edge.sources import open_source
 from edge.sources.reader import CameraReader
+from edge.zones.layout import layout_warnings
 
 log = logging.getLogger(__name__)
 WATCH_EVERY_S = 0.1  # how often the watchdog looks for stalls, long outages and dead threads
@@ -61,6 +62,8 @@ class EdgeService:
         self._wake = threading.Event()
         self._cameras = []
         for camera in config.cameras:
+            for warning in layout_warnings(camera):
+                log.warning("%s", warning)
             pipeline = CameraPipeline(camera, detector, config.tracker, self.metrics, config.detector.region)
             runner = CameraRunner(camera, pipeline, self.metrics, on_frame_ready=self._wake.set)
             self._cameras.append(_Camera(runner, CameraReader(camera, open_source(camera.source), runner)))
