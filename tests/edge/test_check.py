@@ -107,6 +107,7 @@ def site(
     return make
 
 
+@pytest.mark.slow
 def test_a_site_passes_its_checks(site: Callable[[int], Path], demo_video: Path) -> None:
     done = wartezone("check", "-c", str(site(0)))
     lines = _lines(done)
@@ -120,6 +121,7 @@ def test_a_site_passes_its_checks(site: Callable[[int], Path], demo_video: Path)
     assert lines[3] == "ok   metrics port 0 on 127.0.0.1: a free port is picked at start"
 
 
+@pytest.mark.slow
 def test_a_metrics_port_in_use_fails_the_check(site: Callable[[int], Path]) -> None:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))

@@ -98,6 +98,7 @@ def _scrape(port: int) -> str:
         return str(response.read().decode())
 
 
+@pytest.mark.slow
 def test_live_exposition_passes_promtool(
     config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
 ) -> None:

@@ -782,6 +782,7 @@ def float32_found(demo_frames: dict[int, NDArray[np.uint8]]) -> dict[int, Detect
     return {index: detector.detect(image) for index, image in demo_frames.items()}
 
 
+@pytest.mark.slow
 def test_int8_keeps_the_people_float32_finds(
     demo_frames: dict[int, NDArray[np.uint8]], float32_found: dict[int, Detections]
 ) -> None:
