@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -132,3 +133,17 @@ def test_cli_exits_2_when_the_database_cannot_be_created(tmp_path: Path) -> None
     path.write_text(yaml.safe_dump({**GOOD, "database": str(blocker / "db.sqlite3")}), encoding="utf-8")
     done = wartezone_api("-c", str(path))
     assert done.returncode == 2 and "database" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_cli_names_a_port_in_use_and_creates_no_database(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        path = tmp_path / "api.yaml"
+        database = tmp_path / "api.sqlite3"
+        path.write_text(yaml.safe_dump({**GOOD, "port": port, "database": str(database)}), encoding="utf-8")
+        done = wartezone_api("-c", str(path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"  port: port {port} on 127.0.0.1 is in use" in done.stderr, done.stderr
+    assert not database.exists()  # the port is tried before the database is made
