@@ -283,7 +283,11 @@ class TrackerConfig(Strict):
     high_confidence: float = Field(0.25, gt=0, lt=1, description="ByteTrack's first-stage confidence.")
     min_iou: float = Field(0.05, gt=0, lt=1, description="Minimum (buffered) overlap to continue a track.")
     match_buffer: float = Field(
-        1.0, ge=0, le=3, description="Boxes are widened by this fraction of their size before matching."
+        3.0,
+        ge=0,
+        le=5,
+        description="Boxes are widened by this fraction of their size before matching: at the 1-2 frames "
+        "a second an edge box analyses, a walking person moves further than their own width.",
     )
     confirm_frames: int = Field(
         2,

@@ -25,10 +25,14 @@ def _eval(*args: str) -> dict[str, Any]:
     return result
 
 
+def _pets(shared_data: Path, every: int) -> dict[str, Any]:
+    folder = shared_data / "pets2009-s2l1"
+    return _eval(str(folder / "vtest.avi"), "--gt", str(folder / "PETS2009-S2L1.xml"), "--every", str(every))
+
+
 @pytest.fixture(scope="module")
 def pets(shared_data: Path) -> dict[str, Any]:
-    folder = shared_data / "pets2009-s2l1"
-    return _eval(str(folder / "vtest.avi"), "--gt", str(folder / "PETS2009-S2L1.xml"), "--every", "5")
+    return _pets(shared_data, 5)
 
 
 def test_pets_count_error_is_within_the_bar(pets: dict[str, Any]) -> None:
@@ -37,11 +41,21 @@ def test_pets_count_error_is_within_the_bar(pets: dict[str, Any]) -> None:
     assert {"bias", "ms_per_frame", "mae_raw"} <= set(pets)
 
 
-def test_pets_visits_and_dwell_are_close_to_the_ground_truth(pets: dict[str, Any]) -> None:
-    """19 people cross the scene; a tracker that fragments would report many short visits."""
-    assert pets["gt_visits"] == 19
-    assert abs(pets["visits"] - pets["gt_visits"]) <= 0.3 * pets["gt_visits"], pets
-    assert abs(pets["mean_dwell_s"] - pets["gt_mean_dwell_s"]) <= 0.3 * pets["gt_mean_dwell_s"], pets
+VISITS_BAR = 0.15  # share of the ground truth's visits and mean dwell
+
+
+@pytest.mark.parametrize("every", [5, 10], ids=["2-frames-a-second", "1-frame-a-second"])
+def test_pets_visits_and_dwell_hold_at_the_rates_a_box_analyses(
+    pets: dict[str, Any], shared_data: Path, every: int
+) -> None:
+    """19 people cross the scene; a tracker that fragments would report many short visits, the
+    more so the fewer frames a second a box can analyse (1 a second when it serves 13 cameras)."""
+    result = pets if every == 5 else _pets(shared_data, every)
+    assert result["gt_visits"] == 19
+    assert abs(result["visits"] - result["gt_visits"]) <= VISITS_BAR * result["gt_visits"], result
+    assert (
+        abs(result["mean_dwell_s"] - result["gt_mean_dwell_s"]) <= VISITS_BAR * result["gt_mean_dwell_s"]
+    ), result
 
 
 def test_mall_count_error_is_within_the_bar(shared_data: Path) -> None:
