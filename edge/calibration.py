@@ -19,11 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.config import WHOLE_FRAME, CameraConfig, Config, CountCorrection
-from edge.detect import build_detector
-from edge.evaluate import IMAGE_FOLDER_FRAME_S, CountRow, LabelledImage
-from edge.pipeline import CameraPipeline, FrameResult
-from edge.runner import CameraRunner
+from edge.config import CameraConfig, Config, CountCorrection
+from edge.evaluate import CountRow, eval_counts
 
 MIN_STILLS = 10
 MIN_DAYS = 2
@@ -142,37 +139,16 @@ def decide(stills: list[Still]) -> Outcome:
     return Outcome(correction, reason, mae_before, mae_after, worse)
 
 
-def count_stills(
-    folder: Path, rows: list[CountRow], counts: Path, config: Config, camera: CameraConfig
-) -> list[int]:
-    """The camera's detector on each still, whole picture, each still on its own, no correction."""
-    camera = camera.model_copy(
-        update={
-            "zones": [WHOLE_FRAME.model_copy(update={"smoothing_frames": 1})],
-            "count_correction": None,
-            "fps": 1.0 / IMAGE_FOLDER_FRAME_S,
-        }
+def count_stills(folder: Path, counts: Path, config: Config, camera: CameraConfig) -> list[int]:
+    """The camera's detector on each labelled still, whole picture, each on its own (eval's
+    --stills), without the camera's present correction: one count per CSV row, in order."""
+    camera = camera.model_copy(update={"count_correction": None})
+    result = eval_counts(
+        folder, counts, config.model_copy(update={"cameras": [camera]}), every=1, stills=True, progress=False
     )
-    detector = build_detector(config.detector)
-    runner = CameraRunner(
-        camera, CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
-    )
-    images = [
-        LabelledImage(i * IMAGE_FOLDER_FRAME_S, i * IMAGE_FOLDER_FRAME_S, folder / row.file, row, counts)
-        for i, row in enumerate(rows)
-    ]
-    found: dict[float, int] = {}
-
-    def keep(result: FrameResult) -> None:
-        found[result.time_s] = result.zones[0].raw_count
-
-    runner.run(images, on_result=keep)
-    missing = [row.file for image, row in zip(images, rows, strict=True) if image.time_s not in found]
-    if missing:
-        raise CalibrationError(
-            f"{len(missing)} stills could not be analysed (e.g. {missing[0]}): see the log"
-        )
-    return [found[image.time_s] for image in images]
+    if result.analysis_errors:
+        raise CalibrationError(f"{result.analysis_errors} stills could not be analysed: see the log")
+    return [frame.raw for frame in result.counts]
 
 
 def write_correction(path: Path, camera_id: str, correction: CountCorrection | None) -> Path:

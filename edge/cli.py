@@ -150,7 +150,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     camera = cameras[args.camera] if args.camera else config.cameras[0]
     rows = read_counts_csv(args.counts)
     days = check_labels(rows)
-    detected = count_stills(args.path, rows, args.counts, config, camera)
+    detected = count_stills(args.path, args.counts, config, camera)
     outcome = decide([Still(r.file, days[r.file], n, r.count) for r, n in zip(rows, detected, strict=True)])
     print(f"camera {camera.id}: {len(rows)} stills from {len(set(days.values()))} days; {outcome.reason}")
     if outcome.correction is None:

@@ -230,7 +230,7 @@ def _runner(config: Config, analysed_fps: float, every: int) -> CameraRunner:
 
 
 @dataclass(frozen=True, slots=True)
-class LabelledImage:
+class _LabelledImage:
     """One row of a frame,file,count CSV as a frame of a source; read from disk when decoded."""
 
     time_s: float
@@ -279,7 +279,7 @@ def eval_counts(
     apart_s = stills_apart_s(config) if stills else IMAGE_FOLDER_FRAME_S
     runner = _runner(config, 1.0 / apart_s, every=1)  # the rows are picked here
     images = [
-        LabelledImage(i * apart_s, i * apart_s, folder / row.file, row, counts)
+        _LabelledImage(i * apart_s, i * apart_s, folder / row.file, row, counts)
         for i, row in enumerate(rows[::every])
     ]
     truth = {image.time_s: image.row.count for image in images}

@@ -299,31 +299,40 @@ def test_setup_installs_both_sides_for_the_demo_and_everything_for_development()
 # ---- a real install
 
 
-@pytest.mark.slow
-def test_a_real_api_install_has_no_edge_stack(tmp_path: Path) -> None:
-    """wartezone[api] from this checkout into a fresh environment (no system site packages), from the
-    package registries: the API imports, the edge's stack is absent."""
+def _install_copy(
+    tmp_path: Path, package: str, extras: str, *options: str
+) -> tuple[Path, dict[str, str], subprocess.CompletedProcess[str]]:
+    """`package` of this checkout, copied (a build writes into its source tree) with what every
+    build reads (the contract, the models as data files), pip-installed with `extras` into a fresh
+    environment without system site packages: (the environment, its variables, pip's result)."""
     source = tmp_path / "src"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE", "wartezone_contract.py"):
         shutil.copy2(REPO / name, source / name)
-    shutil.copytree(REPO / "api", source / "api", ignore=shutil.ignore_patterns("__pycache__"))
-    # Every install ships the default model as data files (pyproject.toml), so the build reads them.
+    shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     (source / "models").mkdir()
     for model in (REPO / "models").glob("*.onnx*"):  # the models and their manifests
         shutil.copy2(model, source / "models" / model.name)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    python = str(venv / "bin" / "python")
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
     done = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", f"{source}[api]"],
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *options, f"{source}{extras}"],
         capture_output=True,
         text=True,
         timeout=600,
         env=env,
         check=False,
     )
+    return venv, env, done
+
+
+@pytest.mark.slow
+def test_a_real_api_install_has_no_edge_stack(tmp_path: Path) -> None:
+    """wartezone[api] from this checkout into a fresh environment (no system site packages), from the
+    package registries: the API imports, the edge's stack is absent."""
+    venv, env, done = _install_copy(tmp_path, "api", "[api]")
+    python = str(venv / "bin" / "python")
     assert done.returncode == 0, done.stderr[-3000:]
     absent = sorted(FORBIDDEN["api"])
     check = (
@@ -347,24 +356,8 @@ def test_a_real_api_install_has_no_edge_stack(tmp_path: Path) -> None:
 def test_an_installed_edge_finds_its_model_without_the_checkout(tmp_path: Path) -> None:
     """A plain (non-editable) install, run away from this checkout, finds the default model where the
     wheel put it (share/wartezone/models) and accepts it against its manifest."""
-    source = tmp_path / "src"  # a copy: building writes into the source tree
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "wartezone_contract.py"):
-        shutil.copy2(REPO / name, source / name)
-    for folder in ("edge", "models"):
-        shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    venv, env, done = _install_copy(tmp_path, "edge", "", "--no-deps")
     python = str(venv / "bin" / "python")
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-    done = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", str(source)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=False,
-    )
     assert done.returncode == 0, done.stderr[-3000:]
     # The dependencies come from this environment's site-packages on PYTHONPATH; `edge` itself does
     # not (it is installed there as editable, through a .pth file that PYTHONPATH does not read).
