@@ -14,6 +14,8 @@ CAMERA_LABELS = ("site", "camera")
 ZONE_LABELS = ("site", "camera", "zone")
 
 # --- the edge's exposition (families; counters gain _total, histograms _bucket/_sum/_count) ----
+ZONE_INFO = "wartezone_zone"  # an info metric: wartezone_zone_info{site,camera,zone,name} 1
+ZONE_NAME_LABEL = "name"  # the zone's display name from the edge config (the id where none is set)
 ZONE_OCCUPANCY = "wartezone_zone_occupancy"
 ZONE_LOITERING = "wartezone_zone_loitering"
 ZONE_LONGEST_DWELL = "wartezone_zone_longest_dwell_seconds"

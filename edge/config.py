@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     ValidationError,
     field_validator,
@@ -116,8 +117,21 @@ class ReconnectConfig(Strict):
     jitter: float = Field(0.25, ge=0, lt=1, description="Each wait varies by up to this fraction.")
 
 
+DISPLAY_NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    Field(pattern=DISPLAY_NAME_PATTERN),
+]
+
+
 class ZoneConfig(Strict):
     id: Identifier
+    name: DisplayName | None = Field(
+        None,
+        description="Display name for reception, the lead and the dashboards (exported as "
+        "wartezone_zone_info's name label); none: the id is shown.",
+    )
     polygon: Polygon
     loiter_limit_s: float = Field(
         600.0, gt=0, description="Seconds in the zone after which a person counts as loitering."
@@ -348,6 +362,7 @@ PATTERN_WORDS = {
     ID_PATTERN: "lower-case letters, digits, '-' and '_', starting with a letter or digit, at most 63",
     RTSP_URL_PATTERN: "an address starting with rtsp:// or rtsps://",
     HTTP_URL_PATTERN: "an address starting with http:// or https://",
+    DISPLAY_NAME_PATTERN: "text without line breaks or other control characters",
 }
 # Where the discriminated unions lead (their tags stand in an error's location).
 UNION_MODELS: dict[str, type[BaseModel]] = {

@@ -181,6 +181,17 @@ class EdgeMetrics:
                     "days": str(c.days),
                 }
             )
+        zone_info = Info(
+            contract.ZONE_INFO,
+            "A zone's display name from the config (the id where none is set); value always 1.",
+            ZONE_LABELS,
+            registry=registry,
+        )
+        for camera in config.cameras:
+            for zone in camera.zones:
+                zone_info.labels(config.site, camera.id, zone.id).info(
+                    {contract.ZONE_NAME_LABEL: zone.name or zone.id}
+                )
         # Series exist from the start, so rate() and increase() see the first event.
         for camera in config.cameras:
             self.frames_analysed.labels(self.site, camera.id)

@@ -30,7 +30,9 @@ def test_edge_exports_the_contracted_families() -> None:
                 {
                     "id": "entrance",
                     "source": {"type": "file", "path": "a.mp4"},
-                    "zones": [{"id": "waiting", "polygon": [[0, 0], [1, 0], [1, 1]]}],
+                    "zones": [
+                        {"id": "waiting", "name": "Wartebereich Süd", "polygon": [[0, 0], [1, 0], [1, 1]]}
+                    ],
                 },
                 {
                     "id": "hall",
@@ -57,3 +59,32 @@ def test_edge_exports_the_contracted_families() -> None:
         if f.name == "wartezone_zone_occupancy"
     )
     assert {s.labels["camera"] for s in occupancy.samples} == {"entrance"}
+
+
+def test_a_zone_display_name_reaches_the_exposition_and_the_id_stands_in_without_one() -> None:
+    config = Config.model_validate(
+        {
+            "site": "north",
+            "cameras": [
+                {
+                    "id": "entrance",
+                    "source": {"type": "file", "path": "a.mp4"},
+                    "zones": [
+                        {"id": "waiting", "name": " Wartebereich Süd ", "polygon": [[0, 0], [1, 0], [1, 1]]},
+                        {"id": "queue", "polygon": [[0, 0], [1, 0], [1, 1]]},
+                    ],
+                }
+            ],
+        }
+    )
+    registry = CollectorRegistry()
+    EdgeMetrics(registry, config, ModelInfo("m", "0" * 64, "onnxruntime", "960x1280"))
+    info = next(
+        f
+        for f in text_string_to_metric_families(generate_latest(registry).decode())
+        if f.name == "wartezone_zone_info"
+    )
+    assert {s.labels["zone"]: s.labels["name"] for s in info.samples} == {
+        "waiting": "Wartebereich Süd",
+        "queue": "queue",
+    }

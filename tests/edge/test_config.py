@@ -257,6 +257,12 @@ WORDS = [
         {"type": "rtsp", "url": "http://192.0.2.10/stream"},
         "must be an address starting with rtsp:// or rtsps://, got 'http://192.0.2.10/stream'",
     ),
+    (
+        "a display name over two lines",
+        "cameras.0.zones.0.name",
+        "Warte\nbereich",
+        "must be text without line breaks or other control characters",
+    ),
 ]
 
 
