@@ -23,7 +23,8 @@ from api.settings import Settings
 DESCRIPTION = """\
 Staffing alerts for waiting rooms. Occupancy per zone comes from the edge boxes' Prometheus
 exposition (counts, never identities); per zone, the branch lead sets a raise level, a clear level
-below it, minimum durations, opening hours and a cooldown. Alerts go to a reception screen
+below it, minimum durations, opening hours and a cooldown (on the lead's page, `/lead`, or here).
+Zones, and their display names, are those the edge boxes report. Alerts go to a reception screen
 (`/reception`), to a Server-Sent Events stream and to webhooks (see *Webhooks* below for the body;
 header `X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of the raw body with the shared secret>`).
 
@@ -60,6 +61,9 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(no_unknown_query)],
+        # The default pages load their scripts from a CDN; routes/pages.py serves one without.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.tokens = Tokens(settings.auth)

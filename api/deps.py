@@ -36,7 +36,7 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
 
 
-def _same_origin(request: Request) -> bool:
+def same_origin(request: Request) -> bool:
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin is None:
         return True  # browsers send Origin on cross-site POST/PUT/DELETE; non-browsers have no cookie jar
@@ -54,7 +54,7 @@ def caller_role(
     cookie = request.cookies.get(COOKIE)
     if cookie is None:
         return None
-    if request.method not in SAFE_METHODS and not _same_origin(request):
+    if request.method not in SAFE_METHODS and not same_origin(request):
         raise HTTPException(403, "cross-site request refused: send the token in the Authorization header")
     return tokens.role_of(cookie)
 

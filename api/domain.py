@@ -49,19 +49,42 @@ class Reading:
     at: float
 
 
+class Unknown(StrEnum):
+    """Why a zone's count is unknown, in kinds a screen can put into words for staff."""
+
+    CAMERA_DOWN = "camera_down"  # the edge says the camera delivers no analysed frames
+    NO_FRAMES = "no_frames"  # the camera's last analysed frame is too old
+    INPUT_FAILED = "input_failed"  # the edge box (or Prometheus) could not be read
+    NOT_COUNTED = "not_counted"  # the edge answered, without a count for this zone
+    NOT_READ_YET = "not_read_yet"  # nothing read since the start
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """Why a zone is unknown: its kind, and the technical detail for IT."""
+
+    kind: Unknown
+    detail: str
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """What one read of the occupancy input saw.
 
     zones: zones with a known occupancy. cameras_down: (site, camera) -> why its zones are unknown.
+    reported: every zone in the series of the sources that answered, with its display name (the
+    edge's wartezone_zone_info, else the id). complete: every source has answered at least once
+    since the start, so a zone reported by none of them does not exist (a typo, a removed zone).
     problems: input trouble worth showing (a target that failed, a sample without labels).
     A zone seen before and absent here is unknown: a missing series is never 0 people.
     """
 
     taken_at: float
     zones: dict[ZoneKey, Reading] = field(default_factory=dict)
-    cameras_down: dict[tuple[str, str], str] = field(default_factory=dict)
+    cameras_down: dict[tuple[str, str], Why] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    reported: dict[ZoneKey, str] = field(default_factory=dict)
+    complete: bool = False
 
 
 class Clock(Protocol):

@@ -25,11 +25,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from api.domain import Clock, Reading, Role, Snapshot, State, ZoneKey
+from api.domain import Clock, Reading, Role, Snapshot, State, Unknown, Why, ZoneKey
 from api.rules import RuleSpec
 
-NO_SERIES = "no occupancy series for this zone"
-NOT_READ_YET = "not read yet"
+NO_SERIES = Why(Unknown.NOT_COUNTED, "no occupancy series for this zone")
+NOT_READ_YET = Why(Unknown.NOT_READ_YET, "not read yet")
 
 RuleBook = Callable[[], Mapping[ZoneKey, RuleSpec]]
 """Every zone's rule now, from their one owner."""
@@ -41,6 +41,7 @@ class NoticeType(StrEnum):
     RESOLVED = "alert.resolved"
     UNKNOWN = "zone.unknown"
     KNOWN = "zone.known"
+    TEST = "alert.test"  # the branch lead's test alarm: no alert, nothing to do
 
 
 class EndReason(StrEnum):
@@ -87,10 +88,12 @@ class ZoneView:
     since: float | None
     occupancy: float | None
     observed_at: float | None
-    reason: str | None
+    why: Why | None  # why the zone is unknown
     open_now: bool | None
     rule: RuleSpec | None
     alert: Alert | None
+    above_since: float | None = None  # first reading of the run at or above the raise level
+    resolved_at: float | None = None  # end of the last alert (its cooldown runs from here)
 
 
 class NothingToAcknowledge(Exception):
@@ -104,7 +107,7 @@ class _Zone:
     state_since: float | None = None
     occupancy: float | None = None
     observed_at: float | None = None
-    reason: str | None = NOT_READ_YET
+    why: Why | None = NOT_READ_YET
     open_now: bool | None = None
     above_since: float | None = None
     run_peak: float = 0.0
@@ -146,6 +149,10 @@ class AlertEngine:
         """Whether the zone is listed (it has a rule, or the input has reported it)."""
         return key in self._zones
 
+    def forget(self, key: ZoneKey) -> None:
+        """Stop listing a zone that no longer exists (its rule is gone: rule_removed first)."""
+        self._zones.pop(key, None)
+
     def zone(self, key: ZoneKey) -> ZoneView | None:
         zone = self._zones.get(key)
         return None if zone is None else self._view(zone, self._rules().get(key))
@@ -158,7 +165,17 @@ class AlertEngine:
     @staticmethod
     def _view(z: _Zone, rule: RuleSpec | None) -> ZoneView:
         return ZoneView(
-            z.key, z.state, z.state_since, z.occupancy, z.observed_at, z.reason, z.open_now, rule, z.alert
+            z.key,
+            z.state,
+            z.state_since,
+            z.occupancy,
+            z.observed_at,
+            z.why,
+            z.open_now,
+            rule,
+            z.alert,
+            z.above_since,
+            z.resolved_at,
         )
 
     # -- what people do ------------------------------------------------------------------------
@@ -211,7 +228,7 @@ class AlertEngine:
         """Apply one read of the occupancy input to every zone the engine knows or sees."""
         notices: list[Notice] = []
         rules = self._rules()
-        for key in sorted({*self._zones, *snapshot.zones}):
+        for key in sorted({*self._zones, *snapshot.zones, *snapshot.reported}):
             z = self._zone(key)
             reading = snapshot.zones.get(key)
             if reading is None:
@@ -227,13 +244,13 @@ class AlertEngine:
             zone = self._zones[key] = _Zone(key)
         return zone
 
-    def _unknown(self, z: _Zone, rule: RuleSpec | None, t: float, reason: str, notices: list[Notice]) -> None:
+    def _unknown(self, z: _Zone, rule: RuleSpec | None, t: float, why: Why, notices: list[Notice]) -> None:
         if z.state is not State.UNKNOWN and z.ever_known:
             notices.append(
-                Notice(NoticeType.UNKNOWN, z.key, t, None, State.UNKNOWN, None, rule, z.alert, reason)
+                Notice(NoticeType.UNKNOWN, z.key, t, None, State.UNKNOWN, None, rule, z.alert, why.detail)
             )
             z.announced_unknown = True
-        z.reason = reason
+        z.why = why
         z.occupancy = None
         z.above_since = z.below_since = None
         z.run_peak = 0.0
@@ -244,7 +261,7 @@ class AlertEngine:
     def _known(self, z: _Zone, rule: RuleSpec | None, reading: Reading, notices: list[Notice]) -> None:
         t = max(reading.at, z.observed_at if z.observed_at is not None else -math.inf)
         returning = z.state is State.UNKNOWN and z.announced_unknown
-        z.occupancy, z.observed_at, z.reason = reading.occupancy, t, None
+        z.occupancy, z.observed_at, z.why = reading.occupancy, t, None
         z.ever_known = True
         mine: list[Notice] = []
         self._evaluate(z, rule, reading.occupancy, t, mine)

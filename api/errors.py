@@ -89,10 +89,24 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, message, headers=headers)
 
 
+def _context(error: Mapping[str, Any]) -> dict[str, int | float | str | bool | None] | None:
+    """The numbers and words a message names (ge, le, pattern ...), for a page to say in its language."""
+    ctx = error.get("ctx")
+    if not isinstance(ctx, Mapping):
+        return None
+    plain = {k: v for k, v in ctx.items() if v is None or isinstance(v, int | float | str | bool)}
+    return plain or None
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     fields = [
-        FieldProblem(path=_path(tuple(e.get("loc", ()))), message=_message(str(e.get("msg", "invalid"))))
+        FieldProblem(
+            path=_path(tuple(e.get("loc", ()))),
+            message=_message(str(e.get("msg", "invalid"))),
+            type=str(e["type"]) if "type" in e else None,
+            context=_context(e),
+        )
         for e in exc.errors()
     ]
     summary = "; ".join(f"{f.path}: {f.message}" for f in fields[:3])

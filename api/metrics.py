@@ -8,6 +8,7 @@ wartezone_outbox_pending.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -89,3 +90,8 @@ class ApiMetrics:
 
     def zone_seen(self, key: ZoneKey) -> None:
         self.alerts_fired.labels(*key)
+
+    def zone_forgotten(self, key: ZoneKey) -> None:
+        """A removed zone's series ends, rather than stay at its last value."""
+        with contextlib.suppress(KeyError):
+            self.alerts_fired.remove(*key)

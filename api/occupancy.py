@@ -18,14 +18,24 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ValidationError
 
-from api.domain import Clock, Reading, Snapshot, ZoneKey
+from api.domain import Clock, Reading, Snapshot, Unknown, Why, ZoneKey
 from api.settings import PrometheusInput, ScrapeInput
-from wartezone_contract import CAMERA_LAST_FRAME, CAMERA_UP, ZONE_LABELS, ZONE_OCCUPANCY
+from wartezone_contract import (
+    CAMERA_LAST_FRAME,
+    CAMERA_UP,
+    ZONE_INFO,
+    ZONE_LABELS,
+    ZONE_NAME_LABEL,
+    ZONE_OCCUPANCY,
+)
 
 log = logging.getLogger(__name__)
 
+ZONE_INFO_SERIES = ZONE_INFO + "_info"  # an info metric's one series
 # The metrics of the edge/API contract (tests/contract/edge_exposition.prom) read here.
-READ_METRICS = (ZONE_OCCUPANCY, CAMERA_UP, CAMERA_LAST_FRAME)
+READ_METRICS = (ZONE_INFO_SERIES, ZONE_OCCUPANCY, CAMERA_UP, CAMERA_LAST_FRAME)
+# The text format names an info family by its series (TYPE ..._info gauge); OpenMetrics without.
+READ_FAMILIES = (*READ_METRICS, ZONE_INFO)
 SITE, CAMERA, ZONE = ZONE_LABELS  # the label names; a camera's metrics carry the first two
 MAX_EXPOSITION_BYTES = 8 << 20
 
@@ -62,7 +72,7 @@ def samples_from_exposition(text: str) -> list[Sample]:
     return [
         Sample(s.name, dict(s.labels), float(s.value))
         for family in families
-        if family.name in READ_METRICS
+        if family.name in READ_FAMILIES
         for s in family.samples
         if s.name in READ_METRICS
     ]
@@ -74,17 +84,26 @@ def snapshot_from_samples(
     stale_after_s: float,
     problems: Iterable[str] = (),
     unreachable: dict[Camera, str] | None = None,
+    complete: bool = True,
 ) -> Snapshot:
-    """Known occupancy per zone, and why each camera that is not usable is down."""
+    """Known occupancy per zone, the zones reported with their display names, and why each camera
+    that is not usable is down. complete: every source has answered at least once."""
     found = list(problems)
     up: dict[Camera, float] = {}
     last_frame: dict[Camera, float] = {}
     occupancy: dict[ZoneKey, float] = {}
+    names: dict[ZoneKey, str] = {}
     for sample in samples:
         labels = sample.labels
         site, camera = labels.get(SITE), labels.get(CAMERA)
         if not site or not camera:
             found.append(f"{sample.name} sample without site and camera labels: {labels}")
+            continue
+        if sample.name == ZONE_INFO_SERIES:
+            if zone := labels.get(ZONE):
+                names[ZoneKey(site, camera, zone)] = labels.get(ZONE_NAME_LABEL, "").strip() or zone
+            else:
+                found.append(f"{ZONE_INFO_SERIES} sample without a zone label: {labels}")
             continue
         if math.isnan(sample.value):
             continue  # no value is an unknown value
@@ -103,20 +122,21 @@ def snapshot_from_samples(
         elif sample.name == CAMERA_LAST_FRAME:
             last_frame[cam] = max(sample.value, last_frame.get(cam, -math.inf))
 
-    down: dict[Camera, str] = dict(unreachable or {})
+    down = {cam: Why(Unknown.INPUT_FAILED, why) for cam, why in (unreachable or {}).items()}
     for cam in {*up, *last_frame, *((k.site, k.camera) for k in occupancy)} - set(down):
         if cam not in up:
-            down[cam] = f"the edge exports no {CAMERA_UP} for this camera"
+            down[cam] = Why(Unknown.NOT_COUNTED, f"the edge exports no {CAMERA_UP} for this camera")
         elif up[cam] != 1:
-            down[cam] = "camera down"
+            down[cam] = Why(Unknown.CAMERA_DOWN, "camera down")
         elif cam in last_frame and now - last_frame[cam] > stale_after_s:
-            down[cam] = f"no analysed frame for {now - last_frame[cam]:.0f} s"
+            down[cam] = Why(Unknown.NO_FRAMES, f"no analysed frame for {now - last_frame[cam]:.0f} s")
     zones = {
         key: Reading(value, last_frame.get((key.site, key.camera), now))
         for key, value in occupancy.items()
         if (key.site, key.camera) not in down
     }
-    return Snapshot(now, zones, down, tuple(found))
+    reported = {key: key.zone for key in occupancy} | names
+    return Snapshot(now, zones, down, tuple(found), reported, complete)
 
 
 class ScrapeSource:
@@ -163,8 +183,9 @@ class ScrapeSource:
             else:
                 samples.extend(result)
                 self._cameras_at[url] = {_camera_of(s) for s in result}
+        complete = all(url in self._cameras_at for url in targets)
         return snapshot_from_samples(
-            samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable
+            samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable, complete
         )
 
     async def aclose(self) -> None:
@@ -189,7 +210,7 @@ class _PromResponse(BaseModel):
 
 
 class PrometheusSource:
-    """One PromQL instant query for the three metrics, so they share one evaluation time."""
+    """One PromQL instant query for the metrics read, so they share one evaluation time."""
 
     QUERY = '{__name__=~"' + "|".join(READ_METRICS) + '"}'
 
@@ -201,6 +222,7 @@ class PrometheusSource:
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
         self._url = settings.url.rstrip("/") + "/api/v1/query"
         self._cameras: set[Camera] = set()
+        self._answered = False
 
     async def _query(self) -> list[Sample]:
         try:
@@ -227,9 +249,15 @@ class PrometheusSource:
             samples = await self._query()
         except InputError as error:
             return snapshot_from_samples(
-                [], now, self.settings.stale_after_s, [str(error)], dict.fromkeys(self._cameras, str(error))
+                [],
+                now,
+                self.settings.stale_after_s,
+                [str(error)],
+                dict.fromkeys(self._cameras, str(error)),
+                complete=self._answered,
             )
         self._cameras = {_camera_of(s) for s in samples}
+        self._answered = True
         return snapshot_from_samples(samples, now, self.settings.stale_after_s)
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from api.domain import Strict, ZoneKey
 
@@ -151,9 +152,12 @@ class RuleSpec(Strict):
     @model_validator(mode="after")
     def _hysteresis(self) -> RuleSpec:
         if self.clear_level >= self.raise_level:
-            raise ValueError(
-                f"clear_level ({self.clear_level}) must be below raise_level ({self.raise_level}): "
-                "the gap keeps an alert from flapping"
+            # A type and numbers of its own: the lead's page says it in German too.
+            raise PydanticCustomError(
+                "clear_not_below_raise",
+                "clear_level ({clear_level}) must be below raise_level ({raise_level}): "
+                "the gap keeps an alert from flapping",
+                {"clear_level": self.clear_level, "raise_level": self.raise_level},
             )
         return self
 

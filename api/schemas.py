@@ -7,9 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.domain import Role, State
+from api.directory import ZoneEntry
+from api.domain import Role, State, Unknown
 from api.engine import Alert, EndReason, Notice, NoticeType, ZoneView
 from api.rules import Rule, RuleSpec
+
+Scalar = int | float | str | bool | None
 
 
 def utc(t: float | None) -> datetime | None:
@@ -23,6 +26,14 @@ class Out(BaseModel):
 class FieldProblem(Out):
     path: str = Field(description="Where: body.raise_level, query.limit, path.zone ...")
     message: str
+    type: str | None = Field(
+        None,
+        description="The kind of problem, stable for translations: missing, greater_than_equal, "
+        "less_than_equal, int_from_float, string_pattern_mismatch, clear_not_below_raise ...",
+    )
+    context: dict[str, Scalar] | None = Field(
+        None, description='The numbers the message names, e.g. {"ge": 1} for greater_than_equal.'
+    )
 
 
 class ErrorInfo(Out):
@@ -94,36 +105,69 @@ class RuleOut(RuleSpec, ZoneRef):
 class ZoneOut(ZoneRef):
     """A zone now. occupancy is null while unknown: never read a missing value as 0."""
 
+    name: str = Field(description="Display name from the edge config (the zone id where none is set).")
     state: State
     since: datetime | None = Field(description="When the zone entered this state.")
     occupancy: float | None
     observed_at: datetime | None = Field(description="Time of the last reading (the edge's frame time).")
-    reason: str | None = Field(description="Why the zone is unknown (camera down, ...).")
+    reason: str | None = Field(description="Why the zone is unknown, technically (camera down, ...).")
+    reason_kind: Unknown | None = Field(description="Why the zone is unknown, as a kind to put into words.")
+    reported: bool = Field(
+        description="In the latest answer of its edge box (false: removed or renamed there)."
+    )
+    last_reported_at: datetime | None = Field(description="When an edge box last reported it (API clock).")
     in_opening_hours: bool | None = Field(description="Null without a rule.")
     raise_level: int | None
     clear_level: int | None
+    over_since: datetime | None = Field(
+        description="First reading of the current run at or above the raise level (edge time)."
+    )
+    alert_at: datetime | None = Field(
+        description="Pending, or over the level in the cooldown: when the alert fires if the zone stays "
+        "at or above the raise level (edge time)."
+    )
+    pause_until: datetime | None = Field(
+        description="Resolved: the end of the cooldown, in which no new alert fires (edge time)."
+    )
     alert: AlertOut | None = Field(description="The open alert, if any.")
 
     @classmethod
-    def of(cls, view: ZoneView) -> ZoneOut:
+    def of(cls, view: ZoneView, entry: ZoneEntry | None) -> ZoneOut:
+        rule = view.rule
+        pause_until = None
+        if rule is not None and view.state is State.RESOLVED and view.resolved_at is not None:
+            pause_until = view.resolved_at + rule.cooldown_s
+        alert_at = None
+        if rule is not None and view.above_since is not None and view.alert is None:
+            alert_at = max(view.above_since + rule.min_above_s, pause_until or -1.0)
         return cls(
             site=view.key.site,
             camera=view.key.camera,
             zone=view.key.zone,
+            name=view.key.zone if entry is None else entry.name,
             state=view.state,
             since=utc(view.since),
             occupancy=view.occupancy,
             observed_at=utc(view.observed_at),
-            reason=view.reason,
+            reason=None if view.why is None else view.why.detail,
+            reason_kind=None if view.why is None else view.why.kind,
+            reported=entry is not None and entry.reported,
+            last_reported_at=None if entry is None else utc(entry.last_reported_at),
             in_opening_hours=view.open_now,
-            raise_level=view.rule.raise_level if view.rule else None,
-            clear_level=view.rule.clear_level if view.rule else None,
+            raise_level=rule.raise_level if rule else None,
+            clear_level=rule.clear_level if rule else None,
+            over_since=utc(view.above_since),
+            alert_at=utc(alert_at),
+            pause_until=utc(pause_until),
             alert=AlertOut.of(view.alert) if view.alert else None,
         )
 
 
 class ZoneList(Out):
     zones: list[ZoneOut]
+    problems: list[str] = Field(
+        default_factory=list, description="What the last read of the occupancy input could not do."
+    )
 
 
 class EventPayload(ZoneRef):
@@ -135,7 +179,8 @@ class EventPayload(ZoneRef):
     """
 
     id: int = Field(description="Event number; increasing, the same on every retry.")
-    type: NoticeType
+    type: NoticeType = Field(description="alert.test: the branch lead's test alarm; nothing to do.")
+    name: str = Field(description="The zone's display name from the edge config (the id where none is set).")
     at: datetime = Field(description="When it happened (the edge's frame time for readings).")
     since: datetime | None = Field(
         description="Start of the readings that caused it (fired: first at/above the raise level; "
@@ -149,7 +194,7 @@ class EventPayload(ZoneRef):
     alert: AlertOut | None
 
     @classmethod
-    def payload(cls, notice: Notice) -> dict[str, object]:
+    def payload(cls, notice: Notice, name: str) -> dict[str, object]:
         """The event without its id (the outbox numbers it), as JSON-ready values."""
         body = {
             "type": notice.type.value,
@@ -157,6 +202,7 @@ class EventPayload(ZoneRef):
             "site": notice.key.site,
             "camera": notice.key.camera,
             "zone": notice.key.zone,
+            "name": name,
             "since": utc(notice.since),
             "state": notice.state.value,
             "occupancy": notice.occupancy,
@@ -175,6 +221,10 @@ class SessionIn(BaseModel):
 
 class SessionOut(Out):
     role: Role
+    renew_after_s: float = Field(
+        description="Renew the session (POST /api/v1/session/renew) within this many seconds: the "
+        "cookie expires later, so a page that stays open stays logged in."
+    )
 
 
 class Health(Out):

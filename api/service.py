@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from api.directory import UnknownZone, ZoneDirectory
 from api.domain import Clock, Role, Snapshot, ZoneKey
-from api.engine import Alert, AlertEngine, Notice, NoticeType, ZoneView
+from api.engine import Alert, AlertEngine, Notice, NoticeType
 from api.metrics import ApiMetrics
 from api.notify import WebhookWorker
 from api.occupancy import OccupancySource, build_source
@@ -33,6 +34,10 @@ from api.stream import Broker, sse
 log = logging.getLogger(__name__)
 
 RETENTION_S = 90 * 86400.0  # delivered events are kept this long for /api/v1/events
+
+
+class StillReported(Exception):
+    """A zone an edge box still reports cannot be removed here: it would come back at the next read."""
 
 
 class Runtime:
@@ -60,6 +65,7 @@ class Runtime:
             last_resolved=storage.last_resolved(),
             next_alert_id=storage.next_alert_id(),
         )
+        self._directory = ZoneDirectory()
         self._webhooks = [w.name for w in settings.webhooks]
         self._client = httpx.AsyncClient()
         self._workers = [
@@ -104,11 +110,13 @@ class Runtime:
 
     # -- what people ask -----------------------------------------------------------------------
 
-    def zones(self) -> list[ZoneView]:
-        return self._engine.zones()
+    def zones(self) -> list[ZoneOut]:
+        """Every zone listed: those the edge boxes report (or reported) and those with a rule."""
+        return [ZoneOut.of(view, self._directory.entry(view.key)) for view in self._engine.zones()]
 
-    def zone(self, key: ZoneKey) -> ZoneView | None:
-        return self._engine.zone(key)
+    def zone(self, key: ZoneKey) -> ZoneOut | None:
+        view = self._engine.zone(key)
+        return None if view is None else ZoneOut.of(view, self._directory.entry(key))
 
     def rules(self) -> list[Rule]:
         return self._storage.rules()
@@ -155,6 +163,9 @@ class Runtime:
         return notice.alert
 
     def set_rule(self, key: ZoneKey, spec: RuleSpec) -> Rule:
+        """Raises UnknownZone for a zone no edge box reports (a typo): it would never be counted."""
+        if self._storage.rule(key) is None:
+            self._directory.check_exists(key)
         rule = self._storage.save_rule(key, spec, self._clock.now())
         self._engine.rule_set(key)
         self._metrics.zone_seen(key)
@@ -165,6 +176,44 @@ class Runtime:
         existed = self._storage.delete_rule(key)
         self._commit(self._engine.rule_removed(key))
         return existed
+
+    def remove_zone(self, key: ZoneKey) -> bool:
+        """Forget a zone the edge boxes no longer report, with its rule (its open alert ends).
+        False: no such zone is listed. Raises StillReported while an edge box reports it."""
+        entry = self._directory.entry(key)
+        if entry is not None and entry.reported:
+            raise StillReported(
+                f"zone {key} is still reported by its edge box; remove it from the edge config first"
+            )
+        if entry is None and not self._engine.knows(key):
+            return False
+        self._storage.delete_rule(key)
+        notices = self._engine.rule_removed(key)
+        self._engine.forget(key)
+        self._directory.forget(key)
+        self._metrics.zone_forgotten(key)
+        self._commit(notices)
+        return True
+
+    def test_alarm(self, key: ZoneKey) -> EventPayload:
+        """A marked test event (alert.test) to reception and every webhook; no alert, no state change.
+        Raises UnknownZone for a zone that is not listed."""
+        view = self._engine.zone(key)
+        if view is None:
+            raise UnknownZone(f"no zone {key}: it has no rule and no edge box reports it")
+        notice = Notice(
+            NoticeType.TEST,
+            key,
+            self._clock.now(),
+            None,
+            view.state,
+            view.occupancy,
+            view.rule,
+            None,
+            "test alarm from the branch lead",
+        )
+        [(_, body)] = self._commit([notice])
+        return EventPayload.model_validate_json(body)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -189,22 +238,30 @@ class Runtime:
             log.info("occupancy input: all sources read again")
         self._problems = snapshot.problems
         self._last_read_at = snapshot.taken_at
-        for key in snapshot.zones:
+        self._directory.observe(snapshot)
+        for key in {*snapshot.zones, *snapshot.reported}:
             if not self._engine.knows(key):
                 self._metrics.zone_seen(key)
         notices = self._engine.observe(snapshot)
         self._commit(notices)
         return notices
 
-    def _commit(self, notices: list[Notice]) -> None:
-        """Store changed alerts and the events in one transaction, then tell webhooks and stream."""
+    def _commit(self, notices: list[Notice]) -> list[tuple[int, str]]:
+        """Store changed alerts and the events in one transaction, then tell webhooks and stream.
+        Returns each event's id and JSON body."""
         alerts = self._engine.take_changed_alerts()
+        stored: list[tuple[int, str]] = []
         if alerts or notices:
             now = self._clock.now()
             with self._storage.transaction():
                 self._storage.save_alerts(alerts)
                 stored = [
-                    self._storage.add_notification(n.type.value, EventPayload.payload(n), self._webhooks, now)
+                    self._storage.add_notification(
+                        n.type.value,
+                        EventPayload.payload(n, self._directory.name(n.key)),
+                        self._webhooks,
+                        now,
+                    )
                     for n in notices
                 ]
             for notice, (event_id, body) in zip(notices, stored, strict=True):
@@ -215,9 +272,15 @@ class Runtime:
                 for worker in self._workers:
                     worker.wake.set()
         self._publish_zones()
+        return stored
+
+    def zone_list(self) -> ZoneList:
+        """Every zone now, and what the input could not read (a page's "counting down")."""
+        problems = list(self._problems) if self._last_read_at is not None else []  # none before a read
+        return ZoneList(zones=self.zones(), problems=problems)
 
     def _zones_text(self) -> str:
-        return ZoneList(zones=[ZoneOut.of(v) for v in self._engine.zones()]).model_dump_json()
+        return self.zone_list().model_dump_json()
 
     def _publish_zones(self) -> None:
         text = self._zones_text()

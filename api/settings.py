@@ -132,6 +132,13 @@ class AuthSettings(Strict):
         min_length=1, description="Tokens of the branch lead: everything the desk may, and edit rules."
     )
     cookie_secure: bool = Field(False, description="Send the page's login cookie over HTTPS only.")
+    session_max_age_s: int = Field(
+        30 * 86400,
+        ge=2,
+        le=400 * 86400,
+        description="A page's login cookie lasts this long after the page last renewed it; an open "
+        "page renews it well before, so a kiosk stays logged in while it shows the page.",
+    )
 
     @model_validator(mode="after")
     def _roles_distinct(self) -> AuthSettings:

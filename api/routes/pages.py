@@ -1,20 +1,60 @@
-"""The reception page: plain HTML and JavaScript from api/static, no build step."""
+"""The pages: reception, the branch lead's, the API description; plain HTML and JavaScript from
+api/static, no build step, nothing fetched from another origin (an offline branch network works)."""
 
 from __future__ import annotations
 
+import base64
+import re
+from functools import cache
 from importlib.resources import files
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CallerRole
+from api.domain import Role
 
 router = APIRouter(tags=["pages"])
 HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
+INCLUDE = re.compile(r"<!--#include ([a-z-]+\.html)-->")
+
+# Everything a page needs is inline or from this origin; nothing is fetched from elsewhere.
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": _CSP, "X-Frame-Options": "DENY"}
+
+# Three bars, green, amber and red, on a dark square (32x32 PNG in an ICO container).
+FAVICON = base64.b64decode(
+    "AAABAAEAICAAAAAAIACOAwAAFgAAAIlQTkcNChoKAAAADUlIRFIAAAAgAAAAIAgGAAAAc3p69AAAA1VJREFUeJzNlz1vnEUQx3//"
+    "2efu7CeJLzayC7AhogdZpKKiQWCBSIFESUODLKWmC0rIB+AbpKJC4UU0vNQUSBR8CRchwXEI9t357naHYu/VdyfZdxfISI9u73l2"
+    "d/7zn9mdGZFFgK9vbu9JfAK8A6yNfFtEvPf7FPjFnXtHjw5+6usUEIC0sbV9C3RbktzTgjqni2S4u4Pffvzw4C5gAtjY2r5lIXyR"
+    "Ykw9xGFRZYFx6hyIEAFZCJZi/Pzxw4O72th6+W3kP5PNPrtuLjHgH3faI5sZsCYNsUiG693CSfuGmeO+LOXH7tyoVHktBJpAFTj0"
+    "xFftNgLlR5ZI+wXOnpNgSbQ/dedGtcq98hJGNteBUuJFM+40m1yRQvIEzl4hUS6quC8C2sDrVmDAA3cqQBeoA7sWsNH5oix6ABem"
+    "fhREC8eBgiGtAWhOTvdiXuU6s8p95NuMTW3ylYp5lJugE0eUA5UA8plLZspcABpteOEymGXLTXB4zGzTlwXABM02fPSmcfO9gtMu"
+    "4FDW4Mc/El9+372wP6e4ZbqoR/v6Zbj5fkG9hKtl/l8p4OO3jDdeNeJpZua8cmEXmKDdgXYFujEDS56ZORuYzwQADK6y4UM/qywL"
+    "gIEQY0Htc4T4XAAE3kykrvcydgYUyoVv6nMAEHgrUV5fo7qzincSBJGOIye/Hi35zjwLwIQ3I+X1Opuf7jCaSVQVxXqFR18/QFeW"
+    "y8QYA951qjsrIIhPOigIIlgZqF1bucChnRMAAu/kYFPQMLQNvP1sgnDSplk+XrLvZwP4j+W5ADDu3Fmu9vNPOccWg1eTBUlQnpl6"
+    "hz71xiFPk/Iwpvxa5DFA0eOzIC+Lvc374ynXrgp3GoO6UJCOu6gqrAwg4QnsUiCdRAxodXLieWkjj/v5wBP83ciZ8NCdUqJOLsUi"
+    "cFXiiffK3775TkPrW9vfmOxD9xSBgEP9g01qr6zmoxdEanQ5uv8nftKlFcXuNbG/F+jGnCLKGvzwe+K73xKrNYgOn62ssBsKmu5U"
+    "BEfJudNq8lcuVCOykDx9O9mYOPJ2mmhrVGTuJTjt5FRsGvfranXo64b7IMD6bqhJVDLmQWMyvTWzzMTQUwwLfGan3jSyZtrx8kzO"
+    "eGvG89Cc8j+25/8CRZZot52A+ukAAAAASUVORK5CYII="
+)
 
 
+@cache
 def _page(name: str) -> str:
-    return files("api").joinpath("static", name).read_text(encoding="utf-8")
+    """A page from api/static, with the parts every page shares put in at its include marks."""
+    text = files("api").joinpath("static", name).read_text(encoding="utf-8")
+    return INCLUDE.sub(lambda m: _page(m.group(1)), text)
+
+
+def _screen(role: Role | None, needed: Role, page: str) -> HTMLResponse:
+    if role is None or (needed is Role.LEAD and role is not Role.LEAD):
+        # The login form; it says which token this page needs.
+        return HTMLResponse(_page("login.html"), status_code=401 if role is None else 403, headers=_HEADERS)
+    return HTMLResponse(_page(page), headers=_HEADERS)
 
 
 @router.get(
@@ -27,14 +67,29 @@ def _page(name: str) -> str:
     },
 )
 async def reception(role: CallerRole) -> HTMLResponse:
-    headers = {"Cache-Control": "no-store", "Content-Security-Policy": _CSP, "X-Frame-Options": "DENY"}
-    if role is None:
-        return HTMLResponse(_page("login.html"), status_code=401, headers=headers)
-    return HTMLResponse(_page("reception.html"), headers=headers)
+    return _screen(role, Role.DESK, "reception.html")
 
 
-# Everything the page needs is inline and same-origin; nothing is fetched from elsewhere.
-_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+@router.get(
+    "/lead",
+    response_class=HTMLResponse,
+    summary="The branch lead's screen: zones, rules, alert history, test alarm (lead role)",
+    responses={
+        200: HTML | {"description": "The lead's screen"},
+        401: HTML | {"description": "Login form"},
+        403: HTML | {"description": "Login form (logged in as the desk)"},
+    },
 )
+async def lead(role: CallerRole) -> HTMLResponse:
+    return _screen(role, Role.LEAD, "lead.html")
+
+
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+async def docs() -> HTMLResponse:
+    """The OpenAPI description as a page, rendered here from /openapi.json: no CDN needed."""
+    return HTMLResponse(_page("docs.html"), headers=_HEADERS)
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    return Response(FAVICON, media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})

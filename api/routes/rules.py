@@ -9,6 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response
 
 from api.deps import DeskRole, LeadRole, RuntimeDep, ZoneKeyDep
+from api.directory import UnknownZone
 from api.errors import responses
 from api.rules import RuleSpec
 from api.schemas import RuleOut
@@ -33,11 +34,14 @@ async def get_rule(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> Rule
 @router.put(
     RULE_PATH,
     response_model=RuleOut,
-    summary="Create or replace a zone's rule",
-    responses=responses(400, 403, 413),
+    summary="Create or replace a zone's rule (404 for a zone no edge box reports, with the nearest one)",
+    responses=responses(400, 403, 404, 413),
 )
 async def put_rule(key: ZoneKeyDep, spec: RuleSpec, runtime: RuntimeDep, role: LeadRole) -> RuleOut:
-    return RuleOut.of(runtime.set_rule(key, spec))
+    try:
+        return RuleOut.of(runtime.set_rule(key, spec))
+    except UnknownZone as error:
+        raise HTTPException(404, str(error)) from None
 
 
 @router.delete(

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
 
-from api.deps import DeskRole, RuntimeDep, ZoneKeyDep
+from api.deps import DeskRole, LeadRole, RuntimeDep, ZoneKeyDep
+from api.directory import UnknownZone
 from api.engine import NothingToAcknowledge
 from api.errors import responses
 from api.schemas import AlertOut, EventPayload, ZoneList, ZoneOut
+from api.service import StillReported
 from wartezone_contract import ID_MAX_LENGTH, ID_PATTERN
 
 router = APIRouter(prefix="/api/v1", tags=["state"], responses=responses(401, 422))
@@ -21,17 +23,51 @@ MAX_ID = 2**63 - 1  # SQLite's INTEGER
 EVENT_ID = WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_ID})
 
 
-@router.get("/zones", response_model=ZoneList, summary="Every zone now")
+@router.get(
+    "/zones",
+    response_model=ZoneList,
+    summary="Every zone now: those the edge boxes report (or reported), and those with a rule",
+)
 async def list_zones(runtime: RuntimeDep, role: DeskRole) -> ZoneList:
-    return ZoneList(zones=[ZoneOut.of(view) for view in runtime.zones()])
+    return runtime.zone_list()
 
 
 @router.get(ZONE_PATH, response_model=ZoneOut, summary="One zone now", responses=responses(404))
 async def get_zone(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> ZoneOut:
-    view = runtime.zone(key)
-    if view is None:
+    zone = runtime.zone(key)
+    if zone is None:
         raise HTTPException(404, f"no zone {key}: it has no rule and the input has not reported it")
-    return ZoneOut.of(view)
+    return zone
+
+
+@router.delete(
+    ZONE_PATH,
+    status_code=204,
+    response_class=Response,
+    summary="Remove a zone the edge boxes no longer report, with its rule (its open alert ends)",
+    responses=responses(403, 404, 409),
+)
+async def remove_zone(key: ZoneKeyDep, runtime: RuntimeDep, role: LeadRole) -> Response:
+    try:
+        removed = runtime.remove_zone(key)
+    except StillReported as error:
+        raise HTTPException(409, str(error)) from None
+    if not removed:
+        raise HTTPException(404, f"no zone {key}: it has no rule and the input has not reported it")
+    return Response(status_code=204)
+
+
+@router.post(
+    ZONE_PATH + "/test-alarm",
+    response_model=EventPayload,
+    summary="Send a marked test event (alert.test) to reception and every webhook",
+    responses=responses(403, 404),
+)
+async def test_alarm(key: ZoneKeyDep, runtime: RuntimeDep, role: LeadRole) -> EventPayload:
+    try:
+        return runtime.test_alarm(key)
+    except UnknownZone as error:
+        raise HTTPException(404, str(error)) from None
 
 
 @router.post(

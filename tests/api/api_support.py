@@ -8,6 +8,7 @@ import hmac
 import json
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,6 +16,8 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from api.app import create_app
+from api.settings import Settings
 from tests.support import free_port, wait_for
 
 DESK = "desk-token-0123456789abcdef"
@@ -36,14 +39,25 @@ class FakeClock:
         return self.t
 
 
+# What FakeEdge reports as its zones' display names (wartezone_zone_info) unless a test says otherwise.
+ZONE_NAMES = {("entrance", "waiting"): "Wartebereich Süd"}
+
+
 def exposition(
     site: str,
     occupancy: dict[tuple[str, str], float],
     up: dict[str, bool],
     last_frame: dict[str, float],
+    names: dict[tuple[str, str], str] | None = None,
 ) -> str:
-    """An edge box's /metrics text in the contracted shape (tests/contract/edge_exposition.prom)."""
-    lines = ["# TYPE wartezone_zone_occupancy gauge"]
+    """An edge box's /metrics text in the contracted shape (tests/contract/edge_exposition.prom):
+    every configured zone (names) has its info series; occupancy, the counted ones."""
+    lines = ["# TYPE wartezone_zone_info gauge"]
+    lines += [
+        f'wartezone_zone_info{{camera="{c}",name="{n}",site="{site}",zone="{z}"}} 1.0'
+        for (c, z), n in (names or {}).items()
+    ]
+    lines.append("# TYPE wartezone_zone_occupancy gauge")
     lines += [
         f'wartezone_zone_occupancy{{camera="{c}",site="{site}",zone="{z}"}} {v}'
         for (c, z), v in occupancy.items()
@@ -76,11 +90,13 @@ class _Server:
 class FakeEdge:
     """An edge box's /metrics page, serving whatever the test sets: the edge of the unit."""
 
-    def __init__(self, site: str = "north") -> None:
+    def __init__(self, site: str = "north", names: dict[tuple[str, str], str] | None = None) -> None:
         self.site = site
-        self.text: str | None = exposition(site, {}, {}, {})  # fixed text, or None: live from set()
+        # (camera, zone) -> display name, exported whatever set() says, as the edge does
+        self.names = dict(ZONE_NAMES if names is None else names)
+        self.text: str | None = None  # fixed text, or None: live from set()
         self.status = 200
-        self._live: tuple[dict[tuple[str, str], float], dict[str, bool]] = ({}, {})
+        self._live: tuple[dict[tuple[str, str], float], dict[str, bool]] | None = None
         edge = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -111,13 +127,15 @@ class FakeEdge:
             self.text = None
             self._live = (dict(occupancy), dict(cameras))
         else:
-            self.text = exposition(self.site, occupancy, cameras, dict.fromkeys(cameras, at))
+            self.text = exposition(self.site, occupancy, cameras, dict.fromkeys(cameras, at), self.names)
 
     def render(self) -> str:
         if self.text is not None:
             return self.text
+        if self._live is None:  # nothing set: the configured zones, nothing counted yet
+            return exposition(self.site, {}, {}, {}, self.names)
         occupancy, cameras = self._live
-        return exposition(self.site, occupancy, cameras, dict.fromkeys(cameras, time.time()))
+        return exposition(self.site, occupancy, cameras, dict.fromkeys(cameras, time.time()), self.names)
 
     def close(self) -> None:
         self._server.close()
@@ -184,5 +202,29 @@ class ServerThread:
         self.thread.join(10)
 
 
-def client_for(server: ServerThread, token: str = DESK) -> httpx.Client:
-    return httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+def client_for(server: ServerThread | Site, token: str = DESK) -> httpx.Client:
+    url = server.server.url if isinstance(server, Site) else server.url
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+@dataclass
+class Site:
+    """The API under uvicorn reading a fake edge box: what the page tests open."""
+
+    edge: FakeEdge
+    settings: Settings
+    server: ServerThread
+
+    def rule(self, zone: str, rule: dict[str, Any]) -> None:
+        with client_for(self, LEAD) as client:
+            response = client.put(f"/api/v1/rules/north/{zone}", json=rule)
+            assert response.status_code == 200, response.text
+
+    def zone(self, zone: str) -> dict[str, Any]:
+        with client_for(self) as client:
+            return dict(client.get(f"/api/v1/zones/north/{zone}").json())
+
+    def restart(self, settings: Settings | None = None) -> None:
+        self.server.stop()
+        self.settings = settings or self.settings
+        self.server = ServerThread(create_app(self.settings), port=self.server.port).start()

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from api_support import FakeClock
 
-from api.domain import Reading, Role, Snapshot, State, ZoneKey
+from api.domain import Reading, Role, Snapshot, State, Unknown, Why, ZoneKey
 from api.engine import NO_SERIES, Alert, AlertEngine, EndReason, NothingToAcknowledge, Notice
 from api.rules import OpeningHours, RuleSpec
 
@@ -19,6 +19,7 @@ KEY = ZoneKey("north", "entrance", "waiting")
 T0 = datetime(2025, 11, 24, 10, 0, tzinfo=BERLIN).timestamp()
 RULE = {"raise_level": 5, "clear_level": 2, "min_above_s": 10, "min_below_s": 20, "cooldown_s": 60}
 ACK = "ack"
+CAMERA_DOWN = Why(Unknown.CAMERA_DOWN, "camera down")
 
 Step = tuple[float, float | str | None]  # (seconds after T0, occupancy | None (unknown) | "ack")
 
@@ -44,7 +45,7 @@ def drive(
             notices.append(engine.acknowledge(KEY, Role.DESK))
         elif value is None or isinstance(value, float | int):
             zones = {} if value is None else {KEY: Reading(float(value), T0 + dt)}
-            notices.extend(engine.observe(Snapshot(T0 + dt, zones, {(KEY.site, KEY.camera): "camera down"})))
+            notices.extend(engine.observe(Snapshot(T0 + dt, zones, {(KEY.site, KEY.camera): CAMERA_DOWN})))
         view = engine.zone(KEY)
         states.append(view.state.value if view is not None else "-")
     told = [
@@ -184,14 +185,14 @@ def test_a_zone_with_rule_never_read_is_unknown_with_reason() -> None:
     assert engine.observe(Snapshot(T0)) == []
     view = engine.zone(KEY)
     assert view is not None
-    assert (view.state, view.occupancy, view.reason) == (State.UNKNOWN, None, NO_SERIES)
+    assert (view.state, view.occupancy, view.why) == (State.UNKNOWN, None, NO_SERIES)
 
 
 def test_camera_down_names_the_reason_and_keeps_no_count() -> None:
     _, _, engine = drive([(0, 3), (1, None)])
     view = engine.zone(KEY)
     assert view is not None
-    assert (view.state, view.occupancy, view.reason) == (State.UNKNOWN, None, "camera down")
+    assert (view.state, view.occupancy, view.why) == (State.UNKNOWN, None, CAMERA_DOWN)
 
 
 def test_peak_and_times_of_the_alert() -> None:

@@ -93,9 +93,9 @@ def test_roles(client: TestClient, method: str, path: str, headers: dict[str, st
 def test_browser_login_cookie_and_cross_site_refusal(client: TestClient) -> None:
     assert_error_body(client.post("/api/v1/session", json={"token": "nope"}), 401)
     login = client.post("/api/v1/session", json={"token": DESK})
-    assert login.json() == {"role": "desk"}
+    assert login.json() == {"role": "desk", "renew_after_s": 3600.0}  # 30 days' cookie, renewed hourly
     cookie = login.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "httponly" in cookie and "samesite=strict" in cookie and f"max-age={30 * 86400}" in cookie
     assert client.get("/api/v1/zones").status_code == 200  # the cookie is enough to read
     assert "<main" in client.get("/reception").text
     assert_error_body(client.put(RULE_PATH, json=RULE), 403)  # a desk cookie cannot edit rules

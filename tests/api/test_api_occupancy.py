@@ -13,7 +13,7 @@ import pytest
 import yaml
 from api_support import FakeClock, FakeEdge
 
-from api.domain import Snapshot, ZoneKey
+from api.domain import Snapshot, Unknown, Why, ZoneKey
 from api.occupancy import (
     InputError,
     PrometheusSource,
@@ -40,7 +40,7 @@ def test_contract_exposition_through_the_scrape_input() -> None:
         QUEUE: (2.0, CONTRACT_LAST_FRAME),
     }
     # Camera "hall" is down: its zones are unknown (none of them reads 0), with the reason.
-    assert snapshot.cameras_down == {("north", "hall"): "camera down"}
+    assert snapshot.cameras_down == {("north", "hall"): Why(Unknown.CAMERA_DOWN, "camera down")}
     assert snapshot.problems == ()
 
 
@@ -101,7 +101,7 @@ def test_what_makes_a_zone_unknown(
     assert {k: r.occupancy for k, r in snapshot.zones.items()} == zones
     assert set(snapshot.cameras_down) == set(down)
     for camera, fragment in down.items():
-        assert fragment in snapshot.cameras_down[camera]
+        assert fragment in snapshot.cameras_down[camera].detail
     assert (problem is None) == (not snapshot.problems)
     if problem:
         assert problem in snapshot.problems[0]
@@ -134,7 +134,8 @@ def test_a_failed_scrape_makes_the_cameras_it_served_unknown(fake_edge: FakeEdge
     [problem] = first.problems
     assert problem.startswith(f"scrape of {dead} failed: ConnectError")
     assert set(second.zones) == {WAITING}
-    assert "HTTP 503" in second.cameras_down[("south", "hall")]
+    assert "HTTP 503" in second.cameras_down[("south", "hall")].detail
+    assert second.cameras_down[("south", "hall")].kind is Unknown.INPUT_FAILED
 
 
 # -- a real Prometheus server ------------------------------------------------------------------
@@ -206,7 +207,9 @@ def test_promql_input_against_a_real_prometheus(prometheus: str, fake_edge: Fake
 
     seen, gone = asyncio.run(scenario())
     assert {k: r.occupancy for k, r in seen.zones.items()} == {WAITING: 7.0, QUEUE: 2.0}
-    assert seen.cameras_down == {("north", "hall"): "camera down"}
+    assert seen.cameras_down == {("north", "hall"): Why(Unknown.CAMERA_DOWN, "camera down")}
+    # The display name through PromQL too; a zone without wartezone_zone_info goes by its id.
+    assert seen.reported == {WAITING: "Wartebereich Süd", QUEUE: "queue"}
     assert seen.zones[WAITING].at == pytest.approx(time.time(), abs=30)  # the edge's frame time
     assert gone.zones == {}  # unknown, not 0
 

@@ -1,0 +1,256 @@
+"""The branch lead's page in real Chromium: the zones the edge reports (no typed ids), a rule with
+opening hours set in the form and followed by an open reception page without a reload, the API's
+validation in German and English, zones that disappeared removed, the test alarm, the alert history
+with its acknowledgement. Screenshots go to out/screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_support import DESK, LEAD, Site, client_for
+from browser_support import DESKTOP, shoot
+
+pytestmark = pytest.mark.browser
+
+DASH = "\N{EN DASH}"
+NAMES = {("entrance", "waiting"): "Wartebereich Süd", ("entrance", "queue"): "Schlange"}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def lead_page(browser: Any, site: Site, locale: str = "de-DE") -> Any:
+    """The lead's page, logged in through its login form."""
+    page = browser.new_page(viewport=DESKTOP, locale=locale)
+    page.set_default_timeout(15000)
+    page.goto(f"{site.server.url}/lead")
+    assert page.inner_text("#hint").startswith("Diese Seite braucht den Schlüssel der Leitung")
+    page.fill("#token", LEAD)
+    page.click("#submit")
+    page.wait_for_selector('#connection[data-state="live"]')
+    return page
+
+
+def reception_page(browser: Any, site: Site) -> Any:
+    page = browser.new_page(viewport=DESKTOP, locale="de-DE")
+    page.set_default_timeout(15000)
+    page.goto(f"{site.server.url}/reception#token={DESK}")
+    page.wait_for_selector('#connection[data-connected="true"]')
+    page.evaluate("window.stayed = true")  # gone if the page were loaded again
+    return page
+
+
+def row(page: Any, zone: str) -> Any:
+    return page.locator(f'#zones tr[data-zone="north/entrance/{zone}"]')
+
+
+def fill_rule(page: Any, **values: object) -> None:
+    for field, value in values.items():
+        page.fill(f"#{field}", str(value))
+
+
+def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
+    browser: Any, make_site: Callable[..., Site]
+) -> None:
+    site = make_site(NAMES)
+    site.edge.set({("entrance", "waiting"): 7, ("entrance", "queue"): 1})
+    lead = lead_page(browser, site)
+    desk = reception_page(browser, site)
+    try:
+        # The zones the edge reports, by their display names; nothing typed.
+        names = lead.eval_on_selector_all("#zones tbody tr .name", "(n) => n.map((x) => x.textContent)")
+        assert names == ["Schlange", "Wartebereich Süd"]
+        assert row(lead, "waiting").locator(".rule").inner_text() == "keine Regel"
+        waiting = desk.locator('article.zone[data-zone="north/entrance/waiting"]')
+        assert waiting.locator(".limit").inner_text() == "keine Grenze gesetzt"
+
+        # A rule open today all day, but today is a closed date: reception says closed, no alert.
+        berlin = datetime.now(ZoneInfo(site.settings.timezone))
+        today = WEEKDAYS[berlin.weekday()]
+        row(lead, "waiting").locator("button.edit").click()
+        assert lead.inner_text("#editor-title") == "Regel für Wartebereich Süd"
+        assert lead.inner_text("#display-name") == "Wartebereich Süd"
+        fill_rule(lead, raise_level=5, clear_level=2, min_above_s=0, min_below_s=0, cooldown_s=0)
+        lead.check("#use-hours")
+        lead.click(f'#hours .day[data-day="{today}"] button.add')
+        lead.fill(f'#hours .day[data-day="{today}"] [data-field="start"]', "00:00")
+        lead.fill(f'#hours .day[data-day="{today}"] [data-field="end"]', "00:00")
+        lead.click("#closed-dates button.add")
+        lead.fill("#closed-dates input", berlin.date().isoformat())
+        lead.click("#save")
+        lead.wait_for_selector("#form-message.ok")
+        waiting.locator(".status", has_text=f"Geschlossen {DASH} kein Alarm").wait_for()
+        row(lead, "waiting").locator(".id", has_text="geschlossen").wait_for()
+        assert waiting.locator(".limit").inner_text() == "ab 5 Personen"
+        assert desk.locator("#banner").inner_text() == ""
+        shoot(lead, "lead")
+
+        # Not closed today any more: the zone is over its limit, and reception alerts at once.
+        lead.click("#closed-dates .closed-date button")
+        lead.click("#save")
+        lead.wait_for_selector("#form-message.ok")
+        desk.wait_for_selector("#banner.firing")
+        assert desk.inner_text("#banner").startswith(f"Zu voll: Wartebereich Süd {DASH} 7 Personen")
+        assert desk.evaluate("window.stayed === true")  # followed the rule without a reload
+        with client_for(site) as client:
+            rule = client.get("/api/v1/rules/north/entrance/waiting").json()
+        assert rule["opening_hours"][today] == [{"start": "00:00", "end": "00:00"}]
+        assert rule["opening_hours"]["closed_dates"] == []
+        assert "Alarm ab 5, Entwarnung bei 2" in row(lead, "waiting").locator(".rule").inner_text()
+
+        # The alert history, with its acknowledgement time and who acknowledged it.
+        history = lead.locator("#history tbody tr").first
+        history.wait_for()
+        assert history.locator("td").first.inner_text() == "Wartebereich Süd"
+        desk.click("#banner button.ack")
+        history.locator(".acked", has_text="(Empfang)").wait_for()
+        acked = history.locator(".acked").inner_text()
+        assert acked[:2].isdigit() and acked.endswith("(Empfang)")
+        shoot(lead, "lead-history")
+    finally:
+        lead.close()
+        desk.close()
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "german", "english"),
+    [
+        (
+            {"raise_level": 3, "clear_level": 3},
+            "body.clear_level",
+            "Die Entwarnung (3) muss unter der Alarmgrenze (3) liegen, sonst springt der Alarm hin und her",
+            "clear_level (3) must be below raise_level (3): the gap keeps an alert from flapping",
+        ),
+        (
+            {"raise_level": 0, "clear_level": 0},
+            "body.raise_level",
+            "mindestens 1",
+            "greater than or equal to 1",
+        ),
+        ({"raise_level": 2.5, "clear_level": 1}, "body.raise_level", "eine ganze Zahl", "valid integer"),
+        ({"raise_level": "", "clear_level": 1}, "body.raise_level", "Pflichtfeld", "Field required"),
+        (
+            {"raise_level": 5, "clear_level": 1, "cooldown_s": 100000},
+            "body.cooldown_s",
+            "höchstens 86400",
+            "86400",
+        ),
+    ],
+    ids=["hysteresis", "below minimum", "fraction", "empty", "above maximum"],
+)
+def test_the_form_says_the_apis_problems_in_both_languages(
+    browser: Any,
+    make_site: Callable[..., Site],
+    values: dict[str, object],
+    field: str,
+    german: str,
+    english: str,
+) -> None:
+    site = make_site(NAMES)
+    lead = lead_page(browser, site)
+    try:
+        row(lead, "queue").locator("button.edit").click()
+        fill_rule(lead, **values)
+        lead.click("#save")
+        problem = lead.locator(f'.problem[data-for="{field}"]')
+        problem.wait_for(state="visible")
+        assert german in problem.inner_text()
+        assert lead.inner_text("#form-message") == "Bitte die markierten Felder korrigieren."
+        lead.click("#lang")
+        assert english in problem.inner_text()
+        with client_for(site) as client:
+            assert client.get("/api/v1/rules").json() == []  # nothing stored
+    finally:
+        lead.close()
+
+
+def test_opening_hours_problems_are_named_in_the_form(browser: Any, make_site: Callable[..., Site]) -> None:
+    site = make_site(NAMES)
+    lead = lead_page(browser, site)
+    try:
+        row(lead, "queue").locator("button.edit").click()
+        fill_rule(lead, raise_level=5, clear_level=2)
+        lead.check("#use-hours")
+        lead.click('#hours .day[data-day="friday"] button.add')
+        lead.fill('#hours .day[data-day="friday"] [data-field="end"]', "")  # left empty
+        lead.click("#closed-dates button.add")
+        lead.fill("#closed-dates input", "24.12.2025")  # the German way, not the API's
+        lead.click("#save")
+        problem = lead.locator('.problem[data-for="body.opening_hours"]')
+        problem.wait_for(state="visible")
+        assert problem.inner_text() == "eine Uhrzeit HH:MM; ein Datum JJJJ-MM-TT"
+        lead.click("#lang")
+        assert "should match pattern" in problem.inner_text() and "YYYY-MM-DD" in problem.inner_text()
+    finally:
+        lead.close()
+
+
+def test_a_zone_that_disappeared_is_removed_from_both_pages(
+    browser: Any, make_site: Callable[..., Site]
+) -> None:
+    site = make_site(NAMES)
+    site.edge.set({("entrance", "waiting"): 2, ("entrance", "queue"): 1})
+    site.rule("entrance/queue", {"raise_level": 5, "clear_level": 2})
+    lead = lead_page(browser, site)
+    desk = reception_page(browser, site)
+    try:
+        assert lead.locator("#gone-section").is_hidden()
+        site.edge.names = {("entrance", "waiting"): "Wartebereich Süd"}  # renamed in the edge config
+        site.edge.set({("entrance", "waiting"): 2})
+        gone = lead.locator('#gone tr[data-zone="north/entrance/queue"]')
+        gone.wait_for()
+        assert gone.locator("strong").inner_text() == "Schlange"
+        assert "zuletzt gemeldet" in gone.inner_text()
+        assert row(lead, "queue").count() == 0
+        shoot(lead, "lead-gone", {"1920x1080": DESKTOP})
+        gone.locator("button.remove").click()
+        lead.wait_for_selector("#gone-section", state="hidden")
+        desk.wait_for_selector('article.zone[data-zone="north/entrance/queue"]', state="detached")
+        assert desk.evaluate("window.stayed === true")
+        with client_for(site) as client:
+            assert client.get("/api/v1/rules").json() == []
+    finally:
+        lead.close()
+        desk.close()
+
+
+def test_the_test_alarm_reaches_reception(browser: Any, make_site: Callable[..., Site]) -> None:
+    site = make_site(NAMES)
+    site.edge.set({("entrance", "waiting"): 2, ("entrance", "queue"): 1})
+    lead = lead_page(browser, site)
+    desk = reception_page(browser, site)
+    try:
+        beeps = desk.evaluate("window.wzBeeps")
+        row(lead, "queue").locator("button.test").click()
+        line = desk.locator('.alert-line[data-kind="test"]')
+        line.wait_for()
+        assert line.locator("span").inner_text() == f"Probealarm: Schlange {DASH} nur ein Test, nichts zu tun"
+        assert desk.evaluate("window.wzBeeps") == beeps + 1
+        assert lead.inner_text("#test-message") == "Probealarm für Schlange gesendet (Empfang und Webhooks)."
+        assert desk.locator("#banner").get_attribute("class") == "test"
+        shoot(desk, "reception-test-alarm", {"1920x1080": DESKTOP})
+        line.locator("button").click()  # OK
+        line.wait_for(state="detached")
+        with client_for(site) as client:
+            [event] = client.get("/api/v1/events").json()
+            assert (event["type"], event["zone"]) == ("alert.test", "queue")
+            assert client.get("/api/v1/zones/north/entrance/queue").json()["state"] == "ok"
+    finally:
+        lead.close()
+        desk.close()
+
+
+def test_the_desks_token_does_not_open_the_lead_page(browser: Any, make_site: Callable[..., Site]) -> None:
+    site = make_site(NAMES)
+    page = browser.new_page(viewport=DESKTOP, locale="de-DE")
+    try:
+        page.goto(f"{site.server.url}/lead")
+        page.fill("#token", DESK)
+        page.click("#submit")
+        page.locator("#error", has_text="Das ist der Schlüssel des Empfangs").wait_for()
+        page.goto(f"{site.server.url}/lead")  # logged in as the desk now: still the login form
+        assert page.locator("#login").is_visible() and page.locator("#zones").count() == 0
+    finally:
+        page.close()
