@@ -1,11 +1,12 @@
 """Sweep: how the count error moves with input size, confidence threshold and NMS IoU.
 
 The defaults were chosen with this: for each input size the detector runs once per frame at the
-lowest threshold with NMS nearly off, then every (threshold, IoU) cell is scored from those boxes,
-as the pipeline counts: NMS, edge fragments dropped, whole-frame count per frame, median of 3
-analysed frames. (The detector pass already drops large faint boxes: a rule per box, above every
-threshold swept, so it commutes with them.) A good default is
-a cell whose neighbours are good too: then a scene that differs a little does not fall off an edge.
+floor of faint boxes with a face seen (`face_confidence`) with NMS nearly off, then every
+(threshold, IoU) cell is scored from those boxes, as the pipeline counts: NMS, the boxes above the
+threshold and the fainter ones with a face seen, edge fragments dropped, whole-frame count per
+frame, median of 3 analysed frames. (The detector pass already drops large faint boxes: a rule per
+box, above every threshold swept, so it commutes with them.) A good default is a cell whose
+neighbours are good too: then a scene that differs a little does not fall off an edge.
     .venv/bin/python -m benchmarks.sweep [--sizes 960x1280,1088x1440] [--json]
 """
 
@@ -27,7 +28,7 @@ from tqdm import tqdm
 
 from edge.config import OpenvinoDetectorConfig
 from edge.detect import build_detector
-from edge.detect.postprocess import Region, drop_edge_fragments, nms
+from edge.detect.postprocess import Region, drop_edge_fragments, nms, sure_or_face_seen
 from edge.detections import Detections
 from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
@@ -71,13 +72,20 @@ Found = tuple[Detections, Region]  # one frame's boxes and the whole frame's pix
 
 
 def smoothed_counts(
-    found: list[Found], threshold: float, iou: float, fragment_inside: float | None
+    found: list[Found],
+    threshold: float,
+    iou: float,
+    fragment_inside: float | None,
+    face_floor: float | None = None,
 ) -> list[int]:
-    """Per frame: people above the threshold after NMS and the edge-fragment rule, then the median
-    (low) of the last 3 frames."""
+    """Per frame: people above the threshold after NMS (and fainter ones down to face_floor with a
+    face seen) and the edge-fragment rule, then the median (low) of the last 3 frames."""
     raw = []
     for people, region in found:
-        kept = nms(people.select(people.confidence >= threshold), iou)
+        if face_floor is None:
+            kept = nms(people.select(people.confidence >= threshold), iou)
+        else:
+            kept = sure_or_face_seen(nms(people.select(people.confidence >= face_floor), iou), threshold)
         if fragment_inside is not None:
             kept = drop_edge_fragments(kept, region, fragment_inside)
         raw.append(len(kept))
@@ -85,9 +93,14 @@ def smoothed_counts(
 
 
 def smoothed_mae(
-    found: list[Found], truth: list[int], threshold: float, iou: float, fragment_inside: float | None
+    found: list[Found],
+    truth: list[int],
+    threshold: float,
+    iou: float,
+    fragment_inside: float | None,
+    face_floor: float | None = None,
 ) -> float:
-    counts = smoothed_counts(found, threshold, iou, fragment_inside)
+    counts = smoothed_counts(found, threshold, iou, fragment_inside, face_floor)
     return float(np.mean(np.abs(np.array(counts) - np.array(truth))))
 
 
@@ -98,12 +111,18 @@ def sweep(
     fragment_inside: float | None,
     sets: list[DataSet],
     data: Path,
+    face_floor: float | None = None,
 ) -> list[Cell]:
     cells: list[Cell] = []
+    floor = min(thresholds) if face_floor is None else min(face_floor, *thresholds)
     for size in sizes:
         detector = build_detector(
             OpenvinoDetectorConfig(
-                input_size=size, confidence=min(thresholds), nms_iou=NMS_NEARLY_OFF, edge_fragment_inside=None
+                input_size=size,
+                confidence=floor,
+                face_confidence=None,
+                nms_iou=NMS_NEARLY_OFF,
+                edge_fragment_inside=None,
             )
         )
         per_set: dict[str, tuple[list[Found], list[int]]] = {}
@@ -125,7 +144,7 @@ def sweep(
                 threshold=threshold,
                 iou=iou,
                 mae={
-                    name: smoothed_mae(*result, threshold, iou, fragment_inside)
+                    name: smoothed_mae(*result, threshold, iou, fragment_inside, face_floor)
                     for name, result in per_set.items()
                 },
                 detect_ms=1000 * seconds / frames,
@@ -165,6 +184,11 @@ def main() -> None:
         default=str(OpenvinoDetectorConfig().edge_fragment_inside),
         help="the edge-fragment rule's share (none: off)",
     )
+    parser.add_argument(
+        "--face-confidence",
+        default=str(OpenvinoDetectorConfig().face_confidence),
+        help="the floor of faint boxes with a face seen (none: off)",
+    )
     parser.add_argument("--pets-every", type=int, default=5)
     parser.add_argument("--mall-every", type=int, default=4)
     parser.add_argument("--first", type=int, default=0, help="start at this frame (below both --every)")
@@ -176,7 +200,8 @@ def main() -> None:
         parser.error("--first must be at least 0 and below both --pets-every and --mall-every")
     sets = [DataSet("pets", args.pets_every, args.first), DataSet("mall", args.mall_every, args.first)]
     inside = None if args.edge_fragment_inside.lower() == "none" else float(args.edge_fragment_inside)
-    cells = sweep(sizes, _numbers(args.thresholds), _numbers(args.ious), inside, sets, args.data)
+    face = None if args.face_confidence.lower() == "none" else float(args.face_confidence)
+    cells = sweep(sizes, _numbers(args.thresholds), _numbers(args.ious), inside, sets, args.data, face)
     print(json.dumps([asdict(c) for c in cells]) if args.json else "\n".join(table(cells)))
 
 

@@ -221,6 +221,14 @@ class DetectorSettings(Strict):
         "next multiple of 32.",
     )
     confidence: float = Field(0.04, gt=0, lt=1, description="Minimum person confidence.")
+    face_confidence: float | None = Field(
+        0.01,
+        gt=0,
+        lt=1,
+        description="A fainter box down to this score still counts when the model sees its face clearly "
+        "(3 of its 5 face keypoints) and no more confident box has that face: people between others in "
+        "a crowd; null: only `confidence` counts.",
+    )
     nms_iou: float = Field(0.5, gt=0, lt=1, description="Boxes overlapping more than this are merged.")
     large_box_px: int | None = Field(
         300,
@@ -243,6 +251,15 @@ class DetectorSettings(Strict):
         "(seen larger, so small people are found).",
     )
     tiling: TilingConfig | None = Field(None, description="Overlapping tiles merged by NMS; none: one pass.")
+
+    @model_validator(mode="after")
+    def _face_below_sure(self) -> DetectorSettings:
+        if self.face_confidence is not None and self.face_confidence > self.confidence:
+            raise ValueError(
+                f"face_confidence ({self.face_confidence}) is the floor for faint boxes with a face seen: "
+                f"it must not be above confidence ({self.confidence})"
+            )
+        return self
 
 
 class OpenvinoDetectorConfig(DetectorSettings):

@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from edge.config import DetectorSettings
 from edge.detect.model import ModelManifest
-from edge.detect.postprocess import Region, clip_to_region, drop_edge_fragments
+from edge.detect.postprocess import Region, clip_to_region, drop_edge_fragments, sure_or_face_seen
 from edge.detections import Detections
 
 
@@ -36,6 +36,9 @@ class NetworkBackend:
     def __init__(self, config: DetectorSettings, manifest: ModelManifest) -> None:
         self.height, self.width = config.input_size
         self.confidence = config.confidence
+        self.face_confidence = config.face_confidence
+        # What the network's output is read down to: faint boxes are kept only with a face seen.
+        self.floor = config.confidence if config.face_confidence is None else config.face_confidence
         self.nms_iou = config.nms_iou
         self.large_box_px = config.large_box_px
         self.large_box_confidence = config.large_box_confidence
@@ -43,8 +46,10 @@ class NetworkBackend:
         self.info = ModelInfo(manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}")
 
     def in_region(self, found: Detections, region: Region) -> Detections:
-        """Region-coordinate people, after NMS, as the whole image's: cut to the region, fragments
-        of people cut by its edge dropped."""
+        """Region-coordinate people, after NMS, as the whole image's: the sure ones and the faint ones
+        with a face seen, cut to the region, fragments of people cut by its edge dropped."""
+        if self.face_confidence is not None:
+            found = sure_or_face_seen(found, self.confidence)
         clipped = clip_to_region(found.shifted(region[0], region[1]), region)
         if self.edge_fragment_inside is None:
             return clipped

@@ -36,7 +36,7 @@ class ExportedPoseModel(NetworkBackend):
         ]
 
     def _decode(self, rows: NDArray[np.float32], box: Letterbox) -> Detections:
-        candidates = rows[:, rows[SCORE_ROW] >= self.confidence].T  # (n, 56)
+        candidates = rows[:, rows[SCORE_ROW] >= self.floor].T  # (n, 56)
         faint = faint_and_large(
             candidates[:, HEIGHT_ROW], candidates[:, SCORE_ROW], self.large_box_px, self.large_box_confidence
         )

@@ -90,6 +90,49 @@ def nms(detections: Detections, iou: float) -> Detections:
     return detections.select(np.sort(np.asarray(kept, dtype=np.int64).reshape(-1)))
 
 
+FACE_KEYPOINTS = slice(0, 5)  # the pose model's nose, eyes and ears (COCO order)
+FACE_POINTS_NEEDED = 3  # of those five, seen at FACE_POINT_SEEN or more
+FACE_POINT_SEEN = 0.7
+SAME_FACE = 0.1  # faces closer than this share of the box's height (about a face's width): one face
+
+
+def faces(keypoints: NDArray[np.float32]) -> tuple[NDArray[np.float32], NDArray[np.int64]]:
+    """Per box: the mean (x, y) of its clearly seen face keypoints, and how many were seen."""
+    face = keypoints[:, FACE_KEYPOINTS]
+    seen = face[..., 2] >= FACE_POINT_SEEN
+    count = seen.sum(axis=1)
+    centre = (face[..., :2] * seen[..., None]).sum(axis=1) / np.maximum(count, 1)[:, None]
+    return centre.astype(np.float32), count.astype(np.int64)
+
+
+def sure_or_face_seen(detections: Detections, sure: float) -> Detections:
+    """Boxes scoring at least `sure`, and fainter ones whose face the model sees clearly (three of
+    its five face keypoints), unless a kept box already has that face.
+
+    In a crowd seen from above, the people between others show a face and shoulders and little
+    else; the network scores them faintly, below the threshold that keeps shadows and shapes of the
+    room out of an empty scene. A clearly seen face is evidence of a person that a shadow, a text
+    strip or a door frame does not give. The same face twice is one person seen in two boxes (a box
+    inside a person's box), while two people standing behind each other have two faces, so they
+    are both kept even where their boxes overlap.
+    """
+    if detections.keypoints is None:
+        return detections.select(detections.confidence >= sure)
+    centre, seen = faces(detections.keypoints)
+    heights = detections.xyxy[:, 3] - detections.xyxy[:, 1]
+    kept: list[int] = []
+    for i in np.argsort(-detections.confidence, kind="stable").tolist():
+        if detections.confidence[i] < sure:
+            if seen[i] < FACE_POINTS_NEEDED:
+                continue
+            with_face = [k for k in kept if seen[k] > 0]
+            distance = np.linalg.norm(centre[with_face] - centre[i], axis=1)
+            if (distance < SAME_FACE * heights[i]).any():
+                continue
+        kept.append(i)
+    return detections.select(np.sort(np.asarray(kept, np.int64)))
+
+
 MIN_BOX_SIDE_PX = 1.0
 
 

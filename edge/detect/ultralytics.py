@@ -53,7 +53,7 @@ class UltralyticsDetector(NetworkBackend):
             predict(
                 crop,
                 imgsz=budget,
-                conf=self.confidence,
+                conf=self.floor,
                 iou=self.nms_iou,
                 classes=[PERSON_CLASS],
                 verbose=False,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.sweep import smoothed_counts, smoothed_mae
+from edge.detections import Detections
 from tests.conftest import last_json, make_detections, run_python
 
 FRAME = (0, 0, 640, 480)
@@ -42,3 +44,18 @@ def test_a_small_sweep_scores_every_cell_on_both_data_sets(shared_data: Path) ->
     mall = {(c["threshold"], c["iou"]): c["mae"]["mall"] for c in cells}
     # at 640 the crowd's small people score low: the users' 0.25 misses more of them than 0.04
     assert mall[(0.25, 0.5)] > mall[(0.04, 0.5)] + 1
+
+
+def test_with_a_face_floor_faint_boxes_count_only_with_a_face_seen() -> None:
+    keypoints = np.zeros((2, 17, 3), np.float32)
+    keypoints[1, :5] = (105, 3, 0.9)  # the faint second person's face, clearly seen
+    faint_with_face = Detections(
+        np.asarray([(0, 0, 10, 20), (100, 0, 110, 20)], np.float32),
+        np.asarray([0.5, 0.02], np.float32),
+        keypoints,
+    )
+    faint_no_face = Detections(faint_with_face.xyxy, faint_with_face.confidence, np.zeros_like(keypoints))
+    found = [(faint_with_face, FRAME)] * 3 + [(faint_no_face, FRAME)] * 3
+
+    assert smoothed_counts(found, 0.04, 0.5, None) == [1, 1, 1, 1, 1, 1]
+    assert smoothed_counts(found, 0.04, 0.5, None, face_floor=0.01) == [2, 2, 2, 2, 1, 1]

@@ -39,6 +39,7 @@ from edge.detect.postprocess import (
     network_shape,
     nms,
     oriented,
+    sure_or_face_seen,
 )
 from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
 from edge.detections import Detections
@@ -422,6 +423,79 @@ def test_a_large_faint_box_is_no_person_but_a_small_faint_one_is() -> None:
 
     assert sorted(found.confidence.tolist()) == pytest.approx([0.05, 0.6])
     assert len(everything) == 3
+
+
+# --- faint people with a face seen ------------------------------------------------------------
+
+
+def _person(
+    box: tuple[float, float, float, float], score: float, face_seen: float | None
+) -> tuple[tuple[float, float, float, float], float, NDArray[np.float32]]:
+    """A box and its keypoints: face keypoints (nose, eyes, ears) near the top centre, seen with
+    `face_seen` (None: not seen at all), the body's keypoints not seen."""
+    x1, y1, x2, y2 = box
+    keypoints = np.zeros((KEYPOINTS, 3), np.float32)
+    cx, top, height = (x1 + x2) / 2, y1, y2 - y1
+    face = [(cx, top + 0.06 * height), (cx - 3, top + 0.05 * height), (cx + 3, top + 0.05 * height)]
+    face += [(cx - 6, top + 0.06 * height), (cx + 6, top + 0.06 * height)]
+    keypoints[:5, :2] = face
+    keypoints[:5, 2] = 0.0 if face_seen is None else face_seen
+    return box, score, keypoints
+
+
+def _found(*people: tuple[tuple[float, float, float, float], float, NDArray[np.float32]]) -> Detections:
+    return Detections(
+        np.asarray([p[0] for p in people], np.float32),
+        np.asarray([p[1] for p in people], np.float32),
+        np.stack([p[2] for p in people]),
+    )
+
+
+def test_a_faint_box_counts_only_with_a_clearly_seen_face_of_its_own() -> None:
+    found = _found(
+        _person((100, 100, 160, 300), 0.6, face_seen=0.95),  # sure: kept whatever its face
+        _person((400, 100, 460, 300), 0.3, face_seen=None),  # sure, face turned away: kept
+        _person((700, 100, 760, 300), 0.02, face_seen=0.9),  # faint, face seen: someone between others
+        _person((900, 100, 960, 300), 0.02, face_seen=0.5),  # faint, face unclear: a shadow, a poster
+        _person((1200, 100, 1260, 300), 0.005, face_seen=0.9),  # under the floor: NMS never sees it
+    )
+    kept = sure_or_face_seen(found.select(found.confidence >= 0.01), sure=0.04)
+    assert sorted(kept.confidence.tolist()) == pytest.approx([0.02, 0.3, 0.6])
+    assert kept.xyxy[:, 0].tolist() == [100, 400, 700]
+
+
+def test_the_same_face_in_a_second_box_is_the_same_person_but_a_face_behind_is_another() -> None:
+    found = _found(
+        _person((100, 100, 200, 400), 0.7, face_seen=0.95),
+        _person((110, 100, 190, 260), 0.03, face_seen=0.9),  # a box inside the first, with its face
+        _person((130, 60, 230, 380), 0.03, face_seen=0.9),  # someone behind, overlapping, own face
+    )
+    kept = sure_or_face_seen(found, sure=0.04)
+    assert sorted(kept.confidence.tolist()) == pytest.approx([0.03, 0.7])
+    assert sorted(kept.xyxy[:, 1].tolist()) == [60, 100]
+
+
+def test_without_keypoints_only_sure_boxes_count() -> None:
+    found = make_detections([(0, 0, 10, 30), (20, 0, 30, 30)], confidence=[0.5, 0.02])
+    assert sure_or_face_seen(found, sure=0.04).confidence.tolist() == pytest.approx([0.5])
+
+
+def test_the_network_is_read_down_to_the_face_floor_and_the_rule_can_be_switched_off() -> None:
+    rows = _rows([(300, 300, 40, 120, 0.02), (700, 300, 40, 120, 0.02)])
+    face_at = rows[5:].reshape(KEYPOINTS, 3, 2)  # keypoints along rows: x, y, seen per keypoint
+    face_at[:5, 0, 0], face_at[:5, 1, 0], face_at[:5, 2, 0] = 300, 250, 0.9  # the first box's face
+    image = np.zeros((1088, 1440, 3), np.uint8)
+
+    with_faces = CannedNetwork(rows, confidence=0.04).detect(image)
+    sure_only = CannedNetwork(rows, confidence=0.04, face_confidence=None).detect(image)
+
+    assert with_faces.xyxy[:, 0].tolist() == [280]
+    assert len(sure_only) == 0
+
+
+def test_a_face_floor_above_the_threshold_is_refused_in_words() -> None:
+    with pytest.raises(ValueError, match=r"face_confidence \(0.2\) .* must not be above confidence \(0.04\)"):
+        DetectorSettings(face_confidence=0.2)
 
 
 # --- tiling ------------------------------------------------------------------------------------
