@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -154,21 +155,15 @@ def count_stills(folder: Path, counts: Path, config: Config, camera: CameraConfi
 def write_correction(path: Path, camera_id: str, correction: CountCorrection | None) -> Path:
     """Set (or, with None, remove) the camera's `count_correction` in the YAML file, keeping its
     comments and order; the previous file stays beside it as FILE.bak. Returns the backup's path."""
-    from ruamel.yaml import YAML
+    from edge.setup.config_file import rewrite_config
 
-    yaml = YAML()  # round trip: comments, order and quoting survive
-    yaml.preserve_quotes = True
-    text = path.read_text(encoding="utf-8")
-    document = yaml.load(text)
-    cameras = [c for c in document.get("cameras", []) if c.get("id") == camera_id]
-    if len(cameras) != 1:
-        raise CalibrationError(f"{path}: no camera {camera_id!r} to write the correction into")
-    if correction is None:
-        cameras[0].pop("count_correction", None)
-    else:
-        cameras[0]["count_correction"] = correction.model_dump()
-    backup = path.with_name(path.name + ".bak")
-    backup.write_text(text, encoding="utf-8")
-    with path.open("w", encoding="utf-8") as stream:
-        yaml.dump(document, stream)
-    return backup
+    def edit(document: Any) -> None:
+        cameras = [c for c in document.get("cameras", []) if c.get("id") == camera_id]
+        if len(cameras) != 1:
+            raise CalibrationError(f"{path}: no camera {camera_id!r} to write the correction into")
+        if correction is None:
+            cameras[0].pop("count_correction", None)
+        else:
+            cameras[0]["count_correction"] = correction.model_dump()
+
+    return rewrite_config(path, edit)

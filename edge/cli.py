@@ -1,4 +1,4 @@
-"""The `wartezone` command: `edge run`, `replay`, `eval`, `bench`, `calibrate` and `check`."""
+"""The `wartezone` command: `edge run`, `replay`, `eval`, `bench`, `calibrate`, `check` and `setup`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig, default_config, load_config
 from edge.detect import ModelError, verify_model
+from edge.setup import DEFAULT_PORT as SETUP_PORT
 from edge.sources import SourceError
 
 EXIT_FAILED = 1
@@ -180,6 +181,50 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
+def _setup(args: argparse.Namespace) -> int:
+    from edge.setup.server import SetupServer
+    from edge.setup.session import SetupSession
+
+    if not 0 <= args.port <= 65535:
+        raise ConfigError([("--port", f"a port is 0..65535 (0: a free one), got {args.port}")])
+    config = _load(args.config)
+    _check_video_files(config)
+    server = SetupServer(args.host, args.port)  # a port in use is said before the model loads
+    try:
+        session = SetupSession(config, args.config)
+    except BaseException:
+        server.stop()
+        raise
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    session.start()
+    server.start(session)
+    print(f"wartezone setup: site {config.site}: open {server.url}", flush=True)
+    if args.host in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"  from another machine: ssh -L {server.port}:127.0.0.1:{server.port} THIS-BOX, "
+            "then the same address there",
+            flush=True,
+        )
+    else:
+        print(
+            f"  listening on {args.host}: anyone who has the address with its token sees the pictures",
+            flush=True,
+        )
+    print(
+        f"  saving writes {args.config} (the previous file stays as {args.config.name}.bak); Ctrl-C stops",
+        flush=True,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+        session.stop()
+    return 0
+
+
 def _version() -> str:
     try:
         return version("wartezone")
@@ -290,6 +335,25 @@ def parser() -> argparse.ArgumentParser:
     )
     ch.add_argument("--api", metavar="URL", help="the alert API's address, to compare clocks")
     ch.set_defaults(handler=_check)
+
+    se = commands.add_parser(
+        "setup",
+        help="the installer's page: draw zones and privacy masks on each camera's picture, see live counts",
+        description="Serves a page on 127.0.0.1 (a token made for this run is in the printed address) "
+        "that shows each camera's current picture, every detected person pixelated and the privacy "
+        "masks black; draw, move and delete zones and masks, name the zones and set their loitering "
+        "limits, and see live how many people each zone counts and where each person's anchor point "
+        "falls. Save checks the layout with the config model and writes it into the YAML file, "
+        "comments and order kept, the previous file as FILE.bak. Pictures stay in this process's memory.",
+        epilog="example: wartezone setup -c site.yaml   "
+        f"(from afar: ssh -L {SETUP_PORT}:127.0.0.1:{SETUP_PORT} BOX first)",
+    )
+    se.add_argument("-c", "--config", type=Path, required=True, help="the site's YAML config (written to)")
+    se.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1, this box only)")
+    se.add_argument(
+        "--port", type=int, default=SETUP_PORT, help=f"listen port (default {SETUP_PORT}; 0 picks a free one)"
+    )
+    se.set_defaults(handler=_setup)
 
     # Other parts of the product (the alert API) add their commands through an entry point, so
     # that edge never imports them; an edge box installed without the [api] extra has none.

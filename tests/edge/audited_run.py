@@ -1,7 +1,10 @@
-"""Runs an edge service or a replay under an audit hook; prints what it wrote and where it connected.
+"""Runs an edge service, a replay or the setup page under an audit hook; prints what it wrote and
+where it connected.
 
-Run as a child process by tests/test_privacy.py: an audit hook cannot be removed once added.
-Usage: python tests/edge/audited_run.py service CONFIG | replay CONFIG VIDEO OUT_DIR
+Run as a child process by tests/edge/test_privacy.py: an audit hook cannot be removed once added.
+Usage: python tests/edge/audited_run.py service CONFIG | replay CONFIG VIDEO OUT_DIR | setup CONFIG
+(setup: prints {"url", "token"} first, then the report once a line arrives on its stdin; the test
+uses the page from its own process meanwhile, so that this one's connections are only its own.)
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import os
 import socket
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -51,12 +55,57 @@ sys.addaudithook(audit)
 
 from edge.config import load_config  # noqa: E402  (imports are audited too)
 
+# Paths a page that shows pictures might use; the service must answer none of them with one.
+PROBES = [
+    "/",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/snapshot",
+    "/snapshot.jpg",
+    "/frame.jpg",
+    "/image",
+    "/cam.jpg",
+    "/api/picture/cam?version=1",
+    "/api/state",
+    "/setup",
+    "/favicon.ico",
+    "/../../etc/passwd",
+]
+
+
+def probe(port: int) -> dict[str, list[Any]]:
+    """Each path's status, content type and the first bytes of its body."""
+    answers: dict[str, list[Any]] = {}
+    for path in PROBES:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+                status, kind, body = answer.status, answer.headers.get("Content-Type", ""), answer.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                status, kind, body = error.code, error.headers.get("Content-Type", ""), error.read()
+        answers[path] = [status, kind, body[:16].hex(), len(body)]
+    return answers
+
 
 def main() -> None:
     mode, config_path = sys.argv[1], Path(sys.argv[2])
     config = load_config(config_path)
     report: dict[str, Any] = {}
-    if mode == "service":
+    if mode == "setup":
+        from edge.setup.server import SetupServer
+        from edge.setup.session import SetupSession
+
+        server = SetupServer("127.0.0.1", 0)
+        session = SetupSession(config, config_path)
+        session.start()
+        server.start(session)
+        print(json.dumps({"url": f"http://127.0.0.1:{server.port}", "token": server.token}), flush=True)
+        sys.stdin.readline()
+        seen_writes, seen_connects, seen_listeners = list(writes), list(connects), listening()
+        server.stop()
+        session.stop()
+    elif mode == "service":
         from edge.service import EdgeService
 
         service = EdgeService(config)
@@ -66,6 +115,7 @@ def main() -> None:
         seen_writes, seen_connects, seen_listeners = list(writes), list(connects), listening()
         url = f"http://127.0.0.1:{service.metrics_port}/metrics"
         report["exposition"] = urllib.request.urlopen(url, timeout=10).read().decode()
+        report["probes"] = probe(service.metrics_port)
         service.stop()
     else:
         from edge.replay import replay

@@ -6,6 +6,7 @@ import csv
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -231,7 +232,7 @@ def test_version_names_the_installed_package() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [("edge", "run"), ("replay",), ("eval",), ("bench",), ("calibrate",), ("check",), ("api",)],
+    [("edge", "run"), ("replay",), ("eval",), ("bench",), ("calibrate",), ("check",), ("setup",), ("api",)],
 )
 def test_each_subcommand_shows_an_example(
     command: tuple[str, ...], capsys: pytest.CaptureFixture[str]
@@ -242,3 +243,38 @@ def test_each_subcommand_shows_an_example(
         main([*command, "--help"])
     assert exit_.value.code == 0
     assert f"example: wartezone {' '.join(command)} " in capsys.readouterr().out
+
+
+def test_setup_on_a_port_in_use_exits_2_naming_the_port(fast_config: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = wartezone("setup", "-c", str(fast_config), "--port", str(port), timeout=60)
+    assert done.returncode == 2
+    assert f"--port: port {port} on 127.0.0.1 is in use" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--port", "70000"), "--port: a port is 0..65535 (0: a free one), got 70000"),
+        (("--host", "camera-9.invalid"), "--host: camera-9.invalid is not a name or address of this box"),
+    ],
+)
+def test_setup_with_a_bad_address_exits_2_naming_it(
+    fast_config: Path, args: tuple[str, ...], words: str
+) -> None:
+    done = wartezone("setup", "-c", str(fast_config), *args, timeout=60)
+    assert done.returncode == 2
+    assert words in done.stderr and "Traceback" not in done.stderr
+
+
+def test_setup_with_a_bad_config_exits_2_naming_the_field(
+    config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
+) -> None:
+    data = config_dict()
+    data["cameras"][0]["zones"][0]["loiter_limt_s"] = 60
+    done = wartezone("setup", "-c", str(write_config(data)), "--port", "0", timeout=60)
+    assert done.returncode == 2
+    assert "cameras[0].zones[0].loiter_limt_s: unknown key; did you mean 'loiter_limit_s'?" in done.stderr

@@ -1,10 +1,16 @@
 """No frame, crop or per-person record leaves the edge process: not to disk, not to the network,
-not into metric labels. Checked with a Python audit hook around real runs on a real video."""
+not into metric labels; `edge run` serves no picture at all, and `setup` shows its pictures only to
+the holder of its token and writes nothing but the YAML file and its backup. Checked with a Python
+audit hook around real runs on a real video."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +18,9 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from edge.config import load_config
 from tests.conftest import MODEL, REPO, last_json, run_python
+from tests.support import wait_for
 
 pytestmark = pytest.mark.slow  # runs the service and a replay with the real model, audited
 
@@ -29,11 +37,23 @@ CORRECTION_INFO = {
 }
 
 
-def _audited(tmp_path: Path, *args: str) -> dict[str, Any]:
-    # As on a site: no CI variable (some libraries stay quiet only in CI), a home of its own.
+AUDITED_RUN = str(REPO / "tests" / "edge" / "audited_run.py")
+# The first bytes of JPEG, PNG, GIF, BMP and RIFF (WebP) files, in hex.
+IMAGE_MAGIC = ("ffd8ff", "89504e47", "47494638", "424d", "52494646")
+
+
+def _site_env(tmp_path: Path) -> dict[str, str]:
+    """As on a site: no CI variable (some libraries stay quiet only in CI), a home of its own."""
     env = {key: value for key, value in os.environ.items() if key != "CI"}
-    env |= {"PYTHONDONTWRITEBYTECODE": "1", "MPLCONFIGDIR": str(tmp_path / "mpl"), "HOME": str(tmp_path)}
-    done = run_python(str(REPO / "tests" / "edge" / "audited_run.py"), *args, timeout=300, env=env)
+    return env | {
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MPLCONFIGDIR": str(tmp_path / "mpl"),
+        "HOME": str(tmp_path),
+    }
+
+
+def _audited(tmp_path: Path, *args: str) -> dict[str, Any]:
+    done = run_python(AUDITED_RUN, *args, timeout=300, env=_site_env(tmp_path))
     report: dict[str, Any] = last_json(done)
     report["stderr"] = done.stderr
     return report
@@ -76,6 +96,9 @@ def test_service_writes_nothing_listens_once_and_labels_only_aggregates(
             if sample.name == "wartezone_camera_count_correction_info":
                 assert sample.labels == CORRECTION_INFO
                 continue
+            if sample.name == "wartezone_zone_info":  # the zone's display name: configured (here: its id)
+                assert names == AGGREGATE_LABELS | {"name"} and sample.labels["name"] == sample.labels["zone"]
+                names = AGGREGATE_LABELS
             assert names <= AGGREGATE_LABELS | {"le"}, f"{sample.name} has labels {names}"
             for name in names & AGGREGATE_LABELS:
                 assert sample.labels[name] in allowed[name], f"{sample.name}: {name}={sample.labels[name]!r}"
@@ -97,3 +120,81 @@ def test_replay_writes_only_its_timeline_and_chart(
     chart = cv2.imread(str(out_dir / "occupancy.png"))
     assert chart is not None and chart.shape[:2] == (400, 1000)
     assert "track" not in report["stderr"].lower()
+
+
+def test_edge_run_serves_no_image_at_any_path(tmp_path: Path, privacy_config: Path) -> None:
+    """Its routes are /metrics, /healthz and /readyz; every other path is a 404 in JSON."""
+    probes = _audited(tmp_path, "service", str(privacy_config))["probes"]
+
+    for path, (status, kind, head, _size) in probes.items():
+        assert not kind.startswith("image/") and not head.startswith(IMAGE_MAGIC), (path, kind, head)
+        if path not in ("/metrics", "/healthz", "/readyz"):
+            assert (status, kind) == (404, "application/json"), (path, status, kind)
+    assert {path for path, answer in probes.items() if answer[0] != 404} == {
+        "/metrics",
+        "/healthz",
+        "/readyz",
+    }
+
+
+def _call(url: str, token: str | None, body: Any = None) -> tuple[int, str, bytes]:
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {token}"} if token else {})
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url, data=data, headers=headers, method="GET" if body is None else "POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def test_setup_writes_only_the_yaml_and_its_backup_and_shows_pictures_only_with_its_token(
+    tmp_path: Path, privacy_config: Path
+) -> None:
+    child = subprocess.Popen(
+        [sys.executable, AUDITED_RUN, "setup", str(privacy_config)],
+        cwd=REPO,
+        env=_site_env(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        started = json.loads(child.stdout.readline())
+        base, token = started["url"], started["token"]
+
+        def snapshot() -> Any:
+            state = json.loads(_call(f"{base}/api/state", token)[2])
+            return state["cameras"][0]["snapshot"]
+
+        version = wait_for(snapshot, 120, "the setup's first picture", every_s=0.2)["version"]
+        picture = f"{base}/api/picture/cam?version={version}"
+        assert _call(picture, token)[:2] == (200, "image/jpeg")
+        refused = _call(picture, None)
+        assert refused[:2] == (401, "application/json") and b"\xff\xd8\xff" not in refused[2]
+        layout = json.loads(_call(f"{base}/api/state", token)[2])["cameras"][0]["layout"]
+        layout["zones"][0]["name"] = "Westen"
+        answer = _call(f"{base}/api/draft", token, {"camera": "cam", "revision": 1, "layout": layout})
+        assert json.loads(answer[2])["problems"] == []
+        assert _call(f"{base}/api/save", token, {})[0] == 200
+
+        child.stdin.write("\n")
+        child.stdin.flush()
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == 0, err[-3000:]
+    report = json.loads(out.strip().splitlines()[-1])
+
+    backup = privacy_config.with_name(privacy_config.name + ".bak")
+    assert {Path(p) for p in report["writes"]} == {privacy_config, backup}
+    assert report["connects"] == []
+    assert report["listening"] == [repr(("127.0.0.1", 0))]  # port 0: picked free, this box only
+    assert load_config(privacy_config).cameras[0].zones[0].name == "Westen"
