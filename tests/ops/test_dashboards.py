@@ -124,15 +124,146 @@ def test_waiting_rooms_has_what_the_branch_lead_needs() -> None:
     used = set().union(*(metric_names(q.expr) for q in queries(dashboard)))
     for name in [
         contract.ZONE_OCCUPANCY,  # over time and now
-        contract.ALERT_RAISE_LEVEL,  # drawn with it
+        contract.ALERT_RAISE_LEVEL,  # drawn with it, and its colours
+        contract.ALERT_CLEAR_LEVEL,
         contract.ZONE_LOITERING,
-        f"site_camera_zone:{contract.ZONE_DWELL}:p50_1h",
-        f"site_camera_zone:{contract.ZONE_DWELL}:p90_1h",
+        f"{contract.ZONE_INFO}_info",  # display names
+        contract.WAIT_MEDIAN,
+        contract.WAIT_P90,
+        contract.WAIT_MEAN,
+        contract.WAIT_LITTLE,
+        contract.WAIT_DISAGREEMENT,
+        contract.WAIT_EXPECTED,
         f"site_camera_zone:{contract.ZONE_ENTRIES}:increase1h",
         f"site_camera_zone:{contract.ALERT_STATE}:code",  # alert state and periods
+        contract.OCCUPANCY_BY_HOUR_OF_WEEK,  # busiest hours
+        contract.OCCUPANCY_AT_RAISE_LEVEL,
+        f"{contract.ALERTS_FIRED}_total",
     ]:
         assert name in used, f"Waiting rooms does not show {name}"
     assert used & api_metric_names(), "no panel reads the alert API"
+
+
+def _panel(dashboard: dict[str, Any], english: str) -> dict[str, Any]:
+    (found,) = [p for p in panels(dashboard) if p["title"].endswith(f" / {english}")]
+    return found
+
+
+def test_waiting_rooms_titles_are_german_with_the_english_beside_them() -> None:
+    dashboard = _by_title("Waiting rooms")
+    titles = [p["title"] for p in dashboard["panels"]]  # rows too
+    for title in titles:
+        german, _, english = title.partition(" / ")
+        assert german and english and german != english, title
+
+
+def test_waiting_rooms_shows_zones_by_display_name() -> None:
+    """Every series of the branch lead's dashboard carries the zone's name from the edge config."""
+    join = NAME_JOIN.strip()
+    dashboard = _by_title("Waiting rooms")
+    for panel in panels(dashboard):
+        for target in panel["targets"]:
+            where = f"{panel['title']} / {target['refId']}"
+            assert join in target["expr"], f"{where}: no display name joined"
+            legend = target.get("legendFormat", "")
+            assert "{{zone}}" not in legend, where
+            assert "{{name}}" in legend or target.get("format") == "table", where
+    (annotation,) = dashboard["annotations"]["list"]
+    assert join in annotation["expr"] and "{{name}}" in annotation["textFormat"]
+
+
+def _override_colours(panel: dict[str, Any]) -> dict[str, str]:
+    """Query refId -> the fixed colour its series are drawn in."""
+    colours = {}
+    for override in panel["fieldConfig"]["overrides"]:
+        if override["matcher"]["id"] == "byFrameRefID":
+            for prop in override["properties"]:
+                if prop["id"] == "color":
+                    colours[override["matcher"]["options"]] = prop["value"]["fixedColor"]
+    return colours
+
+
+RAISE = f"max by (site, camera, zone) ({contract.ALERT_RAISE_LEVEL})"
+SELECTED = '{site=~"$site", zone=~"$zone"}'
+NAME_JOIN = f" * on (site, camera, zone) group_left (name) {contract.ZONE_INFO}_info"
+CLEAR = f"max by (site, camera, zone) ({contract.ALERT_CLEAR_LEVEL})"
+
+
+def test_people_now_and_occupancy_are_coloured_by_each_zone_s_own_levels() -> None:
+    dashboard = _by_title("Waiting rooms")
+    now = _panel(dashboard, "People waiting now")
+    by_colour = {colour: _target(now, ref)["expr"] for ref, colour in _override_colours(now).items()}
+    assert set(by_colour) == {"green", "orange", "red", "blue"}
+    assert f"<= on (site, camera, zone) group_left () {CLEAR}" in by_colour["green"]
+    assert f"> on (site, camera, zone) group_left () {CLEAR}" in by_colour["orange"]
+    assert f"< on (site, camera, zone) group_left () {RAISE}" in by_colour["orange"]
+    assert f">= on (site, camera, zone) group_left () {RAISE}" in by_colour["red"]
+    assert f"unless on (site, camera, zone) {RAISE}" in by_colour["blue"]  # no rule: neither calm nor alarmed
+    assert now["options"]["colorMode"] == "background"
+
+    # Over time: each zone in its own colour, its raise level dashed, and drawn over its line red
+    # while at or above that level, orange between its clear and raise level.
+    occupancy = _panel(dashboard, "Occupancy per zone")
+    drawn: dict[str, list[str]] = {}
+    for ref, colour in _override_colours(occupancy).items():
+        drawn.setdefault(colour, []).append(_target(occupancy, ref)["expr"])
+    assert by_colour["red"] in drawn["red"] and by_colour["orange"] in drawn["orange"]
+    assert any(e.startswith(f"({contract.ALERT_RAISE_LEVEL}{{") for e in drawn["red"]), (
+        "raise level not drawn"
+    )
+    plain = [t["expr"] for t in occupancy["targets"] if t["refId"] not in _override_colours(occupancy)]
+    assert plain == [f"({contract.ZONE_OCCUPANCY}{SELECTED}){NAME_JOIN}"]
+
+
+def _target(panel: dict[str, Any], ref: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = [t for t in panel["targets"] if t["refId"] == ref]
+    assert len(found) == 1, f"{panel['title']}: {len(found)} queries {ref}"
+    return found[0]
+
+
+def test_busiest_hours_tables_are_hour_by_weekday_over_four_weeks() -> None:
+    dashboard = _by_title("Waiting rooms")
+    for english, function in [
+        ("Mean occupancy per hour of the week", "avg_over_time"),
+        ("Peak occupancy per hour of the week", "max_over_time"),
+    ]:
+        panel = _panel(dashboard, english)
+        (target,) = panel["targets"]
+        assert (
+            f"{function}({contract.OCCUPANCY_BY_HOUR_OF_WEEK}" in target["expr"] and "[4w])" in target["expr"]
+        )
+        assert target["instant"] and target["format"] == "table"
+        (matrix,) = [t for t in panel["transformations"] if t["id"] == "groupingToMatrix"]
+        assert matrix["options"]["columnField"] == "weekday" and matrix["options"]["valueField"] == "Value"
+        row = matrix["options"]["rowField"]
+        assert re.search(rf'label_join\(.*"{row}", " · ", "hour", "name", "site"\)', target["expr"])
+        (organize,) = [t for t in panel["transformations"] if t["id"] == "organize"]
+        names = organize["options"]["renameByName"]
+        assert names["1"].startswith("Mo") and names["0"].startswith("So")  # weekday 0 is Sunday
+        order = organize["options"]["indexByName"]
+        assert sorted(map(str, range(7)), key=order.__getitem__) == ["1", "2", "3", "4", "5", "6", "0"]
+
+
+@pytest.mark.parametrize(
+    ("english", "metric"),
+    [
+        ("Minutes at or above the raise level per day", contract.OCCUPANCY_AT_RAISE_LEVEL),
+        ("Staffing alerts per day", f"{contract.ALERTS_FIRED}_total"),
+    ],
+)
+def test_per_day_panels_count_whole_days(english: str, metric: str) -> None:
+    panel = _panel(_by_title("Waiting rooms"), english)
+    (target,) = panel["targets"]
+    assert metric in target["expr"] and "[$__interval" in target["expr"]
+    assert panel["interval"] == "1d" and panel["timeFrom"] == "28d"
+    assert panel["fieldConfig"]["defaults"]["custom"]["drawStyle"] == "bars"
+
+
+def test_entries_per_hour_are_stacked_per_zone() -> None:
+    panel = _panel(_by_title("Waiting rooms"), "Entries per hour")
+    custom = panel["fieldConfig"]["defaults"]["custom"]
+    assert custom["drawStyle"] == "bars" and custom["stacking"]["mode"] == "normal"
+    assert panel["interval"] == "1h"  # one bar per hour whatever the range
 
 
 def test_edge_health_has_what_operations_needs() -> None:
