@@ -3,9 +3,11 @@ a video file, looped, as H.264 at rtsp://127.0.0.1:PORT/MOUNT for each MOUNT giv
 
 Runs with Debian's /usr/bin/python3, which has the `gi` bindings:
     /usr/bin/python3 tests/rtsp_server.py VIDEO PORT [MOUNT ...]
-Prints "ready" on stdout once it listens.
+Prints "ready" on stdout once it listens. With RTSP_CREDENTIALS=user:password in its environment
+every mount asks for them (basic authentication; a wrong pair gets 401), as a real camera does.
 """
 
+import os
 import sys
 
 import gi
@@ -39,17 +41,35 @@ def loop_forever(factory, media):
     element.get_by_name("conv").get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, on_event)
 
 
+def require_credentials(server, credentials):
+    """Basic authentication for every mount: the pair given, or 401."""
+    user, password = credentials.split(":", 1)
+    auth = GstRtspServer.RTSPAuth()
+    token = GstRtspServer.RTSPToken()
+    token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+    auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+    server.set_auth(auth)
+    permissions = GstRtspServer.RTSPPermissions()
+    permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
+    permissions.add_permission_for_role("viewer", GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
+    return permissions
+
+
 def main():
     video, port, mounts = sys.argv[1], sys.argv[2], sys.argv[3:] or ["cam"]
     Gst.init(None)
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(port)
+    credentials = os.environ.get("RTSP_CREDENTIALS")
+    permissions = require_credentials(server, credentials) if credentials else None
     for mount in mounts:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(PIPELINE.format(video=video))
         factory.set_shared(True)
         factory.connect("media-configure", loop_forever)
+        if permissions is not None:
+            factory.set_permissions(permissions)
         server.get_mount_points().add_factory(f"/{mount}", factory)
     if server.attach(None) == 0:
         sys.exit(f"cannot listen on 127.0.0.1:{port}")

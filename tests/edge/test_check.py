@@ -75,6 +75,30 @@ def test_a_closed_port_and_an_unknown_name_are_named() -> None:
     assert refused.returncode == unknown.returncode == 1
 
 
+@pytest.mark.live_server
+def test_the_real_rtsp_server_names_wrong_credentials_and_opens_with_the_right_ones(
+    shared_data: Path,
+) -> None:
+    if not Path(DEBIAN_PYTHON).exists():
+        pytest.fail("Debian's python3 with gi is missing: scripts/setup.sh --dev installs it")
+    server = RtspServer(shared_data / "pets2009-s2l1" / "vtest.avi", credentials=f"viewer:{PASSWORD}")
+    server.start()
+    try:
+        address = server.url("cam").removeprefix("rtsp://")
+        wrong = wartezone("check", "--camera", f"rtsp://viewer:{PASSWORD}x@{address}", timeout=60)
+        right = wartezone("check", "--camera", f"rtsp://viewer:{PASSWORD}@{address}", timeout=60)
+    finally:
+        server.kill()
+    assert _lines(wrong) == [
+        f"FAIL camera: cannot open rtsp://***@{address}: the camera refused the user name or password (RTSP 401)"
+    ]
+    assert wrong.returncode == 1
+    [line] = _lines(right)
+    assert line.startswith(f"ok   camera: rtsp://***@{address} opens: 768x576, "), line
+    assert right.returncode == 0
+    assert PASSWORD not in wrong.stdout + wrong.stderr + right.stdout + right.stderr
+
+
 def test_wrong_credentials_are_named_and_never_shown(serve: Callable[[Camera], int]) -> None:
     port = serve(RTSP_DIGEST)
     done = wartezone("check", "--camera", f"rtsp://admin:{PASSWORD}x@127.0.0.1:{port}/cam", timeout=60)

@@ -3,6 +3,7 @@ serving real footage, so that tests can kill, restart and freeze it."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,9 +21,12 @@ DEBIAN_PYTHON = "/usr/bin/python3"
 class RtspServer:
     """GStreamer's RTSP server in a child process, so tests can kill, restart and freeze it."""
 
-    def __init__(self, video: Path, mounts: tuple[str, ...] = ("cam",)) -> None:
+    def __init__(
+        self, video: Path, mounts: tuple[str, ...] = ("cam",), credentials: str | None = None
+    ) -> None:
         self.video = video
         self.mounts = mounts
+        self.credentials = credentials  # "user:password": every mount asks for them
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
 
@@ -32,6 +36,7 @@ class RtspServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [DEBIAN_PYTHON, str(SERVER_SCRIPT), str(self.video), str(self.port), *self.mounts],
+            env=os.environ | ({"RTSP_CREDENTIALS": self.credentials} if self.credentials else {}),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
