@@ -14,7 +14,7 @@ from api.deps import no_unknown_query
 from api.domain import Clock, SystemClock
 from api.metrics import ApiMetrics
 from api.occupancy import OccupancySource
-from api.routes import ops, pages, rules, session, state
+from api.routes import ops, pages, report, rules, session, state
 from api.schemas import EventPayload
 from api.security import BodyLimit, Tokens
 from api.service import Runtime
@@ -25,8 +25,10 @@ Staffing alerts for waiting rooms. Occupancy per zone comes from the edge boxes'
 exposition (counts, never identities); per zone, the branch lead sets a raise level, a clear level
 below it, minimum durations, opening hours and a cooldown (on the lead's page, `/lead`, or here).
 Zones, and their display names, are those the edge boxes report. Alerts go to a reception screen
-(`/reception`), to a Server-Sent Events stream and to webhooks (see *Webhooks* below for the body;
-header `X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of the raw body with the shared secret>`).
+(`/reception`, with each zone's expected wait), to a Server-Sent Events stream and to webhooks (see
+*Webhooks* below for the body; header `X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of the raw
+body with the shared secret>`). The lead's report (`/api/v1/report`) gives per zone and hour the
+occupancy, entries and exits, the wait by Little's law and the alerts, as JSON or CSV.
 
 Roles: **desk** reads and acknowledges, **lead** also edits rules. Send `Authorization: Bearer
 <token>`. Every error has the body `{"error": {"status", "code", "message", "fields"}}`.
@@ -69,7 +71,7 @@ def create_app(
     app.state.tokens = Tokens(settings.auth)
     app.state.metrics = metrics
     errors.install(app)
-    for router in (state.router, rules.router, session.router, pages.router, ops.router):
+    for router in (state.router, rules.router, report.router, session.router, pages.router, ops.router):
         app.include_router(router)
 
     @app.webhooks.post(

@@ -1,14 +1,22 @@
-"""`wartezone api`: registered into the `wartezone` command through the wartezone.commands entry point."""
+"""`wartezone api` and `wartezone report`: registered into the `wartezone` command through the
+wartezone.commands entry point (the API's one: the report is the API's, and needs what it needs)."""
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    import httpx
+
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+TOKEN_VARIABLE = "WARTEZONE_TOKEN"
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -24,6 +32,87 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser.add_argument("--host", help="listen address (default: settings, else 127.0.0.1)")
     parser.add_argument("--port", type=_port, help="listen port (default: settings, else 8088)")
     parser.set_defaults(handler=run)
+    register_report(commands)
+
+
+def register_report(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        "report",
+        help="per zone and hour: occupancy, entries, waits, alerts, as CSV or JSON",
+        description="Fetch the report of a site from a running wartezone api (GET /api/v1/report, "
+        "lead token) and write it to a file. Times without a UTC offset are the API's time zone.",
+        epilog="example: wartezone report --api http://127.0.0.1:8088 --site north "
+        "--from 2025-11-24 --to 2025-12-01 --out november.csv --dialect de",
+    )
+    parser.add_argument("--api", required=True, help="the API's address, e.g. http://127.0.0.1:8088")
+    parser.add_argument(
+        "--token", help=f"a lead token (default: the {TOKEN_VARIABLE} environment variable, kept out of ps)"
+    )
+    parser.add_argument("--site", required=True, help="the site id, e.g. north")
+    parser.add_argument(
+        "--from", dest="start", required=True, help="start, e.g. 2025-11-24 or 2025-11-24T08:00"
+    )
+    parser.add_argument("--to", dest="end", required=True, help="end (a whole number of steps after --from)")
+    parser.add_argument("--step", default="1h", help="15m, 1h, 1d ... (default: 1h)")
+    parser.add_argument(
+        "--out", type=Path, required=True, help="the file to write (replaced only on success)"
+    )
+    parser.add_argument(
+        "--format", dest="form", choices=("csv", "json"), help="default: json for a .json file, else csv"
+    )
+    parser.add_argument(
+        "--dialect",
+        choices=("excel", "de"),
+        default="excel",
+        help="CSV: excel (comma, decimal point, the default) or de (semicolon, decimal comma)",
+    )
+    parser.set_defaults(handler=report)
+
+
+def report(args: argparse.Namespace) -> int:
+    import httpx
+
+    token = args.token or os.environ.get(TOKEN_VARIABLE)
+    if not token:
+        print(f"wartezone report: --token: a lead token is needed (or set {TOKEN_VARIABLE})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    form = args.form or ("json" if args.out.suffix.lower() == ".json" else "csv")
+    params = {"site": args.site, "from": args.start, "to": args.end, "step": args.step, "format": form}
+    if form == "csv":
+        params["dialect"] = args.dialect
+    url = args.api.rstrip("/") + "/api/v1/report"
+    try:
+        response = httpx.get(url, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
+        print(f"wartezone report: --api: cannot reach {url}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if response.status_code != 200:
+        print(f"wartezone report: {_api_error(response)}", file=sys.stderr)
+        return EXIT_BAD_INPUT if 400 <= response.status_code < 500 else EXIT_FAILED
+    # Written beside the file and renamed over it: a failed run never leaves half a report.
+    partial = args.out.with_name(f".{args.out.name}.partial")
+    try:
+        partial.write_bytes(response.content)
+        partial.replace(args.out)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        print(f"wartezone report: --out: cannot write {args.out}: {error.strerror}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wartezone report: {args.out} ({len(response.content)} bytes)")
+    return 0
+
+
+def _api_error(response: httpx.Response) -> str:
+    """The API's one error body in a line, each field named as its option."""
+    try:
+        error = response.json()["error"]
+        message, fields = str(error["message"]), error.get("fields") or []
+    except (ValueError, KeyError, TypeError):
+        return f"HTTP {response.status_code} from {response.url}"
+    if not fields:
+        return f"{message} (HTTP {response.status_code})"
+    options = {"query.from": "--from", "query.to": "--to", "query.step": "--step", "query.site": "--site"}
+    return "; ".join(f"{options.get(f['path'], f['path'])}: {f['message']}" for f in fields)
 
 
 def _port(text: str) -> int:

@@ -73,7 +73,7 @@ def require_lead(role: CallerRole) -> Role:
     if role is None:
         raise HTTPException(401, "a lead token is needed", headers=UNAUTHORIZED)
     if role is not Role.LEAD:
-        raise HTTPException(403, "changing rules needs the lead role")
+        raise HTTPException(403, "this needs the lead role (a lead token): rules, zones, reports")
     return role
 
 

@@ -77,6 +77,9 @@ class Snapshot:
     since the start, so a zone reported by none of them does not exist (a typo, a removed zone).
     problems: input trouble worth showing (a target that failed, a sample without labels).
     A zone seen before and absent here is unknown: a missing series is never 0 people.
+    entries_total, exits_total: the edge's counters as read (scraped directly; Prometheus keeps its
+    own history). recent_exits: people who left each zone in the last EXPECTED_WAIT_WINDOW_S, only
+    where the input has seen that whole window (the expected wait's denominator).
     """
 
     taken_at: float
@@ -85,6 +88,9 @@ class Snapshot:
     problems: tuple[str, ...] = ()
     reported: dict[ZoneKey, str] = field(default_factory=dict)
     complete: bool = False
+    entries_total: dict[ZoneKey, float] = field(default_factory=dict)
+    exits_total: dict[ZoneKey, float] = field(default_factory=dict)
+    recent_exits: dict[ZoneKey, float] = field(default_factory=dict)
 
 
 class Clock(Protocol):

@@ -2,8 +2,8 @@
 
 Names are pinned in wartezone_contract (a Grafana dashboard reads them):
 wartezone_alert_state{site,camera,zone,state}, wartezone_alert_raise_level / _clear_level,
-wartezone_alerts_fired_total, wartezone_notifications_sent_total / _failed_total{channel},
-wartezone_outbox_pending.
+wartezone_alerts_fired_total, wartezone_alert_time_to_acknowledge_seconds (histogram),
+wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -21,6 +21,7 @@ from wartezone_contract import (
     ALERT_CLEAR_LEVEL,
     ALERT_RAISE_LEVEL,
     ALERT_STATE,
+    ALERT_TIME_TO_ACKNOWLEDGE,
     ALERTS_FIRED,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
@@ -29,6 +30,8 @@ from wartezone_contract import (
 )
 
 CHANNELS = ("webhook",)
+# Seconds from firing to acknowledgement: from "seen at once" to "nobody looked for an hour or more".
+ACKNOWLEDGE_BUCKETS = (10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
 
 
 class _ZoneStateCollector(Collector):
@@ -67,6 +70,13 @@ class ApiMetrics:
         self._state = _ZoneStateCollector()
         registry.register(self._state)
         self.alerts_fired = Counter(ALERTS_FIRED, "Alerts fired per zone.", ZONE_LABELS, registry=registry)
+        self.time_to_acknowledge = Histogram(
+            ALERT_TIME_TO_ACKNOWLEDGE,
+            "Seconds from an alert firing to its acknowledgement, per zone.",
+            ZONE_LABELS,
+            buckets=ACKNOWLEDGE_BUCKETS,
+            registry=registry,
+        )
         self.notifications_sent = Counter(
             NOTIFICATIONS_SENT, "Events delivered (2xx answer).", ["channel"], registry=registry
         )
@@ -90,8 +100,15 @@ class ApiMetrics:
 
     def zone_seen(self, key: ZoneKey) -> None:
         self.alerts_fired.labels(*key)
+        self.time_to_acknowledge.labels(*key)
 
     def zone_forgotten(self, key: ZoneKey) -> None:
-        """A removed zone's series ends, rather than stay at its last value."""
-        with contextlib.suppress(KeyError):
-            self.alerts_fired.remove(*key)
+        """A removed zone's series end, rather than stay at their last value."""
+        for metric in (self.alerts_fired, self.time_to_acknowledge):
+            with contextlib.suppress(KeyError):
+                metric.remove(*key)
+
+    def acknowledged(self, key: ZoneKey, fired_at: float, acknowledged_at: float) -> None:
+        """fired_at is the edge's frame time, acknowledged_at the API's clock: a box whose clock runs
+        ahead must not make a negative time."""
+        self.time_to_acknowledge.labels(*key).observe(max(0.0, acknowledged_at - fired_at))

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 import httpx
@@ -19,10 +19,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel, ValidationError
 
 from api.domain import Clock, Reading, Snapshot, Unknown, Why, ZoneKey
+from api.readings import ExitWindow
 from api.settings import PrometheusInput, ScrapeInput
 from wartezone_contract import (
     CAMERA_LAST_FRAME,
     CAMERA_UP,
+    EXPECTED_WAIT_WINDOW,
+    ZONE_ENTRIES,
+    ZONE_EXITS,
     ZONE_INFO,
     ZONE_LABELS,
     ZONE_NAME_LABEL,
@@ -32,10 +36,15 @@ from wartezone_contract import (
 log = logging.getLogger(__name__)
 
 ZONE_INFO_SERIES = ZONE_INFO + "_info"  # an info metric's one series
+ENTRIES_SERIES = ZONE_ENTRIES + "_total"  # a counter's series
+EXITS_SERIES = ZONE_EXITS + "_total"
 # The metrics of the edge/API contract (tests/contract/edge_exposition.prom) read here.
-READ_METRICS = (ZONE_INFO_SERIES, ZONE_OCCUPANCY, CAMERA_UP, CAMERA_LAST_FRAME)
-# The text format names an info family by its series (TYPE ..._info gauge); OpenMetrics without.
-READ_FAMILIES = (*READ_METRICS, ZONE_INFO)
+READ_METRICS = (ZONE_INFO_SERIES, ZONE_OCCUPANCY, CAMERA_UP, CAMERA_LAST_FRAME, ENTRIES_SERIES, EXITS_SERIES)
+# The text format names an info family by its series (TYPE ..._info gauge) and a counter family
+# without _total; OpenMetrics the other way round for info.
+READ_FAMILIES = (*READ_METRICS, ZONE_INFO, ZONE_ENTRIES, ZONE_EXITS)
+# Prometheus's count of the people who left each zone in the expected wait's window.
+RECENT_EXITS_QUERY = f"sum by ({', '.join(ZONE_LABELS)}) (increase({EXITS_SERIES}[{EXPECTED_WAIT_WINDOW}]))"
 SITE, CAMERA, ZONE = ZONE_LABELS  # the label names; a camera's metrics carry the first two
 MAX_EXPOSITION_BYTES = 8 << 20
 
@@ -86,13 +95,15 @@ def snapshot_from_samples(
     unreachable: dict[Camera, str] | None = None,
     complete: bool = True,
 ) -> Snapshot:
-    """Known occupancy per zone, the zones reported with their display names, and why each camera
-    that is not usable is down. complete: every source has answered at least once."""
+    """Known occupancy per zone, the zones reported with their display names, why each camera
+    that is not usable is down, and the entry and exit counters. complete: every source has
+    answered at least once."""
     found = list(problems)
     up: dict[Camera, float] = {}
     last_frame: dict[Camera, float] = {}
     occupancy: dict[ZoneKey, float] = {}
     names: dict[ZoneKey, str] = {}
+    counters: dict[str, dict[ZoneKey, float]] = {ENTRIES_SERIES: {}, EXITS_SERIES: {}}
     for sample in samples:
         labels = sample.labels
         site, camera = labels.get(SITE), labels.get(CAMERA)
@@ -108,7 +119,14 @@ def snapshot_from_samples(
         if math.isnan(sample.value):
             continue  # no value is an unknown value
         cam = (site, camera)
-        if sample.name == ZONE_OCCUPANCY:
+        if sample.name in counters:
+            if zone := labels.get(ZONE):
+                counted = counters[sample.name]
+                key = ZoneKey(site, camera, zone)
+                counted[key] = max(sample.value, counted.get(key, -math.inf))  # as occupancy: the larger
+            else:
+                found.append(f"{sample.name} sample without a zone label: {labels}")
+        elif sample.name == ZONE_OCCUPANCY:
             zone = labels.get(ZONE)
             if not zone:
                 found.append(f"{ZONE_OCCUPANCY} sample without a zone label: {labels}")
@@ -136,17 +154,28 @@ def snapshot_from_samples(
         if (key.site, key.camera) not in down
     }
     reported = {key: key.zone for key in occupancy} | names
-    return Snapshot(now, zones, down, tuple(found), reported, complete)
+    return Snapshot(
+        now,
+        zones,
+        down,
+        tuple(found),
+        reported,
+        complete,
+        entries_total=counters[ENTRIES_SERIES],
+        exits_total=counters[EXITS_SERIES],
+    )
 
 
 class ScrapeSource:
-    """Reads every edge box's /metrics page at once, as Prometheus would."""
+    """Reads every edge box's /metrics page at once, as Prometheus would, and keeps the exits of
+    the last minutes that Prometheus would otherwise keep (the expected wait's denominator)."""
 
     def __init__(self, settings: ScrapeInput, clock: Clock, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
         self._cameras_at: dict[str, set[Camera]] = {}
+        self._exits = ExitWindow()
 
     async def _scrape(self, url: str) -> list[Sample]:
         headers = {"Accept": "text/plain;version=0.0.4"}
@@ -184,9 +213,10 @@ class ScrapeSource:
                 samples.extend(result)
                 self._cameras_at[url] = {_camera_of(s) for s in result}
         complete = all(url in self._cameras_at for url in targets)
-        return snapshot_from_samples(
+        snapshot = snapshot_from_samples(
             samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable, complete
         )
+        return replace(snapshot, recent_exits=self._exits.observe(snapshot.taken_at, snapshot.exits_total))
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -210,7 +240,8 @@ class _PromResponse(BaseModel):
 
 
 class PrometheusSource:
-    """One PromQL instant query for the metrics read, so they share one evaluation time."""
+    """One PromQL instant query for the metrics read, so they share one evaluation time, and one
+    for the people who left each zone in the expected wait's window (Prometheus keeps the history)."""
 
     QUERY = '{__name__=~"' + "|".join(READ_METRICS) + '"}'
 
@@ -223,10 +254,11 @@ class PrometheusSource:
         self._url = settings.url.rstrip("/") + "/api/v1/query"
         self._cameras: set[Camera] = set()
         self._answered = False
+        self._exits_failing = False
 
-    async def _query(self) -> list[Sample]:
+    async def _query(self, query: str) -> list[Sample]:
         try:
-            response = await self._client.get(self._url, params={"query": self.QUERY})
+            response = await self._client.get(self._url, params={"query": query})
         except httpx.HTTPError as error:
             raise InputError(
                 f"query of {self._url} failed: {type(error).__name__} {error}".rstrip()
@@ -243,22 +275,40 @@ class PrometheusSource:
             raise InputError(f"query of {self._url} answered a {parsed.data.resultType}, not a vector")
         return [Sample(r.metric.get("__name__", ""), r.metric, r.value[1]) for r in parsed.data.result]
 
+    async def _answer(self, query: str) -> list[Sample] | InputError:
+        try:
+            return await self._query(query)
+        except InputError as error:
+            return error
+
     async def read(self) -> Snapshot:
         now = self.clock.now()
-        try:
-            samples = await self._query()
-        except InputError as error:
+        samples, exits = await asyncio.gather(self._answer(self.QUERY), self._answer(RECENT_EXITS_QUERY))
+        if isinstance(samples, InputError):
             return snapshot_from_samples(
                 [],
                 now,
                 self.settings.stale_after_s,
-                [str(error)],
-                dict.fromkeys(self._cameras, str(error)),
+                [str(samples)],
+                dict.fromkeys(self._cameras, str(samples)),
                 complete=self._answered,
             )
         self._cameras = {_camera_of(s) for s in samples}
         self._answered = True
-        return snapshot_from_samples(samples, now, self.settings.stale_after_s)
+        if isinstance(exits, InputError):
+            # Only the expected wait is unknown then: logged once, not a counting problem for reception.
+            if not self._exits_failing:
+                log.warning("expected wait unknown: %s", exits)
+            self._exits_failing, exits = True, []
+        else:
+            self._exits_failing = False
+        recent = {
+            ZoneKey(*(sample.labels.get(label, "") for label in ZONE_LABELS)): sample.value
+            for sample in exits
+            if all(sample.labels.get(label) for label in ZONE_LABELS) and not math.isnan(sample.value)
+        }
+        snapshot = snapshot_from_samples(samples, now, self.settings.stale_after_s)
+        return replace(snapshot, recent_exits=recent)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -11,6 +11,7 @@ from api.directory import ZoneEntry
 from api.domain import Role, State, Unknown
 from api.engine import Alert, EndReason, Notice, NoticeType, ZoneView
 from api.rules import Rule, RuleSpec
+from wartezone_contract import expected_wait_s
 
 Scalar = int | float | str | bool | None
 
@@ -130,9 +131,15 @@ class ZoneOut(ZoneRef):
         description="Resolved: the end of the cooldown, in which no new alert fires (edge time)."
     )
     alert: AlertOut | None = Field(description="The open alert, if any.")
+    expected_wait_s: float | None = Field(
+        description="Expected wait in seconds for someone arriving now: people waiting now / people "
+        "who left in the last 15 minutes (README, Wait figures). Null (unknown, never 0) while the "
+        "count is unknown, with fewer than 3 who left, or before the input has 15 minutes of them."
+    )
 
     @classmethod
-    def of(cls, view: ZoneView, entry: ZoneEntry | None) -> ZoneOut:
+    def of(cls, view: ZoneView, entry: ZoneEntry | None, recent_exits: float | None = None) -> ZoneOut:
+        """recent_exits: people who left the zone in the expected wait's window, where known."""
         rule = view.rule
         pause_until = None
         if rule is not None and view.state is State.RESOLVED and view.resolved_at is not None:
@@ -140,6 +147,9 @@ class ZoneOut(ZoneRef):
         alert_at = None
         if rule is not None and view.above_since is not None and view.alert is None:
             alert_at = max(view.above_since + rule.min_above_s, pause_until or -1.0)
+        expected = None
+        if view.state is not State.UNKNOWN and view.occupancy is not None and recent_exits is not None:
+            expected = expected_wait_s(view.occupancy, recent_exits)
         return cls(
             site=view.key.site,
             camera=view.key.camera,
@@ -160,7 +170,13 @@ class ZoneOut(ZoneRef):
             alert_at=utc(alert_at),
             pause_until=utc(pause_until),
             alert=AlertOut.of(view.alert) if view.alert else None,
+            expected_wait_s=_whole(expected),
         )
+
+
+def _whole(seconds: float | None) -> float | None:
+    """Whole seconds: a figure that moves by a fraction is no news for a screen."""
+    return None if seconds is None else float(round(seconds))
 
 
 class ZoneList(Out):
@@ -233,3 +249,41 @@ class Health(Out):
     problems: list[str] = Field(description="What the last read of the occupancy input could not do.")
     last_read_at: datetime | None
     outbox_pending: int
+
+
+class ReportRow(ZoneRef):
+    """One zone in one step of the report. Null: not known for that step (never read as 0)."""
+
+    name: str = Field(description="Display name from the edge config (the zone id where none is set).")
+    start: datetime = Field(description="The step's start (the API's time zone).")
+    end: datetime
+    occupancy_mean: float | None = Field(description="People in the zone on average over the counted time.")
+    occupancy_peak: float | None = Field(description="Most people counted at once.")
+    entries: float | None = Field(description="People who came in.")
+    exits: float | None = Field(description="People who left.")
+    little_wait_s: float | None = Field(
+        description="Waited lately by Little's law over the step: mean occupancy x step / entries, in "
+        "seconds; null with fewer than 5 entries (README, Wait figures)."
+    )
+    minutes_at_raise_level: float | None = Field(
+        description="Minutes at or above the zone's raise level; null while the zone had no rule."
+    )
+    alerts_fired: int = Field(description="Staffing alerts that fired in the step.")
+    alerts_acknowledged: int = Field(description="Of those, how many were acknowledged (at any time).")
+
+
+class Report(Out):
+    """Per zone and step, what a branch lead files. The expected wait is a figure for "now" and is
+    not in it; the wait of a past step is Little's law."""
+
+    site: str
+    start: datetime
+    end: datetime
+    step: str = Field(description="As asked, e.g. 1h.")
+    step_s: int
+    time_zone: str = Field(description="The time zone of the times (the API's `timezone` setting).")
+    source: Literal["readings", "prometheus"] = Field(
+        description="readings: the API's own stored minutes (it scrapes the edge itself); prometheus: "
+        "range queries to the Prometheus server it reads."
+    )
+    rows: list[ReportRow] = Field(description="Zone by zone, each zone's steps in order.")

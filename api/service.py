@@ -1,8 +1,9 @@
-"""The running service: occupancy input -> alert engine -> storage and outbox -> webhooks and stream.
+"""The running service: occupancy input -> alert engine -> storage and outbox -> webhooks and stream;
+where it scrapes the edge itself, also the readings per minute for the report.
 
 The one place that knows the order, and the one object the routes speak to, in intents (zones,
-rules, acknowledge, alerts, events after an id, the stream, health); its storage and engine stay
-its own. Everything runs on the event loop's thread, so the engine and the SQLite connection need
+rules, acknowledge, alerts, events after an id, the stream, health, report); its storage and engine
+stay its own. Everything runs on the event loop's thread, so the engine and the SQLite connection need
 no locks.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 import json
 import logging
 import time
@@ -25,15 +27,23 @@ from api.engine import Alert, AlertEngine, Notice, NoticeType
 from api.metrics import ApiMetrics
 from api.notify import WebhookWorker
 from api.occupancy import OccupancySource, build_source
+from api.readings import MinuteReadings
+from api.report import FigureSource, PrometheusRanges, Span, StoredReadings, build_report
 from api.rules import Rule, RuleSpec
-from api.schemas import EventPayload, Health, ZoneList, ZoneOut, utc
-from api.settings import Settings
+from api.schemas import EventPayload, Health, Report, ZoneList, ZoneOut, utc
+from api.settings import PrometheusInput, Settings
 from api.storage import Storage
 from api.stream import Broker, sse
 
 log = logging.getLogger(__name__)
 
 RETENTION_S = 90 * 86400.0  # delivered events are kept this long for /api/v1/events
+DAY_S = 86400.0
+PRUNE_EVERY_S = 3600.0  # stored readings past their retention go within the hour
+
+
+class UnknownSite(Exception):
+    """A report for a site the API knows nothing of; the message names the nearest one it knows."""
 
 
 class StillReported(Exception):
@@ -73,6 +83,16 @@ class Runtime:
         ]
         self._problems: tuple[str, ...] = ("not read yet",)
         self._last_read_at: float | None = None
+        self._recent_exits: dict[ZoneKey, float] = {}
+        # Prometheus keeps the history where it is read; elsewhere the API stores its own minutes.
+        self._figures: FigureSource
+        self._readings: MinuteReadings | None = None
+        if isinstance(settings.input, PrometheusInput) and input_kind == "prometheus":
+            self._figures = PrometheusRanges(settings.input.url)
+        else:
+            self._figures = StoredReadings(storage)
+            self._readings = MinuteReadings()
+        self._readings_pruned_at = clock.now()  # Runtime.open has just pruned them
         self._zones_json = ""
         self._tasks: list[asyncio.Task[None]] = []
         metrics.attach(self._engine.zones, lambda: storage.outbox_pending(self._webhooks))
@@ -85,6 +105,7 @@ class Runtime:
     ) -> Runtime:
         storage = Storage.open(settings.database)
         storage.prune(clock.now() - RETENTION_S)
+        storage.prune_readings(clock.now() - settings.readings.retention_days * DAY_S)
         if source is None:
             return cls(
                 settings, storage, build_source(settings.input, clock), metrics, clock, settings.input.type
@@ -104,7 +125,11 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self._readings is not None:  # the minute so far; a restart within it adds to it
+            with self._storage.transaction():
+                self._storage.save_readings(self._readings.take())
         await self._source.aclose()
+        await self._figures.aclose()
         await self._client.aclose()
         self._storage.close()
 
@@ -112,11 +137,16 @@ class Runtime:
 
     def zones(self) -> list[ZoneOut]:
         """Every zone listed: those the edge boxes report (or reported) and those with a rule."""
-        return [ZoneOut.of(view, self._directory.entry(view.key)) for view in self._engine.zones()]
+        return [
+            ZoneOut.of(view, self._directory.entry(view.key), self._recent_exits.get(view.key))
+            for view in self._engine.zones()
+        ]
 
     def zone(self, key: ZoneKey) -> ZoneOut | None:
         view = self._engine.zone(key)
-        return None if view is None else ZoneOut.of(view, self._directory.entry(key))
+        if view is None:
+            return None
+        return ZoneOut.of(view, self._directory.entry(key), self._recent_exits.get(key))
 
     def rules(self) -> list[Rule]:
         return self._storage.rules()
@@ -144,6 +174,20 @@ class Runtime:
     def stream(self, after_id: int | None) -> AsyncIterator[str]:
         """One client's Server-Sent Events: missed events (if it says which it saw), zones, then live."""
         return self._broker.stream(lambda: self._stream_start(after_id))
+
+    async def report(self, site: str, span: Span) -> Report:
+        """Per zone of the site and step: counts, Little's law, minutes at the raise level, alerts.
+        Raises UnknownSite for a site no edge box, rule, alert or stored reading names; ReportProblem
+        for more rows than a report holds; ReportUnavailable when Prometheus cannot answer."""
+        figures = await self._figures.figures(site, span)
+        alerts = self._storage.alert_counts(site, span.start, span.step_s, span.steps)
+        sites = {view.key.site for view in self._engine.zones()} | self._storage.sites()
+        if not figures and not alerts and site not in sites:  # a typo, rather than a quiet range
+            close = difflib.get_close_matches(site, sorted(sites), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(sites)) or 'none'}"
+            raise UnknownSite(f"no zone of site {site!r} is known: {hint}")
+        tz = ZoneInfo(self._settings.timezone)
+        return build_report(site, span, tz, self._figures.kind, figures, alerts, self._directory.name)
 
     def health(self) -> Health:
         return Health(
@@ -238,13 +282,35 @@ class Runtime:
             log.info("occupancy input: all sources read again")
         self._problems = snapshot.problems
         self._last_read_at = snapshot.taken_at
+        self._recent_exits = snapshot.recent_exits
         self._directory.observe(snapshot)
         for key in {*snapshot.zones, *snapshot.reported}:
             if not self._engine.knows(key):
                 self._metrics.zone_seen(key)
         notices = self._engine.observe(snapshot)
+        self._record(snapshot)
         self._commit(notices)
         return notices
+
+    def _record(self, snapshot: Snapshot) -> None:
+        """The read into its minute; a finished minute into the database; old minutes out."""
+        if self._readings is None:
+            return
+        rules = self._storage.rule_specs()
+        occupancy = {
+            key: (reading.occupancy, rules[key].raise_level if key in rules else None)
+            for key, reading in snapshot.zones.items()
+        }
+        finished = self._readings.add(
+            snapshot.taken_at, occupancy, snapshot.entries_total, snapshot.exits_total
+        )
+        now = self._clock.now()
+        if finished or now - self._readings_pruned_at >= PRUNE_EVERY_S:
+            with self._storage.transaction():
+                self._storage.save_readings(finished)
+                if now - self._readings_pruned_at >= PRUNE_EVERY_S:
+                    self._storage.prune_readings(now - self._settings.readings.retention_days * DAY_S)
+                    self._readings_pruned_at = now
 
     def _commit(self, notices: list[Notice]) -> list[tuple[int, str]]:
         """Store changed alerts and the events in one transaction, then tell webhooks and stream.
@@ -267,6 +333,10 @@ class Runtime:
             for notice, (event_id, body) in zip(notices, stored, strict=True):
                 if notice.type is NoticeType.FIRED:
                     self._metrics.alerts_fired.labels(*notice.key).inc()
+                elif notice.type is NoticeType.ACKNOWLEDGED and notice.alert is not None:
+                    alert = notice.alert
+                    assert alert.acknowledged_at is not None
+                    self._metrics.acknowledged(notice.key, alert.fired_at, alert.acknowledged_at)
                 self._broker.publish(sse("alert", body, event_id), event_id)
             if notices:
                 for worker in self._workers:

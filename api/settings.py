@@ -155,6 +155,15 @@ class HttpSettings(Strict):
     max_body_bytes: int = Field(16384, ge=256, le=1 << 20, description="Largest request body accepted.")
 
 
+class ReadingsSettings(Strict):
+    """Where the API scrapes the edge itself, it stores per zone and minute what the report needs
+    (occupancy mean and peak, entries, exits: counts only)."""
+
+    retention_days: int = Field(
+        90, ge=1, le=3650, description="Stored minutes older than this many days are deleted."
+    )
+
+
 class Settings(Strict):
     host: str = Field("127.0.0.1", description="Listen address.")
     port: int = Field(DEFAULT_PORT, ge=1, le=65535, description="Listen port.")
@@ -169,6 +178,7 @@ class Settings(Strict):
     retry: RetrySettings = Field(default_factory=RetrySettings)
     auth: AuthSettings
     http: HttpSettings = Field(default_factory=HttpSettings)
+    readings: ReadingsSettings = Field(default_factory=ReadingsSettings)
 
 
 def _unique(values: list[T], what: str, key: Callable[[T], str] = str) -> list[T]:

@@ -1,4 +1,5 @@
-"""SQLite: rules, alert events, notifications and the webhook outbox. Counts, times and ids only.
+"""SQLite: rules, alert events, notifications, the webhook outbox and, where the API scrapes the
+edge itself, readings per zone and minute. Counts, times and ids only.
 
 Created and migrated on open (PRAGMA user_version counts the migrations applied). One connection,
 used from the event loop's thread only; every write is one short transaction.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from api.domain import Role, ZoneKey
 from api.engine import Alert, EndReason
+from api.readings import MinuteRow
 from api.rules import Rule, RuleSpec
 
 MIGRATIONS: tuple[str, ...] = (
@@ -55,11 +57,48 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX outbox_pending ON outbox (webhook, notification_id) WHERE delivered_at IS NULL;
     """,
+    """
+    CREATE TABLE readings (              -- per zone and minute, where the API scrapes the edge itself
+        site TEXT NOT NULL, camera TEXT NOT NULL, zone TEXT NOT NULL,
+        minute INTEGER NOT NULL,         -- Unix time of the minute's start
+        occupancy_sum REAL NOT NULL,     -- over the reads with a count: / samples is the mean
+        samples INTEGER NOT NULL,
+        occupancy_peak REAL,
+        entries REAL NOT NULL,
+        exits REAL NOT NULL,
+        at_raise INTEGER,                -- reads at or above the raise level; NULL without a rule
+        PRIMARY KEY (site, camera, zone, minute)
+    );
+    CREATE INDEX readings_by_minute ON readings (minute);
+    """,
 )
 
 
 class StorageError(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class StepCounts:
+    """One zone's stored minutes in one step of a report. occupancy_sum / samples: the mean over
+    the reads with a count; minutes_at_raise: None when no minute had a rule."""
+
+    key: ZoneKey
+    step: int
+    occupancy_sum: float
+    samples: int
+    occupancy_peak: float | None
+    entries: float
+    exits: float
+    minutes_at_raise: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepAlerts:
+    key: ZoneKey
+    step: int
+    fired: int
+    acknowledged: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +117,10 @@ def _rule_from_row(row: sqlite3.Row) -> Rule:
         spec=RuleSpec.model_validate_json(row["spec"]),
         updated_at=row["updated_at"],
     )
+
+
+def _counts(r: MinuteRow) -> tuple[int, float, int, float | None, float, float, int | None]:
+    return (r.minute, r.occupancy_sum, r.samples, r.occupancy_peak, r.entries, r.exits, r.at_raise)
 
 
 def _alert_from_row(row: sqlite3.Row) -> Alert:
@@ -314,3 +357,74 @@ class Storage:
                 "AND id NOT IN (SELECT notification_id FROM outbox)",
                 (before,),
             )
+
+    # -- readings per zone and minute (where the API scrapes the edge itself) -----------------
+
+    def save_readings(self, rows: Iterable[MinuteRow]) -> None:
+        """Add minutes; a minute already stored (the API restarted within it) is added to, not replaced."""
+        self._db.executemany(
+            "INSERT INTO readings (site, camera, zone, minute, occupancy_sum, samples, occupancy_peak, "
+            "entries, exits, at_raise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (site, camera, zone, minute) DO UPDATE SET "
+            "occupancy_sum = occupancy_sum + excluded.occupancy_sum, samples = samples + excluded.samples, "
+            "occupancy_peak = CASE WHEN occupancy_peak IS NULL THEN excluded.occupancy_peak "
+            "WHEN excluded.occupancy_peak IS NULL THEN occupancy_peak "
+            "ELSE MAX(occupancy_peak, excluded.occupancy_peak) END, "
+            "entries = entries + excluded.entries, exits = exits + excluded.exits, "
+            "at_raise = CASE WHEN at_raise IS NULL AND excluded.at_raise IS NULL THEN NULL "
+            "ELSE COALESCE(at_raise, 0) + COALESCE(excluded.at_raise, 0) END",
+            [(*r.key, *_counts(r)) for r in rows],
+        )
+
+    def prune_readings(self, before: float) -> int:
+        """Delete the minutes that started before `before`; returns how many."""
+        return self._db.execute("DELETE FROM readings WHERE minute < ?", (before,)).rowcount
+
+    def reading_counts(self, site: str, start: float, step_s: float, steps: int) -> list[StepCounts]:
+        """Per zone of the site and step (minutes from start, step_s long, `steps` of them) the
+        stored minutes added up; steps without a stored minute are left out."""
+        rows = self._db.execute(
+            "SELECT site, camera, zone, CAST((minute - :start) / :step AS INTEGER) AS step, "
+            "SUM(occupancy_sum) AS occupancy_sum, SUM(samples) AS samples, "
+            "MAX(occupancy_peak) AS occupancy_peak, SUM(entries) AS entries, SUM(exits) AS exits, "
+            "SUM(CASE WHEN at_raise IS NULL THEN NULL WHEN samples > 0 THEN at_raise * 1.0 / samples "
+            "ELSE 0 END) AS minutes_at_raise "
+            "FROM readings WHERE site = :site AND minute >= :start AND minute < :end "
+            "GROUP BY site, camera, zone, step ORDER BY site, camera, zone, step",
+            {"site": site, "start": start, "step": step_s, "end": start + step_s * steps},
+        ).fetchall()
+        return [
+            StepCounts(
+                ZoneKey(r["site"], r["camera"], r["zone"]),
+                r["step"],
+                r["occupancy_sum"],
+                r["samples"],
+                r["occupancy_peak"],
+                r["entries"],
+                r["exits"],
+                r["minutes_at_raise"],
+            )
+            for r in rows
+        ]
+
+    def alert_counts(self, site: str, start: float, step_s: float, steps: int) -> list[StepAlerts]:
+        """Per zone of the site and step: the alerts that fired in it, and how many of those were
+        acknowledged (whenever that was)."""
+        rows = self._db.execute(
+            "SELECT site, camera, zone, CAST((fired_at - :start) / :step AS INTEGER) AS step, "
+            "COUNT(*) AS fired, COUNT(acknowledged_at) AS acknowledged "
+            "FROM alerts WHERE site = :site AND fired_at >= :start AND fired_at < :end "
+            "GROUP BY site, camera, zone, step ORDER BY site, camera, zone, step",
+            {"site": site, "start": start, "step": step_s, "end": start + step_s * steps},
+        ).fetchall()
+        return [
+            StepAlerts(ZoneKey(r["site"], r["camera"], r["zone"]), r["step"], r["fired"], r["acknowledged"])
+            for r in rows
+        ]
+
+    def sites(self) -> set[str]:
+        """Every site the database knows of: from its rules, alerts and readings."""
+        rows = self._db.execute(
+            "SELECT site FROM rules UNION SELECT site FROM alerts UNION SELECT site FROM readings"
+        ).fetchall()
+        return {r["site"] for r in rows}

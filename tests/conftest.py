@@ -9,7 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
@@ -148,3 +148,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(FIXTURE_MARKERS[fixture])
         if any(item.get_closest_marker(name) for name in SLOW_MARKERS):
             item.add_marker("slow")
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    """Playwright, once per module of page tests."""
+    from tests.browser import playwright
+
+    with playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def browser(driver: Any) -> Iterator[Any]:
+    """Debian's Chromium as a reception kiosk starts it (sound allowed without a click)."""
+    from tests.browser import launch
+
+    chromium = launch(driver)
+    yield chromium
+    chromium.close()

@@ -6,18 +6,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
+import yaml
 from fastapi import FastAPI
 
 from api.app import create_app
 from api.settings import Settings
+from tests.conftest import need_tool
 from tests.support import free_port, wait_for
 
 DESK = "desk-token-0123456789abcdef"
@@ -49,9 +55,12 @@ def exposition(
     up: dict[str, bool],
     last_frame: dict[str, float],
     names: dict[tuple[str, str], str] | None = None,
+    entries: dict[tuple[str, str], float] | None = None,
+    exits: dict[tuple[str, str], float] | None = None,
 ) -> str:
     """An edge box's /metrics text in the contracted shape (tests/contract/edge_exposition.prom):
-    every configured zone (names) has its info series; occupancy, the counted ones."""
+    every configured zone (names) has its info series; occupancy, the counted ones; entries and
+    exits, the counters as the edge's prometheus_client writes them (family without _total)."""
     lines = ["# TYPE wartezone_zone_info gauge"]
     lines += [
         f'wartezone_zone_info{{camera="{c}",name="{n}",site="{site}",zone="{z}"}} 1.0'
@@ -69,6 +78,12 @@ def exposition(
         f'wartezone_camera_last_frame_timestamp_seconds{{camera="{c}",site="{site}"}} {v}'
         for c, v in last_frame.items()
     ]
+    for family, counts in (("wartezone_zone_entries", entries), ("wartezone_zone_exits", exits)):
+        lines.append(f"# TYPE {family} counter")
+        lines += [
+            f'{family}_total{{camera="{c}",site="{site}",zone="{z}"}} {v}'
+            for (c, z), v in (counts or {}).items()
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -96,6 +111,9 @@ class FakeEdge:
         self.names = dict(ZONE_NAMES if names is None else names)
         self.text: str | None = None  # fixed text, or None: live from set()
         self.status = 200
+        # the zones' counters, exported as they are whatever set() says, as the edge's counters run on
+        self.entries: dict[tuple[str, str], float] = {}
+        self.exits: dict[tuple[str, str], float] = {}
         self._live: tuple[dict[tuple[str, str], float], dict[str, bool]] | None = None
         edge = self
 
@@ -127,15 +145,17 @@ class FakeEdge:
             self.text = None
             self._live = (dict(occupancy), dict(cameras))
         else:
-            self.text = exposition(self.site, occupancy, cameras, dict.fromkeys(cameras, at), self.names)
+            last = dict.fromkeys(cameras, at)
+            self.text = exposition(self.site, occupancy, cameras, last, self.names, self.entries, self.exits)
 
     def render(self) -> str:
         if self.text is not None:
             return self.text
         if self._live is None:  # nothing set: the configured zones, nothing counted yet
-            return exposition(self.site, {}, {}, {}, self.names)
+            return exposition(self.site, {}, {}, {}, self.names, self.entries, self.exits)
         occupancy, cameras = self._live
-        return exposition(self.site, occupancy, cameras, dict.fromkeys(cameras, time.time()), self.names)
+        last = dict.fromkeys(cameras, time.time())
+        return exposition(self.site, occupancy, cameras, last, self.names, self.entries, self.exits)
 
     def close(self) -> None:
         self._server.close()
@@ -228,3 +248,48 @@ class Site:
         self.server.stop()
         self.settings = settings or self.settings
         self.server = ServerThread(create_app(self.settings), port=self.server.port).start()
+
+
+@contextmanager
+def prometheus_server(workdir: Path, targets: list[str], tsdb: Path | None = None) -> Iterator[str]:
+    """Debian's Prometheus on 127.0.0.1 scraping `targets` (host:port) every second, its data in
+    `tsdb` (blocks made beforehand are read: kept for ten years); yields its URL once it is ready."""
+    binary = need_tool("prometheus", "scripts/setup.sh --dev installs Debian's prometheus package")
+    port = free_port()
+    config = {
+        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "wartezone-edge",
+                "metrics_path": "/metrics",
+                "static_configs": [{"targets": targets}],
+            }
+        ],
+    }
+    (workdir / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    process = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={workdir / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tsdb or workdir / 'tsdb'}",
+            "--storage.tsdb.retention.time=10y",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            return False
+
+    try:
+        wait_for(ready, 30, "Prometheus to start", every_s=0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import DESK, LEAD, FakeEdge, ServerThread, Site
-from browser_support import launch, playwright
+from api_support import DESK, LEAD, FakeEdge, ServerThread, Site, prometheus_server
 
 from api.app import create_app
+from api.domain import Clock
 from api.settings import Settings, parse_settings
 from tests.support import wait_for
 
@@ -41,31 +41,24 @@ def fake_edge() -> Iterator[FakeEdge]:
     edge.close()
 
 
-@pytest.fixture(scope="module")
-def driver() -> Iterator[Any]:
-    """Playwright, once per module of page tests."""
-    with playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def browser(driver: Any) -> Iterator[Any]:
-    """Chromium as the kiosk starts it (sound allowed without a click)."""
-    chromium = launch(driver)
-    yield chromium
-    chromium.close()
+@pytest.fixture
+def prometheus(tmp_path: Path, fake_edge: FakeEdge) -> Iterator[str]:
+    """A real Prometheus server scraping the fake edge every second; its URL."""
+    with prometheus_server(tmp_path, [fake_edge.url.split("/")[2]]) as url:
+        yield url
 
 
 @pytest.fixture
 def make_site(make_settings: Callable[..., Settings], fake_edge: FakeEdge) -> Iterator[Callable[..., Site]]:
     """An API under uvicorn reading the fake edge, which reports these zones ((camera, zone) ->
-    display name); keyword arguments are input settings. Read once before it is handed out."""
+    display name); keyword arguments are input settings, clock replaces the API's. Read once
+    before it is handed out."""
     sites: list[Site] = []
 
-    def make(names: dict[tuple[str, str], str], **settings: Any) -> Site:
+    def make(names: dict[tuple[str, str], str], clock: Clock | None = None, **settings: Any) -> Site:
         fake_edge.names = dict(names)
         made = make_settings(input={"targets": [fake_edge.url], "interval_s": 0.2, **settings})
-        site = Site(fake_edge, made, ServerThread(create_app(made)).start())
+        site = Site(fake_edge, made, ServerThread(create_app(made, clock=clock)).start())
         sites.append(site)
         first = "/".join(next(iter(names)))
         wait_for(lambda: site.zone(first).get("reported"), 10, "a first read")

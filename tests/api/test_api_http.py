@@ -337,8 +337,20 @@ def test_storage_holds_counts_and_times_only(settings: Settings, fake_edge: Fake
         ],
         "notifications": ["id", "created_at", "type", "body"],
         "outbox": ["webhook", "notification_id", "attempts", "next_attempt_at", "delivered_at", "last_error"],
+        "readings": [
+            "site",
+            "camera",
+            "zone",
+            "minute",
+            "occupancy_sum",
+            "samples",
+            "occupancy_peak",
+            "entries",
+            "exits",
+            "at_raise",
+        ],
     }
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_own_metrics_have_the_pinned_names(client: TestClient, fake_edge: FakeEdge) -> None:

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from api_support import DESK, LEAD, Site, client_for
-from browser_support import DESKTOP, shoot
+
+from tests.browser import DESKTOP, shoot
 
 pytestmark = pytest.mark.browser
 

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import yaml
 from api_support import FakeClock, FakeEdge
 
 from api.domain import Snapshot, Unknown, Why, ZoneKey
@@ -22,8 +18,7 @@ from api.occupancy import (
     snapshot_from_samples,
 )
 from api.settings import PrometheusInput, ScrapeInput
-from tests.conftest import need_tool
-from tests.support import free_port, wait_for
+from tests.support import free_port
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "edge_exposition.prom"
 WAITING = ZoneKey("north", "entrance", "waiting")
@@ -138,49 +133,7 @@ def test_a_failed_scrape_makes_the_cameras_it_served_unknown(fake_edge: FakeEdge
     assert second.cameras_down[("south", "hall")].kind is Unknown.INPUT_FAILED
 
 
-# -- a real Prometheus server ------------------------------------------------------------------
-
-
-@pytest.fixture
-def prometheus(tmp_path: Path, fake_edge: FakeEdge) -> Iterator[str]:
-    binary = need_tool("prometheus", "scripts/setup.sh --dev installs Debian's prometheus package")
-    port = free_port()
-    config = {
-        "global": {"scrape_interval": "1s", "scrape_timeout": "1s"},
-        "scrape_configs": [
-            {
-                "job_name": "wartezone-edge",
-                "metrics_path": "/metrics",
-                "static_configs": [{"targets": [fake_edge.url.split("/")[2]]}],
-            }
-        ],
-    }
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    process = subprocess.Popen(
-        [
-            binary,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{url}/-/ready", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            return False
-
-    try:
-        wait_for(ready, 30, "Prometheus to start", every_s=0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(10)
+# -- a real Prometheus server (the `prometheus` fixture of conftest.py) ----------------------------
 
 
 def test_promql_input_against_a_real_prometheus(prometheus: str, fake_edge: FakeEdge) -> None:

@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 from api_support import DESK, LEAD, LEAD_HEADERS, Site
-from browser_support import DESKTOP, TABLET, contrast_problems, shoot
 
 from api.settings import Settings
+from tests.browser import DESKTOP, TABLET, contrast_problems, shoot
 from tests.support import wait_for
+from wartezone_contract import EXPECTED_WAIT_WINDOW_S
 
 pytestmark = pytest.mark.browser
 
@@ -256,6 +257,46 @@ def test_the_banner_updates_in_place(browser: Any, make_site: Callable[..., Site
         page.close()
 
 
+def assert_fits(page: Any, size: dict[str, int]) -> None:
+    """No scrolling, nothing cut off inside a card, and the wait over no other text."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    assert height <= size["height"], f"{height} px for a {size['height']} px screen"
+    assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+    clipped = page.evaluate("""() => [...document.querySelectorAll("article.zone")].flatMap((card) => {
+        const box = card.getBoundingClientRect();
+        return [...card.querySelectorAll("h2, .count, .limit, .status, .wait, .down")]
+          .filter((n) => n.checkVisibility())
+          .filter((n) => n.getBoundingClientRect().bottom > box.bottom + 0.5 ||
+                         n.getBoundingClientRect().right > box.right + 0.5 ||
+                         (n.matches("h2, .limit") &&  // these two hide what overflows them
+                          (n.scrollWidth > n.clientWidth + 1 || n.scrollHeight > n.clientHeight + 1)))
+          .map((n) => card.dataset.zone + " " + (n.className || n.tagName));
+    })""")
+    assert clipped == []
+    overlapping = page.evaluate("""() => [...document.querySelectorAll("article.zone")].flatMap((card) => {
+        const parts = [...card.querySelectorAll("h2, .figures > *, .status, .detail")]
+          .filter((n) => n.checkVisibility() && n.textContent.trim());
+        const over = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+                               Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+        const wait = card.querySelector(".wait");
+        if (!wait.checkVisibility()) return [];
+        const box = wait.getBoundingClientRect();
+        return parts.filter((n) => over(box, n.getBoundingClientRect()))
+          .map((n) => `${card.dataset.zone}: the wait over ${n.className || n.tagName}`);
+    })""")
+    assert overlapping == []
+
+
+def count_sizes(page: Any) -> list[float]:
+    """The font size of every count shown: at least 6.5rem (104 px) reads from 3 m."""
+    return list(
+        page.evaluate(
+            "[...document.querySelectorAll('article.zone .count')].filter((n) => n.checkVisibility())"
+            ".map((n) => parseFloat(getComputedStyle(n).fontSize))"
+        )
+    )
+
+
 TWELVE = {
     (camera, f"zone-{i:02d}"): name
     for i, (camera, name) in enumerate(
@@ -292,25 +333,8 @@ def test_twelve_zones_fit_without_scrolling(
         wait_for(lambda: page.locator("article.zone").count() == 12, 10, "12 cards")
         page.wait_for_timeout(300)
         shoot(page, "reception-12-zones", {f"{size['width']}x{size['height']}": size})
-        height = page.evaluate("document.documentElement.scrollHeight")
-        assert height <= size["height"], f"{height} px for a {size['height']} px screen"
-        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-        # Nothing cut off inside a card, and every count at least 6.5rem (104 px): readable from 3 m.
-        clipped = page.evaluate("""() => [...document.querySelectorAll("article.zone")].flatMap((card) => {
-            const box = card.getBoundingClientRect();
-            return [...card.querySelectorAll("h2, .count, .limit, .status, .down")]
-              .filter((n) => n.checkVisibility())
-              .filter((n) => n.getBoundingClientRect().bottom > box.bottom + 0.5 ||
-                             n.getBoundingClientRect().right > box.right + 0.5 ||
-                             (n.matches("h2, .limit") &&  // these two hide what overflows them
-                              (n.scrollWidth > n.clientWidth + 1 || n.scrollHeight > n.clientHeight + 1)))
-              .map((n) => card.dataset.zone + " " + (n.className || n.tagName));
-        })""")
-        assert clipped == []
-        sizes = page.evaluate(
-            "[...document.querySelectorAll('article.zone .count')].filter((n) => n.checkVisibility())"
-            ".map((n) => parseFloat(getComputedStyle(n).fontSize))"
-        )
+        assert_fits(page, size)
+        sizes = count_sizes(page)
         assert len(sizes) == 9 and min(sizes) >= 104, sizes  # the yard's 3 zones are unknown
         names = page.evaluate("[...document.querySelectorAll('article.zone h2')].map((n) => n.innerText)")
         assert [n.replace("\n", " ") for n in names] == list(TWELVE.values())  # whole, never cut
@@ -489,3 +513,112 @@ def test_no_request_leaves_the_origin(browser: Any, make_site: Callable[..., Sit
         url for url in requests if not url.startswith(site.server.url + "/") and not url.startswith("data:")
     ]
     assert elsewhere == []
+
+
+class MovedClock:
+    """The API's clock, moved on by the test: a quarter of an hour of exits seen at once."""
+
+    def __init__(self) -> None:
+        self.ahead_s = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.ahead_s
+
+
+WAIT_WORDS = [
+    (0, "Wartezeit unter 5 Minuten", "Wait under 5 minutes"),
+    (299, "Wartezeit unter 5 Minuten", "Wait under 5 minutes"),
+    (300, "Wartezeit etwa 5 Minuten", "Wait about 5 minutes"),
+    (449, "Wartezeit etwa 5 Minuten", "Wait about 5 minutes"),
+    (450, "Wartezeit etwa 10 Minuten", "Wait about 10 minutes"),
+    (1190, "Wartezeit etwa 20 Minuten", "Wait about 20 minutes"),
+    (3449, "Wartezeit etwa 55 Minuten", "Wait about 55 minutes"),
+    (3450, "Wartezeit etwa 1 Stunde", "Wait about 1 hour"),
+    (4500, "Wartezeit etwa 1½ Stunden", "Wait about 1½ hours"),
+    (10800, "Wartezeit etwa 3 Stunden", "Wait about 3 hours"),
+    (10801, "Wartezeit über 3 Stunden", "Wait over 3 hours"),
+]
+
+
+def test_the_expected_wait_shows_in_words_and_hides_while_unknown(
+    browser: Any, make_site: Callable[..., Site]
+) -> None:
+    clock = MovedClock()
+    # The frames stay fresh for the API while its clock runs ahead of the fake edge's.
+    site = make_site(NAMES, clock=clock, stale_after_s=3600)
+    site.edge.exits = {("entrance", "waiting"): 10, ("entrance", "queue"): 5}
+    site.edge.set({("entrance", "waiting"): 6, ("entrance", "queue"): 2})
+    page = reception(browser, site)
+    try:
+        waiting, queue = card(page, "entrance/waiting"), card(page, "entrance/queue")
+        waiting.locator(".count", has_text="6").wait_for()
+        page.wait_for_timeout(500)
+        assert waiting.locator(".wait").is_hidden()  # not a quarter of an hour of exits seen yet
+
+        clock.ahead_s = EXPECTED_WAIT_WINDOW_S
+        site.edge.exits = {("entrance", "waiting"): 19, ("entrance", "queue"): 6}  # 9 and 1 called
+        waiting.locator(".wait", has_text="Wartezeit etwa 10 Minuten").wait_for()  # 6 x 15 min / 9
+        assert queue.locator(".wait").is_hidden()  # 1 called: too few to say
+        assert site.zone("entrance/queue")["expected_wait_s"] is None
+        shoot(page, "reception-wait")
+        page.click("#lang")
+        assert waiting.locator(".wait").inner_text() == "Wait about 10 minutes"
+        assert page.evaluate("(all) => all.map((s) => waitWords(s))", [s for s, _, _ in WAIT_WORDS]) == [
+            en for _, _, en in WAIT_WORDS
+        ]
+        page.click("#lang")
+        assert page.evaluate("(all) => all.map((s) => waitWords(s))", [s for s, _, _ in WAIT_WORDS]) == [
+            de for _, de, _ in WAIT_WORDS
+        ]
+
+        # The camera goes down: no wait is shown, as no count is.
+        site.edge.set({("entrance", "waiting"): 6, ("entrance", "queue"): 2}, up={"entrance": False})
+        page.wait_for_selector('article.zone[data-zone="north/entrance/waiting"][data-state="unknown"]')
+        assert waiting.locator(".wait").is_hidden() and not waiting.locator(".count").is_visible()
+        assert site.zone("entrance/waiting")["expected_wait_s"] is None
+        site.edge.set({("entrance", "waiting"): 3, ("entrance", "queue"): 2})  # back, 3 waiting
+        waiting.locator(".wait", has_text="Wartezeit etwa 5 Minuten").wait_for()
+        assert contrast_problems(page) == []
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("size", [DESKTOP, TABLET], ids=["1920x1080", "1024x768"])
+def test_twelve_zones_with_their_waits_still_fit(
+    browser: Any, make_site: Callable[..., Site], size: dict[str, int]
+) -> None:
+    clock = MovedClock()
+    site = make_site(names=TWELVE, clock=clock, stale_after_s=3600)
+    site.edge.exits = dict.fromkeys(TWELVE, 0.0)
+    counts = {key: float(i * 3 % 17) for i, key in enumerate(TWELVE)}
+    site.edge.set(counts)
+    site.rule("hall/zone-04", {**RULE, "raise_level": 30, "clear_level": 5})
+    site.rule("entrance/zone-00", {**RULE, "raise_level": 30, "clear_level": 5})
+    wait_for(lambda: site.zone("yard/zone-11")["occupancy"] is not None, 10, "a first read")
+    clock.ahead_s = EXPECTED_WAIT_WINDOW_S
+    site.edge.exits = {key: float(3 + i) for i, key in enumerate(TWELVE)}
+    page = reception(browser, site, size)
+    try:
+        waits = page.locator("article.zone .wait")
+        wait_for(lambda: waits.filter(has_text="Wartezeit").count() == 12, 10, "12 waits")
+        page.wait_for_timeout(300)
+        shoot(page, "reception-12-zones-wait", {f"{size['width']}x{size['height']}": size})
+        assert_fits(page, size)
+        sizes = count_sizes(page)
+        assert len(sizes) == 12 and min(sizes) >= 104, sizes
+        shown = page.evaluate(
+            "[...document.querySelectorAll('article.zone .wait')].filter((n) => n.checkVisibility())"
+            ".map((n) => [n.textContent, parseFloat(getComputedStyle(n).fontSize)])"
+        )
+        if size is DESKTOP:  # room for all, in words
+            assert len(shown) == 12 and all(text.endswith(" Minuten") for text, _ in shown), shown
+            # nobody waiting in the first zone; 3 people with 4 called in 15 minutes in the second
+            assert [text for text, _ in shown[:2]] == [
+                "Wartezeit unter 5 Minuten",
+                "Wartezeit etwa 10 Minuten",
+            ]
+        else:  # the short form; where a card has no room even for that, it gives way
+            assert len(shown) >= 10 and all(text.startswith("Wartezeit ") for text, _ in shown), shown
+        assert min(px for _, px in shown) >= 18, shown
+    finally:
+        page.close()

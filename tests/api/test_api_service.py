@@ -14,7 +14,7 @@ import pytest
 from api_support import FakeClock
 from prometheus_client import CollectorRegistry
 
-from api.domain import Snapshot, ZoneKey
+from api.domain import Reading, Role, Snapshot, ZoneKey
 from api.metrics import ApiMetrics
 from api.rules import Rule, RuleSpec
 from api.service import Runtime
@@ -126,3 +126,31 @@ def test_an_event_is_only_written_inside_a_transaction(storage: Storage) -> None
     with pytest.raises(StorageError, match="transaction"):
         storage.add_notification("zone.known", {}, [], 1.0)
     assert storage.notifications() == []
+
+
+def test_the_time_from_firing_to_acknowledgement_is_a_histogram_per_zone(
+    make_settings: Callable[..., Settings],
+) -> None:
+    registry = CollectorRegistry()
+    clock = FakeClock()
+    service = Runtime.open(make_settings(), ApiMetrics(registry), clock, NoInput())
+    labels = {"site": "north", "camera": "entrance", "zone": "waiting"}
+
+    def sample(suffix: str, **extra: str) -> float | None:
+        return registry.get_sample_value(
+            f"wartezone_alert_time_to_acknowledge_seconds{suffix}", labels | extra
+        )
+
+    try:
+        service.set_rule(KEY, RuleSpec(raise_level=5, clear_level=2, min_above_s=0))
+        assert sample("_count") == 0  # the series exists before the first alert, so increase() sees it
+        fired_at = clock.now()
+        service.apply(Snapshot(fired_at, {KEY: Reading(7.0, fired_at)}, reported={KEY: "waiting"}))
+        zone = service.zone(KEY)
+        assert zone is not None and zone.state == "firing"
+        clock.advance(95)
+        service.acknowledge(KEY, Role.DESK)
+        assert sample("_count") == 1 and sample("_sum") == 95
+        assert sample("_bucket", le="60.0") == 0 and sample("_bucket", le="120.0") == 1
+    finally:
+        asyncio.run(service.stop())

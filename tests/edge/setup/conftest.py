@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 from edge.config import load_config
 from edge.setup.server import SetupServer
 from edge.setup.session import SetupSession
-from tests.conftest import need, need_module
 from tests.edge.test_pipeline import RecordingDetector
 from tests.support import wait_for
 
@@ -172,27 +171,3 @@ def running(site: Path) -> Iterator[Running]:
     finally:
         server.stop()
         session.stop()
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    need(CHROMIUM, "scripts/setup.sh --dev installs Debian's chromium")
-    sync_api: Any = need_module("playwright.sync_api", "scripts/setup.sh --dev installs playwright")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()

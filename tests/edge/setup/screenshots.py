@@ -18,9 +18,10 @@ from typing import Any
 
 import yaml
 
+from tests.browser import CHROMIUM_ARGS, launch, playwright
+
 REPO = Path(__file__).resolve().parents[3]
 OUT = REPO / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
 ENOUGH_PEOPLE = 5  # wait for a picture with this many people: the pixelation is what the shots show
 READY = 'article.zone[data-count]:not([data-count=""])'
 
@@ -44,7 +45,6 @@ def _draw(page: Any, corners: list[tuple[float, float]]) -> None:
 
 
 def main() -> None:
-    from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
@@ -67,10 +67,8 @@ def main() -> None:
             found = re.search(r"open (\S+#token=\S+)", process.stdout.readline())
             assert found, "wartezone setup printed no address"
             url = found.group(1)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-                )
+            with playwright() as driver:
+                browser = launch(driver, CHROMIUM_ARGS)
 
                 page = browser.new_page(viewport={"width": 1920, "height": 1080}, locale="de-DE")
                 page.goto(url)

@@ -1,5 +1,6 @@
-"""Helpers of the page tests: Debian's Chromium under Playwright (never a downloaded browser), the
-screen sizes the pages are made for, screenshots, and the WCAG contrast of what a page shows."""
+"""Helpers of the page tests (reception, lead, setup, demo): Debian's Chromium under Playwright
+(never a downloaded browser), the screen sizes the pages are made for, screenshots, and the WCAG
+contrast of what a page shows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from tests.conftest import need, need_module
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = REPO / "out" / "screens"  # every screenshot of the page tests; docs/screenshots has the README's
 CHROMIUM_ARGS = [

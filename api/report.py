@@ -1,0 +1,339 @@
+"""The report a branch lead files: per zone and step, mean and peak occupancy, entries and exits,
+the wait by Little's law, minutes at or above the raise level, alerts fired and acknowledged.
+
+The counts come from range queries to Prometheus where the API reads PromQL, and from the API's own
+stored minutes where it scrapes the edge itself, so a site without Prometheus gets it too; alerts
+come from the API's database either way. Little's law is wartezone_contract's, evaluated here per
+step. The expected wait is a figure for "now" (the queue this minute) and has no place in a
+report of past hours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Literal, Protocol
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from api.domain import ZoneKey
+from api.schemas import Report, ReportRow
+from api.storage import StepAlerts, Storage
+from wartezone_contract import (
+    ALERT_RAISE_LEVEL,
+    ZONE_ENTRIES,
+    ZONE_EXITS,
+    ZONE_LABELS,
+    ZONE_OCCUPANCY,
+    little_wait_s,
+)
+
+MAX_STEPS = 11_000  # what Prometheus answers for one series at most
+MAX_ROWS = 50_000  # zones x steps: twelve zones by the hour for five months
+STEP_PATTERN = r"^[1-9][0-9]{0,4}[mhd]$"
+UNITS = {"m": 60, "h": 3600, "d": 86400}
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+PROMETHEUS_TIMEOUT_S = 60.0  # months of minutes take Prometheus a while
+Source = Literal["readings", "prometheus"]
+Dialect = Literal["excel", "de"]
+
+
+class ReportProblem(Exception):
+    """A report that cannot be made as asked; path names the query parameter (query.step ...)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class ReportUnavailable(Exception):
+    """Where the figures come from could not answer; the message names it and why."""
+
+
+def step_seconds(step: str) -> int:
+    if not re.fullmatch(STEP_PATTERN, step):
+        raise ReportProblem("query.step", f"a whole number and m, h or d (15m, 1h, 1d), got {step!r}")
+    return int(step[:-1]) * UNITS[step[-1]]
+
+
+def instant(value: datetime, tz: tzinfo, path: str) -> float:
+    """A time as asked; one without a UTC offset is the API's local time (its `timezone`)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    if not EARLIEST <= aware < LATEST:
+        raise ReportProblem(path, f"must lie in the years 1970 to 2199, got {value.isoformat()}")
+    return aware.timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """From start to end in `steps` steps of step_s seconds, each [start, end)."""
+
+    start: float
+    end: float
+    step: str
+    step_s: int
+    steps: int
+
+    @classmethod
+    def of(cls, start: float, end: float, step: str, tz: tzinfo) -> Span:
+        step_s = step_seconds(step)
+
+        def when(t: float) -> str:
+            return datetime.fromtimestamp(t, tz).isoformat()
+
+        if end <= start:
+            raise ReportProblem("query.to", f"must be after from ({when(start)}), got {when(end)}")
+        steps, rest = divmod(end - start, step_s)
+        if steps > MAX_STEPS:
+            at_least = math.ceil((end - start) / MAX_STEPS / 60)
+            raise ReportProblem(
+                "query.step",
+                f"{step} is too small for the range: {int(steps)} steps, at most {MAX_STEPS}; "
+                f"use a step of at least {at_least}m",
+            )
+        if rest:
+            before, after = start + steps * step_s, start + (steps + 1) * step_s
+            raise ReportProblem(
+                "query.to",
+                f"the range is not a whole number of {step} steps: end at {when(before)} or {when(after)}",
+            )
+        return cls(start, end, step, step_s, int(steps))
+
+    def bounds(self, index: int) -> tuple[float, float]:
+        start = self.start + index * self.step_s
+        return start, start + self.step_s
+
+
+@dataclass(frozen=True, slots=True)
+class StepFigures:
+    occupancy_mean: float | None = None
+    occupancy_peak: float | None = None
+    entries: float | None = None
+    exits: float | None = None
+    minutes_at_raise_level: float | None = None
+
+
+Figures = dict[ZoneKey, dict[int, StepFigures]]
+
+
+class FigureSource(Protocol):
+    kind: Source
+
+    async def figures(self, site: str, span: Span) -> Figures: ...
+
+    async def aclose(self) -> None: ...
+
+
+class StoredReadings:
+    """The API's own minutes (api/readings.py), added up per step in SQL."""
+
+    kind: Source = "readings"
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+
+    async def figures(self, site: str, span: Span) -> Figures:
+        figures: Figures = {}
+        for c in self._storage.reading_counts(site, span.start, span.step_s, span.steps):
+            figures.setdefault(c.key, {})[c.step] = StepFigures(
+                c.occupancy_sum / c.samples if c.samples else None,
+                c.occupancy_peak,
+                c.entries,
+                c.exits,
+                c.minutes_at_raise,
+            )
+        return figures
+
+    async def aclose(self) -> None:
+        pass
+
+
+class _Series(BaseModel):
+    metric: dict[str, str]
+    values: list[tuple[float, float]]  # (evaluation time, value); Prometheus writes values as strings
+
+
+class _Matrix(BaseModel):
+    resultType: str
+    result: list[_Series]
+
+
+class _RangeAnswer(BaseModel):
+    status: Literal["success", "error"]
+    data: _Matrix | None = None
+    errorType: str | None = None
+    error: str | None = None
+
+
+class PrometheusRanges:
+    """One range query per figure, evaluated at each step's end over the step before it."""
+
+    kind: Source = "prometheus"
+
+    def __init__(self, url: str, client: httpx.AsyncClient | None = None) -> None:
+        self._url = url.rstrip("/") + "/api/v1/query_range"
+        self._client = client or httpx.AsyncClient(timeout=PROMETHEUS_TIMEOUT_S)
+
+    @staticmethod
+    def queries(site: str, step_s: int) -> dict[str, str]:
+        """The PromQL per figure; site is an id (ID_PATTERN), safe inside the quotes."""
+        by = f"by ({', '.join(ZONE_LABELS)})"
+        of = f'{{site="{site}"}}'
+        window = f"[{step_s}s]"
+        at_raise = (
+            f"sum {by} ({ZONE_OCCUPANCY}{of}) >= bool on ({', '.join(ZONE_LABELS)}) "
+            f"max {by} ({ALERT_RAISE_LEVEL}{of})"
+        )
+        return {
+            "occupancy_mean": f"sum {by} (avg_over_time({ZONE_OCCUPANCY}{of}{window}))",
+            "occupancy_peak": f"max {by} (max_over_time({ZONE_OCCUPANCY}{of}{window}))",
+            "entries": f"sum {by} (increase({ZONE_ENTRIES}_total{of}{window}))",
+            "exits": f"sum {by} (increase({ZONE_EXITS}_total{of}{window}))",
+            # The share of the step's minutes at or above the level, in minutes: the API's own
+            # raise level (Prometheus scrapes the API), absent for a zone without a rule.
+            "minutes_at_raise_level": f"avg_over_time(({at_raise})[{step_s}s:1m]) * {step_s // 60}",
+        }
+
+    async def figures(self, site: str, span: Span) -> Figures:
+        queries = self.queries(site, span.step_s)
+        answers = await asyncio.gather(*(self._range(query, span) for query in queries.values()))
+        values: dict[ZoneKey, dict[int, dict[str, float]]] = {}
+        for name, series in zip(queries, answers, strict=True):
+            for s in series:
+                key = ZoneKey(*(s.metric.get(label, "") for label in ZONE_LABELS))
+                if not all(key):
+                    continue
+                for at, value in s.values:
+                    index = round((at - span.start) / span.step_s) - 1
+                    if 0 <= index < span.steps and not math.isnan(value):
+                        values.setdefault(key, {}).setdefault(index, {})[name] = value
+        return {
+            key: {index: StepFigures(**found) for index, found in steps.items()}
+            for key, steps in values.items()
+        }
+
+    async def _range(self, query: str, span: Span) -> list[_Series]:
+        params: dict[str, str | float] = {
+            "query": query,
+            "start": span.start + span.step_s,
+            "end": span.end,
+            "step": span.step_s,
+        }
+        try:
+            response = await self._client.get(self._url, params=params)
+        except httpx.HTTPError as error:
+            why = f"{type(error).__name__} {error}".rstrip()
+            raise ReportUnavailable(f"query of {self._url} failed: {why}") from None
+        try:
+            parsed = _RangeAnswer.model_validate_json(response.content)
+        except ValidationError:
+            raise ReportUnavailable(
+                f"query of {self._url} failed: HTTP {response.status_code}, not a Prometheus API answer"
+            ) from None
+        if parsed.status != "success" or parsed.data is None or parsed.data.resultType != "matrix":
+            raise ReportUnavailable(f"query of {self._url} failed: {parsed.errorType}: {parsed.error}")
+        return parsed.data.result
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def build_report(
+    site: str,
+    span: Span,
+    tz: tzinfo,
+    source: Source,
+    figures: Figures,
+    alerts: list[StepAlerts],
+    name_of: Callable[[ZoneKey], str],
+) -> Report:
+    """Every zone with figures or alerts in the range, with a row for each of its steps (a step
+    without figures has nulls: not counted then)."""
+    fired = {(a.key, a.step): a for a in alerts}
+    zones = sorted({*figures, *(a.key for a in alerts)})
+    if len(zones) * span.steps > MAX_ROWS:
+        raise ReportProblem(
+            "query.step",
+            f"the report would have {len(zones) * span.steps} rows ({len(zones)} zones x {span.steps} "
+            f"steps), at most {MAX_ROWS}: a longer step or a shorter range",
+        )
+    rows = []
+    for key in zones:
+        for index in range(span.steps):
+            f = figures.get(key, {}).get(index, StepFigures())
+            start, end = span.bounds(index)
+            little = None
+            if f.occupancy_mean is not None and f.entries is not None:
+                little = little_wait_s(f.occupancy_mean, f.entries, window_s=span.step_s)
+            counted = fired.get((key, index))
+            rows.append(
+                ReportRow(
+                    site=key.site,
+                    camera=key.camera,
+                    zone=key.zone,
+                    name=name_of(key),
+                    start=datetime.fromtimestamp(start, tz),
+                    end=datetime.fromtimestamp(end, tz),
+                    occupancy_mean=_round(f.occupancy_mean),
+                    occupancy_peak=_round(f.occupancy_peak),
+                    entries=_round(f.entries),
+                    exits=_round(f.exits),
+                    little_wait_s=_round(little),
+                    minutes_at_raise_level=_round(f.minutes_at_raise_level),
+                    alerts_fired=counted.fired if counted else 0,
+                    alerts_acknowledged=counted.acknowledged if counted else 0,
+                )
+            )
+    return Report(
+        site=site,
+        start=datetime.fromtimestamp(span.start, tz),
+        end=datetime.fromtimestamp(span.end, tz),
+        step=span.step,
+        step_s=span.step_s,
+        time_zone=str(tz),
+        source=source,
+        rows=rows,
+    )
+
+
+CSV_COLUMNS = tuple(ReportRow.model_fields)
+
+
+class _German(csv.excel):
+    """What a German spreadsheet opens: semicolons between cells (the comma is the decimal mark)."""
+
+    delimiter = ";"
+
+
+def _cell(value: object, decimal: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")  # local time, a form both spreadsheets read as a date
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", decimal)
+    return str(value)
+
+
+def report_csv(report: Report, dialect: Dialect) -> str:
+    """One line per row, the columns named as the JSON fields; empty where unknown. Starts with a
+    byte order mark, so a spreadsheet reads the names' umlauts as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, dialect=_German if dialect == "de" else csv.excel)
+    decimal = "," if dialect == "de" else "."
+    writer.writerow(CSV_COLUMNS)
+    for row in report.rows:
+        writer.writerow([_cell(getattr(row, column), decimal) for column in CSV_COLUMNS])
+    return "\ufeff" + buffer.getvalue()
