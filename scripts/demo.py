@@ -48,9 +48,11 @@ def main() -> int:
         processes.append(_start(["api", "-c", str(api_config)], folder / "api.log", tokens))
         _wait_for_api(api_url, desk, processes, folder)
         _request("PUT", f"{api_url}/api/v1/rules/{SITE}/{CAMERA}/{ZONE}", lead, RULE)
-        print(f"wartezone demo: reception page {api_url}/reception (log in with the desk token)")
+        # The token rides in the fragment, which the browser never sends; the page then drops it.
+        print(f"wartezone demo: reception page {api_url}/reception#token={desk}")
+        print(f"  lead page (rules): {api_url}/lead#token={lead}")
         print(f"  desk token: {desk}")
-        print(f"  lead token (rules): {lead}")
+        print(f"  lead token: {lead}")
         print(f"  rule: {ZONE} alerts at {RULE['raise_level']} people for {RULE['min_above_s']} s")
         print(f"  edge metrics http://127.0.0.1:{edge_port}/metrics; logs in {folder}; Ctrl-C stops both")
         sys.stdout.flush()

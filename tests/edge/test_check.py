@@ -89,9 +89,8 @@ def test_the_real_rtsp_server_names_wrong_credentials_and_opens_with_the_right_o
         right = wartezone("check", "--camera", f"rtsp://viewer:{PASSWORD}@{address}", timeout=60)
     finally:
         server.kill()
-    assert _lines(wrong) == [
-        f"FAIL camera: cannot open rtsp://***@{address}: the camera refused the user name or password (RTSP 401)"
-    ]
+    refused = "the camera refused the user name or password (RTSP 401)"
+    assert _lines(wrong) == [f"FAIL camera: cannot open rtsp://***@{address}: {refused}"]
     assert wrong.returncode == 1
     [line] = _lines(right)
     assert line.startswith(f"ok   camera: rtsp://***@{address} opens: 768x576, "), line

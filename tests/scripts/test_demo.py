@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,9 @@ def _processes_mentioning(text: str) -> list[int]:
     return found
 
 
-def test_the_demo_fires_an_alert_and_stops_on_ctrl_c(demo_video: Path, tmp_path: Path) -> None:
+def test_the_demo_fires_an_alert_on_the_reception_page_and_stops_on_ctrl_c(
+    demo_video: Path, tmp_path: Path, browser: Any
+) -> None:
     api_port = free_port()
     env = os.environ | {
         "WARTEZONE_DEMO_DIR": str(tmp_path),
@@ -69,7 +72,16 @@ def test_the_demo_fires_an_alert_and_stops_on_ctrl_c(demo_video: Path, tmp_path:
             zones = {z["zone"]: z for z in json.loads(response.read())["zones"]}
         assert zones["path-east"]["state"] in ("firing", "resolved", "pending")  # the rule is live
         assert zones["path-east"]["raise_level"] == 2
-        assert any(line.startswith("wartezone demo: reception page http://127.0.0.1:") for line in lines)
+        reception = next(
+            line.split(" ")[-1] for line in lines if line.startswith("wartezone demo: reception page ")
+        )
+        assert reception == f"http://127.0.0.1:{api_port}/reception#token={desk}"
+        page = browser.new_page()
+        page.goto(reception)
+        page.wait_for_selector("#banner.firing", timeout=30_000)  # the alert, as reception sees it
+        assert "Weg Ost" in page.inner_text("#banner")  # the display name of examples/demo.yaml
+        assert "token" not in page.url  # the page took the token out of the address bar
+        page.close()
         assert not any(desk in path.read_text(encoding="utf-8") for path in tmp_path.glob("*.yaml"))
     finally:
         demo.send_signal(signal.SIGINT)
