@@ -14,6 +14,7 @@ import yaml
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
+from api.domain import ZoneKey
 from api.metrics import ApiMetrics
 from edge.config import Config
 from edge.detect.base import ModelInfo
@@ -76,7 +77,8 @@ def edge_metric_names() -> frozenset[str]:
 def api_metric_names() -> frozenset[str]:
     """Series names of the alert API's real registry."""
     registry = CollectorRegistry()
-    ApiMetrics(registry)
+    metrics = ApiMetrics(registry)
+    metrics.zone_seen(ZoneKey("site", "camera", "zone"))  # per-zone series appear once a zone is seen
     return exposed_names(registry)
 
 
