@@ -3,6 +3,7 @@ Prometheus every dashboard query the way Grafana would (its variables filled as 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -10,15 +11,17 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -223,3 +226,33 @@ def ask_every_dashboard_query(
         if pending:
             time.sleep(2)
     return DashboardRun({str(q): last.get(str(q)) for _, q in pending.values()}, found_values)
+
+
+ACKNOWLEDGE_AFTER_S = 20.0  # Prometheus has scraped the firing state and the histogram at 0 by then
+
+
+def acknowledge_alerts(api: Api, zones: Collection[str]) -> Callable[[], None]:
+    """Reception pressing "Gesehen" a while after each alert of these zones fires, in a thread, so
+    that the firing state and the time-to-acknowledge panel both have data; returns its stopper."""
+    done = threading.Event()
+    headers = {"Authorization": f"Bearer {api.desk}"}
+
+    def run() -> None:
+        firing_since: dict[str, float] = {}
+        while not done.wait(1.0):
+            try:
+                found = httpx.get(f"{api.url}/api/v1/zones", headers=headers, timeout=5).json()["zones"]
+            except httpx.HTTPError:
+                continue  # the API is starting or stopping
+            for zone in (z for z in found if z["zone"] in zones):
+                path = f"{zone['site']}/{zone['camera']}/{zone['zone']}"
+                if zone["state"] != "firing":
+                    firing_since.pop(path, None)
+                elif (
+                    time.monotonic() - firing_since.setdefault(path, time.monotonic()) >= ACKNOWLEDGE_AFTER_S
+                ):
+                    with contextlib.suppress(httpx.HTTPError):
+                        httpx.post(f"{api.url}/api/v1/zones/{path}/acknowledge", headers=headers, timeout=5)
+
+    threading.Thread(target=run, daemon=True).start()
+    return done.set

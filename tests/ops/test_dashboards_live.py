@@ -5,10 +5,8 @@ with the repository's recording rules loaded. Each query must parse and return d
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +14,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import yaml
 
@@ -24,7 +21,7 @@ import wartezone_contract as contract
 from tests.conftest import need_tool
 from tests.ops.grafana_queries import REPO, fill, load_dashboards, panels
 from tests.ops.live_prometheus import (
-    Api,
+    acknowledge_alerts,
     ask_every_dashboard_query,
     get_json,
     query,
@@ -112,10 +109,7 @@ def stack(demo_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
         api = start_api(tmp, edge_port, SITE, CAMERA, RAISE_LEVELS)
         stoppers.append(lambda: stop(api.process))
-        done = threading.Event()
-        desk = threading.Thread(target=_acknowledge_alerts, args=(api, done), daemon=True)
-        desk.start()
-        stoppers.append(done.set)
+        stoppers.append(acknowledge_alerts(api, ZONES))
 
         targets = {
             "wartezone-edge": f"127.0.0.1:{edge_port}",
@@ -131,28 +125,6 @@ def stack(demo_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     finally:
         for stopper in reversed(stoppers):
             stopper()
-
-
-ACKNOWLEDGE_AFTER_S = 20.0  # Prometheus has scraped the firing state and the histogram at 0 by then
-
-
-def _acknowledge_alerts(api: Api, done: threading.Event) -> None:
-    """Reception pressing "Gesehen" a while after each alert fires, so that the firing state and the
-    time-to-acknowledge panel both have data."""
-    headers = {"Authorization": f"Bearer {api.desk}"}
-    firing_since: dict[str, float] = {}
-    while not done.wait(1.0):
-        try:
-            zones = httpx.get(f"{api.url}/api/v1/zones", headers=headers, timeout=5).json()["zones"]
-        except httpx.HTTPError:
-            continue  # the API is starting or stopping
-        for zone in zones:
-            path = f"{zone['site']}/{zone['camera']}/{zone['zone']}"
-            if zone["state"] != "firing":
-                firing_since.pop(path, None)
-            elif time.monotonic() - firing_since.setdefault(path, time.monotonic()) >= ACKNOWLEDGE_AFTER_S:
-                with contextlib.suppress(httpx.HTTPError):
-                    httpx.post(f"{api.url}/api/v1/zones/{path}/acknowledge", headers=headers, timeout=5)
 
 
 def test_every_dashboard_query_parses_and_returns_data(stack: Stack) -> None:

@@ -33,6 +33,7 @@ from tests.conftest import need_tool
 from tests.ops.grafana_queries import ALERTMANAGER_CONFIG, PROMETHEUS_DIR
 from tests.ops.live_prometheus import (
     Api,
+    acknowledge_alerts,
     ask_every_dashboard_query,
     query,
     site_prometheus_config,
@@ -207,6 +208,9 @@ def _start_branch(site: str, folder: Path, seed: int, stoppers: list[Callable[[]
     stoppers.append(edge.stop)
     api = start_api(folder / "api", edge.port, site, "desk", RAISE_LEVELS)
     stoppers.append(lambda: stop(api.process))
+    # The counter fires as people queue there and reception acknowledges it; "waiting" fires only
+    # when the test crowds it, and stays firing for the cut-off test to see.
+    stoppers.append(acknowledge_alerts(api, ("counter",)))
 
     webhook = Webhook()
     stoppers.append(webhook.server.shutdown)
