@@ -12,12 +12,12 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Protocol
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from pydantic import BaseModel, ValidationError
 
+from api import promql
 from api.domain import Clock, Reading, Snapshot, Unknown, Why, ZoneKey
 from api.readings import ExitWindow
 from api.settings import PrometheusInput, ScrapeInput
@@ -222,23 +222,6 @@ class ScrapeSource:
         await self._client.aclose()
 
 
-class _PromSample(BaseModel):
-    metric: dict[str, str]
-    value: tuple[float, float]  # (evaluation time, value); Prometheus writes the value as a string
-
-
-class _PromData(BaseModel):
-    resultType: str
-    result: list[_PromSample]
-
-
-class _PromResponse(BaseModel):
-    status: Literal["success", "error"]
-    data: _PromData | None = None
-    errorType: str | None = None
-    error: str | None = None
-
-
 class PrometheusSource:
     """One PromQL instant query for the metrics read, so they share one evaluation time, and one
     for the people who left each zone in the expected wait's window (Prometheus keeps the history)."""
@@ -251,29 +234,17 @@ class PrometheusSource:
         self.settings = settings
         self.clock = clock
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
-        self._url = settings.url.rstrip("/") + "/api/v1/query"
+        self._url = settings.url
         self._cameras: set[Camera] = set()
         self._answered = False
         self._exits_failing = False
 
     async def _query(self, query: str) -> list[Sample]:
         try:
-            response = await self._client.get(self._url, params={"query": query})
-        except httpx.HTTPError as error:
-            raise InputError(
-                f"query of {self._url} failed: {type(error).__name__} {error}".rstrip()
-            ) from None
-        try:
-            parsed = _PromResponse.model_validate_json(response.content)
-        except ValidationError:
-            raise InputError(
-                f"query of {self._url} failed: HTTP {response.status_code}, not a Prometheus API answer"
-            ) from None
-        if parsed.status != "success" or parsed.data is None:
-            raise InputError(f"query of {self._url} failed: {parsed.errorType}: {parsed.error}")
-        if parsed.data.resultType != "vector":
-            raise InputError(f"query of {self._url} answered a {parsed.data.resultType}, not a vector")
-        return [Sample(r.metric.get("__name__", ""), r.metric, r.value[1]) for r in parsed.data.result]
+            found = await promql.instant(self._client, self._url, query)
+        except promql.PromqlError as error:
+            raise InputError(str(error)) from None
+        return [Sample(r.metric.get("__name__", ""), r.metric, r.value[1]) for r in found]
 
     async def _answer(self, query: str) -> list[Sample] | InputError:
         try:

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Literal, Protocol
 
 import httpx
-from pydantic import BaseModel, ValidationError
 
+from api import promql
 from api.domain import ZoneKey
 from api.schemas import Report, ReportRow
 from api.storage import StepAlerts, Storage
@@ -156,30 +156,13 @@ class StoredReadings:
         pass
 
 
-class _Series(BaseModel):
-    metric: dict[str, str]
-    values: list[tuple[float, float]]  # (evaluation time, value); Prometheus writes values as strings
-
-
-class _Matrix(BaseModel):
-    resultType: str
-    result: list[_Series]
-
-
-class _RangeAnswer(BaseModel):
-    status: Literal["success", "error"]
-    data: _Matrix | None = None
-    errorType: str | None = None
-    error: str | None = None
-
-
 class PrometheusRanges:
     """One range query per figure, evaluated at each step's end over the step before it."""
 
     kind: Source = "prometheus"
 
     def __init__(self, url: str, client: httpx.AsyncClient | None = None) -> None:
-        self._url = url.rstrip("/") + "/api/v1/query_range"
+        self._url = url
         self._client = client or httpx.AsyncClient(timeout=PROMETHEUS_TIMEOUT_S)
 
     @staticmethod
@@ -220,27 +203,13 @@ class PrometheusRanges:
             for key, steps in values.items()
         }
 
-    async def _range(self, query: str, span: Span) -> list[_Series]:
-        params: dict[str, str | float] = {
-            "query": query,
-            "start": span.start + span.step_s,
-            "end": span.end,
-            "step": span.step_s,
-        }
+    async def _range(self, query: str, span: Span) -> list[promql.RangeSeries]:
         try:
-            response = await self._client.get(self._url, params=params)
-        except httpx.HTTPError as error:
-            why = f"{type(error).__name__} {error}".rstrip()
-            raise ReportUnavailable(f"query of {self._url} failed: {why}") from None
-        try:
-            parsed = _RangeAnswer.model_validate_json(response.content)
-        except ValidationError:
-            raise ReportUnavailable(
-                f"query of {self._url} failed: HTTP {response.status_code}, not a Prometheus API answer"
-            ) from None
-        if parsed.status != "success" or parsed.data is None or parsed.data.resultType != "matrix":
-            raise ReportUnavailable(f"query of {self._url} failed: {parsed.errorType}: {parsed.error}")
-        return parsed.data.result
+            return await promql.ranged(
+                self._client, self._url, query, span.start + span.step_s, span.end, span.step_s
+            )
+        except promql.PromqlError as error:
+            raise ReportUnavailable(str(error)) from None
 
     async def aclose(self) -> None:
         await self._client.aclose()
