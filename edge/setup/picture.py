@@ -110,6 +110,9 @@ def analyse(
     if region == "zones":  # the pipeline looked only inside the zones; the picture shows the rest too
         boxes = np.concatenate([boxes, detector.detect(shown).xyxy])
     picture = pixelate(shown, boxes)
+    # The only picture the project encodes: pixelated, masks black, kept in this process's memory
+    # and served only with the run's token (tests/edge/setup/test_picture.py, test_server.py,
+    # tests/edge/test_privacy.py: nothing written but the YAML and its backup).
     ok, encoded = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if not ok:
         raise RuntimeError(f"camera {camera.id}: the picture could not be encoded as JPEG")
