@@ -1,0 +1,139 @@
+"""One count per room from several cameras' floor points, pure: no state, no I/O.
+
+Each camera's people arrive as floor points (edge/zones/floor.py). A room's step pairs one frame
+per camera taken close together in time (pair_frames), then counts each person inside the room
+once (merge_views): where two cameras' footprints overlap, one person seen by both is one
+detection in each, and an optimal assignment within a gate in metres tells them apart from two
+people standing close. Floor points live for one step; only the count and the merged points for
+the room's accounting inside the process come back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import linear_sum_assignment
+
+from edge.zones.geometry import contains
+
+Points = NDArray[np.float64]
+
+# Two cameras' floor points of one person lie this close. Their disagreement adds up from the
+# calibration (up to RESIDUAL_WARNING_CM = 0.25 m each), the floor point (ankles or box bottom: about
+# 0.2 m, see benchmarks/rooms.py) and walking between the two frames' capture times (1.4 m/s x
+# PAIRING_TOLERANCE_S = 0.35 m): about 0.5 m root-sum-square. People standing or sitting side by side
+# are 0.5 to 0.6 m apart centre to centre, so a tighter gate splits one person into two, a wider one
+# merges neighbours; 0.8 m errs towards splitting only where the calibration is off.
+GATE_M = 0.8
+# Frames of one room's cameras are merged only if captured this close together (see GATE_M).
+PAIRING_TOLERANCE_S = 0.25
+_NO_PAIR = 1e6  # the cost of a pair beyond the gate: any assignment with fewer of them wins
+
+
+def pair_frames(
+    times: Sequence[ArrayLike], at_s: ArrayLike, tolerance_s: float = PAIRING_TOLERANCE_S
+) -> NDArray[np.int64]:
+    """For each step time in `at_s`, the index of each camera's frame captured nearest to it.
+
+    times: per camera, the capture times of its frames (seconds, ascending); at_s: (S,) the steps.
+    Returns (S, cameras) frame indices, -1 where a camera has no frame within `tolerance_s` of the
+    step: the room is partial at that step (a camera down or lagging), never a silently lower count.
+    """
+    if tolerance_s < 0:
+        raise ValueError(f"tolerance_s must be >= 0, got {tolerance_s}")
+    steps = np.asarray(at_s, np.float64).reshape(-1)
+    picked = np.full((len(steps), len(times)), -1, np.int64)
+    for camera, camera_times in enumerate(times):
+        clock = np.asarray(camera_times, np.float64).reshape(-1)
+        if len(clock) == 0:
+            continue
+        if (np.diff(clock) < 0).any():
+            raise ValueError(f"camera {camera}: capture times must be ascending")
+        after = (
+            np.clip(np.searchsorted(clock, steps), 1, len(clock) - 1)
+            if len(clock) > 1
+            else np.zeros(len(steps), int)
+        )
+        before = np.maximum(after - 1, 0)
+        nearest = np.where(np.abs(clock[after] - steps) < np.abs(clock[before] - steps), after, before)
+        close = np.abs(clock[nearest] - steps) <= tolerance_s
+        picked[close, camera] = nearest[close]
+    return picked
+
+
+def partial_steps(picked: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """(S,) steps at which some camera of the room had no frame close enough (see pair_frames)."""
+    partial: NDArray[np.bool_] = np.asarray((picked < 0).any(axis=1), bool)
+    return partial
+
+
+def assign(a: ArrayLike, b: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int64]:
+    """Pairs (i, j) of points a[i], b[j] that are one person: as many pairs within `gate_m` as
+    possible, then the least total distance (Hungarian method). Greedy nearest-first can take the
+    one pair that blocks two; see tests/edge/zones/test_rooms.py. Returns (P, 2) indices."""
+    first = np.asarray(a, np.float64).reshape(-1, 2)
+    second = np.asarray(b, np.float64).reshape(-1, 2)
+    if len(first) == 0 or len(second) == 0:
+        return np.zeros((0, 2), np.int64)
+    distance = np.linalg.norm(first[:, None, :] - second[None, :, :], axis=2)
+    cost = np.where(distance <= gate_m, distance, _NO_PAIR)
+    rows, columns = linear_sum_assignment(cost)
+    kept = distance[rows, columns] <= gate_m
+    return np.stack([rows[kept], columns[kept]], axis=1).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    """One camera's part in a room step: its people's floor points (NaN rows: no floor point) and
+    the floor it sees (footprint polygon, metres)."""
+
+    points: Points
+    footprint: Points
+
+
+def _inside(polygon: ArrayLike, points: Points) -> NDArray[np.bool_]:
+    return contains(np.asarray(polygon, np.float32).reshape(-1, 2), points.astype(np.float32))
+
+
+def merge_views(views: Sequence[RoomView], room: ArrayLike, gate_m: float = GATE_M) -> Points:
+    """The room's people on the floor, each once: (K, 2) metres; K is the room's count.
+
+    Cameras are merged one after another in their order. Each camera's points inside the room are
+    matched (assign) against the people found so far that its footprint covers, and only its
+    points that an earlier camera's footprint covers take part: a person outside every other view
+    cannot be a duplicate, so two people standing close where only one camera sees are never merged.
+    A matched person's point becomes the mean of its sightings; the others are new people. One
+    camera's own detections are never merged with each other (the assignment is one to one), which
+    is why cameras are merged in turn rather than all points clustered at once.
+    """
+    polygon = np.asarray(room, np.float64).reshape(-1, 2)
+    if len(polygon) < 3:
+        raise ValueError(f"a room needs at least 3 corners, got {len(polygon)}")
+    people = np.zeros((0, 2))
+    sightings = np.zeros(0)
+    covered: list[Points] = []
+    for view in views:
+        points = np.asarray(view.points, np.float64).reshape(-1, 2)
+        points = points[np.isfinite(points).all(axis=1)]
+        points = points[_inside(polygon, points)]
+        seen_before = np.zeros(len(points), bool)
+        for earlier in covered:
+            seen_before |= _inside(earlier, points)
+        in_view = _inside(view.footprint, people)
+        candidates, mine = np.flatnonzero(in_view), np.flatnonzero(seen_before)
+        pairs = assign(people[candidates], points[mine], gate_m)
+        matched_people, matched_points = candidates[pairs[:, 0]], mine[pairs[:, 1]]
+        weight = sightings[matched_people]
+        people[matched_people] = (people[matched_people] * weight[:, None] + points[matched_points]) / (
+            weight[:, None] + 1
+        )
+        sightings[matched_people] += 1
+        new = np.ones(len(points), bool)
+        new[matched_points] = False
+        people = np.concatenate([people, points[new]])
+        sightings = np.concatenate([sightings, np.ones(int(new.sum()))])
+        covered.append(np.asarray(view.footprint, np.float64).reshape(-1, 2))
+    return people

@@ -1,0 +1,157 @@
+"""One count per room: frames paired by capture time, people in overlaps counted once (assignment
+within a gate), people seen by one camera only, people outside the room."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from edge.zones.rooms import GATE_M, RoomView, assign, merge_views, pair_frames, partial_steps
+
+Points = NDArray[np.float64]
+
+
+def rectangle(x1: float, y1: float, x2: float, y2: float) -> Points:
+    return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float64)
+
+
+def points(*xy: tuple[float, float]) -> Points:
+    return np.array(xy, np.float64).reshape(-1, 2)
+
+
+ROOM = rectangle(0, 0, 10, 6)
+LEFT, RIGHT = rectangle(-1, -1, 6, 7), rectangle(4, -1, 11, 7)  # overlap: x in [4, 6)
+
+
+@pytest.mark.parametrize(
+    ("times", "at_s", "expected"),
+    [
+        ([], [1.0], [[]]),
+        ([[]], [1.0], [[-1]]),
+        ([[0.0, 0.5, 1.0]], [], np.zeros((0, 1))),
+        ([[0.0, 0.5, 1.0], [0.02, 0.51, 1.03]], [0.5], [[1, 1]]),
+        ([[0.0, 0.5, 1.0], [0.02, 0.51, 1.03]], [0.0, 1.0], [[0, 0], [2, 2]]),
+        ([[0.0, 0.5, 1.0], [0.3]], [0.5], [[1, 0]]),  # 0.2 s apart: within 0.25
+        ([[0.0, 0.5, 1.0], [0.2]], [0.5], [[1, -1]]),  # 0.3 s apart: the room is partial
+        ([[0.0, 0.5, 1.0], [0.2]], [5.0], [[-1, -1]]),  # both cameras stale
+        ([[1.0]], [0.9, 1.0, 1.2, 1.3], [[0], [0], [0], [-1]]),
+        ([[0.0, 0.4, 0.6]], [0.49, 0.51], [[1], [2]]),  # nearest, either side
+    ],
+)
+def test_pair_frames_picks_the_nearest_frame_within_the_tolerance(
+    times: list[list[float]], at_s: list[float], expected: list[list[int]]
+) -> None:
+    picked = pair_frames(times, at_s, tolerance_s=0.25)
+
+    np.testing.assert_array_equal(picked, np.asarray(expected, np.int64).reshape(len(at_s), len(times)))
+
+
+def test_partial_steps_are_those_missing_a_camera() -> None:
+    picked = pair_frames([[0.0, 1.0, 2.0], [0.0, 2.0]], [0.0, 1.0, 2.0], tolerance_s=0.1)
+
+    assert partial_steps(picked).tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("times", "tolerance", "words"),
+    [([[1.0, 0.5]], 0.1, "capture times must be ascending"), ([[1.0]], -1.0, "tolerance_s must be >= 0")],
+)
+def test_pair_frames_refuses_bad_input(times: list[list[float]], tolerance: float, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        pair_frames(times, [1.0], tolerance_s=tolerance)
+
+
+def greedy_nearest_first(a: Points, b: Points, gate_m: float) -> list[tuple[int, int]]:
+    """The rule the assignment replaces: the closest pair first, then the next closest free pair."""
+    distance = np.linalg.norm(a[:, None] - b[None], axis=2)
+    pairs: list[tuple[int, int]] = []
+    for flat in np.argsort(distance, axis=None):
+        i, j = np.unravel_index(flat, distance.shape)
+        if distance[i, j] <= gate_m and all(i != p and j != q for p, q in pairs):
+            pairs.append((int(i), int(j)))
+    return pairs
+
+
+def test_assignment_pairs_two_where_nearest_first_pairs_one() -> None:
+    """Two people 1 m apart, each seen by both cameras with 0.45-0.55 m of error: nearest first takes
+    the closest cross pair (0.45 m) and leaves two unpaired (three people counted); the assignment
+    pairs both within the gate (two counted)."""
+    seen_by_a, seen_by_b = points((0.0, 0.0), (1.0, 0.0)), points((0.55, 0.0), (1.5, 0.0))
+
+    assert len(greedy_nearest_first(seen_by_a, seen_by_b, GATE_M)) == 1
+    assert assign(seen_by_a, seen_by_b, GATE_M).tolist() == [[0, 0], [1, 1]]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "gate", "expected"),
+    [
+        (points(), points(), 0.8, []),
+        (points((0, 0)), points(), 0.8, []),
+        (points((0, 0)), points((0.79, 0)), 0.8, [[0, 0]]),
+        (points((0, 0)), points((0.81, 0)), 0.8, []),
+        (points((0, 0)), points((0.81, 0)), 1.0, [[0, 0]]),
+        (points((0, 0), (5, 5)), points((5.1, 5), (0, 0.1)), 0.8, [[0, 1], [1, 0]]),
+        (points((0, 0)), points((0.3, 0), (0.2, 0)), 0.8, [[0, 1]]),  # one to one: the nearer wins
+    ],
+)
+def test_assign_gate(a: Points, b: Points, gate: float, expected: list[list[int]]) -> None:
+    assert assign(a, b, gate).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "count"),
+    [
+        (points(), points(), 0),
+        (points((2, 3)), points(), 1),  # seen by one camera only
+        (points(), points((8, 3)), 1),
+        (points((2, 3)), points((8, 3)), 2),
+        (points((5, 3)), points((5.3, 3.2)), 1),  # in the overlap, seen by both: once
+        (points((5, 3), (5, 4)), points((5.1, 3), (5.1, 4.1)), 2),  # two people side by side, once each
+        (points((5, 3)), points((5, 4.5)), 2),  # in the overlap, beyond the gate: two people
+        (points((5, 3)), points(), 1),  # in the overlap, hidden from the right camera
+        # next to each other across the overlap's edge: the right camera's person stands where the
+        # left camera does not see, so it cannot be the left camera's person however close
+        (points((5.9, 3)), points((6.2, 3)), 2),
+        (points((-0.5, 3), (2, 3)), points((10.5, 3)), 1),  # outside the room: not at all
+        (points((np.nan, np.nan), (2, 3)), points(), 1),  # no floor point (above the horizon)
+    ],
+)
+def test_merge_counts_each_person_in_the_room_once(left: Points, right: Points, count: int) -> None:
+    merged = merge_views([RoomView(left, LEFT), RoomView(right, RIGHT)], ROOM)
+
+    assert merged.shape == (count, 2)
+
+
+def test_merged_point_is_the_mean_of_the_sightings() -> None:
+    middle = rectangle(3, -1, 7, 7)
+    views = [
+        RoomView(points((5, 3)), LEFT),
+        RoomView(points((5.3, 3)), RIGHT),
+        RoomView(points((5.6, 3)), middle),
+    ]
+
+    merged = merge_views(views, ROOM)
+
+    np.testing.assert_allclose(merged, [[5.3, 3]])
+
+
+def test_three_cameras_one_person_each_pair_overlapping() -> None:
+    middle = rectangle(3, -1, 7, 7)
+    seen = [
+        RoomView(points((5.0, 3.0)), LEFT),
+        RoomView(points((5.4, 3.1)), middle),
+        RoomView(points((5.2, 2.9)), RIGHT),
+    ]
+
+    assert len(merge_views(seen, ROOM)) == 1
+    assert len(merge_views(seen[::-1], ROOM)) == 1
+
+
+def test_no_cameras_no_people() -> None:
+    assert merge_views([], ROOM).shape == (0, 2)
+
+
+def test_a_room_needs_an_area() -> None:
+    with pytest.raises(ValueError, match="at least 3 corners"):
+        merge_views([], rectangle(0, 0, 1, 1)[:2])
