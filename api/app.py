@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from api import errors
 from api.deps import no_unknown_query
 from api.domain import Clock, SystemClock
+from api.headers import SecurityHeaders
 from api.metrics import ApiMetrics
 from api.occupancy import OccupancySource
 from api.routes import ops, pages, report, rules, session, state
@@ -90,4 +91,5 @@ def create_app(
             allow_headers=["Authorization", "Content-Type"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # the outermost: on BodyLimit's refusals too
     return app

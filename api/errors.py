@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.headers import ALWAYS
 from api.schemas import ErrorBody, ErrorInfo, FieldProblem
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _server_error(request: Request, exc: Exception) -> JSONResponse:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal error; the server log has the details")
+    # Answered outside every middleware (Starlette's outermost layer), so the headers come with it.
+    return error_response(500, "internal error; the server log has the details", headers=ALWAYS)
 
 
 def install(app: FastAPI) -> None:

@@ -286,14 +286,24 @@ class _German(csv.excel):
     delimiter = ";"
 
 
+# OWASP's CSV injection rule: a text cell starting with one of these is run as a formula by a
+# spreadsheet (a display name "=HYPERLINK(...)" from the edge config); a leading ' makes it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: object, decimal: str) -> str:
+    """Numbers as numbers (a negative one stays a number), text neutralised; separators and quotes
+    inside a cell are quoted by the csv writer."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")  # local time, a form both spreadsheets read as a date
     if isinstance(value, float):
         return f"{value:.2f}".rstrip("0").rstrip(".").replace(".", decimal)
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def report_csv(report: Report, dialect: Dialect) -> str:

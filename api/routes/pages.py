@@ -7,8 +7,9 @@ import base64
 import re
 from functools import cache
 from importlib.resources import files
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import CallerRole
@@ -23,6 +24,10 @@ _CSP = (
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
     "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+# The page's language; its script reads it from the address (else the last choice, else the browser's).
+Lang = Annotated[
+    Literal["de", "en"] | None, Query(description="The page's language: de or en (default: the browser's).")
+]
 _HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": _CSP, "X-Frame-Options": "DENY"}
 
 # Three bars, green, amber and red, on a dark square (32x32 PNG in an ICO container).
@@ -66,7 +71,7 @@ def _screen(role: Role | None, needed: Role, page: str) -> HTMLResponse:
         401: HTML | {"description": "Login form"},
     },
 )
-async def reception(role: CallerRole) -> HTMLResponse:
+async def reception(role: CallerRole, lang: Lang = None) -> HTMLResponse:
     return _screen(role, Role.DESK, "reception.html")
 
 
@@ -80,7 +85,7 @@ async def reception(role: CallerRole) -> HTMLResponse:
         403: HTML | {"description": "Login form (logged in as the desk)"},
     },
 )
-async def lead(role: CallerRole) -> HTMLResponse:
+async def lead(role: CallerRole, lang: Lang = None) -> HTMLResponse:
     return _screen(role, Role.LEAD, "lead.html")
 
 

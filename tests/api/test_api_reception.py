@@ -466,6 +466,22 @@ def test_the_token_in_the_fragment_logs_in_and_leaves_the_address_bar(
         context.close()
 
 
+@pytest.mark.parametrize(("page_path", "token"), [("/reception", DESK), ("/lead", LEAD)])
+def test_the_language_in_the_address_is_used_and_the_token_leaves(
+    browser: Any, make_site: Callable[..., Site], page_path: str, token: str
+) -> None:
+    site = make_site(NAMES)
+    context = browser.new_context(viewport=DESKTOP, locale="de-DE")  # the browser says German
+    page = context.new_page()
+    try:
+        page.goto(f"{site.server.url}{page_path}?lang=en#token={token}")
+        page.locator("#lang", has_text="Deutsch").wait_for()  # English shown: the switch offers German
+        assert page.evaluate("document.documentElement.lang") == "en"
+        wait_for(lambda: page.url == f"{site.server.url}{page_path}?lang=en", 10, "the token to go")
+    finally:
+        context.close()
+
+
 def test_the_sound_button_shows_whenever_sound_is_off(browser: Any, make_site: Callable[..., Site]) -> None:
     """Headless Chromium plays sound without a click whatever its autoplay policy, so the page's
     audio is switched off here as a browser does before the first click: the button appears

