@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
@@ -51,6 +52,18 @@ class FrameSource(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def quiet_ffmpeg() -> None:
+    """Silence FFmpeg's own log (`moov atom not found`, `[mjpeg @ ...]`) and OpenCV's warnings:
+    they repeat at every reconnect attempt and for every damaged frame, and can carry a stream's
+    URL; the runner logs each outage once, in words, with credentials removed. OpenCV reads
+    OPENCV_FFMPEG_LOGLEVEL once, when the process's first FFmpeg capture opens, so every source
+    calls this before every open (never at import): whichever camera opens first, file or stream,
+    the level holds for all. Values the operator set (to debug a camera) are kept."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    if "OPENCV_LOG_LEVEL" not in os.environ:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def stream_format(capture: cv2.VideoCapture | None) -> tuple[float, int] | None:

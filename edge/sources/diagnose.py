@@ -1,9 +1,11 @@
 """Why a camera did not open, in words an installer acts on.
 
-OpenCV says only that a capture did not open. After it failed, `why_not_open` probes the camera
-itself, with the standard library: the device file of a USB camera; for a stream, the host name,
-the TCP port, TLS, and one request in the camera's protocol (RTSP DESCRIBE, HTTP GET) whose answer
-names the cause: wrong credentials, wrong stream path, a web page instead of video.
+OpenCV says only that a capture did not open (FFmpeg's own messages are silenced: they repeat at
+every attempt and can carry the URL). After it failed, `why_not_open` probes the camera itself,
+with the standard library: the device file of a USB camera; for a stream, the host name, the TCP
+port, TLS, and one request in the camera's protocol (RTSP DESCRIBE, HTTP GET) whose answer names
+the cause: wrong credentials, wrong stream path, a web page instead of video. `why_file_not_open`
+does the same for a video file, from its first bytes: empty, not a video, an MP4 without its index.
 
 A cause names the host, port and path, never the URL: credentials (in the user part or in the
 query, as some cameras take them) never appear in it.
@@ -26,7 +28,7 @@ import threading
 import time
 from base64 import b64encode
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urljoin, urlsplit
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,77 @@ class _Deadline:
 
     def __str__(self) -> str:
         return f"{self.timeout_s:g} s"
+
+
+# --- files -------------------------------------------------------------------------------------
+
+_FILE_HEAD_BYTES = 64 * 1024  # enough for any container's signature and an MP4's leading boxes
+_MP4_BOX_LIMIT = 1000  # top-level boxes examined; real files have a handful
+# The first bytes of the containers OpenCV's FFmpeg reads from cameras' and recorders' files.
+_CONTAINER_MAGIC = (
+    (0, b"RIFF", "AVI"),
+    (0, b"\x1aE\xdf\xa3", "Matroska/WebM"),
+    (0, b"G", "MPEG-TS"),  # the sync byte; checked again one packet on
+    (0, b"\x00\x00\x01\xba", "MPEG-PS"),
+    (0, b"\xff\xd8\xff", "MJPEG"),
+)
+
+
+def why_file_not_open(path: str | os.PathLike[str]) -> str:
+    """The likely cause, in one short sentence, why OpenCV could not open the video file `path`
+    (what FFmpeg would have printed as `moov atom not found` or `Invalid data found`). Reads at
+    most the first 64 KiB and the headers of an MP4's top-level boxes. Never raises."""
+    try:
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            head = file.read(_FILE_HEAD_BYTES)
+            if size == 0:
+                return "the file is empty (0 bytes): a recording that never started, or a failed copy"
+            if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+                return _why_mp4(file, size)
+    except PermissionError:
+        return "no permission to read the file (the service's user must be able to read it)"
+    except OSError as error:
+        return f"the file cannot be read ({error.strerror or type(error).__name__})"
+    for offset, magic, name in _CONTAINER_MAGIC:
+        if head.startswith(magic, offset) and (name != "MPEG-TS" or head[188:189] == b"G"):
+            return f"a video file ({name}) that OpenCV could not open: damaged, or a codec OpenCV lacks"
+    return (
+        "not a video file: its first bytes match no video container "
+        "(MP4/MOV, AVI, Matroska/WebM, MPEG-TS/PS, MJPEG)"
+    )
+
+
+def _why_mp4(file: BinaryIO, size: int) -> str:
+    """An MP4/MOV: its top-level boxes, walked by their sizes. The index (moov) is what FFmpeg
+    needs before any frame, and a recorder writes it last."""
+    offset, seen, problem = 0, list[bytes](), ""
+    while offset < size and len(seen) < _MP4_BOX_LIMIT:
+        file.seek(offset)
+        header = file.read(16)
+        length, kind = int.from_bytes(header[:4], "big"), header[4:8]
+        if length == 1 and len(header) == 16:
+            length = int.from_bytes(header[8:16], "big")
+        elif length == 0:
+            length = size - offset  # the box runs to the end of the file
+        if len(header) < 8 or length < 8 or not kind.isalnum():
+            problem = "damaged"  # no box header where the box before it ends
+            break
+        seen.append(kind)
+        if offset + length > size:
+            problem = "cut off"
+            break
+        offset += length
+    if seen[-1:] == [b"moov"] and problem == "cut off":
+        return "an MP4/MOV file whose index (moov box) is cut off: truncated, or a failed copy"
+    if b"moov" not in seen:
+        return (
+            "an MP4/MOV file without its index (no moov box): the recording was cut off before it "
+            "was finished, or is still being written"
+        )
+    if problem:
+        return f"an MP4/MOV file {problem} after its index: truncated, or a failed copy"
+    return "an MP4/MOV file with its index that OpenCV could not open: a codec OpenCV lacks, or damaged"
 
 
 # --- USB ---------------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import cv2
 
-from edge.sources.base import LazyFrame, SourceError, retriever, stream_format
+from edge.sources.base import LazyFrame, SourceError, quiet_ffmpeg, retriever, stream_format
+from edge.sources.diagnose import why_file_not_open
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,11 @@ class FileSource:
         if self._broken is not None and self._broken[0] == _signature(self.path):
             raise SourceError(self._broken[1])
         self._broken = None
+        quiet_ffmpeg()
         capture = cv2.VideoCapture(str(self.path))
         if not capture.isOpened():
             capture.release()
-            raise SourceError(f"cannot open video file {self.path}: not a video, or a codec OpenCV lacks")
+            self._broken_until_changed(f"cannot open video file {self.path}: {why_file_not_open(self.path)}")
         return capture
 
     def frame_count(self) -> int:
@@ -97,6 +100,15 @@ class FileSource:
             if delivered == 0:
                 raise SourceError(f"video file {self.path} has no readable frames")
             if not self.loop:
+                # Said in our words: FFmpeg's own (`partial file`, `Invalid NAL unit size`) are silenced.
+                if declared > 0 and delivered < MIN_DECODED_SHARE * declared:
+                    log.warning(
+                        "video file %s ended after %d of the %d frames its container declares: "
+                        "truncated or damaged",
+                        self.path,
+                        delivered,
+                        declared,
+                    )
                 return
             self._check_loopable(declared, delivered, last_s - (first_s or 0.0))
             if not self._looped:
@@ -114,9 +126,12 @@ class FileSource:
         elif seconds < MIN_LOOP_S:
             problem = f"holds only {seconds:.2f} s of video ({delivered} frames)"
         if problem is not None:
-            reason = f"video file {self.path} {problem}: truncated or damaged, not looped"
-            self._broken = (_signature(self.path), reason)
-            raise SourceError(reason)
+            self._broken_until_changed(f"video file {self.path} {problem}: truncated or damaged, not looped")
+
+    def _broken_until_changed(self, reason: str) -> NoReturn:
+        """Later opens fail at once with the same reason, without OpenCV, until the file changes."""
+        self._broken = (_signature(self.path), reason)
+        raise SourceError(reason)
 
     def stream_format(self) -> tuple[float, int] | None:
         """(frame rate, FOURCC code) of the open stream, while `frames()` runs (for `wartezone check`)."""

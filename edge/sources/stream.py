@@ -11,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 
 from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
-from edge.sources.base import LazyFrame, SourceError, retriever, stream_format
+from edge.sources.base import LazyFrame, SourceError, quiet_ffmpeg, retriever, stream_format
 from edge.sources.diagnose import why_not_open
 
 # OpenCV's FFmpeg backend reads its options from this variable when a capture opens; the lock keeps
@@ -23,14 +23,6 @@ PROBE_OPTIONS = "analyzeduration;500000|probesize;500000"
 # OpenCV itself holds a global lock while a capture opens, so opens are serial anyway: a camera
 # that times out opening delays other cameras' reconnects (never their running streams).
 _open_lock = threading.Lock()
-
-
-def _quiet_opencv() -> None:
-    """FFmpeg's and OpenCV's own messages repeat at every reconnect attempt and can carry the URL;
-    the runner logs each outage once, with credentials removed. Set when a stream is first opened
-    (never at import), before its capture exists."""
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
 
 
 def redact(url: str) -> str:
@@ -60,7 +52,7 @@ class StreamSource:
         self._outage_cause: str | None = None  # found by probing once per outage, not per attempt
 
     def _open(self) -> cv2.VideoCapture:
-        _quiet_opencv()
+        quiet_ffmpeg()
         c = self.config
         timeouts = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,

@@ -1,14 +1,20 @@
-"""A real RTSP server for the source tests: GStreamer's, in a child process (Debian's python3-gi),
-serving real footage, so that tests can kill, restart and freeze it."""
+"""Cameras for the source tests: a real RTSP server, GStreamer's, in a child process (Debian's
+python3-gi), serving real footage, so that tests can kill, restart and freeze it; an MJPEG camera
+over HTTP in a thread."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import cv2
 import pytest
 
 from tests.conftest import REPO
@@ -81,3 +87,56 @@ def rtsp(video: Path) -> Iterator[Callable[..., RtspServer]]:
         if server.process is not None:
             server.thaw()
         server.kill()
+
+
+def jpeg_frames(video: Path, count: int) -> list[bytes]:
+    """The first `count` frames of `video` as JPEG files. (Encoded beforehand: OpenCV holds a
+    global lock while a capture opens.)"""
+    capture = cv2.VideoCapture(str(video))
+    frames = []
+    for _ in range(count):
+        ok, image = capture.read()
+        assert ok
+        frames.append(cv2.imencode(".jpg", image)[1].tobytes())
+    capture.release()
+    return frames
+
+
+class _MjpegHandler(BaseHTTPRequestHandler):
+    """An MJPEG camera: its JPEG frames, one every 0.1 s, `rounds` times, in one multipart response."""
+
+    jpegs: list[bytes]
+    rounds: int
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+        self.end_headers()
+        try:
+            for jpeg in self.jpegs * self.rounds:
+                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                self.wfile.write(head.encode() + jpeg + b"\r\n")
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def mjpeg() -> Iterator[Callable[..., str]]:
+    """Starts an MJPEG camera on 127.0.0.1 sending the given JPEG frames; gives its URL."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def make(jpegs: list[bytes], rounds: int = 1) -> str:
+        handler = type("Handler", (_MjpegHandler,), {"jpegs": jpegs, "rounds": rounds})
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
+
+    yield make
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -1,5 +1,6 @@
 """Why a camera did not open: the causes found against real sockets on 127.0.0.1 (small threaded
-cameras answering RTSP and HTTP, a real GStreamer RTSP server), and the open error carrying them."""
+cameras answering RTSP and HTTP, a real GStreamer RTSP server), in damaged video files, and the open
+error carrying them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
 from edge.sources import diagnose
 from edge.sources.base import SourceError
-from edge.sources.diagnose import why_not_open
+from edge.sources.diagnose import why_file_not_open, why_not_open
 from edge.sources.stream import StreamSource
 from tests.edge.fake_camera import (
     PASSWORD,
@@ -356,3 +359,65 @@ def test_a_real_rtsp_server_names_a_wrong_path() -> None:
     finally:
         server.kill()
     assert found == "no stream at path /wrong on this camera (RTSP 404): check the stream path"
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def _mp4(path: Path, frames: int = 30) -> bytes:
+    """A real MP4 as FFmpeg writes it: ftyp, the frames (mdat), and the index (moov) last."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), i * 8, np.uint8))
+    writer.release()
+    return path.read_bytes()
+
+
+def _box(kind: bytes, payload: bytes, declared: int | None = None) -> bytes:
+    return (declared or 8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+FTYP = _box(b"ftyp", b"isom\0\0\2\0isomiso2")
+NO_INDEX = "an MP4/MOV file without its index (no moov box): the recording was cut off before it was "
+NO_INDEX += "finished, or is still being written"
+# (what the file holds, given the bytes of a real MP4; the cause)
+FILES: dict[str, tuple[Callable[[bytes], bytes], str]] = {
+    "empty": (lambda _: b"", "the file is empty (0 bytes): a recording that never started, or a failed copy"),
+    "text": (
+        lambda _: b"not a video",
+        "not a video file: its first bytes match no video container "
+        "(MP4/MOV, AVI, Matroska/WebM, MPEG-TS/PS, MJPEG)",
+    ),
+    "a recording cut off": (lambda mp4: mp4[: len(mp4) * 6 // 10], NO_INDEX),
+    "no index, whole boxes": (lambda _: FTYP + _box(b"mdat", b"\0" * 100), NO_INDEX),
+    "index cut off": (
+        lambda _: FTYP + _box(b"moov", b"\0" * 100, declared=5000),
+        "an MP4/MOV file whose index (moov box) is cut off: truncated, or a failed copy",
+    ),
+    "damaged after the index": (
+        lambda _: FTYP + _box(b"moov", b"\0" * 100) + b"\xff" * 64,
+        "an MP4/MOV file damaged after its index: truncated, or a failed copy",
+    ),
+    "an index without video": (
+        lambda _: FTYP + _box(b"moov", b"\0" * 100),
+        "an MP4/MOV file with its index that OpenCV could not open: a codec OpenCV lacks, or damaged",
+    ),
+    "an AVI header only": (
+        lambda _: b"RIFF\0\0\0\0AVI LIST",
+        "a video file (AVI) that OpenCV could not open: damaged, or a codec OpenCV lacks",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", FILES)
+def test_a_video_file_that_does_not_open_names_why(case: str, tmp_path: Path) -> None:
+    make, cause = FILES[case]
+    path = tmp_path / "camera.mp4"
+    path.write_bytes(make(_mp4(tmp_path / "real.mp4")))
+
+    assert not cv2.VideoCapture(str(path)).isOpened()  # the cause is asked for only then
+    assert why_file_not_open(path) == cause
+
+
+def test_a_missing_video_file_is_named_and_never_raises(tmp_path: Path) -> None:
+    assert why_file_not_open(tmp_path / "gone.mp4") == "the file cannot be read (No such file or directory)"

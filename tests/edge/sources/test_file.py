@@ -9,11 +9,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from edge.config import FileSourceConfig
 from edge.sources import FileSource, SourceError, open_source
+from edge.sources.diagnose import why_file_not_open
 
 # --- FileSource --------------------------------------------------------------------------------
 
@@ -94,6 +96,30 @@ def test_a_file_that_is_no_video_raises_naming_the_path(tmp_path: Path) -> None:
         next(iter(FileSource(path).frames()))
 
 
+def test_a_file_that_does_not_open_names_why_once_until_it_changes(
+    tmp_path: Path, demo_video: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "recording.mp4"
+    path.write_bytes(b"\0\0\0\x18ftypisom\0\0\2\0isomiso2" + b"\0\1\0\0mdat" + bytes(500))  # no index
+    opens = []
+    real_capture = cv2.VideoCapture
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a: opens.append(a) or real_capture(*a))
+    source = FileSource(path, loop=True)
+
+    causes = []
+    for _ in range(3):
+        with pytest.raises(SourceError) as raised:
+            next(iter(source.frames()))
+        causes.append(str(raised.value))
+    assert causes == [f"cannot open video file {path}: {why_file_not_open(path)}"] * 3
+    assert "without its index (no moov box)" in causes[0]
+    assert len(opens) == 1  # unchanged on disk: refused without asking OpenCV (and FFmpeg) again
+
+    shutil.copyfile(demo_video, path)
+    assert next(iter(source.frames())).decode() is not None
+    source.close()
+
+
 def _truncated(demo_video: Path, folder: Path, size: int = 100_000) -> Path:
     """The first `size` bytes of the demo video: a header declaring 795 frames, a few decodable."""
     path = folder / "truncated.avi"
@@ -102,8 +128,6 @@ def _truncated(demo_video: Path, folder: Path, size: int = 100_000) -> Path:
 
 
 def _short_video(path: Path, frames: int, fps: float = 10.0) -> Path:
-    import cv2
-
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (64, 48))
     for i in range(frames):
         writer.write(np.full((48, 64, 3), i * 10 % 256, np.uint8))
@@ -134,6 +158,23 @@ def test_a_looping_file_that_is_broken_stops_instead_of_replaying(
 
     with pytest.raises(SourceError, match=problem):  # unchanged on disk: refused before any frame
         next(iter(source.frames()))
+
+
+@pytest.mark.parametrize(("size", "warned"), [(None, 0), (100_000, 1)], ids=["whole", "truncated"])
+def test_a_replayed_file_that_ends_early_says_so_once(
+    demo_video: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, size: int | None, warned: int
+) -> None:
+    path = demo_video if size is None else _truncated(demo_video, tmp_path, size)
+    with caplog.at_level("WARNING", logger="edge.sources.file"):
+        delivered = sum(1 for _ in FileSource(path).frames())
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == warned, lines
+    if warned:
+        assert lines[0] == (
+            f"video file {path} ended after {delivered} of the 795 frames its container declares: "
+            "truncated or damaged"
+        )
 
 
 def test_a_broken_file_plays_again_once_it_is_replaced(demo_video: Path, tmp_path: Path) -> None:

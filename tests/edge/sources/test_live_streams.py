@@ -8,11 +8,9 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -37,7 +35,7 @@ from edge.sources.base import Frame, SourceError
 from edge.sources.reader import Backoff
 from edge.sources.stream import StreamSource, redact
 from tests.conftest import make_detections
-from tests.edge.sources.conftest import RtspServer
+from tests.edge.sources.conftest import RtspServer, jpeg_frames
 from tests.support import free_port, wait_for
 
 SITE = "test-site"
@@ -283,59 +281,19 @@ def test_states_are_reported_by_name() -> None:
     assert {s.value for s in CameraState} == expected
 
 
-def _jpeg_frames(video: Path, count: int) -> list[bytes]:
-    capture = cv2.VideoCapture(str(video))
+def test_http_mjpeg_stream_delivers_frames(video: Path, mjpeg: Callable[..., str]) -> None:
+    from edge.config import HttpSourceConfig
+
+    url = mjpeg(jpeg_frames(video, 50))
+    source = StreamSource(HttpSourceConfig(type="http", url=url, open_timeout_s=5, read_timeout_s=5))
     frames = []
-    for _ in range(count):
-        ok, image = capture.read()
-        assert ok
-        frames.append(cv2.imencode(".jpg", image)[1].tobytes())
-    capture.release()
-    return frames
-
-
-class _MjpegHandler(BaseHTTPRequestHandler):
-    """An MJPEG camera: JPEG frames of a real video, one every 0.1 s, in one multipart response.
-    (Frames are encoded beforehand: OpenCV holds a global lock while a capture opens.)"""
-
-    jpegs: list[bytes]
-
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
-        self.end_headers()
-        try:
-            for jpeg in self.jpegs:
-                head = f"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
-                self.wfile.write(head.encode() + jpeg + b"\r\n")
-                time.sleep(0.1)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
-def test_http_mjpeg_stream_delivers_frames(video: Path) -> None:
-    handler = type("Handler", (_MjpegHandler,), {"jpegs": _jpeg_frames(video, 50)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        from edge.config import HttpSourceConfig
-
-        url = f"http://127.0.0.1:{server.server_address[1]}/stream.mjpg"
-        source = StreamSource(HttpSourceConfig(type="http", url=url, open_timeout_s=5, read_timeout_s=5))
-        frames = []
-        for pending in source.frames():
-            frame = pending.decode()
-            assert frame is not None
-            frames.append(frame)
-            if len(frames) == 10:
-                break
-        source.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    for pending in source.frames():
+        frame = pending.decode()
+        assert frame is not None
+        frames.append(frame)
+        if len(frames) == 10:
+            break
+    source.close()
     assert [f.image.shape for f in frames] == [(576, 768, 3)] * 10
     times = [f.time_s for f in frames]
     assert times == sorted(times)
