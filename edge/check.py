@@ -14,11 +14,11 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from edge.config import (
     CameraConfig,
@@ -32,6 +32,7 @@ from edge.config import (
 from edge.detect import Detector, ModelError, build_detector, verify_model
 from edge.pipeline import CameraPipeline
 from edge.runner import CameraRunner
+from edge.server import StartResponse, listen
 from edge.sources import FileSource, Frame, FrameSource, SourceError, open_source
 from edge.sources.stream import StreamSource
 from edge.zones.layout import layout_warnings
@@ -180,20 +181,19 @@ def _analyse_once(config: Config, camera: CameraConfig, detector: Detector, fram
 
 
 def check_metrics_port(host: str, port: int) -> Finding:
-    """Whether `edge run` could listen on host:port now (port 0: it picks a free one)."""
+    """Whether `edge run` could listen on host:port now (port 0: it picks a free one). Tried with the
+    edge's own bind: a port whose last connections wait in TIME-WAIT after the edge stopped is free
+    to it, a live listener is not."""
     where = f"metrics port {port} on {host}"
     if port == 0:
         return Finding("ok", f"{where}: a free port is picked at start")
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
+        listen(host, port, _no_page).server_close()
     except socket.gaierror:
-        return Finding("FAIL", f"{where}: metrics.host {host} is not a name or address: change metrics.host")
-    try:
-        with socket.socket(family, kind, proto) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
-            sock.bind(address)
+        return Finding(
+            "FAIL",
+            f"{where}: metrics.host {host} is not an IPv4 address or a name of one: change metrics.host",
+        )
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             return Finding(
@@ -207,6 +207,11 @@ def check_metrics_port(host: str, port: int) -> Finding:
             "FAIL", f"{where} cannot be used ({error.strerror}): change metrics.host or metrics.port"
         )
     return Finding("ok", f"{where} is free")
+
+
+def _no_page(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    """The probe's server never serves: it is closed as soon as it is bound."""
+    return []
 
 
 def check_clock(api_url: str) -> Finding:

@@ -54,8 +54,14 @@ def make_app(
     return app
 
 
+def listen(host: str, port: int, app: WsgiApp) -> WSGIServer:
+    """A server bound and listening on host:port, not serving yet. `wartezone check` tries this very
+    bind (IPv4, SO_REUSEADDR), so a stopped edge's connections in TIME-WAIT do not count as in use."""
+    return make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+
+
 def serve(host: str, port: int, app: WsgiApp) -> tuple[WSGIServer, threading.Thread]:
-    server = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    server = listen(host, port, app)
     thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     thread.start()
     return server, thread

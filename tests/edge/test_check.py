@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from edge.check import check_clock, check_metrics_port
+from edge.server import make_app, serve
 from tests.edge.fake_camera import PASSWORD, Camera
 from tests.edge.sources.conftest import DEBIAN_PYTHON, RtspServer
 from tests.edge.sources.test_diagnose import RTSP_DIGEST
@@ -165,11 +167,47 @@ def test_a_metrics_port_in_use_fails_the_check(site: Callable[[int], Path]) -> N
     [
         ("127.0.0.1", "ok   metrics port {port} on 127.0.0.1 is free"),
         ("192.0.2.77", "FAIL metrics port {port} on 192.0.2.77: 192.0.2.77 is not an address of this box"),
+        ("::1", "FAIL metrics port {port} on ::1: metrics.host ::1 is not an IPv4 address or a name of one"),
+        ("", "ok   metrics port {port} on  is free"),  # empty: every address, as the edge binds it
     ],
 )
 def test_the_metrics_port_is_tried_on_its_host(host: str, expected: str) -> None:
     port = free_port()
     assert check_metrics_port(host, port).line().startswith(expected.format(port=port))
+
+
+@pytest.mark.parametrize("stopped", [False, True])
+def test_a_stopped_edges_port_is_free_though_its_connections_wait_in_time_wait(stopped: bool) -> None:
+    """The edge's own /metrics server, scraped once: it closes the connection first (HTTP/1.0), so
+    that connection waits in TIME-WAIT on its port for a minute after the edge stopped."""
+    server, _ = serve("127.0.0.1", 0, make_app(CollectorRegistry(), lambda: (True, {})))
+    port = server.server_port
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as scrape:
+            scrape.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            answer = b""
+            while chunk := scrape.recv(65536):  # to the end: the server has closed its side first
+                answer += chunk
+        assert answer.startswith(b"HTTP/1.0 200 OK")
+        time.sleep(0.1)  # the last ACK has reached the server: its side is in TIME-WAIT
+        if stopped:
+            server.shutdown()
+            server.server_close()
+            assert _time_wait_on(port), "the scrape left no connection in TIME-WAIT"
+        line = check_metrics_port("127.0.0.1", port).line()
+    finally:
+        server.shutdown()
+        server.server_close()
+    if stopped:
+        assert line == f"ok   metrics port {port} on 127.0.0.1 is free"
+    else:
+        assert line.startswith(f"FAIL metrics port {port} on 127.0.0.1 is in use (another wartezone edge?)")
+
+
+def _time_wait_on(port: int) -> bool:
+    """Whether a TCP connection on local port `port` is in TIME-WAIT (Linux: /proc/net/tcp, state 06)."""
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return any(int(row.split()[1].rsplit(":", 1)[1], 16) == port and row.split()[3] == "06" for row in rows)
 
 
 @pytest.mark.parametrize(
