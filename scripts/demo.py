@@ -3,22 +3,30 @@ fire within a minute, the reception page to watch it. Started by scripts/demo.sh
 
 Tokens are made for this run and printed; they are handed to the API through its environment and
 written nowhere. Everything the run writes (configs, logs, the API's database) goes to .cache/demo
-(ignored by git), or to WARTEZONE_DEMO_DIR. Ctrl-C stops the API, then the edge.
+(ignored by git), or to WARTEZONE_DEMO_DIR. Ctrl-C, SIGTERM or SIGHUP (a closed terminal) stop the
+API, then the edge, even where the demo was started with SIGINT ignored (in the background by a
+script); should the demo die without that (SIGKILL), Linux ends both with it (PR_SET_PDEATHSIG).
 Ports: WARTEZONE_DEMO_EDGE_PORT (default 9464), WARTEZONE_DEMO_API_PORT (default 8088).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 import yaml
 
@@ -28,13 +36,27 @@ SITE, CAMERA, ZONE = "demo", "campus", "path-east"
 RULE = {"raise_level": 2, "clear_level": 1, "min_above_s": 5, "min_below_s": 5, "cooldown_s": 30}
 PRINT_EVERY_S = 2.0
 START_TIMEOUT_S = 90.0
+# Ctrl-C, `kill`, and the terminal closing. Set even where inherited as ignored: a shell starts a
+# background job with SIGINT ignored, and the demo would then never stop on `kill -INT`.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+class Stopped(Exception):
+    """A stop signal arrived: the demo ends, and the edge and the API with it."""
+
+
+def _stop_on_signal(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Stopped(signal.Signals(signum).name)
 
 
 def main() -> int:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop_on_signal)
     folder = Path(os.environ.get("WARTEZONE_DEMO_DIR", REPO / ".cache" / "demo"))
     folder.mkdir(parents=True, exist_ok=True)
-    edge_port = int(os.environ.get("WARTEZONE_DEMO_EDGE_PORT", "9464"))
-    api_port = int(os.environ.get("WARTEZONE_DEMO_API_PORT", "8088"))
+    edge_port = _free_port("WARTEZONE_DEMO_EDGE_PORT", 9464)
+    api_port = _free_port("WARTEZONE_DEMO_API_PORT", 8088)
     desk, lead = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     edge_config, api_config = _write_configs(folder, edge_port, api_port)
     api_url = f"http://127.0.0.1:{api_port}"
@@ -61,11 +83,30 @@ def main() -> int:
             time.sleep(PRINT_EVERY_S)
         print("wartezone demo: a process ended; see the logs in", folder, file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except Stopped:
         return 0
     finally:
+        for signum in STOP_SIGNALS:  # a second Ctrl-C must not cut the stopping short
+            signal.signal(signum, signal.SIG_IGN)
         for process in reversed(processes):  # the API first: it reads the edge
             _stop(process)
+
+
+def _free_port(variable: str, default: int) -> int:
+    """The port `variable` names, checked free on 127.0.0.1 before anything starts."""
+    port = int(os.environ.get(variable, str(default)))
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            raise SystemExit(
+                f"wartezone demo: port {port} on 127.0.0.1 is in use (an earlier demo still running? "
+                f"`ss -ltnp 'sport = :{port}'` names the process); stop it, or set {variable} to another port"
+            ) from None
+    return port
 
 
 def _write_configs(folder: Path, edge_port: int, api_port: int) -> tuple[Path, Path]:
@@ -88,7 +129,8 @@ def _write_configs(folder: Path, edge_port: int, api_port: int) -> tuple[Path, P
 
 
 def _start(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """A `wartezone` process in a session of its own (Ctrl-C reaches this script, which stops it)."""
+    """A `wartezone` process in a session of its own (Ctrl-C reaches this script, which stops it
+    in order), which Linux ends should this script end without stopping it."""
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "edge", *args],
@@ -97,7 +139,22 @@ def _start(args: list[str], log: Path, env: dict[str, str] | None = None) -> sub
             stderr=subprocess.STDOUT,
             env=os.environ | (env or {}),
             start_new_session=True,
+            preexec_fn=_ended_with(os.getpid()) if sys.platform == "linux" else None,
         )
+
+
+def _ended_with(parent: int) -> Callable[[], None]:
+    """Runs in the child before it becomes the `wartezone` process: SIGTERM when `parent` ends,
+    however it ends (SIGKILL included), which no handler or atexit in the parent can promise."""
+
+    def ask() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent ended before the request took effect
+            os._exit(1)
+
+    return ask
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
