@@ -4,20 +4,27 @@ Binds 127.0.0.1 unless told otherwise. Everything but the page itself (which hol
 the token made for this run, as `Authorization: Bearer TOKEN`: without it 401 and no picture. The
 page reads the token from the address's fragment (#token=...), which browsers never send, so it
 stays out of logs and Referer headers.
+
+A stranger's request costs little: the token is checked before a byte of the body is read, a body
+must declare its length (at most MAX_BODY_BYTES), a request must arrive within `timeout_s` however
+slowly it trickles in, and a body that is not the JSON of a request is answered 400 in words. Each
+connection has its own thread, so one slow client does not hold the page.
 """
 
 from __future__ import annotations
 
 import errno
 import hmac
+import io
 import json
 import logging
 import re
 import secrets
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,9 +35,23 @@ from edge.setup.config_file import Layout
 from edge.setup.page import PAGE
 from edge.setup.session import SetupSession, UnknownCamera
 
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024  # a layout is a few kilobytes
+# A request (line, headers and body) arrives within this, and an answer is taken within it, or the
+# connection is dropped: the page sends a few kilobytes from this box or a tunnel to it.
+TIMEOUT_S = 10.0
+# Revisions and limits are small numbers; Python's own limit (4300 digits) would be a ValueError.
+MAX_NUMBER_DIGITS = 18
+# After an answer to a request whose body was not read: how long and how much of it is let in and
+# dropped before closing (see _Handler._close_gently).
+LINGER_S = 1.0
+LINGER_BYTES = MAX_BODY_BYTES
+WHOLE_NUMBER = re.compile(r"[0-9]+")
+POST_PATHS = ("/api/draft", "/api/hold", "/api/save")
 PICTURE_PATH = re.compile(r"^/api/picture/(?P<camera>[^/]+)$")
 # The page is inline HTML, CSS and script; it may talk to this origin only and load nothing else.
 PAGE_HEADERS = {
@@ -68,10 +89,20 @@ class SetupServer:
     """Serves the page and its API for a session. Binds at once, so that a port in use is said
     before any camera is opened or the model loaded; `start` serves."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_PORT,
+        token: str | None = None,
+        timeout_s: float = TIMEOUT_S,
+    ) -> None:
+        if not timeout_s > 0:
+            raise ValueError(f"timeout_s must be above 0 seconds, got {timeout_s}")
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
-        self._handler: type[_Handler] = type("Handler", (_Handler,), {"token": self.token})
+        self._handler: type[_Handler] = type(
+            "Handler", (_Handler,), {"token": self.token, "timeout_s": timeout_s}
+        )
         server_class = _Server6 if ":" in host else ThreadingHTTPServer
         try:
             self._httpd = server_class((host, port), self._handler)
@@ -115,11 +146,46 @@ def _bind_problem(host: str, port: int, error: OSError) -> str:
     return f"{where} cannot be opened ({error.strerror}): choose another --host or --port"
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A connection's bytes, each read given only what is left of the request's time: a socket
+    timeout alone starts again with every byte, so a client sending one now and then would hold
+    its thread for ever."""
+
+    def __init__(self, connection: socket.socket, timeout_s: float) -> None:
+        super().__init__()
+        self._connection, self._timeout_s = connection, timeout_s
+        self.restart()
+
+    def restart(self) -> None:
+        self._deadline = time.monotonic() + self._timeout_s
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the request took longer than {self._timeout_s:g} s")
+        self._connection.settimeout(left)
+        return self._connection.recv_into(buffer)
+
+
 class _Handler(BaseHTTPRequestHandler):
     session: SetupSession
     token: str
+    timeout_s: float
     server_version = "wartezone-setup"
     sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the plain reader would wait as long as the client pleases
+        self._reader = _DeadlineReader(self.connection, self.timeout_s)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.restart()
+        super().handle_one_request()  # a TimeoutError there ends the connection, unanswered
 
     def log_message(self, format: str, *args: Any) -> None:
         """The page asks every second: not news."""
@@ -131,13 +197,47 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(self._post)
 
     def _answer(self, route: Any) -> None:
+        self._body_unread = "Transfer-Encoding" in self.headers or self.headers.get(
+            "Content-Length", "0"
+        ).strip() not in ("", "0")
         try:
             route(urlsplit(self.path))
         except _HttpError as error:
-            body: dict[str, Any] = {"status": error.status, "message": error.message}
-            if error.problems is not None:
-                body["problems"] = error.problems
-            self._json(error.status, {"error": body})
+            self._error(error)
+        except (ConnectionError, TimeoutError):  # the client went or stopped taking the answer
+            self.close_connection = True
+            return
+        except Exception:  # a fault of ours: said to the client and logged, never a dropped connection
+            log.exception("setup: %s %s failed", self.command, urlsplit(self.path).path)
+            self._error(_HttpError(500, "the setup failed on this request: see its log"))
+        if self._body_unread:
+            self._close_gently()
+
+    def _error(self, error: _HttpError) -> None:
+        body: dict[str, Any] = {"status": error.status, "message": error.message}
+        if error.problems is not None:
+            body["problems"] = error.problems
+        self._json(error.status, {"error": body})
+
+    def _close_gently(self) -> None:
+        """Closing with bytes of the client's unread makes the kernel reset the connection, and a
+        reset can wipe the answer from the client's side before it is read. So the answer ends
+        (FIN), and what still arrives is let in and dropped, for at most LINGER_S and LINGER_BYTES;
+        then the connection closes, read or not."""
+        self.close_connection = True
+        dropped = 0
+        deadline = time.monotonic() + LINGER_S
+        scratch = bytearray(64 * 1024)
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                received = self.connection.recv_into(scratch)
+                if received == 0:
+                    return
+                dropped += received
+        except OSError:  # timed out or gone: the answer is out, nothing more to do
+            return
 
     def _get(self, url: Any) -> None:
         if url.path == "/":
@@ -160,8 +260,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, picture, "image/jpeg")
 
     def _post(self, url: Any) -> None:
-        body = self._body()  # read first: a refused client still gets its answer, not a reset
-        self._authorise()
+        self._authorise()  # before a byte of the body is read: a stranger's body costs nothing
+        if url.path not in POST_PATHS:
+            raise _HttpError(404, f"no page {url.path}")
+        body = self._body()
         if url.path == "/api/draft":
             draft = _parse(DraftRequest, body)
             result = self._session_call(self.session.set_draft, draft.camera, draft.revision, draft.layout)
@@ -182,8 +284,6 @@ class _Handler(BaseHTTPRequestHandler):
                 log.error("setup: cannot write %s: %s", self.session.path, error.strerror)
                 raise _HttpError(500, f"cannot write {self.session.path.name}: {error.strerror}") from None
             self._json(200, {"file": self.session.path.name, "backup": backup.name})
-        else:
-            raise _HttpError(404, f"no page {url.path}")
 
     def _session_call(self, method: Any, camera: str, *args: Any) -> Any:
         try:
@@ -198,16 +298,32 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HttpError(401, "open the address wartezone setup printed, with its #token=")
 
     def _body(self) -> Any:
+        length = self._content_length()
         try:
-            length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            raise _HttpError(400, "Content-Length is not a number") from None
-        if length > MAX_BODY_BYTES:
-            raise _HttpError(413, f"body of {length} bytes; at most {MAX_BODY_BYTES}")
-        try:
-            return json.loads(self.rfile.read(length) or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise _HttpError(400, f"body is not JSON: {error}") from None
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            raise _HttpError(408, f"the request did not arrive within {self.timeout_s:g} s") from None
+        if len(raw) < length:
+            raise _HttpError(400, f"the body ended after {len(raw)} of its {length} bytes")
+        self._body_unread = False
+        return _json_of(raw)
+
+    def _content_length(self) -> int:
+        """The body's declared length: required (a body read until the client stops has no bound),
+        digits only (int() would take '-1', '+5' and '1_000'), at most MAX_BODY_BYTES."""
+        if "Transfer-Encoding" in self.headers:
+            raise _HttpError(411, "send the body with a Content-Length, not in chunks")
+        declared = self.headers.get_all("Content-Length") or []
+        if not declared:
+            raise _HttpError(411, "a POST needs a Content-Length (0 for no body)")
+        if len(set(declared)) > 1:
+            raise _HttpError(400, f"{len(declared)} different Content-Length headers")
+        value = declared[0].strip()
+        if WHOLE_NUMBER.fullmatch(value) is None:
+            raise _HttpError(400, f"Content-Length must be a number of bytes, got {value[:20]!r}")
+        if len(value) > len(str(MAX_BODY_BYTES)) or int(value) > MAX_BODY_BYTES:
+            raise _HttpError(413, f"body of {value[:20]} bytes; at most {MAX_BODY_BYTES}")
+        return int(value)
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
         extra = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
@@ -216,6 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(
         self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> None:
+        self.connection.settimeout(self.timeout_s)  # a client that never reads holds no thread for ever
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -225,6 +342,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _json_of(raw: bytes) -> Any:
+    """The body as JSON; anything else (not JSON, not UTF-8, nested past Python's recursion limit,
+    a number of more than MAX_NUMBER_DIGITS digits) is a 400 that says which."""
+    try:
+        return json.loads(raw or b"{}", parse_int=_whole_number)
+    except RecursionError:
+        raise _HttpError(400, "body is not JSON of this page: nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError among them
+        raise _HttpError(400, f"body is not JSON: {error}") from None
+
+
+def _whole_number(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _HttpError(
+            400, f"body has a number of {len(digits.lstrip('-'))} digits; at most {MAX_NUMBER_DIGITS}"
+        )
+    return int(digits)
 
 
 def _parse(model: type[_Request], body: Any) -> _Request:
