@@ -1,14 +1,20 @@
 """The site's YAML file written back as its owner wrote it: comments, order, quoting and indentation
 kept, the previous file beside it as FILE.bak, and nothing written unless the result passes the config
 model. `wartezone setup` writes zones and masks through it, `wartezone calibrate` a count correction.
+Each file is written whole to a temporary one beside it and renamed over it, so that a crash or a
+full disk leaves the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import io
 import itertools
+import os
 import re
+import stat
+import tempfile
 from collections.abc import Callable, MutableMapping, MutableSequence
 from pathlib import Path
 from typing import Any
@@ -75,9 +81,35 @@ def rewrite_config(path: Path, edit: Callable[[Any], None]) -> Path:
     new_text = written.getvalue()
     parse_config(yaml.safe_load(new_text), path.resolve().parent)
     backup = path.with_name(path.name + ".bak")
-    backup.write_text(text, encoding="utf-8")
-    path.write_text(new_text, encoding="utf-8")
+    target = Path(os.path.realpath(path))  # a link stays a link: the file it points to is replaced
+    original = target.stat()
+    write_whole(backup, text, original)
+    write_whole(target, new_text, original)
     return backup
+
+
+def write_whole(path: Path, text: str, like: os.stat_result) -> None:
+    """Write `text` to a temporary file in `path`'s folder, with the permissions (and, where
+    allowed, the owner) of `like`, flushed to disk, then renamed over `path`: readers and a crash
+    see the old file or the new one. Nothing is left behind when it fails."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fchmod(file.fileno(), stat.S_IMODE(like.st_mode))
+            with contextlib.suppress(PermissionError):  # only root may give a file to someone else
+                os.fchown(file.fileno(), like.st_uid, like.st_gid)
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)  # the rename itself on disk
+    finally:
+        os.close(folder)
 
 
 _BLOCK_KEY = re.compile(r"^(?P<lead>[ -]*)[^\s#-][^:#]*:\s*(#.*)?$")

@@ -30,8 +30,11 @@ def audit(event: str, args: tuple[Any, ...]) -> None:
         path, mode, flags = args
         by_mode = isinstance(mode, str) and any(c in mode for c in "wax+")
         by_flags = isinstance(flags, int) and bool(flags & WRITE_FLAGS)
-        if (by_mode or by_flags) and path is not None:
+        # A descriptor (an int) was opened, and seen here, by its path before.
+        if (by_mode or by_flags) and path is not None and not isinstance(path, int):
             writes.append(str(path))
+    elif event == "os.rename":  # os.rename and os.replace: the destination is written
+        writes.append(str(args[1]))
     elif event == "socket.bind":
         binds.append((args[0], args[1]))
     elif event == "socket.connect":

@@ -142,8 +142,11 @@ def test_the_correction_is_written_with_comments_kept_and_a_backup(tmp_path: Pat
     path = tmp_path / "site.yaml"
     path.write_text(SITE_YAML, encoding="utf-8")
     correction = CountCorrection(scale=1.12, offset=-0.4, stills=24, days=3)
+    inode = path.stat().st_ino
 
     backup = write_correction(path, "hall", correction)
+
+    assert path.stat().st_ino != inode  # a new file renamed over the old one, never half-written
 
     text = path.read_text(encoding="utf-8")
     assert backup.read_text(encoding="utf-8") == SITE_YAML

@@ -194,7 +194,11 @@ def test_setup_writes_only_the_yaml_and_its_backup_and_shows_pictures_only_with_
     report = json.loads(out.strip().splitlines()[-1])
 
     backup = privacy_config.with_name(privacy_config.name + ".bak")
-    assert {Path(p) for p in report["writes"]} == {privacy_config, backup}
+    written = {Path(p) for p in report["writes"]}
+    # Each file is written to a temporary one beside it and renamed over it.
+    temporary = {p for p in written if p.parent == privacy_config.parent and p.suffix == ".tmp"}
+    assert written - temporary == {privacy_config, backup}
+    assert all(p.name.startswith(f".{privacy_config.name}") and not p.exists() for p in temporary)
     assert report["connects"] == []
     assert report["listening"] == [repr(("127.0.0.1", 0))]  # port 0: picked free, this box only
     assert load_config(privacy_config).cameras[0].zones[0].name == "Westen"

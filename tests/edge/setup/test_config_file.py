@@ -3,7 +3,11 @@ values kept; nothing written unless the config model accepts the result."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,3 +213,81 @@ def test_any_edit_is_checked_before_it_is_written(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="less than or equal to 2"):
         rewrite_config(site, bad_correction)
     assert site.read_text(encoding="utf-8") == SITE and not (tmp_path / "site.yaml.bak").exists()
+
+
+def add_bench(document: dict[str, list[dict[str, list[object]]]]) -> None:
+    document["cameras"][0]["zones"].append({"id": "bench", "polygon": [[0.1, 0.5], [0.4, 0.5], [0.25, 0.9]]})
+
+
+def test_the_file_is_replaced_whole_keeping_its_permissions(tmp_path: Path) -> None:
+    """A new file renamed over the old one (another inode), never the old one truncated and written."""
+    site = tmp_path / "site.yaml"
+    site.write_text(SITE, encoding="utf-8")
+    site.chmod(0o640)
+    before = site.stat()
+
+    backup = rewrite_config(site, add_bench)
+
+    after = site.stat()
+    assert after.st_ino != before.st_ino
+    assert [z.id for z in load_config(site).cameras[0].zones] == ["waiting", "bench"]
+    assert backup.read_text(encoding="utf-8") == SITE
+    assert stat.S_IMODE(after.st_mode) == stat.S_IMODE(backup.stat().st_mode) == 0o640
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.yaml", "site.yaml.bak"]
+
+
+def test_a_link_stays_a_link_and_its_file_is_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "sites" / "north.yaml"
+    real.parent.mkdir()
+    real.write_text(SITE, encoding="utf-8")
+    site = tmp_path / "site.yaml"
+    site.symlink_to(real)
+
+    rewrite_config(site, add_bench)
+
+    assert site.is_symlink() and site.resolve() == real
+    assert [z.id for z in load_config(site).cameras[0].zones] == ["waiting", "bench"]
+    assert sorted(p.name for p in real.parent.iterdir()) == ["north.yaml"]
+
+
+@pytest.mark.parametrize(
+    ("failing", "backed_up"),
+    [
+        (None, True),  # nothing fails: the new file
+        (("fsync", 1), False),  # the backup's data
+        (("replace", 1), False),  # the backup's rename
+        (("fsync", 3), True),  # the new file's data (2: the folder, after the backup's rename)
+        (("replace", 2), True),  # the new file's rename
+    ],
+)
+def test_a_write_that_fails_midway_leaves_the_old_file_whole_and_no_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: tuple[str, int] | None, backed_up: bool
+) -> None:
+    """As a crash would: the failing call stands for the moment the power goes."""
+    site = tmp_path / "site.yaml"
+    site.write_text(SITE, encoding="utf-8")
+    calls = {"fsync": 0, "replace": 0}
+    for name in calls:
+        real = getattr(os, name)
+
+        def counted(*args: Any, _name: str = name, _real: Any = real) -> Any:
+            calls[_name] += 1
+            if failing == (_name, calls[_name]):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return _real(*args)
+
+        monkeypatch.setattr(os, name, counted)
+
+    if failing is None:
+        rewrite_config(site, add_bench)
+        assert [z.id for z in load_config(site).cameras[0].zones] == ["waiting", "bench"]
+        assert calls == {"fsync": 4, "replace": 2}  # each file's data and its folder; two renames
+    else:
+        with pytest.raises(OSError, match="No space left"):
+            rewrite_config(site, add_bench)
+        assert site.read_text(encoding="utf-8") == SITE
+    expected = ["site.yaml", "site.yaml.bak"] if backed_up else ["site.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == expected
+    if backed_up:
+        assert (tmp_path / "site.yaml.bak").read_text(encoding="utf-8") == SITE
