@@ -46,6 +46,7 @@ NOTIFICATIONS_SENT = "wartezone_notifications_sent"
 NOTIFICATIONS_FAILED = "wartezone_notifications_failed"
 OUTBOX_PENDING = "wartezone_outbox_pending"
 ALERT_TIME_TO_ACKNOWLEDGE = "wartezone_alert_time_to_acknowledge_seconds"  # histogram: fired to acknowledged
+AUTH_FAILURES = "wartezone_api_auth_failures"  # counter per kind (bearer, cookie, login); no address
 
 # --- wait figures per zone (README "Wait figures"): one definition per figure ---------------------
 # Prometheus computes them as recording rules (deploy/prometheus/rules/recording.yml) for Grafana;

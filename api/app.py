@@ -17,8 +17,9 @@ from api.metrics import ApiMetrics
 from api.occupancy import OccupancySource
 from api.routes import ops, pages, report, rules, session, state
 from api.schemas import EventPayload
-from api.security import BodyLimit, Tokens
+from api.security import BodyLimit, Guard, Tokens
 from api.service import Runtime
+from api.sessions import Sessions
 from api.settings import Settings
 
 DESCRIPTION = """\
@@ -52,11 +53,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime.open(settings, metrics, clock, source)
         app.state.runtime = runtime
+        app.state.sessions = Sessions.open(settings, app.state.tokens, clock)
         runtime.start()
         try:
             yield
         finally:
             await runtime.stop()
+            app.state.sessions.close()
 
     app = FastAPI(
         title="Wartezone staffing alerts",
@@ -70,6 +73,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.tokens = Tokens(settings.auth)
+    app.state.guard = Guard(clock, metrics.auth_failed, settings.auth.free_failures)
     app.state.metrics = metrics
     errors.install(app)
     for router in (state.router, rules.router, report.router, session.router, pages.router, ops.router):

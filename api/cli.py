@@ -32,7 +32,28 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser.add_argument("--host", help="listen address (default: settings, else 127.0.0.1)")
     parser.add_argument("--port", type=_port, help="listen port (default: settings, else 8088)")
     parser.set_defaults(handler=run)
+    actions = parser.add_subparsers(title="other actions", metavar="{token}")
+    token = actions.add_parser(
+        "token",
+        help="print a new random token for auth.desk_tokens or auth.lead_tokens",
+        description="Print a new random token (256 bits, URL-safe) for auth.desk_tokens or "
+        "auth.lead_tokens; it passes the API's check of weak tokens. Nothing is stored.",
+        epilog="example: WARTEZONE_DESK_TOKEN=$(wartezone api token)",
+    )
+    token.set_defaults(handler=new_token)
     register_report(commands)
+
+
+def new_token(args: argparse.Namespace) -> int:
+    import secrets
+
+    from api.settings import token_problem
+
+    token = secrets.token_urlsafe(32)
+    while token_problem(token) is not None:  # 43 random characters: practically never
+        token = secrets.token_urlsafe(32)
+    print(token)
+    return 0
 
 
 def register_report(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

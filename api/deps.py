@@ -1,4 +1,5 @@
-"""Route dependencies as Annotated aliases: the runtime, the caller's role, the zone in the path."""
+"""Route dependencies as Annotated aliases: the runtime, the caller's role (token or session), the
+zone in the path."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.domain import Role, ZoneKey
-from api.security import COOKIE, SAFE_METHODS, Tokens
+from api.security import COOKIE, SAFE_METHODS, FailureKind, Guard, Tokens, client_key, too_many
 from api.service import Runtime
+from api.sessions import Sessions
 from wartezone_contract import ID_MAX_LENGTH, ID_PATTERN
 
 bearer = HTTPBearer(
@@ -32,8 +34,26 @@ def get_tokens(request: Request) -> Tokens:
     return tokens
 
 
+def get_guard(request: Request) -> Guard:
+    guard: Guard = request.app.state.guard
+    return guard
+
+
+def get_sessions(request: Request) -> Sessions:
+    sessions: Sessions = request.app.state.sessions
+    return sessions
+
+
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 TokensDep = Annotated[Tokens, Depends(get_tokens)]
+GuardDep = Annotated[Guard, Depends(get_guard)]
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]
+
+
+def client_of(request: Request) -> str:
+    """The address failures are counted under (behind a proxy on this machine, uvicorn puts the
+    client's own address from X-Forwarded-For here)."""
+    return client_key(request.client.host if request.client else None)
 
 
 def same_origin(request: Request) -> bool:
@@ -44,19 +64,40 @@ def same_origin(request: Request) -> bool:
     return parts.netloc == request.headers.get("host", "")
 
 
-def caller_role(
+def check_token(request: Request, tokens: Tokens, guard: Guard, token: str, kind: FailureKind) -> Role | None:
+    """The token's role, or None (counted); 429 while this client must wait, before the token is
+    looked at, so that a right guess cannot be told from a wrong one by the answer."""
+    client = client_of(request)
+    guard.refuse_if_waiting(client)
+    role = tokens.role_of(token)
+    if role is None:
+        wait = guard.failed(client, kind)
+        if wait > 0:
+            raise too_many(wait)
+    return role
+
+
+# async: the session lookup uses the database connection, which lives on the event loop's thread.
+async def caller_role(
     request: Request,
     tokens: TokensDep,
+    guard: GuardDep,
+    sessions: SessionsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Role | None:
     if credentials is not None:
-        return tokens.role_of(credentials.credentials)
+        return check_token(request, tokens, guard, credentials.credentials, "bearer")
     cookie = request.cookies.get(COOKIE)
     if cookie is None:
         return None
     if request.method not in SAFE_METHODS and not same_origin(request):
         raise HTTPException(403, "cross-site request refused: send the token in the Authorization header")
-    return tokens.role_of(cookie)
+    # A session id is 256 random bits: checking one never waits (no guess can find one, and a
+    # screen behind the same address as a guesser keeps working); a failure still counts.
+    role = sessions.role_of(cookie)
+    if role is None:
+        guard.failed(client_of(request), "cookie")
+    return role
 
 
 CallerRole = Annotated[Role | None, Depends(caller_role)]

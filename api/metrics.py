@@ -3,7 +3,8 @@
 Names are pinned in wartezone_contract (a Grafana dashboard reads them):
 wartezone_alert_state{site,camera,zone,state}, wartezone_alert_raise_level / _clear_level,
 wartezone_alerts_fired_total, wartezone_alert_time_to_acknowledge_seconds (histogram),
-wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending.
+wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending,
+wartezone_api_auth_failures_total{kind} (bearer, cookie, login: aggregate, never an address).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from prometheus_client.registry import Collector
 
 from api.domain import State, ZoneKey
 from api.engine import ZoneView
+from api.security import FAILURE_KINDS, FailureKind
 from wartezone_contract import (
     ALERT_CLEAR_LEVEL,
     ALERT_RAISE_LEVEL,
     ALERT_STATE,
     ALERT_TIME_TO_ACKNOWLEDGE,
     ALERTS_FIRED,
+    AUTH_FAILURES,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
     OUTBOX_PENDING,
@@ -89,14 +92,26 @@ class ApiMetrics:
         self.outbox_pending = Gauge(
             OUTBOX_PENDING, "Events waiting in the outbox for delivery.", registry=registry
         )
+        self.auth_failures = Counter(
+            AUTH_FAILURES,
+            "Failed token or session checks: bearer (Authorization header), cookie (page session "
+            "ended or unknown), login (wrong token on a login form).",
+            ["kind"],
+            registry=registry,
+        )
         for channel in CHANNELS:  # series exist from the start, so increase() sees the first event
             self.notifications_sent.labels(channel)
             self.notifications_failed.labels(channel)
+        for kind in FAILURE_KINDS:
+            self.auth_failures.labels(kind)
 
     def attach(self, zones: Callable[[], list[ZoneView]], outbox_pending: Callable[[], int]) -> None:
         """Read the engine's zones and the outbox length at scrape time."""
         self._state.zones = zones
         self.outbox_pending.set_function(lambda: float(outbox_pending()))
+
+    def auth_failed(self, kind: FailureKind) -> None:
+        self.auth_failures.labels(kind).inc()
 
     def zone_seen(self, key: ZoneKey) -> None:
         self.alerts_fired.labels(*key)

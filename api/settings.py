@@ -27,6 +27,7 @@ from wartezone_contract import ID_PATTERN
 ENV_PREFIX = "WARTEZONE_API__"
 DEFAULT_PORT = 8088
 MIN_TOKEN_CHARS = 16
+MIN_TOKEN_KINDS = 8  # different characters in a token
 T = TypeVar("T")
 
 
@@ -59,8 +60,31 @@ def _secret_long_enough(value: SecretStr) -> SecretStr:
     return value
 
 
+def token_problem(token: str) -> str | None:
+    """Why a token is too weak to guard the API, or None. Length alone lets `aaaaaaaaaaaaaaaa` through;
+    random tokens of 16 or more characters practically never have fewer than 8 different ones."""
+    how = "`wartezone api token` prints a random one"
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"too short to be a token ({len(token)} characters, at least {MIN_TOKEN_CHARS}): {how}"
+    kinds = len(set(token))
+    if kinds < MIN_TOKEN_KINDS:
+        return (
+            f"too few different characters to be a token ({kinds}, at least {MIN_TOKEN_KINDS}; "
+            f"repeated or patterned tokens are guessed first): {how}"
+        )
+    return None
+
+
+def _token_strong_enough(value: SecretStr) -> SecretStr:
+    problem = token_problem(value.get_secret_value())
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 Secret = Annotated[SecretStr, AfterValidator(_secret_long_enough)]
+Token = Annotated[SecretStr, AfterValidator(_token_strong_enough)]
 Identifier = Annotated[
     str, Field(pattern=ID_PATTERN, description="Lower-case id: letters, digits, '-', '_'.")
 ]
@@ -125,20 +149,57 @@ class RetrySettings(Strict):
 
 
 class AuthSettings(Strict):
-    desk_tokens: list[Secret] = Field(
+    """Who may do what. A token is for API clients (`Authorization: Bearer`) and for logging a page
+    in; a page then holds a session (a random id in an HttpOnly cookie, its hash in the database)
+    that ends on logout, after session_idle_s without use, after session_max_age_s in any case,
+    and when its token leaves these settings (at the next start)."""
+
+    desk_tokens: list[Token] = Field(
         min_length=1, description="Tokens of the reception desk: read state, acknowledge alerts."
     )
-    lead_tokens: list[Secret] = Field(
+    lead_tokens: list[Token] = Field(
         min_length=1, description="Tokens of the branch lead: everything the desk may, and edit rules."
     )
-    cookie_secure: bool = Field(False, description="Send the page's login cookie over HTTPS only.")
+    plain_http: bool = Field(
+        False,
+        description="Browsers reach the API over plain HTTP from other machines (no HTTPS proxy in "
+        "front): the login cookie then goes without Secure. Listening on loopback (host 127.0.0.1, "
+        "::1, localhost) it always does; otherwise the cookie is Secure (HTTPS only) unless this is set.",
+    )
     session_max_age_s: int = Field(
         30 * 86400,
         ge=2,
         le=400 * 86400,
-        description="A page's login cookie lasts this long after the page last renewed it; an open "
-        "page renews it well before, so a kiosk stays logged in while it shows the page.",
+        description="A page's session ends this long after its login, however often it was renewed "
+        "or used: then the page asks for the token again.",
     )
+    session_idle_s: int = Field(
+        3600,
+        ge=2,
+        le=400 * 86400,
+        description="A page's session ends after this long without a request; an open page renews it "
+        "every quarter of this (at most hourly), so only a closed or cut-off page reaches it.",
+    )
+
+    free_failures: int = Field(
+        5,
+        ge=1,
+        le=1_000_000,
+        description="Failed token or session checks a client address may make before it has to wait "
+        "(1 s after the next failure, doubling up to 5 min; forgotten after 15 min without one). "
+        "Raise it only for a test bench that sends wrong tokens on purpose (schemathesis).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_cookie_secure(cls, data: Any) -> Any:
+        # The old switch was off by default, so it mostly stood in files as `false`: name what replaced it.
+        if isinstance(data, dict) and "cookie_secure" in data:
+            raise ValueError(
+                "cookie_secure was replaced by plain_http: the login cookie is Secure unless the API "
+                "listens on loopback or plain_http is true; remove cookie_secure"
+            )
+        return data
 
     @model_validator(mode="after")
     def _roles_distinct(self) -> AuthSettings:

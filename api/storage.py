@@ -1,5 +1,5 @@
-"""SQLite: rules, alert events, notifications, the webhook outbox and, where the API scrapes the
-edge itself, readings per zone and minute. Counts, times and ids only.
+"""SQLite: rules, alert events, notifications, the webhook outbox, where the API scrapes the
+edge itself readings per zone and minute, and page sessions (hashes). Counts, times and ids only.
 
 Created and migrated on open (PRAGMA user_version counts the migrations applied). One connection,
 used from the event loop's thread only; every write is one short transaction.
@@ -71,6 +71,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX readings_by_minute ON readings (minute);
     """,
+    """
+    CREATE TABLE sessions (              -- page logins; hashes only, so a copy of the file logs nobody in
+        id_hash TEXT PRIMARY KEY,        -- SHA-256 (hex) of the session id in the browser's cookie
+        token_hash TEXT NOT NULL,        -- SHA-256 (hex) of the token it logged in with
+        role TEXT NOT NULL CHECK (role IN ('desk', 'lead')),
+        created_at REAL NOT NULL,        -- the login: renewals keep it, so the lifetime is absolute
+        last_used_at REAL NOT NULL,
+        replaced_at REAL                 -- renewed: the id still serves requests already on their way
+    );
+    CREATE INDEX sessions_by_token ON sessions (token_hash, last_used_at);
+    """,
 )
 
 
@@ -99,6 +110,15 @@ class StepAlerts:
     step: int
     fired: int
     acknowledged: int
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    token_hash: str
+    role: Role
+    created_at: float
+    last_used_at: float
+    replaced_at: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,3 +448,55 @@ class Storage:
             "SELECT site FROM rules UNION SELECT site FROM alerts UNION SELECT site FROM readings"
         ).fetchall()
         return {r["site"] for r in rows}
+
+    # -- page sessions, by the hash of their id (api/sessions.py decides what is valid) ---------
+
+    def add_session(self, id_hash: str, token_hash: str, role: Role, created_at: float, at: float) -> None:
+        self._db.execute(
+            "INSERT INTO sessions (id_hash, token_hash, role, created_at, last_used_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (id_hash, token_hash, role.value, created_at, at),
+        )
+
+    def session(self, id_hash: str) -> SessionRow | None:
+        row = self._db.execute(
+            "SELECT token_hash, role, created_at, last_used_at, replaced_at FROM sessions WHERE id_hash = ?",
+            (id_hash,),
+        ).fetchone()
+        if row is None:
+            return None
+        return SessionRow(
+            row["token_hash"], Role(row["role"]), row["created_at"], row["last_used_at"], row["replaced_at"]
+        )
+
+    def touch_session(self, id_hash: str, at: float) -> None:
+        self._db.execute("UPDATE sessions SET last_used_at = ? WHERE id_hash = ?", (at, id_hash))
+
+    def replace_session(self, id_hash: str, at: float) -> None:
+        self._db.execute("UPDATE sessions SET replaced_at = ? WHERE id_hash = ?", (at, id_hash))
+
+    def delete_session(self, id_hash: str) -> None:
+        self._db.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+
+    def prune_sessions(self, created_before: float, used_before: float, replaced_before: float) -> int:
+        """Delete the sessions logged in, last used or replaced before these times; returns how many."""
+        return self._db.execute(
+            "DELETE FROM sessions WHERE created_at < ? OR last_used_at < ? OR replaced_at < ?",
+            (created_before, used_before, replaced_before),
+        ).rowcount
+
+    def keep_sessions_of(self, tokens: Iterable[tuple[str, Role]]) -> int:
+        """Delete the sessions of every other (token hash, role); returns how many."""
+        kept = [f"{token_hash}:{role.value}" for token_hash, role in tokens]
+        marks = ",".join("?" * len(kept)) or "''"  # none kept: every session goes
+        return self._db.execute(
+            f"DELETE FROM sessions WHERE token_hash || ':' || role NOT IN ({marks})", kept
+        ).rowcount
+
+    def trim_sessions(self, token_hash: str, keep: int) -> int:
+        """Delete all but the `keep` most recently used sessions of a token; returns how many."""
+        return self._db.execute(
+            "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE token_hash = ? "
+            "ORDER BY last_used_at DESC LIMIT -1 OFFSET ?)",
+            (token_hash, keep),
+        ).rowcount

@@ -93,9 +93,11 @@ def test_roles(client: TestClient, method: str, path: str, headers: dict[str, st
 def test_browser_login_cookie_and_cross_site_refusal(client: TestClient) -> None:
     assert_error_body(client.post("/api/v1/session", json={"token": "nope"}), 401)
     login = client.post("/api/v1/session", json={"token": DESK})
-    assert login.json() == {"role": "desk", "renew_after_s": 3600.0}  # 30 days' cookie, renewed hourly
+    # A session of 30 days at most, ended after an hour unused: the page renews it every 15 minutes.
+    assert login.json() == {"role": "desk", "renew_after_s": 900.0}
     cookie = login.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie and f"max-age={30 * 86400}" in cookie
+    assert DESK not in cookie  # the cookie holds a session id, never the token
     assert client.get("/api/v1/zones").status_code == 200  # the cookie is enough to read
     assert "<main" in client.get("/reception").text
     assert_error_body(client.put(RULE_PATH, json=RULE), 403)  # a desk cookie cannot edit rules
@@ -307,7 +309,8 @@ def test_rules_and_alerts_survive_a_restart(settings: Settings, fake_edge: FakeE
 
 
 def test_storage_holds_counts_and_times_only(settings: Settings, fake_edge: FakeEdge) -> None:
-    """Every column of every table is a number, a zone label, a role, a state word or JSON of those."""
+    """Every column of every table is a number, a zone label, a role, a state word, JSON of those
+    or a hash (a session's id and token, tests/api/test_api_sessions.py)."""
     import sqlite3
 
     fake_edge.set({("entrance", "waiting"): 7})
@@ -349,8 +352,9 @@ def test_storage_holds_counts_and_times_only(settings: Settings, fake_edge: Fake
             "exits",
             "at_raise",
         ],
+        "sessions": ["id_hash", "token_hash", "role", "created_at", "last_used_at", "replaced_at"],
     }
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
 
 
 def test_own_metrics_have_the_pinned_names(client: TestClient, fake_edge: FakeEdge) -> None:

@@ -398,12 +398,12 @@ def test_the_session_renews_itself_and_ends_unmistakably(
     site.edge.set({("entrance", "waiting"): 3})
     short = make_settings(
         input={"targets": [site.edge.url], "interval_s": 0.2},
-        auth={"desk_tokens": [DESK], "lead_tokens": [LEAD], "session_max_age_s": 3},
+        auth={"desk_tokens": [DESK], "lead_tokens": [LEAD], "session_idle_s": 3},
     )
     site.restart(short)
     page = reception(browser, site)
     try:
-        # Three lifetimes of the cookie later the page is still logged in: it renewed the cookie.
+        # Three idle times later the page is still logged in: it renewed its session (a new id each time).
         page.wait_for_timeout(9000)
         assert page.locator("#wz-ended").is_hidden()
         [cookie] = page.context.cookies()

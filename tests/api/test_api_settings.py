@@ -30,6 +30,8 @@ def problems(data: Any, environ: dict[str, str] | None = None) -> list[tuple[str
         ({}, "auth", "Field required"),  # the empty file: tokens are required, nothing else
         ({"auth": {"desk_tokens": [], "lead_tokens": [LEAD]}}, "auth.desk_tokens", "at least 1 item"),
         ({"auth": {"desk_tokens": ["short"], "lead_tokens": [LEAD]}}, "auth.desk_tokens[0]", "too short"),
+        ({**GOOD, "auth": {**GOOD["auth"], "cookie_secure": True}}, "auth", "replaced by plain_http"),
+        ({**GOOD, "auth": {**GOOD["auth"], "session_idle_s": 1}}, "auth.session_idle_s", "greater than"),
         ({"auth": {"desk_tokens": [LEAD], "lead_tokens": [LEAD]}}, "auth", "both a desk and a lead token"),
         ({**GOOD, "webhoks": []}, "webhoks", "Extra inputs are not permitted"),
         ({**GOOD, "port": 70000}, "port", "less than or equal to 65535"),
@@ -58,11 +60,49 @@ def test_bad_settings_name_the_field(data: Any, path: str, fragment: str) -> Non
     assert any(p == path and fragment in message for p, message in found), found
 
 
+@pytest.mark.parametrize(
+    ("token", "fragment"),
+    [
+        ("", "too short to be a token (0 characters, at least 16)"),
+        ("abcdefgh1234567", "too short to be a token (15 characters, at least 16)"),
+        ("aaaaaaaaaaaaaaaa", "too few different characters to be a token (1, at least 8"),
+        ("abababababababababababab", "too few different characters to be a token (2, at least 8"),
+        ("1234567123456712345671234567", "too few different characters to be a token (7, at least 8"),
+    ],
+)
+@pytest.mark.parametrize("role", ["desk_tokens", "lead_tokens"])
+def test_weak_tokens_are_refused_saying_how_to_make_one(token: str, fragment: str, role: str) -> None:
+    auth = {**GOOD["auth"], role: [token]}
+    [(path, message)] = problems({"auth": auth})
+    assert path == f"auth.{role}[0]" and fragment in message
+    assert "`wartezone api token` prints a random one" in message
+    assert not token or token not in message
+
+
+@pytest.mark.parametrize("token", ["abcdefgh12345678", "Zx9-Qw3_Er7tYu1i"])  # 16 characters, 8+ different
+def test_a_token_of_16_characters_with_8_different_ones_is_enough(token: str) -> None:
+    settings = parse_settings({"auth": {**GOOD["auth"], "desk_tokens": [token]}}, Path("/tmp"), {})
+    assert settings.auth.desk_tokens[0].get_secret_value() == token
+
+
+def test_wartezone_api_token_prints_a_token_the_settings_take() -> None:
+    made = [wartezone_api("token") for _ in range(2)]
+    assert [done.returncode for done in made] == [0, 0], [done.stderr for done in made]
+    tokens = [done.stdout for done in made]
+    assert all(t.endswith("\n") and t.count("\n") == 1 for t in tokens)  # the token alone: $(...) takes it
+    first, second = (t.strip() for t in tokens)
+    assert first != second and len(first) >= 40
+    settings = parse_settings({"auth": {"desk_tokens": [first], "lead_tokens": [second]}}, Path("/tmp"), {})
+    assert settings.auth.desk_tokens[0].get_secret_value() == first
+
+
 def test_defaults_scrape_the_local_edge_and_listen_locally() -> None:
     settings = parse_settings(GOOD, Path("/srv/wz"), {})
     assert isinstance(settings.input, ScrapeInput)
     assert settings.input.targets == ["http://127.0.0.1:9464/metrics"]
     assert (settings.host, settings.port) == ("127.0.0.1", 8088)
+    assert not settings.auth.plain_http  # the cookie is Secure off loopback unless this is set
+    assert (settings.auth.session_max_age_s, settings.auth.session_idle_s) == (30 * 86400, 3600)
     assert settings.database == Path("/srv/wz/wartezone-api.sqlite3")  # relative to the file
     assert settings.http.cors_origins == [] and settings.webhooks == []
 
@@ -124,6 +164,7 @@ def test_cli_exits_2_listing_every_bad_field_without_traceback(tmp_path: Path) -
     assert "Traceback" not in done.stderr
     for field in ("auth.desk_tokens[0]", "auth.lead_tokens", "input.interval_s"):
         assert f"  {field}: " in done.stderr, done.stderr
+    assert "`wartezone api token` prints a random one" in done.stderr
 
 
 def test_cli_exits_2_when_the_database_cannot_be_created(tmp_path: Path) -> None:
