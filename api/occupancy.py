@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -20,11 +21,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from api import promql
 from api.domain import Clock, Reading, Snapshot, Unknown, Why, ZoneKey
 from api.readings import ExitWindow
-from api.settings import PrometheusInput, ScrapeInput
+from api.settings import LimitSettings, PrometheusInput, ScrapeInput
 from wartezone_contract import (
     CAMERA_LAST_FRAME,
     CAMERA_UP,
     EXPECTED_WAIT_WINDOW,
+    ID_PATTERN,
     ZONE_ENTRIES,
     ZONE_EXITS,
     ZONE_INFO,
@@ -47,6 +49,9 @@ READ_FAMILIES = (*READ_METRICS, ZONE_INFO, ZONE_ENTRIES, ZONE_EXITS)
 RECENT_EXITS_QUERY = f"sum by ({', '.join(ZONE_LABELS)}) (increase({EXITS_SERIES}[{EXPECTED_WAIT_WINDOW}]))"
 SITE, CAMERA, ZONE = ZONE_LABELS  # the label names; a camera's metrics carry the first two
 MAX_EXPOSITION_BYTES = 8 << 20
+ID = re.compile(ID_PATTERN)
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LOGGED_MAX = 1000  # refused labels remembered (and so logged once each) per source
 
 Camera = tuple[str, str]
 
@@ -72,19 +77,158 @@ def _camera_of(sample: Sample) -> Camera:
     return sample.labels.get(SITE, ""), sample.labels.get(CAMERA, "")
 
 
-def samples_from_exposition(text: str) -> list[Sample]:
-    """The samples of the metrics this API reads, from a Prometheus text exposition."""
+def _label(name: str) -> re.Pattern[str]:
+    # A label's value as the text format writes it (a quote inside is escaped): a cheap look before
+    # the parser, which decides.
+    return re.compile(r"[{,]\s*" + name + r'="((?:[^"\\]|\\.)*)"')
+
+
+LABEL_VALUES = [(name, _label(name)) for name in ZONE_LABELS]
+
+
+def _value(pattern: re.Pattern[str], line: str) -> str | None:
+    found = pattern.search(line)
+    return found.group(1) if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What one edge box's page holds for this API: the samples read; how many zones it named
+    (those beyond the limit included); its series whose site, camera or zone is not an id (how
+    many, and the first LOGGED_MAX (label, value) pairs), left out."""
+
+    samples: list[Sample]
+    zones: int = 0
+    refused: int = 0
+    refused_labels: tuple[tuple[str, str], ...] = ()
+
+
+def read_page(text: str, max_zones: int | None = None) -> Page:
+    """The samples of the metrics this API reads, from a Prometheus text exposition; with
+    max_zones, only those of its first max_zones zones (and cameras) whose ids are ids. The lines
+    beyond are left out before the parser sees them (about 25 us a line): a page of 10,000 zones
+    costs what one of max_zones does, and an edge's histograms and process metrics are never parsed.
+    (An id has no character the format escapes, so its written value is its value.)"""
+    kept: list[str] = []
+    # the order each zone (and camera) first appears in: the first max_zones of each are read
+    zones: dict[tuple[str, ...], int] = {}
+    cameras: dict[tuple[str, ...], int] = {}
+    refused = 0
+    labels: dict[tuple[str, str], None] = {}
+    for raw in text.splitlines():
+        line = raw.lstrip()
+        if line.startswith("#"):
+            words = line.split(maxsplit=3)
+            if len(words) >= 3 and words[1] in ("HELP", "TYPE") and words[2] in READ_FAMILIES:
+                kept.append(line)
+            continue
+        name = METRIC_NAME.match(line)
+        if not name or name.group() not in READ_METRICS:
+            continue
+        values = [(label, _value(pattern, line)) for label, pattern in LABEL_VALUES]
+        bad = [(label, value) for label, value in values if value is not None and not ID.fullmatch(value)]
+        if bad:
+            refused += 1
+            if len(labels) < LOGGED_MAX:
+                labels.update(dict.fromkeys(bad))
+            continue
+        site, camera, zone = (value or "" for _, value in values)
+        seen, key = (cameras, (site, camera)) if not zone else (zones, (site, camera, zone))
+        order = seen.setdefault(key, len(seen))
+        if max_zones is None or order < max_zones:
+            kept.append(line)
     try:
-        families = list(text_string_to_metric_families(text))
+        families = list(text_string_to_metric_families("\n".join(kept) + "\n"))
     except (ValueError, TypeError, IndexError) as error:  # the parser's ways of saying "not an exposition"
         raise InputError(f"not a Prometheus text exposition: {error}") from None
-    return [
+    samples = [
         Sample(s.name, dict(s.labels), float(s.value))
         for family in families
         if family.name in READ_FAMILIES
         for s in family.samples
         if s.name in READ_METRICS
     ]
+    return Page(samples, len(zones), refused, tuple(labels))
+
+
+def samples_from_exposition(text: str) -> list[Sample]:
+    """The samples of the metrics this API reads, from a Prometheus text exposition (no limit)."""
+    return read_page(text).samples
+
+
+class Bounds:
+    """The limits (settings `limits`) on what one source's targets report: ids by the contract's
+    pattern (a series with another site, camera or zone id is never listed or stored), display
+    names cut to name_chars, at most zones_per_target zones per target. What they refuse is named
+    as a problem of its target and logged once (per target and label; LOGGED_MAX remembered)."""
+
+    def __init__(self, limits: LimitSettings) -> None:
+        self.limits = limits
+        self._logged: set[tuple[str, str, str]] = set()
+        self._over: dict[str, int] = {}  # target -> zones last logged as over the limit
+
+    def read(self, target: str, text: str) -> tuple[list[Sample], list[str]]:
+        """A target's page within the limits, and its problems."""
+        page = read_page(text, self.limits.zones_per_target)
+        for label, value in page.refused_labels:
+            self._refuse(target, label, value)
+        return self.check(target, page.samples, page.zones, page.refused)
+
+    def check(
+        self, target: str, samples: list[Sample], zones: int = 0, refused: int = 0
+    ) -> tuple[list[Sample], list[str]]:
+        """The samples within the limits (the first zones_per_target zones in their order), and the
+        problems; zones and refused: what read_page counted before, where it read the page."""
+        limit = self.limits.zones_per_target
+        kept: list[Sample] = []
+        order: dict[tuple[str, ...], int] = {}
+        for sample in samples:
+            bad = [
+                (n, sample.labels[n])
+                for n in ZONE_LABELS
+                if n in sample.labels and not ID.fullmatch(sample.labels[n])
+            ]
+            if bad:
+                refused += 1
+                for label, value in bad:
+                    self._refuse(target, label, value)
+                continue
+            zone = sample.labels.get(ZONE)
+            if zone and order.setdefault((*_camera_of(sample), zone), len(order)) >= limit:
+                continue
+            name = sample.labels.get(ZONE_NAME_LABEL)
+            if name is not None and len(name) > self.limits.name_chars:
+                labels = {**sample.labels, ZONE_NAME_LABEL: name[: self.limits.name_chars - 1] + "…"}
+                sample = replace(sample, labels=labels)
+            kept.append(sample)
+        problems = []
+        named = max(zones, len(order))
+        if named > limit:
+            problems.append(
+                f"{target} reports {named} zones, more than limits.zones_per_target ({limit}): "
+                f"the first {limit} are read, the others ignored"
+            )
+            if self._over.get(target) != named:
+                log.warning("%s", problems[-1])
+                self._over[target] = named
+        else:
+            self._over.pop(target, None)
+        if refused:
+            problems.append(
+                f"{target}: {refused} series ignored, their site, camera or zone is not an id "
+                "(lower-case letters, digits, '-', '_'; the log names them)"
+            )
+        return kept, problems
+
+    def _refuse(self, target: str, label: str, value: str) -> None:
+        key = (target, label, value)
+        if key in self._logged or len(self._logged) > LOGGED_MAX:
+            return
+        self._logged.add(key)
+        if len(self._logged) > LOGGED_MAX:
+            log.warning("more labels refused than the %d named so far: no longer logged", LOGGED_MAX)
+            return
+        log.warning("%s: series ignored, its %s %.80r is not an id (%s)", target, label, value, ID_PATTERN)
 
 
 def snapshot_from_samples(
@@ -170,14 +314,22 @@ class ScrapeSource:
     """Reads every edge box's /metrics page at once, as Prometheus would, and keeps the exits of
     the last minutes that Prometheus would otherwise keep (the expected wait's denominator)."""
 
-    def __init__(self, settings: ScrapeInput, clock: Clock, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: ScrapeInput,
+        clock: Clock,
+        client: httpx.AsyncClient | None = None,
+        limits: LimitSettings | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
         self._cameras_at: dict[str, set[Camera]] = {}
         self._exits = ExitWindow()
+        self._bounds = Bounds(limits or LimitSettings())
 
-    async def _scrape(self, url: str) -> list[Sample]:
+    async def _scrape(self, url: str) -> tuple[list[Sample], list[str]]:
+        """The target's samples within the limits, and its problems."""
         headers = {"Accept": "text/plain;version=0.0.4"}
         try:
             async with self._client.stream("GET", url, headers=headers) as response:
@@ -191,7 +343,8 @@ class ScrapeSource:
         except httpx.HTTPError as error:
             raise InputError(f"scrape of {url} failed: {type(error).__name__} {error}".rstrip()) from None
         try:
-            return samples_from_exposition(body.decode("utf-8"))
+            # In a thread: a large page must not hold up the answers to people meanwhile.
+            return await asyncio.to_thread(self._bounds.read, url, body.decode("utf-8"))
         except UnicodeDecodeError:
             raise InputError(f"scrape of {url} failed: not UTF-8 text") from None
         except InputError as error:
@@ -210,8 +363,10 @@ class ScrapeSource:
             elif isinstance(result, BaseException):
                 raise result
             else:
-                samples.extend(result)
-                self._cameras_at[url] = {_camera_of(s) for s in result}
+                read, found = result
+                samples.extend(read)
+                problems.extend(found)
+                self._cameras_at[url] = {_camera_of(s) for s in read}
         complete = all(url in self._cameras_at for url in targets)
         snapshot = snapshot_from_samples(
             samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable, complete
@@ -229,11 +384,16 @@ class PrometheusSource:
     QUERY = '{__name__=~"' + "|".join(READ_METRICS) + '"}'
 
     def __init__(
-        self, settings: PrometheusInput, clock: Clock, client: httpx.AsyncClient | None = None
+        self,
+        settings: PrometheusInput,
+        clock: Clock,
+        client: httpx.AsyncClient | None = None,
+        limits: LimitSettings | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self._client = client or httpx.AsyncClient(timeout=settings.timeout_s)
+        self._bounds = Bounds(limits or LimitSettings())
         self._url = settings.url
         self._cameras: set[Camera] = set()
         self._answered = False
@@ -264,6 +424,7 @@ class PrometheusSource:
                 dict.fromkeys(self._cameras, str(samples)),
                 complete=self._answered,
             )
+        samples, problems = self._within_limits(samples)
         self._cameras = {_camera_of(s) for s in samples}
         self._answered = True
         if isinstance(exits, InputError):
@@ -276,16 +437,32 @@ class PrometheusSource:
         recent = {
             ZoneKey(*(sample.labels.get(label, "") for label in ZONE_LABELS)): sample.value
             for sample in exits
-            if all(sample.labels.get(label) for label in ZONE_LABELS) and not math.isnan(sample.value)
+            if all(ID.fullmatch(sample.labels.get(label, "")) for label in ZONE_LABELS)
+            and not math.isnan(sample.value)
         }
-        snapshot = snapshot_from_samples(samples, now, self.settings.stale_after_s)
+        snapshot = snapshot_from_samples(samples, now, self.settings.stale_after_s, problems)
         return replace(snapshot, recent_exits=recent)
+
+    def _within_limits(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
+        """Each edge box (Prometheus's `instance` label) within the limits, as a scraped target is."""
+        by_target: dict[str, list[Sample]] = {}
+        for sample in samples:
+            by_target.setdefault(sample.labels.get("instance", self._url), []).append(sample)
+        kept: list[Sample] = []
+        problems: list[str] = []
+        for target, found in by_target.items():
+            read, said = self._bounds.check(target, found)
+            kept.extend(read)
+            problems.extend(said)
+        return kept, problems
 
     async def aclose(self) -> None:
         await self._client.aclose()
 
 
-def build_source(settings: ScrapeInput | PrometheusInput, clock: Clock) -> OccupancySource:
+def build_source(
+    settings: ScrapeInput | PrometheusInput, clock: Clock, limits: LimitSettings | None = None
+) -> OccupancySource:
     if isinstance(settings, ScrapeInput):
-        return ScrapeSource(settings, clock)
-    return PrometheusSource(settings, clock)
+        return ScrapeSource(settings, clock, limits=limits)
+    return PrometheusSource(settings, clock, limits=limits)

@@ -165,6 +165,10 @@ class RuleSpec(Strict):
         return self.opening_hours is None or self.opening_hours.is_open(at, tz)
 
 
+class TooManyRules(Exception):
+    """A new rule beyond the settings' limits.rules; the message says the limit and what to do."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A zone's rule as stored: what the lead set, and when."""

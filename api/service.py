@@ -29,7 +29,7 @@ from api.notify import WebhookWorker
 from api.occupancy import OccupancySource, build_source
 from api.readings import MinuteReadings
 from api.report import FigureSource, PrometheusRanges, Span, StoredReadings, build_report
-from api.rules import Rule, RuleSpec
+from api.rules import Rule, RuleSpec, TooManyRules
 from api.schemas import EventPayload, Health, Report, ZoneList, ZoneOut, utc
 from api.settings import PrometheusInput, Settings
 from api.storage import Storage
@@ -107,9 +107,8 @@ class Runtime:
         storage.prune(clock.now() - RETENTION_S)
         storage.prune_readings(clock.now() - settings.readings.retention_days * DAY_S)
         if source is None:
-            return cls(
-                settings, storage, build_source(settings.input, clock), metrics, clock, settings.input.type
-            )
+            source = build_source(settings.input, clock, settings.limits)
+            return cls(settings, storage, source, metrics, clock, settings.input.type)
         return cls(settings, storage, source, metrics, clock, "custom")
 
     def start(self) -> None:
@@ -207,9 +206,15 @@ class Runtime:
         return notice.alert
 
     def set_rule(self, key: ZoneKey, spec: RuleSpec) -> Rule:
-        """Raises UnknownZone for a zone no edge box reports (a typo): it would never be counted."""
+        """Raises UnknownZone for a zone no edge box reports (a typo): it would never be counted;
+        TooManyRules for a new rule beyond limits.rules."""
         if self._storage.rule(key) is None:
             self._directory.check_exists(key)
+            limit = self._settings.limits.rules
+            if len(self._storage.rule_specs()) >= limit:
+                raise TooManyRules(
+                    f"{limit} rules are set, as many as limits.rules allows: remove one or raise the limit"
+                )
         rule = self._storage.save_rule(key, spec, self._clock.now())
         self._engine.rule_set(key)
         self._metrics.zone_seen(key)

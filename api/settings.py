@@ -118,6 +118,27 @@ class PrometheusInput(Strict):
     )
 
 
+class LimitSettings(Strict):
+    """What an edge box (or anything answering on its port) can make the API hold, and how many
+    rules it keeps: so one broken or hostile edge cannot slow the API for everyone."""
+
+    zones_per_target: int = Field(
+        200,
+        ge=1,
+        le=10000,
+        description="Zones read from one edge box (a scrape target; with Prometheus, one instance): "
+        "the first this many in its answer, the rest ignored and named as a problem of that edge.",
+    )
+    rules: int = Field(500, ge=1, le=100000, description="Rules in all; a new one beyond is refused (409).")
+    name_chars: int = Field(
+        100,
+        ge=8,
+        le=1000,
+        description="Display names longer than this are cut (ids: the contract's 63 characters, "
+        "checked against its pattern; a series with another id is ignored).",
+    )
+
+
 def _input_type(value: Any) -> str | None:
     if isinstance(value, dict):
         return str(value.get("type", "scrape"))  # scraping the edge directly is the default
@@ -233,6 +254,9 @@ class Settings(Strict):
     )
     database: Path = Field(Path("wartezone-api.sqlite3"), description="SQLite file; created on start.")
     input: InputSettings = Field(default_factory=ScrapeInput, description="Where occupancy comes from.")
+    limits: LimitSettings = Field(
+        default_factory=LimitSettings, description="What the input and rules may hold."
+    )
     webhooks: Annotated[
         list[WebhookSettings], AfterValidator(lambda v: _unique(v, "webhook name", lambda w: w.name))
     ] = Field(default_factory=list, description="Receivers of alert events.")

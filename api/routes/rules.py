@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Response
 from api.deps import DeskRole, LeadRole, RuntimeDep, ZoneKeyDep
 from api.directory import UnknownZone
 from api.errors import responses
-from api.rules import RuleSpec
+from api.rules import RuleSpec, TooManyRules
 from api.schemas import RuleOut
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"], responses=responses(401, 422))
@@ -35,13 +35,16 @@ async def get_rule(key: ZoneKeyDep, runtime: RuntimeDep, role: DeskRole) -> Rule
     RULE_PATH,
     response_model=RuleOut,
     summary="Create or replace a zone's rule (404 for a zone no edge box reports, with the nearest one)",
-    responses=responses(400, 403, 404, 413),
+    description="A new rule beyond the settings' `limits.rules` (500 by default) is refused with 409.",
+    responses=responses(400, 403, 404, 409, 413),
 )
 async def put_rule(key: ZoneKeyDep, spec: RuleSpec, runtime: RuntimeDep, role: LeadRole) -> RuleOut:
     try:
         return RuleOut.of(runtime.set_rule(key, spec))
     except UnknownZone as error:
         raise HTTPException(404, str(error)) from None
+    except TooManyRules as error:
+        raise HTTPException(409, str(error)) from None
 
 
 @router.delete(

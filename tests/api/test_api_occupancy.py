@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from api_support import FakeClock, FakeEdge
+from api_support import LEAD_HEADERS, FakeClock, FakeEdge, ServerThread, client_for, exposition
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.domain import Snapshot, Unknown, Why, ZoneKey
 from api.occupancy import (
+    ZONE_INFO_SERIES,
+    Bounds,
     InputError,
     PrometheusSource,
+    Sample,
     ScrapeSource,
     samples_from_exposition,
     snapshot_from_samples,
 )
-from api.settings import PrometheusInput, ScrapeInput
-from tests.support import free_port
+from api.settings import LimitSettings, PrometheusInput, ScrapeInput, Settings
+from tests.support import free_port, wait_for
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "edge_exposition.prom"
 WAITING = ZoneKey("north", "entrance", "waiting")
@@ -179,3 +186,132 @@ def test_promql_input_errors_name_the_problem(fake_edge: FakeEdge, answer: str, 
     source = PrometheusSource(PrometheusInput(type="prometheus", url=url), FakeClock(time.time()))
     snapshot = asyncio.run(_read_and_close(source))
     assert snapshot.zones == {} and fragment in snapshot.problems[0] and url in snapshot.problems[0]
+
+
+# -- limits: what one edge box can make the API hold (settings `limits`) ---------------------------
+
+BAD_IDS = ["<svg onload=alert(1)>", "z'); DROP TABLE rules;--", "Waiting", "x" * 64]
+LIMITS = LimitSettings(zones_per_target=3, name_chars=10)
+
+
+def page(zones: dict[tuple[str, str], str], site: str = "north") -> str:
+    """An edge's page with these zones ((camera, zone) -> name), each counted, every camera up."""
+    cameras = {c: True for c, _ in zones}
+    return exposition(site, dict.fromkeys(zones, 1.0), cameras, dict.fromkeys(cameras, 1000.0), zones)
+
+
+@pytest.mark.parametrize(
+    ("zones", "kept", "problem"),
+    [
+        ({}, [], None),
+        ({("a", f"z{i}"): f"Z{i}" for i in range(3)}, ["z0", "z1", "z2"], None),
+        ({("a", f"z{i}"): f"Z{i}" for i in range(5)}, ["z0", "z1", "z2"], "reports 5 zones, more than"),
+        (
+            {("a", f"z{i}"): f"Z{i}" for i in range(1000)},
+            ["z0", "z1", "z2"],
+            "reports 1000 zones, more than limits.zones_per_target (3): the first 3 are read",
+        ),
+        ({("a", bad): "B" for bad in BAD_IDS} | {("a", "ok"): "O"}, ["ok"], ": 8 series ignored"),
+        ({("<b>", "ok"): "B", ("a", "ok"): "O"}, ["ok"], ": 4 series ignored"),
+    ],
+    ids=["empty", "at the limit", "over", "1000 over", "bad zone ids", "bad camera id"],
+)
+def test_a_page_is_read_within_the_limits(
+    zones: dict[tuple[str, str], str], kept: list[str], problem: str | None
+) -> None:
+    samples, problems = Bounds(LIMITS).read("http://edge/metrics", page(zones))
+    snapshot = snapshot_from_samples(samples, now=1001.0, stale_after_s=30, problems=problems)
+    assert [key.zone for key in snapshot.reported] == kept
+    assert sorted(key.zone for key in snapshot.zones) == sorted(kept)
+    assert (problem is None) == (not snapshot.problems), snapshot.problems
+    if problem:
+        assert any(problem in p and p.startswith("http://edge/metrics") for p in snapshot.problems)
+    assert not any(bad in p for p in snapshot.problems for bad in BAD_IDS)  # named in the log only
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"), [("", "z"), ("Wartebereich", "Wartebere…"), ("Halle Süd", "Halle Süd")]
+)
+def test_long_display_names_are_cut(name: str, shown: str) -> None:
+    samples, problems = Bounds(LIMITS).read("edge", page({("a", "z"): name}))
+    assert snapshot_from_samples(samples, 1001.0, 30).reported == {ZoneKey("north", "a", "z"): shown}
+    assert problems == []
+
+
+def test_refused_labels_are_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    bounds = Bounds(LIMITS)
+    text = page({("a", bad): "B" for bad in BAD_IDS})
+    for _ in range(3):
+        bounds.read("edge-1", text)
+    bounds.read("edge-2", text)
+    refused = [r.getMessage() for r in caplog.records if "is not an id" in r.msg]
+    assert len(refused) == 2 * len(BAD_IDS)  # once per target and label value
+    assert all(r.startswith(("edge-1: ", "edge-2: ")) for r in refused)
+
+
+def test_the_prometheus_input_bounds_each_instance() -> None:
+    bounds_of = PrometheusSource(
+        PrometheusInput(type="prometheus", url="http://prometheus:9090"), FakeClock(), limits=LIMITS
+    )
+    samples = [
+        Sample(ZONE_INFO_SERIES, {"site": "n", "camera": "c", "zone": f"z{i}", "instance": instance}, 1.0)
+        for instance in ("edge-1:9464", "edge-2:9464")
+        for i in range(5)
+    ]
+    kept, problems = bounds_of._within_limits(samples)
+    assert [(s.labels["instance"], s.labels["zone"]) for s in kept] == [
+        (instance, f"z{i}") for instance in ("edge-1:9464", "edge-2:9464") for i in range(3)
+    ]
+    assert [p.split(" ")[0] for p in problems] == ["edge-1:9464", "edge-2:9464"]
+
+
+def test_a_hostile_edge_is_bounded_and_the_api_answers(
+    make_settings: Callable[..., Settings], fake_edge: FakeEdge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """1,000 zones and ids that break the pattern from one edge: the first 200 are listed, the
+    problem is named, bad ids are neither listed nor stored, and the API keeps answering."""
+    fake_edge.names = {("entrance", f"z{i:04d}"): f"Zone {i}" for i in range(1000)}
+    fake_edge.names |= {("entrance", bad): "Evil" for bad in BAD_IDS[:2]}
+    fake_edge.set(dict.fromkeys(fake_edge.names, 1.0))
+    settings = make_settings(input={"targets": [fake_edge.url], "interval_s": 0.2})
+    server = ServerThread(create_app(settings)).start()
+    try:
+        with client_for(server) as client:
+            wait_for(lambda: client.get("/api/v1/zones").json()["zones"], 20, "a first read")
+            for _ in range(10):  # several reads, each answered while the edge is read
+                began = time.perf_counter()
+                health = client.get("/api/v1/health")
+                assert health.status_code == 200 and time.perf_counter() - began < 1.0
+                time.sleep(0.1)
+            zones = client.get("/api/v1/zones").json()
+        problems = health.json()["problems"]
+    finally:
+        server.stop()
+    listed = [z["zone"] for z in zones["zones"]]
+    assert listed == [f"z{i:04d}" for i in range(200)]
+    assert any("reports 1000 zones, more than limits.zones_per_target (200)" in p for p in problems)
+    with sqlite3.connect(settings.database) as db:  # the minute so far is stored on the way out
+        stored = {row[0] for row in db.execute("SELECT DISTINCT zone FROM readings")}
+    assert stored == set(listed)
+    refused = [r.getMessage() for r in caplog.records if r.name == "api.occupancy" and "is not an" in r.msg]
+    assert len(refused) == 2 and all(BAD_IDS[0][:8] in m or "DROP TABLE" in m for m in refused)
+
+
+@pytest.mark.parametrize("rules", [1, 2])
+def test_rules_beyond_the_limit_are_refused_with_words(
+    make_settings: Callable[..., Settings], fake_edge: FakeEdge, rules: int
+) -> None:
+    fake_edge.names = {("entrance", z): z for z in ("a", "b", "c")}
+    settings = make_settings(input={"targets": [fake_edge.url], "interval_s": 0.1}, limits={"rules": rules})
+    rule = {"raise_level": 5, "clear_level": 2}
+    with TestClient(create_app(settings)) as client:
+        wait_for(lambda: client.get("/api/v1/zones", headers=LEAD_HEADERS).json()["zones"], 10, "a read")
+        put = [
+            client.put(f"/api/v1/rules/north/entrance/{z}", json=rule, headers=LEAD_HEADERS) for z in "abc"
+        ]
+        again = client.put("/api/v1/rules/north/entrance/a", json=rule, headers=LEAD_HEADERS)
+    assert [r.status_code for r in put] == [200] * rules + [409] * (3 - rules)
+    assert put[-1].json()["error"]["message"] == (
+        f"{rules} rules are set, as many as limits.rules allows: remove one or raise the limit"
+    )
+    assert again.status_code == 200  # a rule replaced is no new rule
