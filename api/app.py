@@ -28,9 +28,11 @@ exposition (counts, never identities); per zone, the branch lead sets a raise le
 below it, minimum durations, opening hours and a cooldown (on the lead's page, `/lead`, or here).
 Zones, and their display names, are those the edge boxes report. Alerts go to a reception screen
 (`/reception`, with each zone's expected wait), to a Server-Sent Events stream and to webhooks (see
-*Webhooks* below for the body; header `X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of the raw
-body with the shared secret>`). The lead's report (`/api/v1/report`) gives per zone and hour the
-occupancy, entries and exits, the wait by Little's law and the alerts, as JSON or CSV.
+*Webhooks* below for the body; headers `X-Wartezone-Timestamp: <Unix seconds of the attempt>` and
+`X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the shared
+secret>`: refuse a delivery signed more than 5 minutes ago, and an event `id` taken already). The
+lead's report (`/api/v1/report`) gives per zone and hour the occupancy, entries and exits, the wait
+by Little's law and the alerts, as JSON or CSV.
 
 Roles: **desk** reads and acknowledges, **lead** also edits rules. Send `Authorization: Bearer
 <token>`. Every error has the body `{"error": {"status", "code", "message", "fields"}}`.

@@ -5,6 +5,10 @@ next only when that one got a 2xx answer: a receiver that is down for minutes ge
 in order, once it is back. An event is marked delivered only after the 2xx, so a receiver that
 answers after its timeout may see it twice; the event id (the same on every attempt) lets it drop
 the repeat. Nothing is ever dropped by the sender.
+
+Each attempt is signed with its own time: the signature covers "<unix seconds>.<raw body>", so a
+captured delivery cannot be sent again later (a receiver refuses one signed more than
+REPLAY_WINDOW_S ago) and, within the window, the event id in the signed body names the repeat.
 """
 
 from __future__ import annotations
@@ -24,19 +28,41 @@ from api.storage import OutboxItem, Storage
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Wartezone-Signature"
+TIMESTAMP_HEADER = "X-Wartezone-Timestamp"
 EVENT_HEADER = "X-Wartezone-Event"
 DELIVERY_HEADER = "X-Wartezone-Delivery"
 CHANNEL = "webhook"
+# How old a delivery a receiver still takes, either way (clocks differ a little); also how long it
+# remembers the event ids it took, to refuse a captured delivery sent again within the window.
+REPLAY_WINDOW_S = 300
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The X-Wartezone-Signature value: sha256=<hex HMAC-SHA256 of the raw body>."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The X-Wartezone-Signature value: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">,
+    timestamp in Unix seconds as sent in X-Wartezone-Timestamp."""
+    return _signature(secret, str(timestamp), body)
 
 
-def verify(secret: str, body: bytes, header: str | None) -> bool:
-    """What a receiver does (constant-time comparison)."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
+def _signature(secret: str, timestamp: str, body: bytes) -> str:
+    signed = timestamp.encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+    *,
+    now: float,
+    window_s: float = REPLAY_WINDOW_S,
+) -> bool:
+    """What a receiver checks (the README's recipe also remembers the ids it took): the signature,
+    compared in constant time, and its timestamp within window_s of now."""
+    if timestamp is None or signature is None or not (timestamp.isascii() and timestamp.isdigit()):
+        return False
+    expected = _signature(secret, timestamp, body).encode()  # over the header as sent
+    return hmac.compare_digest(expected, signature.encode()) and abs(now - int(timestamp)) <= window_s
 
 
 def backoff_s(attempts: int, retry: RetrySettings) -> float:
@@ -78,9 +104,11 @@ class WebhookWorker:
 
     async def deliver(self, item: OutboxItem) -> bool:
         body = item.body.encode()
+        timestamp = int(self.clock.now())  # this attempt's: a retry is signed afresh
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(self.webhook.secret.get_secret_value(), body),
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(self.webhook.secret.get_secret_value(), timestamp, body),
             EVENT_HEADER: item.type,
             DELIVERY_HEADER: str(item.notification_id),
             "User-Agent": "wartezone-api",

@@ -189,9 +189,10 @@ class ZoneList(Out):
 class EventPayload(ZoneRef):
     """The body of every webhook POST and of every `alert` event on the stream.
 
-    Signed with X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of the raw body, key: the shared
-    secret>. `id` increases by one per event and is the same on every retry: a receiver that
-    keeps the last id it handled drops a repeat, and sees a gap only if events were pruned.
+    Signed with X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of "<X-Wartezone-Timestamp>.<raw
+    body>", key: the shared secret>, the timestamp that of the attempt. `id` increases by one per
+    event and is the same on every retry: a receiver that keeps the last id it handled drops a
+    repeat, and sees a gap only if events were pruned.
     """
 
     id: int = Field(description="Event number; increasing, the same on every retry.")

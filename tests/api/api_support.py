@@ -3,8 +3,6 @@ receiver, the clock) and a real uvicorn server in a thread."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import subprocess
 import threading
@@ -22,6 +20,7 @@ import yaml
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.notify import verify
 from api.settings import Settings
 from tests.conftest import need_tool
 from tests.support import free_port, wait_for
@@ -164,10 +163,11 @@ class FakeEdge:
 class Receiver:
     """A webhook receiver on 127.0.0.1: records each POST, verifies nothing itself (tests do)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, failures: int = 0) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.received: list[tuple[dict[str, str], bytes]] = []
+        self.failures = failures  # the first POSTs answered 500 (recorded all the same)
         self._server: _Server | None = None
 
     def start(self) -> None:
@@ -177,7 +177,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(204)
+                self.send_response(500 if len(receiver.received) <= receiver.failures else 204)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
@@ -191,11 +191,11 @@ class Receiver:
             self._server = None
 
     def events(self, secret: str = SECRET) -> list[dict[str, Any]]:
-        """The bodies received, each checked against its signature header."""
+        """The bodies received, each checked against its signature and timestamp headers."""
         out = []
         for headers, body in self.received:
-            expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-            assert hmac.compare_digest(headers.get("x-wartezone-signature", ""), expected), "bad signature"
+            timestamp, signature = headers.get("x-wartezone-timestamp"), headers.get("x-wartezone-signature")
+            assert verify(secret, body, timestamp, signature, now=time.time()), "bad signature"
             out.append(json.loads(body))
         return out
 
