@@ -1,4 +1,5 @@
-"""The `wartezone` command: `edge run`, `replay`, `eval`, `bench`, `calibrate`, `check` and `setup`."""
+"""The `wartezone` command: `edge run`, `replay`, `eval`, `bench`, `calibrate`, `check`, `setup` and
+`privacy-sheet`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig, default_config, load_config
 from edge.detect import ModelError, verify_model
+from edge.privacy_sheet import register as register_privacy_sheet
 from edge.setup import DEFAULT_PORT as SETUP_PORT
 from edge.sources import SourceError
 
@@ -354,6 +356,8 @@ def parser() -> argparse.ArgumentParser:
         "--port", type=int, default=SETUP_PORT, help=f"listen port (default {SETUP_PORT}; 0 picks a free one)"
     )
     se.set_defaults(handler=_setup)
+
+    register_privacy_sheet(commands)
 
     # Other parts of the product (the alert API) add their commands through an entry point, so
     # that edge never imports them; an edge box installed without the [api] extra has none.
