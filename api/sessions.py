@@ -53,7 +53,7 @@ class Sessions:
         sessions = cls(Storage.open(settings.database), settings, clock)
         revoked = sessions._storage.keep_sessions_of(tokens.fingerprints())
         if revoked:
-            log.info("%d page sessions ended: their token is no longer in the settings", revoked)
+            log.info("%d page sessions ended: their token left the settings or changed role", revoked)
         sessions._prune()
         return sessions
 

@@ -201,7 +201,6 @@ class AuthSettings(Strict):
         description="A page's session ends after this long without a request; an open page renews it "
         "every quarter of this (at most hourly), so only a closed or cut-off page reaches it.",
     )
-
     free_failures: int = Field(
         5,
         ge=1,

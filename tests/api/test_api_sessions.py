@@ -11,16 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import DESK, DESK_HEADERS, LEAD, FakeClock, FakeEdge
+from api_support import DESK, DESK_HEADERS, LEAD, FakeClock, FakeEdge, Site
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
-from api import security
+from api import security, sessions
 from api.app import create_app
 from api.security import COOKIE, Guard, client_key
 from api.sessions import ROTATED_GRACE_S
 from api.settings import Settings
+from tests.browser import shoot
 
 ZONES = "/api/v1/zones"
 SESSION = "/api/v1/session"
@@ -141,6 +142,19 @@ def test_a_new_login_ends_the_session_the_browser_had(client: TestClient) -> Non
     assert lead.status_code == 200 and lead.json()["role"] == "lead"
     assert status_with(client, desk) == 401
     assert status_with(client, lead.cookies[COOKIE], "/lead") == 200
+
+
+@pytest.mark.parametrize("logins", [0, 1, 3])
+def test_a_token_keeps_its_most_recently_used_sessions_only(
+    client: TestClient, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, logins: int
+) -> None:
+    monkeypatch.setattr(sessions, "SESSIONS_PER_TOKEN", 2)
+    made = []
+    for _ in range(logins):
+        made.append(log_in(client))
+        clock.advance(61)  # each use is written: the order of last use is the order of the logins
+    assert [status_with(client, cookie) for cookie in made] == [401] * (logins - 2) + [200] * min(logins, 2)
+    assert status_with(client, log_in(client, OTHER_DESK)) == 200  # another token's count
 
 
 @pytest.mark.parametrize("value", ["", DESK, LEAD, "x" * 43])
@@ -336,3 +350,31 @@ def test_failures_are_counted_per_address_and_ipv6_per_64(host: str | None, key:
 def test_bearer_clients_keep_working(client: TestClient) -> None:
     client.cookies.clear()
     assert client.get(ZONES, headers=DESK_HEADERS).status_code == 200
+
+
+@pytest.mark.browser
+def test_the_login_form_says_how_long_to_wait(browser: Any, make_site: Callable[..., Site]) -> None:
+    site = make_site({("entrance", "waiting"): "Wartebereich Süd"})
+    page = browser.new_page(locale="de-DE")
+    page.set_default_timeout(15000)
+    try:
+        page.goto(f"{site.server.url}/reception")
+        for _ in range(FREE):
+            page.fill("#token", WRONG)
+            page.click("#submit")
+            page.wait_for_selector("#error:has-text('Unbekannter Schlüssel')")
+            page.evaluate("document.getElementById('error').textContent = ''")
+        page.fill("#token", WRONG)
+        page.click("#submit")
+        page.wait_for_selector("#error:has-text('Zu viele')")
+        assert page.inner_text("#error") == (
+            "Zu viele falsche Schlüssel \N{EN DASH} in 1 s erneut versuchen / "
+            "Too many wrong tokens \N{EN DASH} try again in 1 s"
+        )
+        shoot(page, "login-too-many-wrong-tokens")
+        page.wait_for_timeout(1100)  # its wait over, the right token logs in
+        page.fill("#token", DESK)
+        page.click("#submit")
+        page.wait_for_selector('#connection[data-connected="true"]')
+    finally:
+        page.close()
