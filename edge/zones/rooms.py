@@ -87,18 +87,31 @@ def assign(a: ArrayLike, b: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int
 
 @dataclass(frozen=True, slots=True)
 class RoomView:
-    """One camera's part in a room step: its people's floor points (NaN rows: no floor point) and
-    the floor it sees (footprint polygon, metres)."""
+    """One camera's part in a room step: its people's floor points (NaN rows: no floor point), the
+    floor it sees (footprint polygon, metres) and, optionally, the detector's confidence per person."""
 
     points: Points
     footprint: Points
+    confidence: NDArray[np.float32] | None = None
+
+    def __post_init__(self) -> None:
+        points = np.asarray(self.points, np.float64).reshape(-1, 2)
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "footprint", np.asarray(self.footprint, np.float64).reshape(-1, 2))
+        if self.confidence is not None:
+            confidence = np.asarray(self.confidence, np.float32)
+            if confidence.shape != (len(points),):
+                raise ValueError(f"confidence must have shape ({len(points)},), got {confidence.shape}")
+            object.__setattr__(self, "confidence", confidence)
 
 
 def _inside(polygon: ArrayLike, points: Points) -> NDArray[np.bool_]:
     return contains(np.asarray(polygon, np.float32).reshape(-1, 2), points.astype(np.float32))
 
 
-def merge_views(views: Sequence[RoomView], room: ArrayLike, gate_m: float = GATE_M) -> Points:
+def merge_views(
+    views: Sequence[RoomView], room: ArrayLike, gate_m: float = GATE_M, confirm_below: float | None = None
+) -> Points:
     """The room's people on the floor, each once: (K, 2) metres; K is the room's count.
 
     Cameras are merged one after another in their order. Each camera's points inside the room are
@@ -108,32 +121,48 @@ def merge_views(views: Sequence[RoomView], room: ArrayLike, gate_m: float = GATE
     A matched person's point becomes the mean of its sightings; the others are new people. One
     camera's own detections are never merged with each other (the assignment is one to one), which
     is why cameras are merged in turn rather than all points clustered at once.
+
+    With `confirm_below`, a person in an overlap seen by one camera only, with a confidence below it,
+    is dropped: there every camera sees the place, and a faint box only one of them finds is more
+    often a thing (a stand, a bag) than a person hidden from the others. Each camera adds its own
+    faint false people to the room, so without this a room of three cameras has three cameras'
+    worth; the price is a hidden person who is also faint. Views need confidences for it.
     """
     polygon = np.asarray(room, np.float64).reshape(-1, 2)
     if len(polygon) < 3:
         raise ValueError(f"a room needs at least 3 corners, got {len(polygon)}")
     people = np.zeros((0, 2))
     sightings = np.zeros(0)
-    covered: list[Points] = []
-    for view in views:
-        points = np.asarray(view.points, np.float64).reshape(-1, 2)
-        points = points[np.isfinite(points).all(axis=1)]
-        points = points[_inside(polygon, points)]
+    best = np.zeros(0)  # the highest confidence of each person's sightings
+    for index, view in enumerate(views):
+        kept = np.isfinite(view.points).all(axis=1)
+        kept[kept] = _inside(polygon, view.points[kept])
+        points = view.points[kept]
+        if view.confidence is not None:
+            confidence = view.confidence[kept].astype(np.float64)
+        elif confirm_below is not None:
+            raise ValueError(f"view {index} has no confidences, which confirm_below needs")
+        else:
+            confidence = np.ones(len(points))
         seen_before = np.zeros(len(points), bool)
-        for earlier in covered:
-            seen_before |= _inside(earlier, points)
-        in_view = _inside(view.footprint, people)
-        candidates, mine = np.flatnonzero(in_view), np.flatnonzero(seen_before)
+        for earlier in views[:index]:
+            seen_before |= _inside(earlier.footprint, points)
+        candidates, mine = np.flatnonzero(_inside(view.footprint, people)), np.flatnonzero(seen_before)
         pairs = assign(people[candidates], points[mine], gate_m)
         matched_people, matched_points = candidates[pairs[:, 0]], mine[pairs[:, 1]]
-        weight = sightings[matched_people]
-        people[matched_people] = (people[matched_people] * weight[:, None] + points[matched_points]) / (
-            weight[:, None] + 1
-        )
+        weight = sightings[matched_people][:, None]
+        people[matched_people] = (people[matched_people] * weight + points[matched_points]) / (weight + 1)
         sightings[matched_people] += 1
+        best[matched_people] = np.maximum(best[matched_people], confidence[matched_points])
         new = np.ones(len(points), bool)
         new[matched_points] = False
         people = np.concatenate([people, points[new]])
         sightings = np.concatenate([sightings, np.ones(int(new.sum()))])
-        covered.append(np.asarray(view.footprint, np.float64).reshape(-1, 2))
-    return people
+        best = np.concatenate([best, confidence[new]])
+    if confirm_below is None:
+        return people
+    coverage = sum(
+        (_inside(view.footprint, people).astype(int) for view in views), np.zeros(len(people), int)
+    )
+    unconfirmed = (sightings == 1) & (coverage >= 2) & (best < confirm_below)
+    return people[~unconfirmed]

@@ -155,3 +155,41 @@ def test_no_cameras_no_people() -> None:
 def test_a_room_needs_an_area() -> None:
     with pytest.raises(ValueError, match="at least 3 corners"):
         merge_views([], rectangle(0, 0, 1, 1)[:2])
+
+
+@pytest.mark.parametrize(
+    ("left", "left_confidence", "right", "right_confidence", "confirmed", "all_counted"),
+    [
+        (points(), [], points(), [], 0, 0),
+        (points((5, 3)), [0.1], points(), [], 0, 1),  # faint, in the overlap, the other camera saw nothing
+        (points((5, 3)), [0.9], points(), [], 1, 1),  # sure: hidden from the other camera
+        (points((5, 3)), [0.1], points((5.2, 3)), [0.1], 1, 1),  # faint in both: confirmed
+        (points((2, 3)), [0.1], points(), [], 1, 1),  # faint where only one camera sees: kept
+        (points(), [], points((8, 3), (5, 3)), [0.1, 0.1], 1, 2),
+    ],
+)
+def test_faint_people_in_an_overlap_need_a_second_camera(
+    left: Points,
+    left_confidence: list[float],
+    right: Points,
+    right_confidence: list[float],
+    confirmed: int,
+    all_counted: int,
+) -> None:
+    views = [
+        RoomView(left, LEFT, np.asarray(left_confidence, np.float32)),
+        RoomView(right, RIGHT, np.asarray(right_confidence, np.float32)),
+    ]
+
+    assert len(merge_views(views, ROOM, confirm_below=0.25)) == confirmed
+    assert len(merge_views(views, ROOM)) == all_counted
+
+
+def test_confirmation_needs_confidences() -> None:
+    with pytest.raises(ValueError, match="view 0 has no confidences"):
+        merge_views([RoomView(points((5, 3)), LEFT)], ROOM, confirm_below=0.25)
+
+
+def test_a_view_names_confidences_of_the_wrong_shape() -> None:
+    with pytest.raises(ValueError, match=r"confidence must have shape \(1,\), got \(2,\)"):
+        RoomView(points((5, 3)), LEFT, np.array([0.5, 0.5], np.float32))
