@@ -28,13 +28,26 @@ import random
 import statistics
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 from prometheus_client import CollectorRegistry
+from tqdm import tqdm
 
 import wartezone_contract as contract
+from api.forecast import (
+    OCCUPANCY_SPREAD,
+    WARNING_HOLD_S,
+    ArrivalSeries,
+    early_warning,
+    forecast_arrivals,
+    public_holidays,
+    skip_days,
+)
 from edge.config import Config
 from edge.detect.base import ModelInfo
 from edge.metrics import EdgeMetrics
@@ -494,3 +507,463 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# --- Simulated branch weeks: the forecast, the early warning and the counters advice ------------
+# Weeks of a branch (Monday to Friday, German public holidays closed) with a weekly arrival profile,
+# each day's own level and random surges. Every minute while open the API's pure functions run on
+# what the branch has counted so far: the arrival forecast (api/forecast.py) on the 15-minute
+# arrivals of earlier steps, the service rate and the occupancy forecast (wartezone_contract) on
+# the last hour's minutes, the early warning, and the counters needed. The counts are the true
+# ones (a perfect edge; the frame-by-frame accounting above measures the edge's own errors) so
+# that weeks simulate in seconds. benchmarks/forecast.py scores it.
+
+BRANCH_STEP_S = 900
+MINUTE_S = 60.0
+
+
+@dataclass(frozen=True)
+class BranchScenario:
+    seed: int = 11
+    weeks: int = 10
+    warmup_weeks: int = 4  # scored from this week on, once the weekday profile has seen a few weeks
+    first_day: date = date(2026, 3, 2)  # a Monday; Good Friday, Easter Monday and 1 May fall inside
+    subdiv: str = "BY"  # the German state whose public holidays close the branch
+    opens_h: int = 8
+    arrivals_per_hour: tuple[float, ...] = (30.0, 44.0, 48.0, 38.0, 30.0, 40.0, 36.0, 24.0)  # by hour open
+    weekday_factor: tuple[float, ...] = (1.25, 1.0, 0.8, 1.15, 0.9)  # Monday .. Friday
+    day_spread: float = 0.1  # each day's level: lognormal with this spread
+    surge_chance: float = 0.3  # a day has a surge (a bus, a letter sent to many) with this chance
+    surge_per_hour: tuple[float, float] = (20.0, 40.0)  # extra arrivals per hour during it
+    surge_minutes: tuple[float, float] = (30.0, 75.0)
+    service_mean_s: float = 360.0
+    service_cv: float = 0.4
+    counters: int = 5  # the fixed staffing, and the advice's start before it knows anything
+    max_counters: int = 8
+    open_delay_s: float = 300.0  # an extra counter opens this long after the advice asks for it
+    close_after_s: float = 900.0  # one closes after the advice has asked for fewer this long
+    backlog: bool = True  # counters needed also serve the people waiting now within the half hour
+    raise_level: int = 15  # the alert rule (api/rules.py defaults for the durations)
+    clear_level: int = 8
+    min_above_s: float = 60.0
+    min_below_s: float = 60.0
+    cooldown_s: float = 300.0
+    warn_ahead_s: float = 1200.0
+    target_s: float = contract.TARGET_WAIT_S
+    level: float = contract.WAIT_LONGER_LEVEL
+
+    @property
+    def hours_open(self) -> int:
+        return len(self.arrivals_per_hour)
+
+
+@dataclass
+class BranchDay:
+    """One open day, minute by minute from opening until the room is empty."""
+
+    day: date
+    scored: bool
+    waiting: list[int] = field(default_factory=list)  # at the start of each minute
+    arrivals: list[int] = field(default_factory=list)  # in each minute
+    exits: list[int] = field(default_factory=list)
+    counters: list[int] = field(default_factory=list)
+    warning_s: list[float | None] = field(default_factory=list)  # early_warning's answer (open minutes)
+    forecast: list[list[float] | None] = field(default_factory=list)  # the occupancy path then
+    waits_s: list[float] = field(default_factory=list)  # of everyone who came that day
+    surge: tuple[float, float] | None = None  # seconds after opening
+
+
+@dataclass
+class BranchRun:
+    policy: str
+    days: list[BranchDay]
+    arrival_forecasts: list[tuple[int, float, float]]  # (step index, forecast 1 step ahead, truth)
+
+
+def _arrival_times(scenario: BranchScenario, rng: random.Random, level: float, day: BranchDay) -> list[float]:
+    """One day's arrivals (seconds after opening): Poisson at each hour's rate times the day's
+    level, plus a surge on some days, by thinning."""
+    surge = None
+    if rng.random() < scenario.surge_chance:
+        length = rng.uniform(*scenario.surge_minutes) * 60
+        start = rng.uniform(0, scenario.hours_open * 3600 - length)
+        surge = (start, start + length, rng.uniform(*scenario.surge_per_hour) / 3600)
+        day.surge = (start, start + length)
+    top = max(scenario.arrivals_per_hour) * level / 3600 + (surge[2] if surge else 0.0)
+    times, t = [], 0.0
+    while True:
+        t += rng.expovariate(top)
+        if t >= scenario.hours_open * 3600:
+            return times
+        rate = scenario.arrivals_per_hour[int(t // 3600)] * level / 3600
+        if surge and surge[0] <= t < surge[1]:
+            rate += surge[2]
+        if rng.random() * top < rate:
+            times.append(t)
+
+
+def _advice(scenario: BranchScenario, rates: Sequence[float], rate: float, waiting: int) -> int:
+    """Counters needed for the next half hour's forecast arrivals (and the people waiting now,
+    as if they came within it), within 1 .. max_counters."""
+    arrival_rate = statistics.fmean(rates)
+    if scenario.backlog:
+        arrival_rate += waiting / contract.OCCUPANCY_FORECAST_S
+    try:
+        needed = contract.counters_needed(arrival_rate, rate, scenario.target_s, scenario.level)
+    except ValueError:  # beyond any branch: as many as there are
+        needed = scenario.max_counters
+    return min(scenario.max_counters, max(1, needed))
+
+
+def _settle(run_: BranchRun, index: int, arrived: int) -> None:
+    """The truth for the step's arrival forecast, once the step has ended."""
+    if run_.arrival_forecasts and run_.arrival_forecasts[-1][0] == index:
+        run_.arrival_forecasts[-1] = (index, run_.arrival_forecasts[-1][1], float(arrived))
+
+
+def simulate_branch_run(scenario: BranchScenario, policy: str, progress: bool = False) -> BranchRun:
+    """The branch's weeks with "fixed" counters or the counters "advice" followed; the same
+    arrivals (seed) for both."""
+    if policy not in ("fixed", "advice"):
+        raise ValueError(f"policy: 'fixed' or 'advice', got {policy!r}")
+    closed = public_holidays("DE", scenario.subdiv)
+    skip = skip_days(closed)
+    rng = random.Random(scenario.seed)
+    service_rng = random.Random(scenario.seed + 1)
+    sigma = math.sqrt(math.log(1 + scenario.service_cv**2))
+    mu = math.log(scenario.service_mean_s) - sigma**2 / 2
+    per_day = 86400 // BRANCH_STEP_S
+    counts: list[float | None] = [None] * (scenario.weeks * 7 * per_day)
+    series = ArrivalSeries(scenario.first_day, BRANCH_STEP_S, counts)  # filled step by step
+    opens_s = scenario.opens_h * 3600
+    close_s = scenario.hours_open * 3600.0
+    run_ = BranchRun(policy, [], [])
+    rate_known: float | None = None
+    days = range(scenario.weeks * 7)
+    for offset in tqdm(days, desc=f"branch days ({policy})", unit="day", disable=not progress):
+        today = scenario.first_day + timedelta(days=offset)
+        base = offset * per_day
+        if today.weekday() >= 5 or today in closed:
+            counts[base : base + per_day] = [0.0] * per_day
+            continue
+        day = BranchDay(today, offset >= 7 * scenario.warmup_weeks)
+        level = scenario.weekday_factor[today.weekday()] * rng.lognormvariate(0, scenario.day_spread)
+        arrivals = _arrival_times(scenario, rng, level, day)
+        counts[base : base + opens_s // BRANCH_STEP_S] = [0.0] * (opens_s // BRANCH_STEP_S)
+        queue: deque[float] = deque()
+        busy: list[float] = []
+        open_now, pending, fewer_since = scenario.counters, None, None
+        next_arrival, step_arrivals, t = 0, 0, 0.0
+        while t < close_s or queue or busy:
+            doors_open = t < close_s
+            minute = len(day.waiting)
+            origin = base + (opens_s + int(t)) // BRANCH_STEP_S
+            if doors_open and minute and (opens_s + int(t)) % BRANCH_STEP_S == 0:
+                counts[origin - 1] = float(step_arrivals)  # the step just ended is known now
+                _settle(run_, origin - 1, step_arrivals)
+                step_arrivals = 0
+            window = slice(max(0, minute - int(contract.SERVICE_RATE_WINDOW_S / MINUTE_S)), minute)
+            rate_known = (
+                contract.service_rate(day.exits[window], day.counters[window], day.waiting[window], MINUTE_S)
+                or rate_known
+            )
+            warning, path = None, None
+            gone = (opens_s + int(t)) % BRANCH_STEP_S / BRANCH_STEP_S
+            ahead = (
+                forecast_arrivals(series, origin, skip, steps=3, so_far=(step_arrivals, gone))
+                if doors_open
+                else None
+            )
+            if ahead is not None and (opens_s + int(t)) % BRANCH_STEP_S == 0 and day.scored:
+                run_.arrival_forecasts.append((origin, ahead.counts[0], math.nan))
+            if ahead is not None and rate_known is not None:
+                into = (opens_s + int(t)) % BRANCH_STEP_S // int(MINUTE_S)
+                rates = [c / BRANCH_STEP_S for c in ahead.counts for _ in range(15)][into : into + 30]
+                path = contract.occupancy_forecast(len(queue), rates, rate_known, open_now)
+                band = contract.occupancy_forecast(
+                    len(queue), rates, rate_known, open_now, spread=OCCUPANCY_SPREAD
+                )
+                warning = early_warning(
+                    len(queue), band, MINUTE_S, scenario.raise_level, True, scenario.warn_ahead_s
+                )
+                if policy == "advice":
+                    needed = _advice(scenario, rates, rate_known, len(queue))
+                    if minute == 0:
+                        open_now = needed  # the day's plan: set before the doors open
+                    elif needed > open_now:
+                        pending = pending if pending is not None else t + scenario.open_delay_s
+                        fewer_since = None
+                    elif needed < open_now:
+                        fewer_since = t if fewer_since is None else fewer_since
+                        pending = None
+                        if t - fewer_since >= scenario.close_after_s:
+                            open_now, fewer_since = open_now - 1, None
+                    else:
+                        pending = fewer_since = None
+                    if pending is not None and t >= pending:
+                        open_now, pending = needed, None
+            day.warning_s.append(warning)
+            day.forecast.append(path)
+            day.waiting.append(len(queue))
+            day.counters.append(open_now)
+            came, called_before = 0, len(day.waits_s)
+
+            def call(arrived: float, at: float, day: BranchDay = day, busy: list[float] = busy) -> None:
+                day.waits_s.append(at - arrived)
+                heapq.heappush(busy, at + service_rng.lognormvariate(mu, sigma))
+
+            while queue and len(busy) < open_now:
+                call(queue.popleft(), t)
+            end = t + MINUTE_S
+            while True:
+                arrive = arrivals[next_arrival] if next_arrival < len(arrivals) else math.inf
+                free = busy[0] if busy else math.inf
+                if min(arrive, free) >= end:
+                    break
+                if free <= arrive:
+                    heapq.heappop(busy)
+                    if queue and len(busy) < open_now:
+                        call(queue.popleft(), free)
+                    continue
+                next_arrival += 1
+                came += 1
+                if not queue and len(busy) < open_now:
+                    call(arrive, arrive)
+                else:
+                    queue.append(arrive)
+            day.arrivals.append(came)
+            day.exits.append(len(day.waits_s) - called_before)
+            step_arrivals += came
+            t = end
+        # the rest of the day after closing: nobody arrives
+        last_open = base + (opens_s + int(close_s)) // BRANCH_STEP_S
+        counts[last_open - 1] = float(step_arrivals)
+        _settle(run_, last_open - 1, step_arrivals)
+        counts[last_open : base + per_day] = [0.0] * (base + per_day - last_open)
+        run_.days.append(day)
+    return run_
+
+
+def alert_times(day: BranchDay, scenario: BranchScenario) -> list[tuple[float, float]]:
+    """(fired, resolved) seconds after opening, by the API's rule on the minute readings while
+    open: at or above raise_level for min_above_s fires, at or below clear_level for min_below_s
+    resolves, no new alert within cooldown_s of a resolve; closing resolves."""
+    close_s = scenario.hours_open * 3600.0
+    alerts: list[tuple[float, float]] = []
+    above = below = fired = None
+    resolved = -math.inf
+    for minute, waiting in enumerate(day.waiting):
+        t = minute * MINUTE_S
+        if t >= close_s:
+            break
+        above = (above if above is not None else t) if waiting >= scenario.raise_level else None
+        if fired is not None:
+            below = (below if below is not None else t) if waiting <= scenario.clear_level else None
+            if below is not None and t - below >= scenario.min_below_s:
+                alerts.append((fired, t))
+                fired, below, resolved = None, None, t
+            continue
+        if above is not None and t - above >= scenario.min_above_s and t >= resolved + scenario.cooldown_s:
+            fired = t
+    if fired is not None:
+        alerts.append((fired, close_s))
+    return alerts
+
+
+WARNED_AHEAD_S = 600.0  # an alert counts as warned when a warning began at least this long before
+
+
+@dataclass(frozen=True)
+class WarningScore:
+    """Early warnings against the alerts of the scored days."""
+
+    alerts: int
+    warned: int  # alerts with a warning that began WARNED_AHEAD_S or more before they fired
+    warnings: int  # warning episodes (runs of warned minutes outside an alert)
+    followed: int  # warnings followed by an alert within warn_ahead_s of their end
+    median_lead_s: float | None  # from the first warning before each warned alert to its firing
+
+    @property
+    def recall(self) -> float | None:
+        return self.warned / self.alerts if self.alerts else None
+
+    @property
+    def false_share(self) -> float | None:
+        return 1 - self.followed / self.warnings if self.warnings else None
+
+
+def warning_episodes(day: BranchDay, alerts: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(start, end) seconds of the warnings while no alert was on: runs of minutes with a
+    warning, each held WARNING_HOLD_S after its last minute (a banner that does not flicker)."""
+    episodes: list[tuple[float, float]] = []
+    start = None
+    for minute, ahead in enumerate([*day.warning_s, None]):
+        t = minute * MINUTE_S
+        alert_on = any(fired <= t < resolved for fired, resolved in alerts)
+        on = ahead is not None and not alert_on
+        if on and start is None:
+            held = episodes and t - episodes[-1][1] < WARNING_HOLD_S  # still held: the same warning
+            start = episodes.pop()[0] if held else t
+        elif not on and start is not None:
+            episodes.append((start, t))
+            start = None
+    return episodes
+
+
+def score_warnings(days: Sequence[BranchDay], scenario: BranchScenario) -> WarningScore:
+    alerts = warned = warnings = followed = 0
+    leads: list[float] = []
+    for day in days:
+        fired_at = [fired for fired, _ in alert_times(day, scenario)]
+        episodes = warning_episodes(day, alert_times(day, scenario))
+        warnings += len(episodes)
+        followed += sum(
+            any(start <= f <= end + scenario.warn_ahead_s for f in fired_at) for start, end in episodes
+        )
+        for fired in fired_at:
+            alerts += 1
+            # the chain of warnings that led up to it: each ended within warn_ahead_s of the next
+            starts = [s for s, e in episodes if s <= fired <= e + scenario.warn_ahead_s]
+            if starts:
+                lead = fired - min(starts)
+                leads.append(lead)
+                warned += lead >= WARNED_AHEAD_S
+    return WarningScore(alerts, warned, warnings, followed, statistics.median(leads) if leads else None)
+
+
+@dataclass(frozen=True)
+class Staffing:
+    people: int
+    over_target: float  # share of people who waited longer than the target
+    p90_wait_s: float
+    counter_hours_per_day: float
+    alerts: int
+
+
+def staffing(days: Sequence[BranchDay], scenario: BranchScenario) -> Staffing:
+    waits = [w for d in days for w in d.waits_s]
+    open_minutes = int(scenario.hours_open * 3600 / MINUTE_S)
+    return Staffing(
+        people=len(waits),
+        over_target=sum(w > scenario.target_s for w in waits) / len(waits) if waits else 0.0,
+        p90_wait_s=_quantile(waits, 0.9) if waits else 0.0,
+        counter_hours_per_day=statistics.fmean(sum(d.counters[:open_minutes]) / 60 for d in days)
+        if days
+        else 0.0,
+        alerts=sum(len(alert_times(d, scenario)) for d in days),
+    )
+
+
+@dataclass(frozen=True)
+class OccupancyError:
+    """The occupancy forecast warn_ahead_s ahead against what came, over the scored open minutes."""
+
+    minutes: int
+    mae: float  # people
+    truth_mean: float
+
+
+def occupancy_error(days: Sequence[BranchDay], scenario: BranchScenario) -> OccupancyError:
+    ahead = int(scenario.warn_ahead_s / MINUTE_S)
+    errors, truths = [], []
+    for day in days:
+        for minute, path in enumerate(day.forecast):
+            if path is not None and minute + ahead < len(day.waiting) and len(path) >= ahead:
+                errors.append(abs(path[ahead - 1] - day.waiting[minute + ahead]))
+                truths.append(day.waiting[minute + ahead])
+    return OccupancyError(
+        len(errors), statistics.fmean(errors) if errors else 0.0, statistics.fmean(truths) if truths else 0.0
+    )
+
+
+@dataclass
+class BranchResult:
+    scenario: BranchScenario
+    fixed: BranchRun
+    advice: BranchRun
+
+    def scored(self, run_: BranchRun) -> list[BranchDay]:
+        return [d for d in run_.days if d.scored]
+
+    def figures(self) -> dict[str, object]:
+        out: dict[str, object] = {"scenario": asdict(self.scenario)}
+        for run_ in (self.fixed, self.advice):
+            days = self.scored(run_)
+            out[run_.policy] = {
+                "warnings": asdict(score_warnings(days, self.scenario)),
+                "staffing": asdict(staffing(days, self.scenario)),
+                "occupancy": asdict(occupancy_error(days, self.scenario)),
+                "surge_days": sum(d.surge is not None for d in days),
+                "days": len(days),
+            }
+        return out
+
+    def report(self) -> list[str]:
+        s = self.scenario
+        lines = [
+            f"b) simulated branch: {s.weeks} weeks from {s.first_day} (Mon-Fri, {s.opens_h}:00 for "
+            f"{s.hours_open} h, holidays in DE-{s.subdiv} closed), scored after {s.warmup_weeks} weeks; "
+            f"raise {s.raise_level}, clear {s.clear_level}, warn {s.warn_ahead_s / 60:.0f} min ahead, "
+            f"target {s.target_s / 60:.0f} min",
+            f"{'counters':18} {'days':>4} {'surges':>6} {'alerts':>6} {'warned>=10':>10} {'warnings':>8} "
+            f"{'false':>6} {'lead':>6} {'occ MAE':>7} {'>target':>7} {'p90 wait':>8} {'ctr-h/day':>9}",
+        ]
+        for run_ in (self.fixed, self.advice):
+            days = self.scored(run_)
+            w, st, occ = (
+                score_warnings(days, s),
+                staffing(days, s),
+                occupancy_error(days, s),
+            )
+            name = f"fixed {s.counters}" if run_.policy == "fixed" else "advice followed"
+            lead = "-" if w.median_lead_s is None else f"{w.median_lead_s / 60:.0f} min"
+            lines.append(
+                f"{name:18} {len(days):>4} {sum(d.surge is not None for d in days):>6} {w.alerts:>6} "
+                f"{_pct(w.recall):>10} {w.warnings:>8} {_pct(w.false_share):>6} {lead:>6} "
+                f"{occ.mae:>7.1f} {_pct(st.over_target):>7} {st.p90_wait_s / 60:>6.1f} m "
+                f"{st.counter_hours_per_day:>9.1f}"
+            )
+        return lines
+
+    def draw(self, occupancy_axes: object, arrivals_axes: object) -> None:
+        """Occupancy forecast 20 minutes ahead against the truth on the busiest scored day of the
+        fixed staffing, and a week of arrivals per 15 minutes against the forecast."""
+        days = self.scored(self.fixed)
+        day = max(days, key=lambda d: (len(alert_times(d, self.scenario)), max(d.waiting)))
+        ahead = int(self.scenario.warn_ahead_s / MINUTE_S)
+        hours = [self.scenario.opens_h + m / 60 for m in range(len(day.waiting))]
+        forecast = [
+            (self.scenario.opens_h + (m + ahead) / 60, path[ahead - 1])
+            for m, path in enumerate(day.forecast)
+            if path is not None
+        ]
+        ax: Any = occupancy_axes
+        ax.plot(hours, day.waiting, label="waiting (truth)", color="black")
+        ax.plot(*zip(*forecast, strict=True), label="forecast 20 min before", color="tab:blue")
+        ax.axhline(self.scenario.raise_level, color="tab:red", linestyle="--", label="raise level")
+        for fired, resolved in alert_times(day, self.scenario):
+            ax.axvspan(
+                self.scenario.opens_h + fired / 3600,
+                self.scenario.opens_h + resolved / 3600,
+                color="tab:red",
+                alpha=0.15,
+            )
+        warned = [h for h, w in zip(hours, day.warning_s, strict=False) if w is not None]
+        ax.plot(warned, [0.5] * len(warned), "|", color="tab:orange", label="early warning")
+        ax.set_title(f"simulated {day.day} ({self.scenario.counters} counters): people waiting")
+        ax.set_xlabel("hour")
+        ax.legend(loc="upper left", fontsize=8)
+        ax = arrivals_axes
+        week = self.advice.arrival_forecasts[-5 * 4 * self.scenario.hours_open :]
+        ax.plot([t for _, _, t in week], label="arrivals per 15 min (truth)", color="black")
+        ax.plot([f for _, f, _ in week], label="forecast at the step's start", color="tab:blue")
+        ax.set_title("the last simulated week's open steps: arrivals against the forecast")
+        ax.legend(loc="upper left", fontsize=8)
+
+
+def simulate_branch(scenario: BranchScenario, progress: bool = False) -> BranchResult:
+    return BranchResult(
+        scenario,
+        simulate_branch_run(scenario, "fixed", progress),
+        simulate_branch_run(scenario, "advice", progress),
+    )

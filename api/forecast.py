@@ -1,0 +1,295 @@
+"""Arrivals per waiting zone, forecast in 15-minute steps for the next two hours, and the early
+warning that the room fills up. Pure functions of counts: no storage, no clock, no network; the
+API feeds them its stored readings and benchmarks/forecast.py its series.
+
+The forecast is the profile of the same weekday and time in earlier weeks (recent weeks weigh
+more: exponential weights with a half-life of three weeks), leaving out public holidays and
+closed dates, scaled by how today runs so far: the ratio of today's arrivals to the profile over
+the last hours, shrunk towards 1 while little of today is known. With fewer than `min_weeks`
+earlier same weekdays it falls back to the same time on the last days of the same kind (workday
+or weekend); with less than that it says nothing (None). The queue formulas that turn it into
+occupancy and counters needed live in wartezone_contract.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Container, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import holidays
+
+DAY_S = 86400
+WEEK_DAYS = 7
+WARN_AHEAD_S = 1200.0  # a rule's warn_ahead_min default: 20 minutes
+WARNING_HOLD_S = 600.0  # a warning stays on this long after the last minute that warned
+# The warning reads the fluid queue plus this many standard deviations of the arrivals and calls
+# to come (sqrt((lambda + c mu) t)): the fluid mean alone crosses the raise level only minutes
+# before the room does (benchmarks/forecast.py: 12 % of alerts warned 10 minutes ahead at 0,
+# 75 % at 1, 88 % at 2, with more warnings that no alert follows).
+OCCUPANCY_SPREAD = 1.0
+
+Basis = Literal["weekday", "day"]
+
+
+@dataclass(frozen=True)
+class ForecastSettings:
+    step_s: int = 900
+    horizon_steps: int = 8  # two hours of 15-minute steps
+    half_life_weeks: float = 3.0  # a week this far back weighs half as much as last week
+    lookback_weeks: int = 12
+    min_weeks: int = 2  # same weekday and time seen on this many earlier days: the weekday profile
+    min_days: int = 3  # else the same time on this many earlier days of the same kind
+    today_steps: int = 8  # today's ratio over the last two hours ...
+    today_prior: float = 20.0  # ... as (arrived + prior) / (profile + prior): few arrivals say little
+    ratio_bounds: tuple[float, float] = (0.25, 4.0)
+
+    def __post_init__(self) -> None:
+        if self.step_s <= 0 or DAY_S % self.step_s:
+            raise ValueError(f"step_s: a whole part of a day in seconds (900, 3600), got {self.step_s}")
+        for name in ("horizon_steps", "lookback_weeks", "min_weeks", "min_days"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: 1 or more, got {getattr(self, name)}")
+        if self.today_steps < 0:
+            raise ValueError(f"today_steps: 0 or more, got {self.today_steps}")
+        if not self.half_life_weeks > 0:
+            raise ValueError(f"half_life_weeks: above 0, got {self.half_life_weeks}")
+        if not self.today_prior > 0:
+            raise ValueError(f"today_prior: above 0 people, got {self.today_prior}")
+        low, high = self.ratio_bounds
+        if not 0 < low <= 1 <= high:
+            raise ValueError(f"ratio_bounds: (low, high) with 0 < low <= 1 <= high, got {self.ratio_bounds}")
+
+
+@dataclass(frozen=True)
+class ArrivalSeries:
+    """Arrivals per step on the local wall clock: index 0 is first_day 00:00 local time, each
+    day holds DAY_S / step_s steps (a day when clocks change too: the repeated hour adds to its
+    step, the skipped one stays unknown). None: not known (camera down, before counting began)."""
+
+    first_day: date
+    step_s: int
+    counts: Sequence[float | None]
+
+    def __post_init__(self) -> None:
+        if self.step_s <= 0 or DAY_S % self.step_s:
+            raise ValueError(f"step_s: a whole part of a day in seconds (900, 3600), got {self.step_s}")
+
+    @property
+    def steps_per_day(self) -> int:
+        return DAY_S // self.step_s
+
+    def day_of(self, index: int) -> date:
+        return self.first_day + timedelta(days=index // self.steps_per_day)
+
+    def index_at(self, at: float, tz: ZoneInfo) -> int:
+        """The step that holds the moment `at` (Unix seconds), by its local wall-clock time."""
+        local = datetime.fromtimestamp(at, tz)
+        seconds = local.hour * 3600 + local.minute * 60 + local.second
+        return (local.date() - self.first_day).days * self.steps_per_day + seconds // self.step_s
+
+
+def series_from_counts(
+    counts: Iterable[tuple[float, float]], tz: ZoneInfo, step_s: int = 900
+) -> ArrivalSeries | None:
+    """A series from (step start in Unix seconds, arrivals in that step) pairs; None with none."""
+    if step_s <= 0 or DAY_S % step_s:
+        raise ValueError(f"step_s: a whole part of a day in seconds (900, 3600), got {step_s}")
+    placed: dict[tuple[date, int], float] = {}
+    for at, count in counts:
+        if not count >= 0:
+            raise ValueError(f"counts: arrivals of 0 or more per step, got {count} at {at}")
+        local = datetime.fromtimestamp(at, tz)
+        key = (local.date(), (local.hour * 3600 + local.minute * 60 + local.second) // step_s)
+        placed[key] = placed.get(key, 0.0) + count
+    if not placed:
+        return None
+    first = min(day for day, _ in placed)
+    per_day = DAY_S // step_s
+    days = (max(day for day, _ in placed) - first).days + 1
+    values: list[float | None] = [None for _ in range(days * per_day)]
+    for (day, step), count in placed.items():
+        values[(day - first).days * per_day + step] = count
+    return ArrivalSeries(first, step_s, values)
+
+
+def public_holidays(country: str = "DE", subdiv: str | None = None) -> Container[date]:
+    """The public holidays of a country (and state: "BY", "NW", ...), from the holidays package."""
+    try:
+        return holidays.country_holidays(country, subdiv=subdiv)
+    except NotImplementedError as error:  # what holidays raises for an unknown country or state
+        raise ValueError(f"holidays: {country}/{subdiv}: {error}") from error
+
+
+def skip_days(*closed: Container[date]) -> Callable[[date], bool]:
+    """The days left out of the profile: in any of the given sets (holidays, closed dates)."""
+    return lambda day: any(day in days for days in closed)
+
+
+@dataclass(frozen=True)
+class ArrivalForecast:
+    origin: int  # the series index of the first step forecast
+    counts: tuple[float, ...]  # arrivals per step from the origin on
+    basis: Basis  # "weekday": the same weekday's profile; "day": the fallback on recent days
+    today_ratio: float  # how today runs against the profile so far (1: as usual or unknown)
+
+
+def _profile(
+    values: Sequence[float | None],
+    target: int,
+    origin: int,
+    lag: int,
+    count: int,
+    half_life: float,
+    skip: Callable[[int], bool],
+) -> tuple[float, int]:
+    """Weighted mean of the values lag, 2 lag, ... count lags before target, known before origin."""
+    total, weights, seen = 0.0, 0.0, 0
+    for back in range(1, count + 1):
+        index = target - back * lag
+        if index < 0:
+            break
+        value = values[index] if index < origin else None
+        if value is None or skip(index):
+            continue
+        weight = 0.5 ** (back / half_life)
+        total += weight * value
+        weights += weight
+        seen += 1
+    return (total / weights if weights else math.nan), seen
+
+
+def profile_at(
+    series: ArrivalSeries,
+    target: int,
+    origin: int,
+    skip_day: Callable[[date], bool],
+    settings: ForecastSettings,
+) -> tuple[float, Basis] | None:
+    """The usual arrivals in step `target` from what was known before `origin`: the same weekday
+    and time, else the same time on recent days of the same kind; None if neither is known."""
+    per_day = series.steps_per_day
+
+    def skip(index: int) -> bool:
+        return skip_day(series.day_of(index))
+
+    value, seen = _profile(
+        series.counts,
+        target,
+        origin,
+        WEEK_DAYS * per_day,
+        settings.lookback_weeks,
+        settings.half_life_weeks,
+        skip,
+    )
+    if seen >= settings.min_weeks:
+        return value, "weekday"
+    weekend = series.day_of(target).weekday() >= 5
+
+    def other_kind(index: int) -> bool:
+        return skip(index) or (series.day_of(index).weekday() >= 5) != weekend
+
+    value, seen = _profile(
+        series.counts,
+        target,
+        origin,
+        per_day,
+        2 * WEEK_DAYS,
+        settings.half_life_weeks * WEEK_DAYS,
+        other_kind,
+    )
+    return (value, "day") if seen >= settings.min_days else None
+
+
+def forecast_arrivals(
+    series: ArrivalSeries,
+    origin: int,
+    skip_day: Callable[[date], bool] = lambda _: False,
+    settings: ForecastSettings | None = None,
+    steps: int | None = None,
+    so_far: tuple[float, float] | None = None,
+) -> ArrivalForecast | None:
+    """Arrivals in the `steps` (default the settings' horizon) steps from index `origin` on,
+    from the series before it alone; None while the history is too short for any of them.
+    so_far: (arrivals, share of the step gone) of the step at origin that is still running;
+    today's ratio counts it, so a surge shows before its step ends."""
+    settings = settings or ForecastSettings()
+    if series.step_s != settings.step_s:
+        raise ValueError(f"series.step_s {series.step_s} differs from settings.step_s {settings.step_s}")
+    steps = settings.horizon_steps if steps is None else steps
+    if origin < 0 or steps < 1:
+        raise ValueError(f"origin: 0 or more, steps: 1 or more, got {origin}, {steps}")
+    ahead: list[float] = []
+    weakest: Basis = "weekday"
+    for target in range(origin, origin + steps):
+        found = profile_at(series, target, origin, skip_day, settings)
+        if found is None:
+            return None
+        ahead.append(found[0])
+        weakest = "day" if found[1] == "day" else weakest
+    ratio = today_ratio(series, origin, skip_day, settings, so_far and (so_far[0], so_far[1] * ahead[0]))
+    return ArrivalForecast(origin, tuple(v * ratio for v in ahead), weakest, ratio)
+
+
+def today_ratio(
+    series: ArrivalSeries,
+    origin: int,
+    skip_day: Callable[[date], bool],
+    settings: ForecastSettings,
+    running: tuple[float, float] | None = None,
+) -> float:
+    """Today's arrivals over the profile in the last today_steps steps before origin (today
+    only), and in the running step (arrived, usual so far), shrunk towards 1 by today_prior
+    people on both sides and held within ratio_bounds."""
+    day_start = origin - origin % series.steps_per_day
+    arrived, usual = running or (0.0, 0.0)
+    for index in range(max(day_start, origin - settings.today_steps), min(origin, len(series.counts))):
+        value = series.counts[index]
+        found = profile_at(series, index, origin, skip_day, settings)
+        if value is None or found is None:
+            continue
+        arrived += value
+        usual += found[0]
+    low, high = settings.ratio_bounds
+    return min(high, max(low, (arrived + settings.today_prior) / (usual + settings.today_prior)))
+
+
+def per_second(forecast: ArrivalForecast, step_s: float, every_s: float) -> list[float]:
+    """The forecast as arrival rates per second for each `every_s` (e.g. the contract's
+    1-minute occupancy steps) over its reach."""
+    if not 0 < every_s <= step_s or step_s % every_s:
+        raise ValueError(f"every_s: a whole part of step_s {step_s}, got {every_s}")
+    per_step = int(step_s // every_s)
+    return [count / step_s for count in forecast.counts for _ in range(per_step)]
+
+
+def early_warning(
+    waiting_now: float,
+    occupancy_path: Sequence[float],
+    step_s: float,
+    raise_level: float,
+    open_now: bool,
+    warn_ahead_s: float = WARN_AHEAD_S,
+) -> float | None:
+    """Seconds until the zone is forecast to reach raise_level (0: it has), if that is within
+    warn_ahead_s and the zone is open; None: no warning. occupancy_path[i] is the forecast at
+    (i + 1) * step_s from now (wartezone_contract.occupancy_forecast)."""
+    if not step_s > 0 or not warn_ahead_s >= 0 or not raise_level > 0:
+        raise ValueError(
+            f"step_s and raise_level above 0, warn_ahead_s 0 or more: got {step_s}, {raise_level}, "
+            f"{warn_ahead_s}"
+        )
+    if not open_now:
+        return None
+    if waiting_now >= raise_level:
+        return 0.0
+    for i, waiting in enumerate(occupancy_path):
+        ahead = (i + 1) * step_s
+        if ahead > warn_ahead_s:
+            break
+        if waiting >= raise_level:
+            return ahead
+    return None
