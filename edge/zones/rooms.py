@@ -135,7 +135,7 @@ def merge_views(
     sightings = np.zeros(0)
     best = np.zeros(0)  # the highest confidence of each person's sightings
     for index, view in enumerate(views):
-        kept = np.isfinite(view.points).all(axis=1)
+        kept: NDArray[np.bool_] = np.asarray(np.isfinite(view.points).all(axis=1), bool)
         kept[kept] = _inside(polygon, view.points[kept])
         points = view.points[kept]
         if view.confidence is not None:
@@ -161,8 +161,9 @@ def merge_views(
         best = np.concatenate([best, confidence[new]])
     if confirm_below is None:
         return people
-    coverage = sum(
-        (_inside(view.footprint, people).astype(int) for view in views), np.zeros(len(people), int)
-    )
+    coverage = np.zeros(len(people), int)
+    for view in views:
+        coverage += _inside(view.footprint, people)
     unconfirmed = (sightings == 1) & (coverage >= 2) & (best < confirm_below)
-    return people[~unconfirmed]
+    confirmed: Points = people[~unconfirmed]
+    return confirmed
