@@ -184,6 +184,9 @@ def run(args: argparse.Namespace) -> int:
         create_app(settings),
         log_level="info",
         access_log=False,  # the page's and Prometheus's polling would fill it; errors are still logged
+        # Wrong tokens are counted per connecting address; trusting X-Forwarded-For (uvicorn's
+        # default from 127.0.0.1) would let any local client name a new address per guess.
+        proxy_headers=False,
         timeout_graceful_shutdown=2,  # open event streams would otherwise hold the shutdown
     )
     uvicorn.Server(config).run(sockets=[listening])

@@ -51,8 +51,8 @@ SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 
 
 def client_of(request: Request) -> str:
-    """The address failures are counted under (behind a proxy on this machine, uvicorn puts the
-    client's own address from X-Forwarded-For here)."""
+    """The address failures are counted under: the connection's (`wartezone api` ignores
+    X-Forwarded-For, which any client can write)."""
     return client_key(request.client.host if request.client else None)
 
 

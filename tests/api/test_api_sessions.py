@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from api_support import DESK, DESK_HEADERS, LEAD, FakeClock, FakeEdge, Site
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,6 +26,7 @@ from api.security import COOKIE, Guard, client_key
 from api.sessions import ROTATED_GRACE_S
 from api.settings import Settings
 from tests.browser import shoot
+from tests.support import free_port, wait_for
 
 ZONES = "/api/v1/zones"
 SESSION = "/api/v1/session"
@@ -269,6 +274,38 @@ def test_the_free_failures_are_a_setting(make_app: Callable[..., FastAPI], free:
     with TestClient(make_app(free_failures=free)) as client:
         statuses = [attempt(client, "bearer", WRONG).status_code for _ in range(free + 1)]
     assert statuses == [401] * free + [429]
+
+
+@pytest.mark.live_server
+def test_wartezone_api_counts_the_connecting_address_not_x_forwarded_for(tmp_path: Path) -> None:
+    port = free_port()
+    settings = {"port": port, "database": str(tmp_path / "api.sqlite3"), "auth": {"desk_tokens": [DESK],
+                "lead_tokens": [LEAD]}}  # fmt: skip
+    (tmp_path / "api.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
+    command = [sys.executable, "-m", "edge", "api", "-c", str(tmp_path / "api.yaml")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(f"{url}/metrics", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            assert process.poll() is None, "wartezone api ended"
+            return False
+
+    try:
+        wait_for(answers, 30, "wartezone api to answer")
+        statuses = [
+            httpx.get(
+                f"{url}{ZONES}",
+                headers={"Authorization": f"Bearer {WRONG}", "X-Forwarded-For": f"198.51.100.{n}"},
+            ).status_code
+            for n in range(FREE + 1)
+        ]
+    finally:
+        process.terminate()
+        process.wait(10)
+    assert statuses == [401] * FREE + [429]
 
 
 def test_session_cookies_are_checked_while_the_address_waits(client: TestClient) -> None:
