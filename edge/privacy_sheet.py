@@ -14,6 +14,7 @@ three facts the sheet needs; their defaults are pinned against api.settings by a
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import re
@@ -356,10 +357,10 @@ T: dict[Language, dict[str, str]] = {
         "entries and exits, and deletes them after {days} (`readings.retention_days`).",
         "api_no_readings": "The staffing-alert API reads Prometheus and stores no counts of its own.",
         "api_alerts": "The API's alerts (zone, times, peak count, acknowledged by the role desk or lead) "
-        "are kept without automatic deletion; the events sent to webhooks are deleted {events} after "
-        "delivery; page logins are kept as hashes only, at most {sessions}.",
+        "are kept without automatic deletion; its events (what webhooks are sent) are deleted {events} "
+        "after they happened, once delivered; page logins are kept as hashes only, at most {sessions}.",
         "api_unknown": "The staffing-alert API, where one is used, stores per zone and minute the mean and "
-        "peak count, entries and exits for `readings.retention_days` of its settings (90 days unless "
+        "peak count, entries and exits for `readings.retention_days` of its settings ({default} unless "
         "set); generate this sheet with `--api` to name its settings.",
         "who_h": "4. Who sees what",
         "col_who": "Who",
@@ -492,12 +493,12 @@ T: dict[Language, dict[str, str]] = {
         "(`readings.retention_days`).",
         "api_no_readings": "Der Alarmdienst (API) liest Prometheus und speichert selbst keine Zahlen.",
         "api_alerts": "Die Alarme des Dienstes (Bereich, Zeiten, höchste Zahl, gesehen von der Rolle Empfang "
-        "oder Leitung) werden ohne automatische Löschung aufbewahrt; an Webhooks gesendete Ereignisse "
-        "werden {events} nach der Zustellung gelöscht; Anmeldungen der Seiten nur als Hashwerte, "
-        "höchstens {sessions}.",
+        "oder Leitung) werden ohne automatische Löschung aufbewahrt; seine Ereignisse (was Webhooks "
+        "gesendet wird) werden {events} nach ihrem Eintreten gelöscht, sobald sie zugestellt sind; "
+        "Anmeldungen der Seiten nur als Hashwerte, höchstens {sessions}.",
         "api_unknown": "Der Alarmdienst (API), wo er genutzt wird, speichert je Bereich und Minute die "
         "mittlere und höchste Zahl, Zugänge und Abgänge für `readings.retention_days` seiner "
-        "Einstellungen (ohne Angabe 90 Tage); mit `--api` erzeugt, nennt dieses Blatt seine Einstellungen.",
+        "Einstellungen (ohne Angabe {default}); mit `--api` erzeugt, nennt dieses Blatt seine Einstellungen.",
         "who_h": "4. Wer was sieht",
         "col_who": "Wer",
         "col_sees": "Sieht",
@@ -662,7 +663,7 @@ def _kept(sources: Sources, lang: Language) -> list[str]:
     out.append(f"- {_prometheus_retention(sources, lang)}")
     api = sources.api
     if api is None:
-        out.append(f"- {t['api_unknown']}")
+        out.append(f"- {t['api_unknown'].format(default=_duration(f'{API_READINGS_RETENTION_DAYS}d', lang))}")
     else:
         days = _duration(f"{api.readings_retention_days}d", lang)
         out.append(
@@ -801,20 +802,87 @@ def _sign(sources: Sources, lang: Language) -> list[str]:
 # -- the command ----------------------------------------------------------------------------------
 
 
-def write_sheets(sources: Sources, languages: Sequence[Language], out: Path | None) -> list[Path]:
-    """Write the sheet in each language: into folder `out` as SITE.LANG.md, into file `out` (one
-    language), or (out None) nowhere: the caller prints them. Returns the files written."""
-    if out is None:
-        return []
-    if out.suffix == ".md":
+def to_html(markdown: str, lang: Language) -> str:
+    """The sheet's Markdown as one HTML page to open or print: only the few forms `render` writes
+    (headings, paragraphs, tables, lists, a quote; `code`, **bold**, <br> in a cell), all text escaped."""
+    body: list[str] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line:
+            i += 1
+        elif line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{_inline(line[level + 1 :])}</h{level}>")
+            i += 1
+        else:
+            block = [line]
+            i += 1
+            while i < len(lines) and lines[i] and lines[i][0] == line[0] and line[0] in "|->":
+                block.append(lines[i])
+                i += 1
+            body.append(_html_block(block))
+    title = html.escape(lines[0].lstrip("# "))
+    return (
+        f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+        f"<style>{_CSS}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+    )
+
+
+# Readable on screen and on paper: tables ruled, the sign framed and printed on a page of its own.
+_CSS = (
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
+    "table{border-collapse:collapse}th,td{border:1px solid #888;padding:.3em .5em;text-align:left;"
+    "vertical-align:top}td code{overflow-wrap:anywhere}blockquote{border:2px solid #000;margin:0;"
+    "padding:.5em 1em}@media print{blockquote{break-before:page}}"
+)
+
+
+def _html_block(block: list[str]) -> str:
+    if block[0].startswith("| "):
+        rows = [
+            [_inline(c.strip()) for c in re.split(r"(?<!\\)\|", row)[1:-1]]
+            for row in block
+            if row[:4] != "|---"
+        ]
+        head = "".join(f"<th>{c}</th>" for c in rows[0])
+        cells = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows[1:])
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>"
+    if block[0].startswith("- "):
+        return "<ul>" + "".join(f"<li>{_inline(item[2:])}</li>" for item in block) + "</ul>"
+    if block[0].startswith(">"):
+        paragraphs = "\n".join(line[2:] for line in block).split("\n\n")
+        return "<blockquote>" + "".join(f"<p>{_inline(p)}</p>" for p in paragraphs) + "</blockquote>"
+    return f"<p>{_inline(' '.join(block))}</p>"
+
+
+def _inline(text: str) -> str:
+    escaped = html.escape(text.replace("\\|", "|"), quote=False).replace("&lt;br&gt;", "<br>")
+    escaped = re.sub(r"`([^`]*)`", r"<code>\1</code>", escaped)
+    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", escaped)
+
+
+SUFFIXES = (".md", ".html")
+
+
+def write_sheets(sources: Sources, languages: Sequence[Language], out: Path) -> list[Path]:
+    """Write the sheet in each language: into folder `out` as SITE.LANG.md and SITE.LANG.html, or
+    into file `out` (one language; .md or .html). Returns the files written."""
+    if out.suffix in SUFFIXES:
         if len(languages) != 1:
-            raise ConfigError([("-o", f"--lang both writes two files: name a folder, not {out}")])
+            raise ConfigError([("-o", f"--lang both writes several files: name a folder, not {out}")])
         targets = [(languages[0], out)]
+    elif out.suffix:
+        raise ConfigError([("-o", f"a folder, or a file ending in .md or .html, not {out}")])
     else:
-        targets = [(lang, out / f"{sources.config.site}.{lang}.md") for lang in languages]
+        targets = [
+            (lang, out / f"{sources.config.site}.{lang}{suffix}") for lang in languages for suffix in SUFFIXES
+        ]
     for lang, path in targets:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(sources, lang), encoding="utf-8")
+        markdown = render(sources, lang)
+        path.write_text(to_html(markdown, lang) if path.suffix == ".html" else markdown, encoding="utf-8")
     return [path for _, path in targets]
 
 
@@ -830,10 +898,10 @@ def _run(args: argparse.Namespace) -> int:
         contact=args.contact,
     )
     languages: list[Language] = list(LANGUAGES) if args.lang == "both" else [args.lang]
-    written = write_sheets(sources, languages, args.out)
     if args.out is None:
         print("\n---\n\n".join(render(sources, lang) for lang in languages), end="")
-    for path in written:
+        return 0
+    for path in write_sheets(sources, languages, args.out):
         print(f"written: {path}")
     return 0
 
@@ -860,6 +928,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "-o",
         "--out",
         type=Path,
-        help="a folder (SITE.de.md, SITE.en.md) or, for one language, a .md file; default: print",
+        help="a folder (SITE.de.md, SITE.de.html, SITE.en.md, SITE.en.html) or, for one language, a .md "
+        "or .html file; default: print the Markdown",
     )
     ps.set_defaults(handler=_run)

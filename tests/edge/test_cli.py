@@ -232,7 +232,17 @@ def test_version_names_the_installed_package() -> None:
 
 @pytest.mark.parametrize(
     "command",
-    [("edge", "run"), ("replay",), ("eval",), ("bench",), ("calibrate",), ("check",), ("setup",), ("api",)],
+    [
+        ("edge", "run"),
+        ("replay",),
+        ("eval",),
+        ("bench",),
+        ("calibrate",),
+        ("check",),
+        ("setup",),
+        ("privacy-sheet",),
+        ("api",),
+    ],
 )
 def test_each_subcommand_shows_an_example(
     command: tuple[str, ...], capsys: pytest.CaptureFixture[str]

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,12 @@ def test_the_demo_sheet_in_docs_is_what_the_command_writes(tmp_path: Path) -> No
     done = wartezone(*DEMO, "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr
     committed = REPO / "docs" / "privacy-sheet"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.de.md", "demo.en.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "demo.de.html",
+        "demo.de.md",
+        "demo.en.html",
+        "demo.en.md",
+    ]
     for written in tmp_path.iterdir():
         assert written.read_text(encoding="utf-8") == (committed / written.name).read_text(
             encoding="utf-8"
@@ -320,7 +326,8 @@ def test_prometheus_and_grafana_as_the_compose_file_starts_them(
 @pytest.mark.parametrize(
     ("args", "files", "message"),
     [
-        (("-o", "{tmp}/sheet.md"), {}, "-o: --lang both writes two files: name a folder"),
+        (("-o", "{tmp}/sheet.md"), {}, "-o: --lang both writes several files: name a folder"),
+        (("--lang", "de", "-o", "{tmp}/sheet.txt"), {}, "-o: a folder, or a file ending in .md or .html"),
         (("--api", "{tmp}/missing.yaml"), {}, "--api: cannot read"),
         (("--api", "{tmp}/api.yaml"), {"api.yaml": "readings: {retention_days: soon}"}, "retention_days"),
         (("--compose", "{tmp}/c.yaml"), {"c.yaml": "services: [1]"}, "--compose services: must be a mapping"),
@@ -343,3 +350,49 @@ def test_one_language_into_one_file(tmp_path: Path) -> None:
     assert (
         (tmp_path / "blatt.md").read_text(encoding="utf-8").startswith("# Datenschutzblatt: Standort demo\n")
     )
+
+
+class _Tags(HTMLParser):
+    """The open elements, to find one left open or closed out of order; and the text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.text: list[str] = []
+        self.tables: list[list[int]] = []  # per table, per row, its cells
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        if tag == "tr":
+            self.tables[-1].append(0)
+        if tag in ("td", "th"):
+            self.tables[-1][-1] += 1
+        if tag not in ("meta", "br"):  # the void elements the page has
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open and self.open.pop() == tag, f"</{tag}> closes nothing open"
+
+    def handle_data(self, data: str) -> None:
+        if not self.open or self.open[-1] not in ("style", "title"):
+            self.text.append(data)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_the_html_sheet_is_whole_and_says_what_the_markdown_says(
+    demo: dict[str, Any], tmp_path: Path, lang: str
+) -> None:
+    demo["cameras"][0]["zones"][0]["name"] = "<b>Warten & Sitzen</b> | `x`"
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(demo), encoding="utf-8")
+    done = wartezone("-c", str(site), "--lang", lang, "-o", str(tmp_path / "sheet.html"))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "sheet.html").read_text(encoding="utf-8")
+    tags = _Tags()
+    tags.feed(page)
+    assert tags.open == []
+    assert [set(rows) for rows in tags.tables] == [{3}, {2}, {3}, {4}, {2}]  # every row whole
+    assert "&lt;b&gt;Warten &amp; Sitzen&lt;/b&gt; | <code>x</code>" in page and "<b>" not in page
+    markdown = wartezone("-c", str(site), "--lang", lang).stdout
+    assert _words(" ".join(tags.text)) == _words(re.sub(r"`|\*\*|<br>", " ", markdown))
