@@ -39,11 +39,14 @@ def _processes_mentioning(text: str) -> list[int]:
 
 
 def _listening(port: int) -> bool:
+    """Something holds the port: it accepts, or keeps a connection waiting (a server stopping)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
             return True
     except ConnectionRefusedError:
         return False
+    except TimeoutError:
+        return True
 
 
 def _demo_env(tmp_path: Path) -> tuple[dict[str, str], list[int]]:
