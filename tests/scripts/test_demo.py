@@ -59,6 +59,21 @@ def _demo_env(tmp_path: Path) -> tuple[dict[str, str], list[int]]:
     return env, ports
 
 
+def _start_demo(tmp_path: Path, **options: Any) -> tuple[subprocess.Popen[str], list[int]]:
+    """The demo writing to tmp_path, on free ports (edge, API), its output in a pipe."""
+    env, ports = _demo_env(tmp_path)
+    demo = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "demo.py")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **options,
+    )
+    return demo, ports
+
+
 def _ignore_sigint() -> None:
     """What a shell does to a background job (`scripts/demo.sh &` in a script)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -78,17 +93,8 @@ def test_the_edge_and_the_api_end_with_the_demo_however_it_ends(
     demo_video: Path, tmp_path: Path, ending: str
 ) -> None:
     prepare, end, expected = ENDINGS[ending]
-    env, ports = _demo_env(tmp_path)
-    demo = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "demo.py")],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # a process group of its own, as a background job has
-        preexec_fn=prepare,
-    )
+    # A process group of its own, as a background job has.
+    demo, ports = _start_demo(tmp_path, start_new_session=True, preexec_fn=prepare)
     assert demo.stdout is not None
     lines: list[str] = []
     try:
@@ -141,20 +147,7 @@ def test_a_port_in_use_is_named_before_anything_starts(tmp_path: Path) -> None:
 def test_the_demo_fires_an_alert_on_the_reception_page_and_stops_on_ctrl_c(
     demo_video: Path, tmp_path: Path, browser: Any
 ) -> None:
-    api_port = free_port()
-    env = os.environ | {
-        "WARTEZONE_DEMO_DIR": str(tmp_path),
-        "WARTEZONE_DEMO_EDGE_PORT": str(free_port()),
-        "WARTEZONE_DEMO_API_PORT": str(api_port),
-    }
-    demo = subprocess.Popen(
-        [sys.executable, str(REPO / "scripts" / "demo.py")],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    demo, (_, api_port) = _start_demo(tmp_path)
     assert demo.stdout is not None
     lines: list[str] = []
     fired_at = None
