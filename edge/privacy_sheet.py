@@ -8,7 +8,7 @@ so it is generated again after every change of those files. It never shows a cam
 a password or a token.
 
 edge and api do not import each other: the API's settings are read here with yaml alone, for the
-three facts the sheet needs; their defaults are pinned against api.settings by a test.
+few facts the sheet needs; their defaults are pinned against api.settings by a test.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ class ApiFacts:
 class StackFacts:
     """What the compose file says of Prometheus and Grafana."""
 
+    prometheus: bool  # the file starts one
     prometheus_retention: str | None  # a Prometheus duration (90d); None: Prometheus' default
     prometheus_loopback: bool | None  # published on 127.0.0.1 only; None: not published
     grafana_anonymous: bool | None  # None: no Grafana in the file
@@ -182,24 +183,18 @@ def api_facts(path: Path, environ: Mapping[str, str]) -> ApiFacts:
     readings = _mapping(data.get("readings"), "--api readings")
     source = _mapping(data.get("input"), "--api input")
     days = _overlaid(environ, "readings.retention_days", readings.get("retention_days"))
-    if days is None:
-        days = API_READINGS_RETENTION_DAYS
-    if not isinstance(days, int | str) or not str(days).isdigit() or int(days) < 1:
-        raise ConfigError(
-            [("--api readings.retention_days", f"must be a whole number of days, got {days!r}")]
-        )
     max_age = _overlaid(environ, "auth.session_max_age_s", auth.get("session_max_age_s"))
     webhooks = data.get("webhooks") or []
     if not isinstance(webhooks, list):
         raise ConfigError([("--api webhooks", "must be a list")])
     kind = _overlaid(environ, "input.type", source.get("type")) or "scrape"
     return ApiFacts(
-        readings_retention_days=int(days),
+        readings_retention_days=_whole(days, "readings.retention_days", API_READINGS_RETENTION_DAYS),
         stores_readings=kind == "scrape",
         desk_tokens=_count(_overlaid(environ, "auth.desk_tokens", auth.get("desk_tokens")), "desk_tokens"),
         lead_tokens=_count(_overlaid(environ, "auth.lead_tokens", auth.get("lead_tokens")), "lead_tokens"),
         webhooks=tuple(str(_mapping(w, "--api webhooks[]").get("name", "?")) for w in webhooks),
-        session_max_age_s=int(max_age) if max_age is not None else API_SESSION_MAX_AGE_S,
+        session_max_age_s=_whole(max_age, "auth.session_max_age_s", API_SESSION_MAX_AGE_S),
     )
 
 
@@ -214,6 +209,20 @@ def _overlaid(environ: Mapping[str, str], path: str, value: Any) -> Any:
         except json.JSONDecodeError:
             raise ConfigError([(API_ENV_PREFIX + path.upper(), "not valid JSON")]) from None
     return raw
+
+
+def _whole(value: Any, path: str, default: int) -> int:
+    """A positive whole number of the settings (a file's int, an environment's digits), or the default."""
+    if value is None:
+        return default
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or not str(value).isdigit()
+        or int(value) < 1
+    ):
+        raise ConfigError([(f"--api {path}", f"must be a whole number above 0, got {value!r}")])
+    return int(value)
 
 
 def _count(tokens: Any, name: str) -> int | None:
@@ -244,6 +253,7 @@ def stack_facts(path: Path) -> StackFacts:
         str(k): str(v).lower() == "true" for k, v in _mapping(environment, "grafana.environment").items()
     }
     return StackFacts(
+        prometheus=bool(prometheus),
         prometheus_retention=retention,
         prometheus_loopback=_loopback(prometheus.get("ports")),
         grafana_anonymous=flags.get("GF_AUTH_ANONYMOUS_ENABLED", False) if grafana else None,
@@ -716,19 +726,17 @@ def _who(sources: Sources, lang: Language) -> list[str]:
             ),
         ]
     )
-    if stack is None:
-        rows.append([t["prometheus"], t["prometheus_sees"], t["stack_unknown"]])
-        rows.append([t["grafana"], t["grafana_sees"], t["stack_unknown"]])
-    else:
-        rows.append([t["prometheus"], t["prometheus_sees"], _published(stack.prometheus_loopback, lang)])
-        if stack.grafana_anonymous is not None:
-            accounts = t["grafana_accounts"].format(
-                anon=t["on"] if stack.grafana_anonymous else t["off"],
-                signup=t["on"] if stack.grafana_sign_up else t["off"],
-            )
-            rows.append(
-                [t["grafana"], t["grafana_sees"], f"{accounts}; {_published(stack.grafana_loopback, lang)}"]
-            )
+    prometheus, grafana = t["stack_unknown"], t["stack_unknown"]
+    if stack is not None and stack.prometheus:
+        prometheus = _published(stack.prometheus_loopback, lang)
+    if stack is not None and stack.grafana_anonymous is not None:
+        accounts = t["grafana_accounts"].format(
+            anon=t["on"] if stack.grafana_anonymous else t["off"],
+            signup=t["on"] if stack.grafana_sign_up else t["off"],
+        )
+        grafana = f"{accounts}; {_published(stack.grafana_loopback, lang)}"
+    rows.append([t["prometheus"], t["prometheus_sees"], prometheus])
+    rows.append([t["grafana"], t["grafana_sees"], grafana])
     rows.append([t["installer"], t["installer_sees"], t["installer_how"]])
     return [f"## {t['who_h']}", "", *_table([t["col_who"], t["col_sees"], t["col_how"]], rows)]
 

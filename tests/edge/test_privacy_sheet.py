@@ -113,6 +113,10 @@ def _no_masks(data: dict[str, Any]) -> None:
     data["cameras"][0]["privacy_masks"] = []
 
 
+def _metrics_everywhere(data: dict[str, Any]) -> None:
+    data["metrics"]["host"] = "0.0.0.0"
+
+
 def _region_zones(data: dict[str, Any]) -> None:
     data["detector"] = {"region": "zones"}
 
@@ -134,6 +138,11 @@ def _region_zones(data: dict[str, Any]) -> None:
         (_renamed_zone, ["| `path-west` | Wartebereich Nord | 14 % |"], ["Weg West"]),
         (_no_masks, ["No privacy masks."], ["mask 1 covers"]),
         (_region_zones, ["Only the area around the zones is analysed"], ["The whole picture outside"]),
+        (
+            _metrics_everywhere,
+            ["listens on 0.0.0.0:9464: reachable from the network"],
+            ["this machine only; no"],
+        ),
     ],
 )
 def test_a_config_change_shows_in_the_sheet(
@@ -281,7 +290,21 @@ def test_tokens_given_where_the_api_runs_are_said_so(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("compose", "expected"),
     [
-        ({}, ["keeps them for its `--storage.tsdb.retention.time`, 15 days unless set", "not published"]),
+        (
+            {},
+            [
+                "keeps them for its `--storage.tsdb.retention.time`, 15 days unless set",
+                "| Prometheus | the counts of section 3, over time | as set up where they run",
+                "| Grafana dashboards | the counts of section 3, as charts | as set up where they run",
+            ],
+        ),
+        (
+            {"services": {"prometheus": {"image": "prom/prometheus"}}},
+            [
+                "15 days unless set",
+                "| Prometheus | the counts of section 3, over time | not published outside",
+            ],
+        ),
         (
             {
                 "services": {
@@ -329,7 +352,16 @@ def test_prometheus_and_grafana_as_the_compose_file_starts_them(
         (("-o", "{tmp}/sheet.md"), {}, "-o: --lang both writes several files: name a folder"),
         (("--lang", "de", "-o", "{tmp}/sheet.txt"), {}, "-o: a folder, or a file ending in .md or .html"),
         (("--api", "{tmp}/missing.yaml"), {}, "--api: cannot read"),
-        (("--api", "{tmp}/api.yaml"), {"api.yaml": "readings: {retention_days: soon}"}, "retention_days"),
+        (
+            ("--api", "{tmp}/api.yaml"),
+            {"api.yaml": "readings: {retention_days: soon}"},
+            "--api readings.retention_days: must be a whole number above 0, got 'soon'",
+        ),
+        (
+            ("--api", "{tmp}/api.yaml"),
+            {"api.yaml": "auth: {session_max_age_s: -5}"},
+            "--api auth.session_max_age_s: must be a whole number above 0, got -5",
+        ),
         (("--compose", "{tmp}/c.yaml"), {"c.yaml": "services: [1]"}, "--compose services: must be a mapping"),
         (("--api", "{tmp}/api.yaml"), {"api.yaml": "auth: {desk_tokens: ["}, "not valid YAML"),
     ],
