@@ -177,6 +177,7 @@ class RealResult:
     first_weeks: dict[int, Mase | None]
     shown_from_day: int | None  # first day of the cold start with a forecast (weekday or day basis)
     per_sensor: dict[str, float]  # 1 hour ahead: forecast MASE / seasonal naive MASE
+    sample: list[tuple[float, float, float]]  # a week of the first sensor: truth, forecast, seasonal
 
 
 def _pooled(scores: Sequence[SensorScore], pick: Callable[[SensorScore], Errors]) -> Mase | None:
@@ -211,6 +212,7 @@ def real_series(sensors: int, every: int, settings: ForecastSettings = HOURLY) -
         None,
     )
     return RealResult(
+        sample=sample_week(first, skip, settings),
         sensors=len(scores),
         every_h=every,
         seconds=time.monotonic() - started,
@@ -223,6 +225,22 @@ def real_series(sensors: int, every: int, settings: ForecastSettings = HOURLY) -
             s.sensor: m.against_seasonal for s in scores if (m := _mase(s.hour_ahead, s.scale)) is not None
         },
     )
+
+
+SAMPLE_WEEK = date(2025, 3, 3)  # a Monday
+
+
+def sample_week(
+    series: ArrivalSeries, skip: Callable[[date], bool], settings: ForecastSettings
+) -> list[tuple[float, float, float]]:
+    """One week of 1-hour-ahead forecasts for the picture: (truth, forecast, same hour last week)."""
+    out = []
+    for origin in range(_index(series, SAMPLE_WEEK), _index(series, SAMPLE_WEEK) + WEEK_H):
+        truth, seasonal = series.counts[origin], series.counts[origin - WEEK_H]
+        ahead = forecast_arrivals(series, origin, skip, settings, steps=1)
+        if truth is not None and seasonal is not None and ahead is not None:
+            out.append((truth, ahead.counts[0], seasonal))
+    return out
 
 
 def _row(name: str, m: Mase | None) -> str:
@@ -275,22 +293,28 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for line in report_branch(branch):
         print(line)
-    plot(args.plot, branch)
+    plot(args.plot, real, branch)
     print(f"picture: {args.plot}")
     if args.json:
         print(json.dumps({"real": asdict(real), "branch": branch.figures()}, default=str))
     return 0
 
 
-def plot(path: Path, branch: BranchResult) -> None:
+def plot(path: Path, real: RealResult, branch: BranchResult) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure, axes = plt.subplots(2, 1, figsize=(11, 7))
-    branch.draw(axes[0], axes[1])
+    figure, axes = plt.subplots(3, 1, figsize=(11, 10))
+    ax = axes[0]
+    ax.plot([t for t, _, _ in real.sample], label="pedestrians per hour (truth)", color="black")
+    ax.plot([f for _, f, _ in real.sample], label="forecast 1 hour before", color="tab:blue")
+    ax.plot([s for _, _, s in real.sample], label="same hour last week", color="tab:gray", alpha=0.6)
+    ax.set_title(f"Auckland, {next(iter(real.per_sensor), '')}: the week from {SAMPLE_WEEK}")
+    ax.legend(loc="upper left", fontsize=8)
+    branch.draw(axes[1], axes[2])
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)

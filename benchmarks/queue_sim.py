@@ -42,6 +42,7 @@ import wartezone_contract as contract
 from api.forecast import (
     OCCUPANCY_SPREAD,
     WARNING_HOLD_S,
+    ArrivalForecast,
     ArrivalSeries,
     early_warning,
     forecast_arrivals,
@@ -525,7 +526,7 @@ MINUTE_S = 60.0
 @dataclass(frozen=True)
 class BranchScenario:
     seed: int = 11
-    weeks: int = 10
+    weeks: int = 20
     warmup_weeks: int = 4  # scored from this week on, once the weekday profile has seen a few weeks
     first_day: date = date(2026, 3, 2)  # a Monday; Good Friday, Easter Monday and 1 May fall inside
     subdiv: str = "BY"  # the German state whose public holidays close the branch
@@ -570,7 +571,8 @@ class BranchDay:
     warning_s: list[float | None] = field(default_factory=list)  # early_warning's answer (open minutes)
     forecast: list[list[float] | None] = field(default_factory=list)  # the occupancy path then
     waits_s: list[float] = field(default_factory=list)  # of everyone who came that day
-    surge: tuple[float, float] | None = None  # seconds after opening
+    level: float = 1.0  # the day's arrivals against the weekly profile
+    surge: tuple[float, float, float] | None = None  # (start, end) seconds after opening, rate per second
 
 
 @dataclass
@@ -580,26 +582,47 @@ class BranchRun:
     arrival_forecasts: list[tuple[int, float, float]]  # (step index, forecast 1 step ahead, truth)
 
 
-def _arrival_times(scenario: BranchScenario, rng: random.Random, level: float, day: BranchDay) -> list[float]:
-    """One day's arrivals (seconds after opening): Poisson at each hour's rate times the day's
-    level, plus a surge on some days, by thinning."""
-    surge = None
+def _true_rate(scenario: BranchScenario, day: BranchDay, t: float) -> float:
+    """Arrivals per second expected at t seconds after opening: the hour's rate times the day's
+    level, plus the surge's while it lasts."""
+    if not 0 <= t < scenario.hours_open * 3600:
+        return 0.0
+    rate = scenario.arrivals_per_hour[int(t // 3600)] * day.level / 3600
+    if day.surge is not None and day.surge[0] <= t < day.surge[1]:
+        rate += day.surge[2]
+    return rate
+
+
+def _arrival_times(scenario: BranchScenario, rng: random.Random, day: BranchDay) -> list[float]:
+    """One day's arrivals (seconds after opening): Poisson at _true_rate, by thinning; a surge
+    on some days."""
     if rng.random() < scenario.surge_chance:
         length = rng.uniform(*scenario.surge_minutes) * 60
         start = rng.uniform(0, scenario.hours_open * 3600 - length)
-        surge = (start, start + length, rng.uniform(*scenario.surge_per_hour) / 3600)
-        day.surge = (start, start + length)
-    top = max(scenario.arrivals_per_hour) * level / 3600 + (surge[2] if surge else 0.0)
+        day.surge = (start, start + length, rng.uniform(*scenario.surge_per_hour) / 3600)
+    top = max(scenario.arrivals_per_hour) * day.level / 3600 + (day.surge[2] if day.surge else 0.0)
     times, t = [], 0.0
     while True:
         t += rng.expovariate(top)
         if t >= scenario.hours_open * 3600:
             return times
-        rate = scenario.arrivals_per_hour[int(t // 3600)] * level / 3600
-        if surge and surge[0] <= t < surge[1]:
-            rate += surge[2]
-        if rng.random() * top < rate:
+        if rng.random() * top < _true_rate(scenario, day, t):
             times.append(t)
+
+
+def _true_forecast(scenario: BranchScenario, day: BranchDay, origin: int, steps: int) -> ArrivalForecast:
+    """What the arrival forecast would be if it knew the day's rates, surge included: the
+    early warning's best case (benchmarks/forecast.py's row "true rates")."""
+    per_day = 86400 // BRANCH_STEP_S
+    counts = []
+    for index in range(origin, origin + steps):
+        start = (index % per_day) * BRANCH_STEP_S - scenario.opens_h * 3600
+        counts.append(
+            sum(
+                _true_rate(scenario, day, start + m * MINUTE_S) * MINUTE_S for m in range(BRANCH_STEP_S // 60)
+            )
+        )
+    return ArrivalForecast(origin, tuple(counts), "weekday", 1.0)
 
 
 def _advice(scenario: BranchScenario, rates: Sequence[float], rate: float, waiting: int) -> int:
@@ -621,9 +644,11 @@ def _settle(run_: BranchRun, index: int, arrived: int) -> None:
         run_.arrival_forecasts[-1] = (index, run_.arrival_forecasts[-1][1], float(arrived))
 
 
-def simulate_branch_run(scenario: BranchScenario, policy: str, progress: bool = False) -> BranchRun:
+def simulate_branch_run(
+    scenario: BranchScenario, policy: str, progress: bool = False, true_rates: bool = False
+) -> BranchRun:
     """The branch's weeks with "fixed" counters or the counters "advice" followed; the same
-    arrivals (seed) for both."""
+    arrivals (seed) for both. true_rates: the forecasts know each day's real arrival rates."""
     if policy not in ("fixed", "advice"):
         raise ValueError(f"policy: 'fixed' or 'advice', got {policy!r}")
     closed = public_holidays("DE", scenario.subdiv)
@@ -637,7 +662,7 @@ def simulate_branch_run(scenario: BranchScenario, policy: str, progress: bool = 
     series = ArrivalSeries(scenario.first_day, BRANCH_STEP_S, counts)  # filled step by step
     opens_s = scenario.opens_h * 3600
     close_s = scenario.hours_open * 3600.0
-    run_ = BranchRun(policy, [], [])
+    run_ = BranchRun(policy + (", true rates" if true_rates else ""), [], [])
     rate_known: float | None = None
     days = range(scenario.weeks * 7)
     for offset in tqdm(days, desc=f"branch days ({policy})", unit="day", disable=not progress):
@@ -646,9 +671,9 @@ def simulate_branch_run(scenario: BranchScenario, policy: str, progress: bool = 
         if today.weekday() >= 5 or today in closed:
             counts[base : base + per_day] = [0.0] * per_day
             continue
-        day = BranchDay(today, offset >= 7 * scenario.warmup_weeks)
         level = scenario.weekday_factor[today.weekday()] * rng.lognormvariate(0, scenario.day_spread)
-        arrivals = _arrival_times(scenario, rng, level, day)
+        day = BranchDay(today, offset >= 7 * scenario.warmup_weeks, level=level)
+        arrivals = _arrival_times(scenario, rng, day)
         counts[base : base + opens_s // BRANCH_STEP_S] = [0.0] * (opens_s // BRANCH_STEP_S)
         queue: deque[float] = deque()
         busy: list[float] = []
@@ -669,11 +694,12 @@ def simulate_branch_run(scenario: BranchScenario, policy: str, progress: bool = 
             )
             warning, path = None, None
             gone = (opens_s + int(t)) % BRANCH_STEP_S / BRANCH_STEP_S
-            ahead = (
-                forecast_arrivals(series, origin, skip, steps=3, so_far=(step_arrivals, gone))
-                if doors_open
-                else None
-            )
+            if not doors_open:
+                ahead = None
+            elif true_rates:
+                ahead = _true_forecast(scenario, day, origin, 3)
+            else:
+                ahead = forecast_arrivals(series, origin, skip, steps=3, so_far=(step_arrivals, gone))
             if ahead is not None and (opens_s + int(t)) % BRANCH_STEP_S == 0 and day.scored:
                 run_.arrival_forecasts.append((origin, ahead.counts[0], math.nan))
             if ahead is not None and rate_known is not None:
@@ -881,13 +907,18 @@ class BranchResult:
     scenario: BranchScenario
     fixed: BranchRun
     advice: BranchRun
+    true_rates: BranchRun  # fixed counters, the forecast knowing the real rates: the best case
+
+    @property
+    def runs(self) -> tuple[BranchRun, ...]:
+        return (self.fixed, self.advice, self.true_rates)
 
     def scored(self, run_: BranchRun) -> list[BranchDay]:
         return [d for d in run_.days if d.scored]
 
     def figures(self) -> dict[str, object]:
         out: dict[str, object] = {"scenario": asdict(self.scenario)}
-        for run_ in (self.fixed, self.advice):
+        for run_ in self.runs:
             days = self.scored(run_)
             out[run_.policy] = {
                 "warnings": asdict(score_warnings(days, self.scenario)),
@@ -905,24 +936,33 @@ class BranchResult:
             f"{s.hours_open} h, holidays in DE-{s.subdiv} closed), scored after {s.warmup_weeks} weeks; "
             f"raise {s.raise_level}, clear {s.clear_level}, warn {s.warn_ahead_s / 60:.0f} min ahead, "
             f"target {s.target_s / 60:.0f} min",
-            f"{'counters':18} {'days':>4} {'surges':>6} {'alerts':>6} {'warned>=10':>10} {'warnings':>8} "
+            f"{'counters':22} {'days':>4} {'surges':>6} {'alerts':>6} {'warned>=10':>10} {'warnings':>8} "
             f"{'false':>6} {'lead':>6} {'occ MAE':>7} {'>target':>7} {'p90 wait':>8} {'ctr-h/day':>9}",
         ]
-        for run_ in (self.fixed, self.advice):
+        for run_ in self.runs:
             days = self.scored(run_)
             w, st, occ = (
                 score_warnings(days, s),
                 staffing(days, s),
                 occupancy_error(days, s),
             )
-            name = f"fixed {s.counters}" if run_.policy == "fixed" else "advice followed"
+            name = {"fixed": f"fixed {s.counters}", "advice": "advice followed"}.get(
+                run_.policy, f"fixed {s.counters}, true rates"
+            )
             lead = "-" if w.median_lead_s is None else f"{w.median_lead_s / 60:.0f} min"
             lines.append(
-                f"{name:18} {len(days):>4} {sum(d.surge is not None for d in days):>6} {w.alerts:>6} "
+                f"{name:22} {len(days):>4} {sum(d.surge is not None for d in days):>6} {w.alerts:>6} "
                 f"{_pct(w.recall):>10} {w.warnings:>8} {_pct(w.false_share):>6} {lead:>6} "
                 f"{occ.mae:>7.1f} {_pct(st.over_target):>7} {st.p90_wait_s / 60:>6.1f} m "
                 f"{st.counter_hours_per_day:>9.1f}"
             )
+        surge_days = [d for d in self.scored(self.fixed) if d.surge is not None]
+        on_surges = score_warnings(surge_days, s)
+        lines.append(
+            f"where it fails: on the {len(surge_days)} surge days {on_surges.alerts} alerts, "
+            f"{_pct(on_surges.recall)} warned 10 min ahead; the true-rates row is the best any arrival "
+            "forecast can do: the rest of the false warnings are the queue's own chance (near misses)"
+        )
         return lines
 
     def draw(self, occupancy_axes: object, arrivals_axes: object) -> None:
@@ -966,4 +1006,5 @@ def simulate_branch(scenario: BranchScenario, progress: bool = False) -> BranchR
         scenario,
         simulate_branch_run(scenario, "fixed", progress),
         simulate_branch_run(scenario, "advice", progress),
+        simulate_branch_run(scenario, "fixed", progress, true_rates=True),
     )
