@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -21,12 +22,14 @@ from pydantic import (
     StringConstraints,
     Tag,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 from edge.detections import Anchor
+from edge.zones.geometry import polygon_area
 from wartezone_contract import ID_PATTERN
 
 DEFAULT_MODEL_NAME = "yolo11n-pose.onnx"
@@ -52,10 +55,37 @@ Identifier = Annotated[
     ),
 ]
 Point = tuple[Annotated[float, Field(ge=0.0, le=1.0)], Annotated[float, Field(ge=0.0, le=1.0)]]
+# A zone or mask of less area is a slip (a corner clicked twice, corners in one line): 0.001 % of the
+# picture is about 20 pixels of 1920 x 1080, less than a person's foot.
+MIN_POLYGON_AREA = 1e-5
+MAX_POLYGON_CORNERS = 100  # a hand-drawn outline has a dozen; its area costs corners squared
 Polygon = Annotated[
     list[Point],
-    Field(min_length=3, description="Corner points (x, y) in 0..1 image coordinates, in order."),
+    Field(
+        min_length=3,
+        max_length=MAX_POLYGON_CORNERS,
+        description="Corner points (x, y) in 0..1 image coordinates, in order; it must enclose at "
+        f"least {MIN_POLYGON_AREA:.3%} of the picture.",
+    ),
 ]
+
+
+def _require_area(what: str, polygon: list[tuple[float, float]]) -> None:
+    """A zone without area counts 0 for ever, and a mask without one blanks nothing."""
+    area = polygon_area(polygon)
+    if area < MIN_POLYGON_AREA:
+        pixels = 1920 * 1080  # areas in pixels of a picture people know
+        raise PydanticCustomError(
+            "polygon_area",
+            "{what} encloses {area} of a 1920 x 1080 picture's pixels, at least {least} needed: "
+            "are its corners in one line, or on one point?",
+            {"what": what, "area": f"{area * pixels:.0f}", "least": f"{MIN_POLYGON_AREA * pixels:.0f}"},
+        )
+
+
+def _mask_area(polygon: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    _require_area("this privacy mask", polygon)
+    return polygon
 
 
 class ConfigError(Exception):
@@ -152,6 +182,13 @@ class ZoneConfig(Strict):
         "absences (hidden behind someone, missed in a frame) are bridged.",
     )
 
+    @field_validator("polygon")
+    @classmethod
+    def _has_area(cls, value: list[tuple[float, float]], info: ValidationInfo) -> list[tuple[float, float]]:
+        zone_id = info.data.get("id")
+        _require_area("this zone" if zone_id is None else f"zone {zone_id!r}", value)
+        return value
+
     @field_validator("smoothing_frames")
     @classmethod
     def _odd(cls, value: int) -> int:
@@ -175,7 +212,7 @@ class CameraConfig(Strict):
     source: SourceConfig
     fps: float = Field(2.0, gt=0, le=30, description="Frames per second to analyse.")
     zones: list[ZoneConfig] = Field(min_length=1, description="Waiting zones seen by this camera.")
-    privacy_masks: list[Polygon] = Field(
+    privacy_masks: list[Annotated[Polygon, AfterValidator(_mask_area)]] = Field(
         default_factory=list, description="Polygons blanked to black before detection."
     )
     stall_timeout_s: float = Field(
@@ -204,6 +241,29 @@ class TilingConfig(Strict):
     cols: int = Field(2, ge=1, le=4, description="Tile columns.")
     overlap: float = Field(0.2, ge=0.0, lt=0.5, description="Overlap of neighbouring tiles, 0..0.5.")
     full_frame: bool = Field(True, description="Also run the whole region, for people larger than a tile.")
+
+
+class MotionGateConfig(Strict):
+    """The detector runs on a frame only where the picture changed since its last detection; see
+    edge/motion.py."""
+
+    pixel_change: int = Field(
+        16, ge=1, le=255, description="A pixel of the small grey copy changed when its value moved by more."
+    )
+    changed_share: float = Field(
+        0.0005,
+        ge=0,
+        lt=1,
+        description="The picture changed when more than this share of its pixels did (0.0005: a few "
+        "pixels of a 160-pixel-wide copy, less than a distant person).",
+    )
+    full_every_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="The detector runs at least this often however still the picture, so a count never "
+        "stands longer than this on an old detection.",
+    )
 
 
 class DetectorSettings(Strict):
@@ -251,6 +311,11 @@ class DetectorSettings(Strict):
         "(seen larger, so small people are found).",
     )
     tiling: TilingConfig | None = Field(None, description="Overlapping tiles merged by NMS; none: one pass.")
+    motion_gate: MotionGateConfig | None = Field(
+        default_factory=MotionGateConfig,
+        description="Where a camera's picture did not change since its last detection, that detection's "
+        "people stand and the detector is not run; null: every analysed frame is detected.",
+    )
 
     @model_validator(mode="after")
     def _face_below_sure(self) -> DetectorSettings:

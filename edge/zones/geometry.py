@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -41,9 +44,38 @@ def bounding_box(polygons: list[NDArray[np.float32]], width: int, height: int) -
     return max(0, int(x1)), max(0, int(y1)), min(width, int(x2)), min(height, int(y2))
 
 
-def polygon_area(polygon: list[tuple[float, float]]) -> float:
-    """Area of a simple polygon (shoelace formula); in 0..1 image coordinates, its share of the picture."""
-    if len(polygon) < 3:
+def polygon_area(polygon: Sequence[tuple[float, float]]) -> float:
+    """Area of what `contains` counts as inside (the even-odd rule), for any polygon: crossing itself
+    or not, corners repeated or in one line (area 0). In 0..1 image coordinates, its share of the
+    picture. (The shoelace formula alone lets the two halves of a bow tie cancel to 0.)"""
+    corners = np.asarray(polygon, np.float64).reshape(-1, 2)
+    if len(corners) < 3:
         return 0.0
-    xs, ys = np.asarray(polygon, np.float64).T
-    return float(abs(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))) / 2)
+    starts, ends = corners, np.roll(corners, -1, axis=0)
+    # Between neighbouring heights of corners and crossings no two edges cross: inside such a slab
+    # the edges keep their left-to-right order, and inside is a row of trapezoids, between the
+    # first edge and the second, the third and the fourth, and so on.
+    heights = np.unique(np.concatenate([corners[:, 1], _crossing_heights(starts, ends)]))
+    low_y, high_y = np.minimum(starts[:, 1], ends[:, 1]), np.maximum(starts[:, 1], ends[:, 1])
+    area = 0.0
+    for low, high in itertools.pairwise(heights):
+        spans = (low_y <= low) & (high_y >= high)  # never a flat edge: its height is a slab border
+        a, b = starts[spans], ends[spans]
+        slope = (b[:, 0] - a[:, 0]) / (b[:, 1] - a[:, 1])
+        middle = a[:, 0] + ((low + high) / 2 - a[:, 1]) * slope  # mean of the edge's x in the slab
+        middle.sort()
+        area += float((middle[1::2] - middle[0::2]).sum()) * (high - low)
+    return area
+
+
+def _crossing_heights(starts: NDArray[np.float64], ends: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Heights at which two edges (start -> end) meet, every pair at once."""
+    d = ends - starts
+    across = d[:, None, 0] * d[None, :, 1] - d[:, None, 1] * d[None, :, 0]  # 0: parallel
+    r = starts[None, :, :] - starts[:, None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (r[..., 0] * d[None, :, 1] - r[..., 1] * d[None, :, 0]) / across  # along the first edge
+        u = (r[..., 0] * d[:, None, 1] - r[..., 1] * d[:, None, 0]) / across  # along the second
+        meet = (across != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)
+        heights: NDArray[np.float64] = (starts[:, None, 1] + t * d[:, None, 1])[meet]
+    return heights

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -282,3 +283,72 @@ def test_mistakes_people_make_are_named_in_words_they_act_on(
     assert code == EXIT_BAD_INPUT
     assert words in err, err
     assert "pattern" not in err and "Extra inputs" not in err
+
+
+WITHOUT_AREA = [
+    ("three equal points", [[0.3, 0.3], [0.3, 0.3], [0.3, 0.3]], 0),
+    ("corners in one line", [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]], 0),
+    ("out along a line and back", [[0.1, 0.2], [0.9, 0.2], [0.5, 0.2], [0.9, 0.2]], 0),
+    ("a sliver of a few pixels", [[0.0, 0.0], [0.004, 0.0], [0.0, 0.004]], 17),
+]
+
+
+@pytest.mark.parametrize(("case", "polygon", "pixels"), WITHOUT_AREA, ids=[c[0] for c in WITHOUT_AREA])
+@pytest.mark.parametrize(
+    ("key", "field", "what"),
+    [
+        ("zones", "cameras[0].zones[0].polygon", "zone 'queue'"),
+        ("privacy_masks", "cameras[0].privacy_masks[0]", "this privacy mask"),
+    ],
+    ids=["zone", "mask"],
+)
+def test_a_zone_or_mask_without_area_is_refused_naming_it_and_its_area(
+    case: str,
+    polygon: list[list[float]],
+    pixels: int,
+    key: str,
+    field: str,
+    what: str,
+    config_dict: Callable[..., dict[str, Any]],
+    write_config: Callable[[Any], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    value = [{"id": "queue", "polygon": polygon}] if key == "zones" else [polygon]
+    code, err = _run(write_config(config_dict(**{key: value})), capsys)
+    assert code == EXIT_BAD_INPUT
+    assert (
+        f"  {field}: {what} encloses {pixels} of a 1920 x 1080 picture's pixels, at least 21 needed" in err
+    ), err
+
+
+@pytest.mark.parametrize(
+    "masks",
+    [
+        [],  # none
+        [[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]],  # a triangle
+        [[[0.0, 0.2], [0.5, 1.0], [0.5, 0.2], [0.0, 1.0]]],  # a bow tie: its halves do not cancel
+        [[[0.5, 0.5], [0.5032, 0.5], [0.5032, 0.5032], [0.5, 0.5032]]],  # just above the least area
+    ],
+)
+def test_polygons_with_area_are_accepted(
+    masks: list[Any], config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
+) -> None:
+    zones = [{"id": "queue", "polygon": mask} for mask in masks] or [
+        {"id": "all", "polygon": [[0, 0], [1, 0], [1, 1]]}
+    ]
+    config = load_config(write_config(config_dict(zones=zones, privacy_masks=masks)))
+    assert len(config.cameras[0].privacy_masks) == len(masks)
+
+
+def test_a_polygon_of_more_than_100_corners_is_refused(
+    config_dict: Callable[..., dict[str, Any]],
+    write_config: Callable[[Any], Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    circle = [
+        [0.5 + 0.4 * math.cos(a / 101 * math.tau), 0.5 + 0.4 * math.sin(a / 101 * math.tau)]
+        for a in range(101)
+    ]
+    code, err = _run(write_config(config_dict(privacy_masks=[circle])), capsys)
+    assert code == EXIT_BAD_INPUT
+    assert "  cameras[0].privacy_masks[0]: List should have at most 100 items" in err, err

@@ -130,6 +130,11 @@ def test_a_draft_is_counted_on_the_picture_at_once(running: Running) -> None:
             "got 640.0: pixels?",
         ),
         ({"polygon": [[0.5, 0.2], [1, 0.2]]}, "cameras[0].zones[1].polygon", "at least 3"),
+        (
+            {"polygon": [[0.6, 0.5], [0.6, 0.5], [0.6, 0.5]]},
+            "cameras[0].zones[1].polygon",
+            "zone 'queue' encloses 0 of a 1920 x 1080 picture's pixels",
+        ),
         ({"loiter_limit_s": None}, "cameras[0].zones[1].loiter_limit_s", "valid number"),
         ({"loiter_limit_s": 0}, "cameras[0].zones[1].loiter_limit_s", "greater than 0"),
     ],
@@ -300,6 +305,31 @@ def test_a_save_the_config_model_refuses_writes_nothing(running: Running, site: 
     assert problem["path"] == "cameras[0].zones[0].id" and "lower-case" in problem["message"]
     assert site.read_text(encoding="utf-8") == SITE_YAML
     assert not site.with_name("site.yaml.bak").exists()
+
+
+@pytest.mark.parametrize(
+    ("zones", "masks", "path"),
+    [
+        (
+            [{**WAITING, "polygon": [[0.1, 0.3], [0.3, 0.5], [0.5, 0.7]]}],
+            [WINDOW],
+            "cameras[0].zones[0].polygon",
+        ),
+        ([WAITING], [WINDOW, [[0.2, 0.2], [0.2, 0.2], [0.2, 0.2]]], "cameras[0].privacy_masks[1]"),
+    ],
+    ids=["zone", "mask"],
+)
+def test_a_zone_or_mask_without_area_is_named_on_the_page_and_not_saved(
+    running: Running, site: Path, zones: list[Any], masks: list[Any], path: str
+) -> None:
+    [problem] = running.draft(1, zones, masks).json()["problems"]
+    assert problem["path"] == path and "encloses 0 of a 1920 x 1080 picture's pixels" in problem["message"]
+
+    answer = running.call("POST", "/api/save", {})
+
+    assert answer.status == 422
+    assert answer.json()["error"]["problems"] == [{k: problem[k] for k in ("path", "message")}]
+    assert site.read_text(encoding="utf-8") == SITE_YAML
 
 
 @pytest.mark.parametrize(

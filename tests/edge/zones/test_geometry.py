@@ -1,4 +1,4 @@
-"""Zone polygon geometry: point in polygon, shared edges, pixel conversion, bounding box."""
+"""Zone polygon geometry: point in polygon, shared edges, pixel conversion, bounding box, area."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from edge.zones.geometry import bounding_box, contains, to_pixels
+from edge.zones.geometry import bounding_box, contains, polygon_area, to_pixels
 
 Points = list[tuple[float, float]]
 
@@ -195,3 +195,39 @@ def test_bounding_box_of_full_frame_zone_is_the_image() -> None:
 def test_bounding_box_of_no_zones_is_an_error() -> None:
     with pytest.raises(ValueError):
         bounding_box([], 640, 480)
+
+
+STAR = [
+    (0.5 + 0.4 * np.cos(np.pi / 2 + k * 0.8 * np.pi), 0.5 + 0.4 * np.sin(np.pi / 2 + k * 0.8 * np.pi))
+    for k in range(5)
+]
+
+
+@pytest.mark.parametrize(
+    ("corners", "area"),
+    [
+        ([], 0.0),  # nothing
+        ([(0.1, 0.1), (0.9, 0.9)], 0.0),  # two corners: a line
+        ([(0.3, 0.3), (0.3, 0.3), (0.3, 0.3)], 0.0),  # one point three times
+        ([(0.0, 0.0), (0.5, 0.5), (1.0, 1.0)], 0.0),  # corners in one line
+        ([(0.1, 0.2), (0.9, 0.2), (0.5, 0.2), (0.9, 0.2)], 0.0),  # out along a line and back
+        ([(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)], 1.0),  # the whole picture
+        ([(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (1.0, 0.0)], 1.0),  # the other way round
+        ([(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)], 0.5),
+        ([(0.0, 0.2), (0.5, 1.0), (0.5, 0.2), (0.0, 1.0)], 0.2),  # a bow tie: two triangles of 0.1
+        ([(x / 60, y / 60) for x, y in U_SHAPE.tolist()], (60 * 50 - 20 * 30) / 3600),  # a notch
+    ],
+)
+def test_polygon_area_is_the_area_inside_by_the_even_odd_rule(corners: Points, area: float) -> None:
+    assert polygon_area(list(corners)) == pytest.approx(area, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "corners", [STAR, np.random.default_rng(3).random((9, 2)).tolist()], ids=["star", "random"]
+)
+def test_polygon_area_is_the_share_of_points_contains_counts(corners: Points) -> None:
+    """Crossing itself (a five-pointed star's middle is outside), measured against `contains` on a grid."""
+    grid = (np.arange(1000) + 0.5) / 1000
+    points = np.stack(np.meshgrid(grid, grid), axis=-1).reshape(-1, 2)
+    share = contains(np.asarray(corners, np.float32), points).mean()
+    assert polygon_area(corners) == pytest.approx(share, abs=2e-3)
