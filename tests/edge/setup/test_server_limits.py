@@ -14,7 +14,7 @@ import pytest
 from edge.setup.server import SetupServer
 from tests.edge.setup.conftest import SITE_YAML, Running
 
-TIMEOUT_S = 0.5  # the read time of the server under test here
+TIMEOUT_S = 1.0  # the read time of the server under test here
 
 
 def send(port: int, request: bytes, wait_s: float = 5.0) -> bytes:
