@@ -169,7 +169,9 @@ def distributions_of(module: str) -> set[str]:
 
 
 def _third_party(found: set[Import], local: set[str] = LOCAL) -> set[Import]:
-    return {i for i in found if i.module not in sys.stdlib_module_names and i.module not in local}
+    # _typeshed: the standard library's types, importable only under TYPE_CHECKING
+    standard = sys.stdlib_module_names | {"_typeshed"}
+    return {i for i in found if i.module not in standard and i.module not in local}
 
 
 # ---- the import scanner itself
