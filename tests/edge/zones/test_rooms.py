@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from edge.zones.rooms import GATE_M, RoomView, assign, merge_views, pair_frames, partial_steps
+from edge.detections import Anchor, Detections
+from edge.zones.rooms import GATE_M, RoomView, assign, floor_points, merge_views, pair_frames, partial_steps
 
 Points = NDArray[np.float64]
 
@@ -193,3 +194,32 @@ def test_confirmation_needs_confidences() -> None:
 def test_a_view_names_confidences_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match=r"confidence must have shape \(1,\), got \(2,\)"):
         RoomView(points((5, 3)), LEFT, np.array([0.5, 0.5], np.float32))
+
+
+# A 100 x 50 pixel picture whose top tenth is sky.
+SKY_ABOVE = np.array([[10.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 1.0, -0.1]])
+
+
+@pytest.mark.parametrize(
+    ("anchor", "expected"),
+    [(Anchor.BOX_BOTTOM, [[1.5, 4.0]]), (Anchor.FEET, [[1.5, 3.8]])],
+)
+def test_floor_points_take_the_box_bottom_unless_told(anchor: Anchor, expected: list[list[float]]) -> None:
+    keypoints = np.zeros((1, 17, 3), np.float32)
+    keypoints[0, 15:17] = [[14, 38, 0.9], [16, 38, 0.9]]  # ankles 2 px above the box's bottom
+    people = Detections(np.array([[10, 10, 20, 40]], np.float32), np.ones(1, np.float32), keypoints)
+
+    points = floor_points(people, np.diag([10.0, 5.0, 1.0]), (100, 50), anchor)
+
+    np.testing.assert_allclose(points, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("count", [0, 2])
+def test_floor_points_of_people_above_the_horizon_are_nan(count: int) -> None:
+    boxes = np.array([[10, 0, 20, 3], [10, 10, 20, 40]], np.float32)[:count]  # bottoms at y 0.06, 0.8
+    people = Detections(boxes, np.ones(count, np.float32))
+
+    points = floor_points(people, SKY_ABOVE, (100, 50))
+
+    assert points.shape == (count, 2)
+    assert np.isfinite(points).all(axis=1).tolist() == [False, True][:count]
