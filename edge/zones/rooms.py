@@ -183,3 +183,29 @@ def merge_views(
     unconfirmed = (sightings == 1) & (coverage >= 2) & (best < confirm_below)
     confirmed: Points = people[~unconfirmed]
     return confirmed
+
+
+@dataclass(frozen=True, slots=True)
+class RoomCount:
+    """A room at one step: its people's floor points (for the room's accounting in this process,
+    dropped after the step) and whether a camera of the room had no frame for it."""
+
+    people: Points
+    partial: bool  # then the count is a lower bound: shown and exported as partial, never as the count
+
+    @property
+    def count(self) -> int:
+        return len(self.people)
+
+
+def count_room(
+    views: Sequence[RoomView | None],
+    room: ArrayLike,
+    gate_m: float = GATE_M,
+    confirm_below: float | None = None,
+) -> RoomCount:
+    """The room's people at one step from its cameras' views, None for a camera with no frame close
+    enough in time (pair_frames) or down: the others still count, and the step is partial."""
+    present = [view for view in views if view is not None]
+    people = merge_views(present, room, gate_m, confirm_below)
+    return RoomCount(people, len(present) < len(views))

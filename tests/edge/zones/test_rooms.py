@@ -8,7 +8,16 @@ import pytest
 from numpy.typing import NDArray
 
 from edge.detections import Anchor, Detections
-from edge.zones.rooms import GATE_M, RoomView, assign, floor_points, merge_views, pair_frames, partial_steps
+from edge.zones.rooms import (
+    GATE_M,
+    RoomView,
+    assign,
+    count_room,
+    floor_points,
+    merge_views,
+    pair_frames,
+    partial_steps,
+)
 
 Points = NDArray[np.float64]
 
@@ -223,3 +232,23 @@ def test_floor_points_of_people_above_the_horizon_are_nan(count: int) -> None:
 
     assert points.shape == (count, 2)
     assert np.isfinite(points).all(axis=1).tolist() == [False, True][:count]
+
+
+@pytest.mark.parametrize(
+    ("views", "count", "partial"),
+    [
+        ([], 0, False),
+        ([None], 0, True),
+        ([RoomView(points((5, 3)), LEFT), RoomView(points((5.2, 3)), RIGHT)], 1, False),
+        ([RoomView(points((5, 3), (2, 2)), LEFT), None], 2, True),  # the right camera's frame was too late
+        ([None, RoomView(points((8, 3)), RIGHT)], 1, True),
+    ],
+)
+def test_count_room_counts_the_cameras_it_has_and_says_when_one_is_missing(
+    views: list[RoomView | None], count: int, partial: bool
+) -> None:
+    result = count_room(views, ROOM)
+
+    assert result.count == count
+    assert result.partial is partial
+    assert result.people.shape == (count, 2)
