@@ -313,6 +313,7 @@ def plot(path: Path, real: RealResult, branch: BranchResult) -> None:
     ax.plot([f for _, f, _ in real.sample], label="forecast 1 hour before", color="tab:blue")
     ax.plot([s for _, _, s in real.sample], label="same hour last week", color="tab:gray", alpha=0.6)
     ax.set_title(f"Auckland, {next(iter(real.per_sensor), '')}: the week from {SAMPLE_WEEK}")
+    ax.set_xlabel("hours from Monday 00:00")
     ax.legend(loc="upper left", fontsize=8)
     branch.draw(axes[1], axes[2])
     figure.tight_layout()

@@ -46,6 +46,7 @@ from api.forecast import (
     ArrivalSeries,
     early_warning,
     forecast_arrivals,
+    per_second,
     public_holidays,
     skip_days,
 )
@@ -704,7 +705,7 @@ def simulate_branch_run(
                 run_.arrival_forecasts.append((origin, ahead.counts[0], math.nan))
             if ahead is not None and rate_known is not None:
                 into = (opens_s + int(t)) % BRANCH_STEP_S // int(MINUTE_S)
-                rates = [c / BRANCH_STEP_S for c in ahead.counts for _ in range(15)][into : into + 30]
+                rates = per_second(ahead, BRANCH_STEP_S, MINUTE_S)[into : into + 30]
                 path = contract.occupancy_forecast(len(queue), rates, rate_known, open_now)
                 band = contract.occupancy_forecast(
                     len(queue), rates, rate_known, open_now, spread=OCCUPANCY_SPREAD
@@ -998,6 +999,7 @@ class BranchResult:
         ax.plot([t for _, _, t in week], label="arrivals per 15 min (truth)", color="black")
         ax.plot([f for _, f, _ in week], label="forecast at the step's start", color="tab:blue")
         ax.set_title("the last simulated week's open steps: arrivals against the forecast")
+        ax.set_xlabel("15-minute steps while open, Monday to Friday")
         ax.legend(loc="upper left", fontsize=8)
 
 

@@ -17,6 +17,7 @@ from api.forecast import (
     ForecastSettings,
     early_warning,
     forecast_arrivals,
+    per_second,
     public_holidays,
     series_from_counts,
     skip_days,
@@ -282,6 +283,15 @@ def test_the_forecast_names_bad_input() -> None:
         forecast_arrivals(_series(1), -1)
     with pytest.raises(ValueError, match="holidays"):
         public_holidays("DE", "XX")
+
+
+def test_per_second_spreads_each_step_over_its_minutes() -> None:
+    found = forecast_arrivals(_series(15), _origin(14, 9.75), steps=2)  # a Monday 09:45: 9 then 15
+    assert found is not None
+    rates = per_second(found, 900, 60)
+    assert rates == pytest.approx([9 / 900] * 15 + [15 / 900] * 15)
+    with pytest.raises(ValueError, match="every_s"):
+        per_second(found, 900, 7)
 
 
 # --- the early warning -------------------------------------------------------------------------
