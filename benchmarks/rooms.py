@@ -1,0 +1,635 @@
+"""One count per room on virtual cameras: several overlapping views cut from one real view.
+
+No calibrated multi-camera recording can be had here, so the bench makes one from PETS 2009 S2.L1
+(one camera, every person's box in every frame): each virtual camera is a quadrilateral of the
+real picture warped to a rectangle (cv2.warpPerspective), as a second camera placed elsewhere
+would see the same floor in another perspective. PETS' own calibration (View_001.xml, Tsai's
+model) gives the real picture's floor in metres, so every virtual camera's true floor mapping is
+known (virtual picture -> real picture -> floor), and so is every person's true floor point (the
+bottom centre of their true box). The real detector runs on each virtual view; each camera's
+people go to the floor (edge/zones/floor.py) and are merged (edge/zones/rooms.py). Virtual cameras
+take frames up to 0.1 s apart (--offsets), paired by capture time as a room's cameras would be.
+
+Compared per room-frame: the merged count, the real view's own count (the goal: within 0.1 MAE),
+each camera alone and the plain sum of the cameras; how many times a person in an overlap is
+counted (goal 1.00 +/- 0.03); people outside the room counted (goal none); the time to map and
+merge against the detector's time on the views (goal <= 5 %). Also: which floor point per person
+is closest to the true one (box bottom, ankles, head at a typical height).
+
+    .venv/bin/python -m benchmarks.rooms [--every 5] [--plot plan.png] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+from tqdm import tqdm
+
+from edge.config import DetectorConfig, default_config, load_config
+from edge.detect import Detector, build_detector
+from edge.detect.postprocess import faces
+from edge.detections import KEYPOINT_VISIBLE, LEFT_ANKLE, RIGHT_ANKLE, Anchor, Detections
+from edge.evaluate import read_cvml
+from edge.sources.file import FileSource
+from edge.zones.floor import fit_floor, footprint, to_floor
+from edge.zones.geometry import contains
+from edge.zones.rooms import GATE_M, PAIRING_TOLERANCE_S, RoomView, count_room, floor_points, pair_frames
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+PETS = Path("pets2009-s2l1")
+Points = NDArray[np.float64]
+SIZE = (768, 576)  # PETS View_001, pixels
+# The room on the floor (metres, PETS' world frame): the path's middle, where people cross the
+# three views; people beyond its edges are in view of some camera but outside the room.
+ROOM = np.array([[-16.0, -13.0], [3.0, -13.0], [3.0, 4.0], [-16.0, 4.0]])
+# Three virtual cameras: the quadrilateral of the real picture (pixels, corners clockwise from top
+# left) that each sees as its whole picture, and its picture's size. Neighbours overlap by about
+# 100 pixels of the real picture, so a person crossing is seen by two for a few seconds.
+CAMERAS = {
+    "west": (((0, 110), (330, 120), (350, 440), (0, 430)), (352, 320)),
+    "middle": (((230, 115), (550, 110), (570, 430), (210, 440)), (352, 320)),
+    "east": (((420, 120), (768, 105), (768, 440), (440, 430)), (352, 320)),
+}
+# Where a person's head (nose, eyes, ears) is above the floor, for the head rule: eye height of an
+# adult standing (1.60 m for a 1.72 m person).
+HEAD_HEIGHT_M = 1.6
+MATCH_IOU = 0.5  # a detection is a true person's where their boxes overlap this much
+# Faint people in an overlap need a second camera below this confidence (merge_views' confirm_below):
+# the confidence above which the usual detector settings (ultralytics' 0.25) keep a box alone.
+CONFIRM_BELOW = 0.25
+
+
+# --- PETS' calibration: Tsai's camera model ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TsaiCamera:
+    """PETS' View_001.xml: Tsai's model (world in millimetres, radial distortion kappa1)."""
+
+    rotation: Points
+    translation: Points
+    focal: float
+    kappa1: float
+    centre: tuple[float, float]
+    sx: float
+    pixel: tuple[float, float]  # effective sensor pixel size (dpx, dy), millimetres
+
+    @classmethod
+    def read(cls, path: Path) -> TsaiCamera:
+        root = ET.parse(path).getroot()
+
+        def values(tag: str, *names: str) -> list[float]:
+            node = root.find(tag)
+            if node is None:
+                raise ValueError(f"{path}: no {tag}")
+            return [float(node.attrib[name]) for name in names]
+
+        dpx, dy = values("Geometry", "dpx", "dy")
+        focal, kappa1, cx, cy, sx = values("Intrinsic", "focal", "kappa1", "cx", "cy", "sx")
+        tx, ty, tz, rx, ry, rz = values("Extrinsic", "tx", "ty", "tz", "rx", "ry", "rz")
+        sa, ca, sb, cb, sg, cg = np.sin(rx), np.cos(rx), np.sin(ry), np.cos(ry), np.sin(rz), np.cos(rz)
+        rotation = np.array(
+            [
+                [cb * cg, cg * sa * sb - ca * sg, sa * sg + ca * cg * sb],
+                [cb * sg, sa * sb * sg + ca * cg, ca * sb * sg - cg * sa],
+                [-sb, cb * sa, ca * cb],
+            ]
+        )
+        return cls(rotation, np.array([tx, ty, tz]), focal, kappa1, (cx, cy), sx, (dpx, dy))
+
+    def project(self, world_m: Points) -> Points:
+        """World points (metres) to picture pixels, distortion included."""
+        camera = (world_m * 1000) @ self.rotation.T + self.translation
+        undistorted = self.focal * camera[:, :2] / camera[:, 2:]
+        distorted = undistorted.copy()
+        for _ in range(20):  # Tsai's distortion is given from distorted to undistorted: invert it
+            r2 = (distorted**2).sum(axis=1, keepdims=True)
+            distorted = undistorted / (1 + self.kappa1 * r2)
+        u = self.sx * distorted[:, 0] / self.pixel[0] + self.centre[0]
+        v = distorted[:, 1] / self.pixel[1] + self.centre[1]
+        return np.stack([u, v], axis=1)
+
+    def plane(self, height_m: float) -> Points:
+        """Picture fractions -> metres on the horizontal plane `height_m` above the floor, fitted
+        on the part of the floor where PETS' people walk (lens distortion there: a few cm)."""
+        xs, ys = np.meshgrid(np.linspace(-20, 8, 15), np.linspace(-17, 8, 15))
+        world = np.c_[xs.ravel(), ys.ravel(), np.full(xs.size, height_m)]
+        return fit_floor(self.project(world) / SIZE, world[:, :2]).homography
+
+
+# --- virtual cameras ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VirtualCamera:
+    name: str
+    warp: Points  # real picture pixels -> this camera's pixels
+    size: tuple[int, int]
+    homography: Points  # this camera's picture fractions -> floor metres (its true calibration)
+    footprint: Points
+    offset: int  # frames after the room's step that this camera's frame was captured
+
+    def view(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+        return np.asarray(cv2.warpPerspective(image, self.warp, self.size, flags=cv2.INTER_LINEAR), np.uint8)
+
+
+def virtual_cameras(floor: Points, offsets: list[int]) -> list[VirtualCamera]:
+    """CAMERAS with their true floor mappings; `floor` maps the real picture's fractions to metres."""
+    cameras = []
+    for (name, (quad, size)), offset in zip(CAMERAS.items(), offsets, strict=True):
+        width, height = size
+        corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+        warp = cv2.getPerspectiveTransform(np.asarray(quad, np.float32), corners).astype(np.float64)
+        # virtual fractions -> virtual pixels -> real pixels -> real fractions -> floor
+        to_real = (
+            np.diag([1 / SIZE[0], 1 / SIZE[1], 1.0]) @ np.linalg.inv(warp) @ np.diag([width, height, 1.0])
+        )
+        homography = floor @ to_real
+        cameras.append(VirtualCamera(name, warp, size, homography, footprint(homography, 60.0), offset))
+    return cameras
+
+
+def inside(polygon: Points, points: Points) -> NDArray[np.bool_]:
+    return contains(polygon.astype(np.float32), points.astype(np.float32))
+
+
+# --- the room, frame by frame ------------------------------------------------------------------
+
+
+@dataclass
+class RoomResult:
+    frames: int = 0
+    partial: int = 0  # steps with a camera's frame too far in time (none expected here)
+    truth: list[int] = field(default_factory=list)
+    merged: list[int] = field(default_factory=list)
+    full_view: list[int] = field(default_factory=list)
+    summed: list[int] = field(default_factory=list)  # the cameras' counts added, no merging
+    alone: dict[str, list[int]] = field(default_factory=dict)
+    overlap_counted: list[int] = field(default_factory=list)  # per seen person in an overlap: times counted
+    overlap_summed: list[int] = field(default_factory=list)  # the same without merging
+    outside_people: int = 0  # true people in some view but outside the room (person-frames)
+    outside_counted: int = 0  # of those, counted in the room
+    detector_s: float = 0.0  # the views' detector time
+    merge_s: float = 0.0  # mapping to the floor and merging
+
+    def figures(self) -> dict[str, Any]:
+        truth = np.asarray(self.truth, float)
+
+        def mae(counts: list[int]) -> float:
+            return round(float(np.abs(np.asarray(counts, float) - truth).mean()), 3)
+
+        def bias(counts: list[int]) -> float:
+            return round(float((np.asarray(counts, float) - truth).mean()), 3)
+
+        merged_vs_full = np.abs(np.asarray(self.merged, float) - np.asarray(self.full_view, float)).mean()
+        return {
+            "frames": self.frames,
+            "partial": self.partial,
+            "mean_true": round(float(truth.mean()), 2),
+            "mae": {"merged": mae(self.merged), "full view": mae(self.full_view), "summed": mae(self.summed)}
+            | {f"{name} alone": mae(counts) for name, counts in self.alone.items()},
+            "bias": {
+                "merged": bias(self.merged),
+                "full view": bias(self.full_view),
+                "summed": bias(self.summed),
+            }
+            | {f"{name} alone": bias(counts) for name, counts in self.alone.items()},
+            "merged_vs_full_view_mae": round(float(merged_vs_full), 3),
+            "overlap_people": len(self.overlap_counted),
+            "overlap_times_counted": round(float(np.mean(self.overlap_counted)), 3)
+            if self.overlap_counted
+            else None,
+            "overlap_times_counted_unmerged": round(float(np.mean(self.overlap_summed)), 3)
+            if self.overlap_summed
+            else None,
+            "outside_people": self.outside_people,
+            "outside_counted": self.outside_counted,
+            "detector_ms_per_room_frame": round(1000 * self.detector_s / max(self.frames, 1), 1),
+            "merge_ms_per_room_frame": round(1000 * self.merge_s / max(self.frames, 1), 3),
+            "merge_overhead": round(self.merge_s / self.detector_s, 5) if self.detector_s else None,
+        }
+
+
+def times_counted(found: Points, truth: Points) -> NDArray[np.int64]:
+    """Per true person, how many found points are theirs: each found point goes to the nearest true
+    person within the gate (many to one, so a person counted twice shows as 2)."""
+    counted = np.zeros(len(truth), np.int64)
+    if len(truth) == 0 or len(found) == 0:
+        return counted
+    distance = np.linalg.norm(found[:, None] - truth[None], axis=2)
+    nearest = distance.argmin(axis=1)
+    close = distance[np.arange(len(found)), nearest] <= GATE_M
+    np.add.at(counted, nearest[close], 1)
+    return counted
+
+
+def bottom_centres(boxes: list[tuple[float, float, float, float]]) -> Points:
+    xyxy = np.asarray(boxes, np.float64).reshape(-1, 4)
+    return np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1)
+
+
+def _decoded(video: Path, wanted: set[int]) -> Iterator[tuple[int, float, NDArray[np.uint8]]]:
+    for number, pending in enumerate(FileSource(video).frames()):
+        if number in wanted and (frame := pending.decode()) is not None:
+            yield number, frame.time_s, frame.image
+        if number >= max(wanted):
+            return
+
+
+def view_settings(detector: DetectorConfig, size: tuple[int, int]) -> DetectorConfig:
+    """The detector's settings for a virtual camera's picture of `size`: the network's input sized
+    so that a person has as many of its pixels as in the real view. Otherwise the small views are
+    enlarged more than the real one, and faint things (cones, a tripod) pass for people there."""
+    height, width = detector.input_size
+    scale = min(width / SIZE[0], height / SIZE[1])
+    input_size = tuple(int(np.ceil(side * scale / 32) * 32) for side in (size[1], size[0]))
+    return detector.model_copy(update={"input_size": input_size})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One room step's people: the real view's and each virtual camera's (capture time, people)."""
+
+    number: int
+    time_s: float
+    full: Detections
+    views: list[tuple[float, Detections]]
+
+
+def detect_steps(
+    data: Path, detectors: tuple[Detector, Detector], cameras: list[VirtualCamera], every: int, progress: bool
+) -> tuple[list[Step], float]:
+    """Every `every`-th frame's people in the real view and in each virtual camera (whose frame is
+    `offset` frames later), and the detector's seconds on the virtual views."""
+    detector, view_detector = detectors
+    video = data / PETS / "vtest.avi"
+    total = FileSource(video).frame_count()
+    margin = max(abs(camera.offset) for camera in cameras)
+    numbers = set(range(margin, total - margin, every))
+    wanted = {number + camera.offset for number in numbers for camera in cameras} | numbers
+    seen: dict[tuple[str, int], tuple[float, Detections]] = {}
+    seconds = 0.0
+    for number, time_s, image in tqdm(
+        _decoded(video, wanted),
+        total=len(wanted),
+        desc="rooms",
+        unit="frame",
+        disable=not progress,
+        file=sys.stderr,
+    ):
+        for camera in cameras:
+            if number - camera.offset in numbers:
+                started = time.perf_counter()
+                seen[(camera.name, number)] = (time_s, view_detector.detect(camera.view(image)))
+                seconds += time.perf_counter() - started
+        if number in numbers:
+            seen[("full", number)] = (time_s, detector.detect(image))
+    steps = []
+    for number in sorted(numbers):
+        time_s, full = seen[("full", number)]
+        steps.append(Step(number, time_s, full, [seen[(c.name, number + c.offset)] for c in cameras]))
+    return steps, seconds
+
+
+def true_people(
+    boxes: list[tuple[float, float, float, float]], warp: Points | None, size: tuple[int, int]
+) -> Detections:
+    """People as a perfect detector would box them in a picture (`warp`: from the real picture; None:
+    the real picture itself): each true box's corners warped, boxed, cut to the picture; a person
+    less than half of whose box is in the picture is not seen."""
+    if not boxes:
+        return Detections.empty()
+    xyxy = np.asarray(boxes, np.float64)
+    if warp is not None:
+        corners = np.stack(
+            [xyxy[:, [0, 1]], xyxy[:, [2, 1]], xyxy[:, [2, 3]], xyxy[:, [0, 3]]], axis=1
+        ).reshape(-1, 1, 2)
+        warped = cv2.perspectiveTransform(corners, warp).reshape(-1, 4, 2)
+        xyxy = np.concatenate([warped.min(axis=1), warped.max(axis=1)], axis=1)
+    cut = np.clip(xyxy, 0, [size[0], size[1], size[0], size[1]])
+    seen = _area(cut) >= 0.5 * _area(xyxy)
+    return Detections(cut[seen].astype(np.float32), np.ones(int(seen.sum()), np.float32))
+
+
+def _area(xyxy: Points) -> Points:
+    return np.asarray(np.clip(xyxy[:, 2] - xyxy[:, 0], 0, None) * np.clip(xyxy[:, 3] - xyxy[:, 1], 0, None))
+
+
+def true_steps(
+    steps: list[Step],
+    cameras: list[VirtualCamera],
+    truth: dict[int, dict[int, tuple[float, float, float, float]]],
+) -> list[Step]:
+    """The same steps with the true people instead of the detector's, in every view."""
+    return [
+        Step(
+            step.number,
+            step.time_s,
+            true_people(list(truth.get(step.number, {}).values()), None, SIZE),
+            [
+                (time_s, true_people(list(truth.get(step.number + c.offset, {}).values()), c.warp, c.size))
+                for c, (time_s, _) in zip(cameras, step.views, strict=True)
+            ],
+        )
+        for step in steps
+    ]
+
+
+def score_room(
+    steps: list[Step],
+    cameras: list[VirtualCamera],
+    truth: dict[int, dict[int, tuple[float, float, float, float]]],
+    floor: Points,
+    anchor: Anchor,
+    confirm_below: float | None = None,
+) -> RoomResult:
+    """The room's figures with `anchor` as each person's floor point (and faint people in overlaps
+    confirmed by a second camera below `confirm_below`)."""
+    result = RoomResult(alone={camera.name: [] for camera in cameras})
+    for step in steps:
+        started = time.perf_counter()
+        picked = pair_frames([[t] for t, _ in step.views], [step.time_s], PAIRING_TOLERANCE_S)[0]
+        views = [
+            RoomView(
+                floor_points(people, camera.homography, camera.size, anchor),
+                camera.footprint,
+                people.confidence,
+            )
+            for camera, (_, people) in zip(cameras, step.views, strict=True)
+        ]
+        paired = [view if index >= 0 else None for view, index in zip(views, picked, strict=True)]
+        room = count_room(paired, ROOM, confirm_below=confirm_below)
+        merged = room.people
+        result.merge_s += time.perf_counter() - started
+        result.frames += 1
+        result.partial += int(room.partial)
+        true_points = to_floor(floor, bottom_centres(list(truth.get(step.number, {}).values())) / SIZE)
+        in_room = inside(ROOM, true_points)
+        result.truth.append(int(in_room.sum()))
+        result.merged.append(len(merged))
+        result.full_view.append(int(inside(ROOM, floor_points(step.full, floor, SIZE, anchor)).sum()))
+        each = [view.points[inside(ROOM, view.points)] for view in views]
+        for camera, points in zip(cameras, each, strict=True):
+            result.alone[camera.name].append(len(points))
+        result.summed.append(sum(len(points) for points in each))
+        covered = np.asarray(sum(inside(camera.footprint, true_points).astype(int) for camera in cameras))
+        overlap = in_room & (covered >= 2)
+        counted = times_counted(merged, true_points)
+        unmerged = times_counted(np.concatenate(each), true_points)
+        result.overlap_counted.extend(counted[overlap & (counted > 0)].tolist())  # found at all
+        result.overlap_summed.extend(unmerged[overlap & (unmerged > 0)].tolist())
+        outside = ~in_room & (covered >= 1)
+        result.outside_people += int(outside.sum())
+        result.outside_counted += int((counted[outside] > 0).sum())
+    return result
+
+
+def run_room(
+    data: Path, detectors: tuple[Detector, Detector], every: int, offsets: list[int], progress: bool = True
+) -> tuple[dict[str, RoomResult], dict[str, dict[str, float | int]], list[VirtualCamera]]:
+    """Per floor-point anchor the room's figures, and the floor-point rules' errors, over every
+    `every`-th frame of PETS; `detectors`: the real view's and the virtual cameras'."""
+    folder = data / PETS
+    truth = read_cvml(folder / "PETS2009-S2L1.xml")
+    tsai = TsaiCamera.read(folder / "View_001.xml")
+    floor, head_plane = tsai.plane(0.0), tsai.plane(HEAD_HEIGHT_M)
+    cameras = virtual_cameras(floor, offsets)
+    steps, detector_s = detect_steps(data, detectors, cameras, every, progress)
+    rules = FloorRules()
+    for step in steps:
+        rules.add(step.full, list(truth.get(step.number, {}).values()), floor, head_plane)
+    results = {
+        "box bottom": score_room(steps, cameras, truth, floor, Anchor.BOX_BOTTOM),
+        "feet": score_room(steps, cameras, truth, floor, Anchor.FEET),
+        f"box, confirm<{CONFIRM_BELOW}": score_room(
+            steps, cameras, truth, floor, Anchor.BOX_BOTTOM, CONFIRM_BELOW
+        ),
+        "true boxes": score_room(true_steps(steps, cameras, truth), cameras, truth, floor, Anchor.BOX_BOTTOM),
+    }
+    for result in results.values():
+        result.detector_s = detector_s
+    return results, rules.figures(), cameras
+
+
+# --- which floor point per person --------------------------------------------------------------
+
+
+@dataclass
+class FloorRules:
+    """Floor error of each rule against the true box's bottom centre, for detections matched to a
+    true person (IoU >= MATCH_IOU), on the real view."""
+
+    errors_px: dict[str, list[float]] = field(default_factory=dict)
+    errors_m: dict[str, list[float]] = field(default_factory=dict)
+    matched: int = 0
+
+    def add(
+        self, people: Detections, boxes: list[tuple[float, float, float, float]], floor: Points, head: Points
+    ) -> None:
+        if not boxes or not len(people):
+            return
+        truth_xyxy = np.asarray(boxes, np.float64)
+        pairs = assign_boxes(people.xyxy.astype(np.float64), truth_xyxy)
+        if not len(pairs):
+            return
+        self.matched += len(pairs)
+        found = people.select(pairs[:, 0])
+        true_px = bottom_centres(list(truth_xyxy[pairs[:, 1]]))
+        true_m = to_floor(floor, true_px / SIZE)
+        candidates = {
+            "box bottom": (found.anchors(Anchor.BOX_BOTTOM).astype(np.float64), floor),
+            "ankles (where seen)": (ankles(found), floor),
+            "ankles, else box bottom": (found.anchors(Anchor.FEET).astype(np.float64), floor),
+            f"head at {HEAD_HEIGHT_M} m (where seen)": (head_points(found), head),
+        }
+        for rule, (points_px, homography) in candidates.items():
+            ok = np.isfinite(points_px).all(axis=1)
+            if rule.startswith("head"):
+                # the head rule's image error means nothing (the head is far above the feet)
+                self.errors_px.setdefault(rule, [])
+            else:
+                self.errors_px.setdefault(rule, []).extend(
+                    np.linalg.norm(points_px[ok] - true_px[ok], axis=1)
+                )
+            mapped = to_floor(homography, points_px[ok] / SIZE)
+            self.errors_m.setdefault(rule, []).extend(np.linalg.norm(mapped - true_m[ok], axis=1))
+
+    def figures(self) -> dict[str, dict[str, float | int]]:
+        table: dict[str, dict[str, float | int]] = {}
+        for rule, errors in self.errors_m.items():
+            metres = np.asarray(errors)
+            pixels = np.asarray(self.errors_px[rule])
+            table[rule] = {
+                "share": round(len(metres) / max(self.matched, 1), 3),
+                "median_px": round(float(np.median(pixels)), 1) if len(pixels) else float("nan"),
+                "median_m": round(float(np.median(metres)), 3) if len(metres) else float("nan"),
+                "p90_m": round(float(np.percentile(metres, 90)), 3) if len(metres) else float("nan"),
+            }
+        return table
+
+
+def assign_boxes(found: Points, truth: Points) -> NDArray[np.int64]:
+    """(P, 2) pairs (detection, true person) with IoU >= MATCH_IOU, one to one, the most overlap."""
+    x1 = np.maximum(found[:, None, 0], truth[None, :, 0])
+    y1 = np.maximum(found[:, None, 1], truth[None, :, 1])
+    x2 = np.minimum(found[:, None, 2], truth[None, :, 2])
+    y2 = np.minimum(found[:, None, 3], truth[None, :, 3])
+    overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_found = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
+    area_truth = (truth[:, 2] - truth[:, 0]) * (truth[:, 3] - truth[:, 1])
+    iou = overlap / (area_found[:, None] + area_truth[None, :] - overlap)
+    rows, columns = linear_sum_assignment(np.where(iou >= MATCH_IOU, 1 - iou, 1e6))
+    kept = iou[rows, columns] >= MATCH_IOU
+    return np.stack([rows[kept], columns[kept]], axis=1).astype(np.int64)
+
+
+def ankles(people: Detections) -> Points:
+    """The FEET anchor where the pose saw an ankle (NaN elsewhere, where FEET falls back on the box)."""
+    points = people.anchors(Anchor.FEET).astype(np.float64)
+    if people.keypoints is None:
+        return np.full_like(points, np.nan)
+    seen = (people.keypoints[:, [LEFT_ANKLE, RIGHT_ANKLE], 2] >= KEYPOINT_VISIBLE).any(axis=1)
+    points[~seen] = np.nan
+    return points
+
+
+def head_points(people: Detections) -> Points:
+    """The mean of the clearly seen face keypoints (as the face rule sees them), NaN where none."""
+    if people.keypoints is None:
+        return np.full((len(people), 2), np.nan)
+    centre, count = faces(people.keypoints)
+    points = centre.astype(np.float64)
+    points[count == 0] = np.nan
+    return points
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+
+def plot_plan(path: Path, cameras: list[VirtualCamera]) -> None:
+    """The floor plan: the room, each camera's footprint, the overlaps shaded. No people."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 7), dpi=100)
+    outlines = [c.footprint for c in cameras]
+    everything = np.concatenate([*outlines, ROOM])
+    low, high = everything.min(axis=0) - 1, everything.max(axis=0) + 1
+    xs, ys = np.meshgrid(np.linspace(low[0], high[0], 400), np.linspace(low[1], high[1], 400))
+    grid = np.c_[xs.ravel(), ys.ravel()]
+    seen_by = sum(inside(outline, grid).astype(int) for outline in outlines)
+    axes.contourf(
+        xs, ys, np.asarray(seen_by).reshape(xs.shape), levels=[1.5, 10], colors=["#9e9e9e"], alpha=0.5
+    )
+    for index, camera in enumerate(cameras):
+        closed = np.vstack([camera.footprint, camera.footprint[:1]])
+        axes.fill(closed[:, 0], closed[:, 1], color=f"C{index}", alpha=0.15)
+        axes.plot(closed[:, 0], closed[:, 1], color=f"C{index}", label=f"{camera.name}'s footprint")
+    room = np.vstack([ROOM, ROOM[:1]])
+    axes.plot(room[:, 0], room[:, 1], color="black", linewidth=2, label="room")
+    axes.fill([], [], color="#9e9e9e", alpha=0.5, label="seen by two cameras")
+    axes.set_xlim(low[0], high[0])
+    axes.set_ylim(low[1], high[1])
+    axes.set_aspect("equal")
+    axes.set_xlabel("x (m)")
+    axes.set_ylabel("y (m)")
+    axes.grid(alpha=0.25)
+    axes.legend(loc="upper left", fontsize=9)
+    axes.set_title("PETS 2009 S2.L1 floor: three virtual cameras, one room")
+    figure.tight_layout()
+    figure.savefig(path, format="png")
+    plt.close(figure)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+def table(
+    rooms: dict[str, dict[str, Any]], rules: dict[str, dict[str, float | int]], wall_s: float
+) -> list[str]:
+    """The figures as a text table: counts per floor-point anchor (columns), then the floor rules."""
+    anchors = list(rooms)
+    first = rooms[anchors[0]]
+    head = f"{'count in the room':<22}" + "".join(f" {anchor:>23}" for anchor in anchors)
+    lines = [head, f"{'':<22}" + f" {'MAE':>16} {'bias':>6}" * len(anchors)]
+    for name in first["mae"]:
+        cells = "".join(f" {rooms[a]['mae'][name]:>16.3f} {rooms[a]['bias'][name]:>+6.3f}" for a in anchors)
+        lines.append(f"{name:<22}{cells}")
+    rows = [
+        ("merged vs full view MAE", "merged_vs_full_view_mae", "{}"),
+        ("overlap: times counted", "overlap_times_counted", "{}"),
+        ("  without merging", "overlap_times_counted_unmerged", "{}"),
+        ("outside: counted", "outside_counted", "{}"),
+        ("merge ms / room-frame", "merge_ms_per_room_frame", "{}"),
+        ("merge / detector time", "merge_overhead", "{:.2%}"),
+    ]
+    for label, key, spec in rows:
+        lines.append(f"{label:<22}" + "".join(f" {spec.format(rooms[a][key]):>23}" for a in anchors))
+    lines += [
+        "",
+        f"{first['frames']} room-frames ({first['partial']} partial), mean true count {first['mean_true']}, "
+        f"{first['overlap_people']} person-frames in overlaps, "
+        f"{first['outside_people']} outside the room in view",
+        f"detector on the three views: {first['detector_ms_per_room_frame']} ms per room-frame; "
+        f"{wall_s} s in all",
+        "",
+        f"{'floor point rule (real view)':<30} {'share':>6} {'median px':>9} {'median m':>8} {'p90 m':>6}",
+    ]
+    for rule, row in rules.items():
+        median_px, median_m, p90_m = row["median_px"], row["median_m"], row["p90_m"]
+        lines.append(f"{rule:<30} {row['share']:>6.0%} {median_px:>9.1f} {median_m:>8.3f} {p90_m:>6.3f}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DATA, help="folder holding pets2009-s2l1/")
+    parser.add_argument("--every", type=int, default=5, help="every Nth frame is a room step (default 5)")
+    parser.add_argument(
+        "--offsets", default="0,1,-1", help="per camera, frames its capture lags the step (default 0,1,-1)"
+    )
+    parser.add_argument(
+        "--config", type=Path, help="detector settings from this site YAML (default: built-in)"
+    )
+    parser.add_argument("--plot", type=Path, help="draw the plan with footprints and overlaps (PNG)")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    args = parser.parse_args(argv)
+    offsets = [int(o) for o in args.offsets.split(",")]
+    if len(offsets) != len(CAMERAS) or args.every < 1:
+        parser.error(f"--offsets needs {len(CAMERAS)} integers, --every 1 or more")
+    if args.plot is not None and args.plot.suffix.lower() != ".png":
+        parser.error(f"--plot {args.plot} must end in .png")
+    config = load_config(args.config) if args.config else default_config()
+    (size,) = {size for _, size in CAMERAS.values()}  # one picture size, so one detector for the views
+    detectors = build_detector(config.detector), build_detector(view_settings(config.detector, size))
+    started = time.perf_counter()
+    results, rules, cameras = run_room(args.data, detectors, args.every, offsets)
+    wall_s = round(time.perf_counter() - started, 1)
+    rooms = {anchor: result.figures() for anchor, result in results.items()}
+    if args.plot is not None:
+        plot_plan(args.plot, cameras)
+    if args.json:
+        print(json.dumps({"rooms": rooms, "floor_rules": rules, "wall_s": wall_s}))
+    else:
+        print("\n".join(table(rooms, rules, wall_s)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
