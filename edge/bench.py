@@ -94,8 +94,12 @@ def _pipeline_counter(name: str, video: Path, every: int) -> tuple[Callable[[Fra
     camera = config.cameras[0].model_copy(update={"fps": FileSource(video).nominal_fps() / every})
     detector = config.detector
     assert isinstance(detector, OpenvinoDetectorConfig), "the built-in default runs on OpenVINO"
-    network = build_detector(VARIANTS[name](detector) if name in VARIANTS else detector)
-    runner = CameraRunner(camera, CameraPipeline(camera, network, config.tracker))
+    chosen = VARIANTS[name](detector) if name in VARIANTS else detector
+    network = build_detector(chosen)
+    pipeline = CameraPipeline(
+        camera, network, config.tracker, region=chosen.region, motion_gate=chosen.motion_gate
+    )
+    runner = CameraRunner(camera, pipeline)
     runner.came_up()
 
     def count(frame: Frame) -> int:

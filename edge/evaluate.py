@@ -225,7 +225,13 @@ def _runner(config: Config, analysed_fps: float, every: int) -> CameraRunner:
     its tracker stepping at the rate frames are evaluated."""
     camera = config.cameras[0].model_copy(update={"fps": analysed_fps})
     detector = build_detector(config.detector)
-    pipeline = CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
+    pipeline = CameraPipeline(
+        camera,
+        detector,
+        config.tracker,
+        region=config.detector.region,
+        motion_gate=config.detector.motion_gate,
+    )
     return CameraRunner(camera, pipeline, select=every_nth(every))
 
 
@@ -251,9 +257,15 @@ class _LabelledImage:
 
 def stills_apart_s(config: Config) -> float:
     """How far apart in time stills are placed: further than the tracker keeps a lost person
-    (lost_track_s) and a zone keeps a visit open (exit_grace_s), so each still starts with no
-    tracks and no visits, as if it were the first frame analysed."""
-    memory_s = max(config.tracker.lost_track_s, *(z.exit_grace_s for z in config.cameras[0].zones))
+    (lost_track_s), a zone keeps a visit open (exit_grace_s) and the motion gate lets a detection
+    stand (full_every_s), so each still starts with no tracks and no visits and is detected anew,
+    as if it were the first frame analysed."""
+    gate = config.detector.motion_gate
+    memory_s = max(
+        config.tracker.lost_track_s,
+        0.0 if gate is None else gate.full_every_s,
+        *(z.exit_grace_s for z in config.cameras[0].zones),
+    )
     return memory_s + IMAGE_FOLDER_FRAME_S
 
 

@@ -208,12 +208,14 @@ class EdgeMetrics:
         self.detector_busy.labels(self.site).set(0)
 
     def record_frame(
-        self, camera: str, wall_time: float, latency_s: float, readings: list[ZoneReading]
+        self, camera: str, wall_time: float, latency_s: float | None, readings: list[ZoneReading]
     ) -> None:
+        """latency_s None: the detector did not run (the motion gate let its last finding stand)."""
         self.camera_up.labels(self.site, camera).set(1)
         self.last_frame.labels(self.site, camera).set(wall_time)
         self.frames_analysed.labels(self.site, camera).inc()
-        self.detector_latency.labels(self.site, camera).observe(latency_s)
+        if latency_s is not None:
+            self.detector_latency.labels(self.site, camera).observe(latency_s)
         self.record_visits(camera, readings)
         self._state.publish(camera, readings)
 

@@ -1,5 +1,5 @@
 """The one place that knows the order of the stages:
-source -> sampling -> privacy masks -> detector -> tracker -> zones -> metrics."""
+source -> sampling -> privacy masks -> motion gate -> detector -> tracker -> zones -> metrics."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import CameraConfig, TrackerConfig
+from edge.config import CameraConfig, MotionGateConfig, TrackerConfig
 from edge.detect.base import Detector
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
+from edge.motion import MotionGate
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
@@ -28,9 +29,10 @@ class FrameResult:
     wall_time: float
     people: int  # detections in the analysed region, all zones or none
     zones: list[ZoneReading]
-    detector_s: float
+    detector_s: float  # 0 where the motion gate let the last detection stand
     analysis_s: float  # the whole analysis: masks, detector, tracker, zones, metrics
     image_size: tuple[int, int]  # (height, width) of the analysed frame
+    detected: bool = True  # False: the picture had not changed, the last detection's people stand
 
 
 class PrivacyMask:
@@ -65,6 +67,7 @@ class CameraPipeline:
         tracker: TrackerConfig,
         metrics: EdgeMetrics | None = None,
         region: str = "frame",
+        motion_gate: MotionGateConfig | None = None,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -73,6 +76,8 @@ class CameraPipeline:
         self.tracker = PersonTracker(tracker, camera.fps)
         self.zones = CameraZones(camera)
         self._zones_only = region == "zones"
+        self.gate = None if motion_gate is None else MotionGate(motion_gate)
+        self._last_found: Detections | None = None  # what the detector last found, for the gate
 
     def analyse(self, frame: Frame) -> FrameResult:
         analysis_started = time.perf_counter()
@@ -81,20 +86,38 @@ class CameraPipeline:
         region = (0, 0, width, height)
         if self._zones_only:
             region = bounding_box(self.zones.polygons(width, height), width, height)
+        detected = self.gate is None or self.gate.due(image, frame.time_s) or self._last_found is None
         started = time.perf_counter()
-        people: Detections = self.detector.detect_batch([image], [region])[0]
-        detector_s = time.perf_counter() - started
-        people = self.tracker.update(people, frame.time_s)
+        if detected:
+            self._last_found = self.detector.detect_batch([image], [region])[0]
+            if self.gate is not None:
+                self.gate.detected()
+        detector_s = time.perf_counter() - started if detected else 0.0
+        assert self._last_found is not None
+        # A frame the gate let pass still steps the tracker and the zones: time passed, dwell grows.
+        people = self.tracker.update(self._last_found, frame.time_s)
         readings = self.zones.update(people, width, height, frame.time_s)
         if self.metrics is not None:
-            self.metrics.record_frame(self.camera.id, frame.wall_time, detector_s, readings)
+            latency_s = detector_s if detected else None
+            self.metrics.record_frame(self.camera.id, frame.wall_time, latency_s, readings)
         analysis_s = time.perf_counter() - analysis_started
         return FrameResult(
-            frame.time_s, frame.wall_time, len(people), readings, detector_s, analysis_s, (height, width)
+            frame.time_s,
+            frame.wall_time,
+            len(people),
+            readings,
+            detector_s,
+            analysis_s,
+            (height, width),
+            detected,
         )
 
     def forget(self) -> None:
-        """The camera is not analysed now: its zones are unknown (not 0) until it is again."""
+        """The camera is not analysed now: its zones are unknown (not 0) until it is again, and the
+        first frame after is detected whatever the gate would say."""
+        self._last_found = None
+        if self.gate is not None:
+            self.gate.reset()
         if self.metrics is not None:
             self.metrics.forget_camera(self.camera.id)
 

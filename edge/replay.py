@@ -60,7 +60,14 @@ def replay(
     source = FileSource(video, realtime=False)
     detector = build_detector(config.detector)
     runner = CameraRunner(
-        camera, CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
+        camera,
+        CameraPipeline(
+            camera,
+            detector,
+            config.tracker,
+            region=config.detector.region,
+            motion_gate=config.detector.motion_gate,
+        ),
     )
     summaries = {z.id: ZoneSummary(z.id) for z in camera.zones}
     results: list[FrameResult] = []

@@ -64,7 +64,14 @@ class EdgeService:
         for camera in config.cameras:
             for warning in layout_warnings(camera):
                 log.warning("%s", warning)
-            pipeline = CameraPipeline(camera, detector, config.tracker, self.metrics, config.detector.region)
+            pipeline = CameraPipeline(
+                camera,
+                detector,
+                config.tracker,
+                self.metrics,
+                config.detector.region,
+                config.detector.motion_gate,
+            )
             runner = CameraRunner(camera, pipeline, self.metrics, on_frame_ready=self._wake.set)
             self._cameras.append(_Camera(runner, CameraReader(camera, open_source(camera.source), runner)))
         self._stop = threading.Event()

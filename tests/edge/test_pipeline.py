@@ -10,7 +10,7 @@ import pytest
 from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry
 
-from edge.config import CameraConfig, Config, FileSourceConfig, TrackerConfig, ZoneConfig
+from edge.config import CameraConfig, Config, FileSourceConfig, MotionGateConfig, TrackerConfig, ZoneConfig
 from edge.detect.base import ModelInfo
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
@@ -243,3 +243,72 @@ def test_frames_that_cannot_be_decoded_count_as_dropped(
     assert registry.get_sample_value("wartezone_frames_dropped_total", CAMERA_LABELS) == dropped
     assert registry.get_sample_value("wartezone_frames_analysed_total", CAMERA_LABELS) == analysed
     assert len(results) == analysed
+
+
+# --- the motion gate ---------------------------------------------------------------------------
+
+STILL_IMAGE = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+MOVED_IMAGE = STILL_IMAGE.copy()
+MOVED_IMAGE[40:150, 80:120] = 20  # someone walked in
+
+
+@pytest.mark.parametrize(
+    ("pictures", "full_every_s", "detected"),
+    [
+        ([], 10.0, []),
+        (["still"] * 5, 10.0, [True, False, False, False, False]),
+        (["still"] * 5, 1.0, [True, False, True, False, True]),  # 0.5 s apart: every 1 s at least
+        (["still", "still", "moved", "moved", "still"], 10.0, [True, False, True, False, True]),
+    ],
+    ids=["no-frames", "still", "periodic", "someone-walks-in-and-out"],
+)
+def test_the_detector_runs_only_where_the_picture_changed(
+    pictures: list[str], full_every_s: float, detected: list[bool]
+) -> None:
+    """Frames the gate lets pass keep the last detection's people, and their stay grows with the clock."""
+    config = Config(site="test-site", cameras=[camera(fps=2.0)])
+    registry = CollectorRegistry()
+    detector = RecordingDetector([PERSON])
+    metrics = EdgeMetrics(registry, config, detector.info)
+    gate = MotionGateConfig(full_every_s=full_every_s)
+    pipeline = CameraPipeline(config.cameras[0], detector, TrackerConfig(), metrics, motion_gate=gate)
+    images = {"still": STILL_IMAGE, "moved": MOVED_IMAGE}
+    frames = [FakePending(0.5 * i, 1.7e9 + 0.5 * i, images[p]) for i, p in enumerate(pictures)]
+
+    results, _ = run(pipeline, frames)
+
+    assert [r.detected for r in results] == detected
+    assert len(detector.images) == sum(detected)
+    assert [r.people for r in results] == [1] * len(pictures)
+    assert all(r.detector_s == 0.0 for r in results if not r.detected)
+    dwell = [r.zones[0].longest_dwell_s for r in results]
+    assert dwell == pytest.approx([max(0.0, 0.5 * (i - 1)) for i in range(len(pictures))])
+    value = registry.get_sample_value
+    assert value("wartezone_frames_analysed_total", CAMERA_LABELS) == len(pictures)
+    assert (value("wartezone_detector_latency_seconds_count", CAMERA_LABELS) or 0) == sum(detected)
+
+
+def test_after_an_outage_the_first_frame_is_detected() -> None:
+    """Frames of a camera that was down are detected anew, not covered by a detection from before."""
+    detector = RecordingDetector([PERSON])
+    pipeline = CameraPipeline(camera(), detector, TrackerConfig(), motion_gate=MotionGateConfig())
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    first = [runner.analyse(Frame(STILL_IMAGE, t, t)) for t in (0.0, 0.5)]
+
+    runner.went_down("stream lost")
+    runner.came_up()
+    after = runner.analyse(Frame(STILL_IMAGE, 1.0, 1.0))
+
+    assert [r.detected for r in first if r is not None] == [True, False]
+    assert after is not None and after.detected
+    assert len(detector.images) == 2
+
+
+def test_without_a_gate_every_frame_is_detected() -> None:
+    detector = RecordingDetector([PERSON])
+
+    results, _ = run(CameraPipeline(camera(), detector, TrackerConfig()), pending([0.0, 0.5, 1.0]))
+
+    assert [r.detected for r in results] == [True, True, True]
+    assert len(detector.images) == 3
