@@ -77,18 +77,30 @@ def _camera_of(sample: Sample) -> Camera:
     return sample.labels.get(SITE, ""), sample.labels.get(CAMERA, "")
 
 
-def _label(name: str) -> re.Pattern[str]:
-    # A label's value as the text format writes it (a quote inside is escaped): a cheap look before
-    # the parser, which decides.
-    return re.compile(r"[{,]\s*" + name + r'="((?:[^"\\]|\\.)*)"')
+def _value(line: str, label: str) -> str | None:
+    """The value of a label as the line writes it, or None: a cheap look before the parser, which
+    decides. A quote inside a value is written escaped, so `label="` only starts a label; a value
+    with an escape in it is cut there, and is no id either way."""
+    needle = label + '="'
+    at = line.find(needle)
+    while at > 0 and line[at - 1] not in "{, \t":  # another label whose name ends so (subzone=)
+        at = line.find(needle, at + 1)
+    if at <= 0:
+        return None
+    start = at + len(needle)
+    end = line.find('"', start)
+    return line[start:end] if end >= 0 else line[start:]
 
 
-LABEL_VALUES = [(name, _label(name)) for name in ZONE_LABELS]
-
-
-def _value(pattern: re.Pattern[str], line: str) -> str | None:
-    found = pattern.search(line)
-    return found.group(1) if found else None
+def _ids(block: str) -> tuple[str, str, str] | list[tuple[str, str]]:
+    """Site, camera and zone ("" where absent) of a line's labels, or the (label, value) pairs
+    among them that are not ids."""
+    values = [(label, _value(block, label)) for label in ZONE_LABELS]
+    bad = [(label, value) for label, value in values if value is not None and not ID.fullmatch(value)]
+    if bad:
+        return bad
+    site, camera, zone = (value or "" for _, value in values)
+    return site, camera, zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +127,7 @@ def read_page(text: str, max_zones: int | None = None) -> Page:
     cameras: dict[tuple[str, ...], int] = {}
     refused = 0
     labels: dict[tuple[str, str], None] = {}
+    blocks: dict[str, tuple[str, str, str] | list[tuple[str, str]]] = {}
     for raw in text.splitlines():
         line = raw.lstrip()
         if line.startswith("#"):
@@ -125,15 +138,17 @@ def read_page(text: str, max_zones: int | None = None) -> Page:
         name = METRIC_NAME.match(line)
         if not name or name.group() not in READ_METRICS:
             continue
-        values = [(label, _value(pattern, line)) for label, pattern in LABEL_VALUES]
-        bad = [(label, value) for label, value in values if value is not None and not ID.fullmatch(value)]
-        if bad:
+        block = line[name.end() : line.rfind("}") + 1]  # the labels: a zone's counts share them
+        ids = blocks.get(block)
+        if ids is None:
+            ids = blocks[block] = _ids(block)
+        if isinstance(ids, list):
             refused += 1
             if len(labels) < LOGGED_MAX:
-                labels.update(dict.fromkeys(bad))
+                labels.update(dict.fromkeys(ids))
             continue
-        site, camera, zone = (value or "" for _, value in values)
-        seen, key = (cameras, (site, camera)) if not zone else (zones, (site, camera, zone))
+        site, camera, zone = ids
+        seen, key = (cameras, (site, camera)) if not zone else (zones, ids)
         order = seen.setdefault(key, len(seen))
         if max_zones is None or order < max_zones:
             kept.append(line)

@@ -64,48 +64,41 @@ def step_seconds(step: str) -> int:
     return int(step[:-1]) * UNITS[step[-1]]
 
 
-def instant(value: datetime, tz: tzinfo, path: str) -> float:
-    """A time as asked; one without a UTC offset is the API's local time (its `timezone`)."""
+def instant(value: datetime, tz: tzinfo) -> float:
+    """A time as asked; one without a UTC offset is the API's local time (its `timezone`). Any time
+    the description allows is taken: before 1970 as 1970 (nothing was counted before), from 2200
+    on as 2200."""
     aware = value if value.tzinfo is not None else value.replace(tzinfo=tz)
-    if not EARLIEST <= aware < LATEST:
-        raise ReportProblem(path, f"must lie in the years 1970 to 2199, got {value.isoformat()}")
-    return aware.timestamp()
+    return min(max(aware.timestamp(), EARLIEST.timestamp()), LATEST.timestamp())
 
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """From start to end in `steps` steps of step_s seconds, each [start, end)."""
+    """From start in `steps` steps of step_s seconds, each [start, end). complete: false where the
+    range asked for was longer than MAX_STEPS steps and the span ends before it."""
 
     start: float
     end: float
     step: str
     step_s: int
     steps: int
+    complete: bool = True
 
     @classmethod
-    def of(cls, start: float, end: float, step: str, tz: tzinfo) -> Span:
+    def of(cls, start: float, end: float, step: str) -> Span:
+        """The steps from start that cover the range up to end (the last may end after it); none
+        where end is not after start; at most MAX_STEPS."""
         step_s = step_seconds(step)
+        steps = max(0, math.ceil((end - start) / step_s))
+        complete = steps <= MAX_STEPS
+        steps = min(steps, MAX_STEPS)
+        return cls(start, start + steps * step_s, step, step_s, steps, complete)
 
-        def when(t: float) -> str:
-            return datetime.fromtimestamp(t, tz).isoformat()
-
-        if end <= start:
-            raise ReportProblem("query.to", f"must be after from ({when(start)}), got {when(end)}")
-        steps, rest = divmod(end - start, step_s)
-        if steps > MAX_STEPS:
-            at_least = math.ceil((end - start) / MAX_STEPS / 60)
-            raise ReportProblem(
-                "query.step",
-                f"{step} is too small for the range: {int(steps)} steps, at most {MAX_STEPS}; "
-                f"use a step of at least {at_least}m",
-            )
-        if rest:
-            before, after = start + steps * step_s, start + (steps + 1) * step_s
-            raise ReportProblem(
-                "query.to",
-                f"the range is not a whole number of {step} steps: end at {when(before)} or {when(after)}",
-            )
-        return cls(start, end, step, step_s, int(steps))
+    def first(self, steps: int) -> Span:
+        """The span of its first `steps` steps (incomplete where that is fewer)."""
+        if steps >= self.steps:
+            return self
+        return Span(self.start, self.start + steps * self.step_s, self.step, self.step_s, steps, False)
 
     def bounds(self, index: int) -> tuple[float, float]:
         start = self.start + index * self.step_s
@@ -229,15 +222,13 @@ def build_report(
     name_of: Callable[[ZoneKey], str],
 ) -> Report:
     """Every zone with figures or alerts in the range, with a row for each of its steps (a step
-    without figures has nulls: not counted then)."""
+    without figures has nulls: not counted then). At most MAX_ROWS rows: the first steps that fit
+    (the report is then incomplete, and says where it ends)."""
     fired = {(a.key, a.step): a for a in alerts}
     zones = sorted({*figures, *(a.key for a in alerts)})
     if len(zones) * span.steps > MAX_ROWS:
-        raise ReportProblem(
-            "query.step",
-            f"the report would have {len(zones) * span.steps} rows ({len(zones)} zones x {span.steps} "
-            f"steps), at most {MAX_ROWS}: a longer step or a shorter range",
-        )
+        span = span.first(max(1, MAX_ROWS // len(zones)))
+        zones = zones[:MAX_ROWS]
     rows = []
     for key in zones:
         for index in range(span.steps):
@@ -273,6 +264,7 @@ def build_report(
         step_s=span.step_s,
         time_zone=str(tz),
         source=source,
+        complete=span.complete,
         rows=rows,
     )
 

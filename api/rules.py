@@ -9,11 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Annotated
+from typing import Annotated, TypeGuard
 from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator, Field, model_validator
-from pydantic_core import PydanticCustomError
 
 from api.domain import Strict, ZoneKey
 
@@ -21,6 +20,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 DAY_S = 86400.0
 DAY_MINUTES = 24 * 60
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MAX_CLEAR = 9999
 JSON_KINDS = {str: "text", bool: "true/false", type(None): "null", list: "a list", dict: "an object"}
 
 StartTime = Annotated[
@@ -62,6 +62,11 @@ def _iso_date(value: object) -> object:
     if isinstance(value, date) or (isinstance(value, str) and ISO_DATE.fullmatch(value)):
         return value
     raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}")
+
+
+def _whole(value: object) -> TypeGuard[int | float]:
+    """A JSON number without a fraction (what a Count takes)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and float(value).is_integer()
 
 
 Count = Annotated[int, BeforeValidator(_json_number)]
@@ -138,7 +143,11 @@ class RuleSpec(Strict):
         ge=1, le=10000, description="People at or above this many, for min_above_s, raise an alert."
     )
     clear_level: Count = Field(
-        ge=0, le=9999, description="People at or below this many, for min_below_s, end it (< raise_level)."
+        ge=0,
+        le=MAX_CLEAR,
+        description="People at or below this many, for min_below_s, end it. Below raise_level, so that "
+        "an alert does not flap; one at or above it is stored as raise_level - 1 (the alert ends once "
+        "fewer than raise_level are counted).",
     )
     min_above_s: Seconds = Field(60.0, ge=0, le=DAY_S, description="Seconds at/above raise_level to fire.")
     min_below_s: Seconds = Field(60.0, ge=0, le=DAY_S, description="Seconds at/below clear_level to resolve.")
@@ -149,17 +158,18 @@ class RuleSpec(Strict):
         None, description="Alerts only fire while open; none: always open."
     )
 
-    @model_validator(mode="after")
-    def _hysteresis(self) -> RuleSpec:
-        if self.clear_level >= self.raise_level:
-            # A type and numbers of its own: the lead's page says it in German too.
-            raise PydanticCustomError(
-                "clear_not_below_raise",
-                "clear_level ({clear_level}) must be below raise_level ({raise_level}): "
-                "the gap keeps an alert from flapping",
-                {"clear_level": self.clear_level, "raise_level": self.raise_level},
-            )
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _hysteresis(cls, data: object) -> object:
+        # JSON Schema cannot compare two fields, so refusing clear_level >= raise_level would
+        # answer 422 to bodies the published schema accepts; the nearest level with a gap is
+        # stored instead, and the answer shows it.
+        if isinstance(data, dict):
+            raise_level, clear_level = data.get("raise_level"), data.get("clear_level")
+            # only values each field takes on its own: clear_level 10000 stays refused (le=9999)
+            if _whole(raise_level) and _whole(clear_level) and 1 <= raise_level <= clear_level <= MAX_CLEAR:
+                return {**data, "clear_level": int(raise_level) - 1}
+        return data
 
     def is_open(self, at: float, tz: ZoneInfo) -> bool:
         return self.opening_hours is None or self.opening_hours.is_open(at, tz)

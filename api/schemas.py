@@ -30,7 +30,7 @@ class FieldProblem(Out):
     type: str | None = Field(
         None,
         description="The kind of problem, stable for translations: missing, greater_than_equal, "
-        "less_than_equal, int_from_float, string_pattern_mismatch, clear_not_below_raise ...",
+        "less_than_equal, int_from_float, string_pattern_mismatch ...",
     )
     context: dict[str, Scalar] | None = Field(
         None, description='The numbers the message names, e.g. {"ge": 1} for greater_than_equal.'
@@ -286,5 +286,9 @@ class Report(Out):
     source: Literal["readings", "prometheus"] = Field(
         description="readings: the API's own stored minutes (it scrapes the edge itself); prometheus: "
         "range queries to the Prometheus server it reads."
+    )
+    complete: bool = Field(
+        description="False: the range asked for holds more steps or rows than one report; this one "
+        "ends at `end`, and a report from there gives the rest."
     )
     rows: list[ReportRow] = Field(description="Zone by zone, each zone's steps in order.")

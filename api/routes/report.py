@@ -31,9 +31,15 @@ router = APIRouter(prefix="/api/v1", tags=["report"])
 
 TIME = (
     "ISO 8601, e.g. 2025-11-24T08:00 (the API's time zone, its `timezone` setting) or "
-    "2025-11-24T08:00:00Z; from 1970 to 2199."
+    "2025-11-24T08:00:00Z; a time before 1970 is taken as 1970, one after 2199 as 2200."
 )
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
+COMPLETE_HEADER = {
+    "X-Wartezone-Report-Complete": {
+        "description": "CSV: false where the report ends before `to` (too many steps or rows).",
+        "schema": {"type": "string", "enum": ["true", "false"]},
+    }
+}
 
 
 @router.get(
@@ -42,9 +48,15 @@ CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
     summary="Per zone and step: occupancy, entries, exits, Little's law, minutes at the raise level, "
     "alerts; JSON or CSV",
     description="From Prometheus (range queries) where the API reads PromQL, from its own stored "
-    "minutes where it scrapes the edge itself (kept `readings.retention_days`). `to - from` must be a "
-    f"whole number of steps; at most {MAX_STEPS} steps and {MAX_ROWS} rows.",
-    responses={**responses(401, 403, 404, 422, 502), 200: {"content": CSV_CONTENT}},
+    "minutes where it scrapes the edge itself (kept `readings.retention_days`). Steps from `from` "
+    "until `to` is covered: the last step may end after `to` (the answer's `end` says where); `to` "
+    "at or before `from` gives a report without rows. At most "
+    f"{MAX_STEPS} steps and {MAX_ROWS} rows: a longer report ends early, with `complete` false (CSV: "
+    "the header X-Wartezone-Report-Complete) and `end` where it stops; ask again from there.",
+    responses={
+        **responses(401, 403, 404, 422, 502),
+        200: {"content": CSV_CONTENT, "headers": COMPLETE_HEADER},
+    },
 )
 async def report(
     request: Request,
@@ -64,7 +76,7 @@ async def report(
 ) -> Any:
     tz = ZoneInfo(request.app.state.settings.timezone)
     try:
-        span = Span.of(instant(start, tz, "query.from"), instant(end, tz, "query.to"), step, tz)
+        span = Span.of(instant(start, tz), instant(end, tz), step)
         made = await runtime.report(site, span)
     except ReportProblem as problem:
         raise RequestValidationError(
@@ -80,5 +92,8 @@ async def report(
     return Response(
         report_csv(made, dialect),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Wartezone-Report-Complete": "true" if made.complete else "false",
+        },
     )

@@ -119,12 +119,6 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
     ("values", "field", "german", "english"),
     [
         (
-            {"raise_level": 3, "clear_level": 3},
-            "body.clear_level",
-            "Die Entwarnung (3) muss unter der Alarmgrenze (3) liegen, sonst springt der Alarm hin und her",
-            "clear_level (3) must be below raise_level (3): the gap keeps an alert from flapping",
-        ),
-        (
             {"raise_level": 0, "clear_level": 0},
             "body.raise_level",
             "mindestens 1",
@@ -139,7 +133,7 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
             "86400",
         ),
     ],
-    ids=["hysteresis", "below minimum", "fraction", "empty", "above maximum"],
+    ids=["below minimum", "fraction", "empty", "above maximum"],
 )
 def test_the_form_says_the_apis_problems_in_both_languages(
     browser: Any,

@@ -315,3 +315,24 @@ def test_rules_beyond_the_limit_are_refused_with_words(
         f"{rules} rules are set, as many as limits.rules allows: remove one or raise the limit"
     )
     assert again.status_code == 200  # a rule replaced is no new rule
+
+
+INFO = "# TYPE wartezone_zone_info gauge\nwartezone_zone_info{"
+
+
+@pytest.mark.parametrize(
+    ("labels", "reported", "refused"),
+    [
+        ('site="north",camera="a",zone="z",name="Z"', {"z": "Z"}, 0),
+        ('site="north",camera="a",subzone="<x>",zone="z",name="Z"', {"z": "Z"}, 0),
+        ('name="a\\",zone=\\"<svg>",site="north",camera="a",zone="z"', {"z": 'a",zone="…'}, 0),  # cut at 10
+        ('site="north",camera="a",zone="z\\"x",name="Z"', {}, 1),
+        ('site="north",camera="a", zone="Z",name="Z"', {}, 1),
+    ],
+    ids=["plain", "a label ending in zone", "zone= inside a name", "escaped quote in an id", "upper case"],
+)
+def test_ids_are_read_as_the_parser_reads_them(labels: str, reported: dict[str, str], refused: int) -> None:
+    """The look at the labels before the parser never takes part of another label for an id."""
+    samples, problems = Bounds(LIMITS).read("edge", INFO + labels + "} 1\n")
+    assert {k.zone: name for k, name in snapshot_from_samples(samples, 1.0, 30).reported.items()} == reported
+    assert len(problems) == refused

@@ -281,13 +281,50 @@ def test_the_test_alarm_is_a_marked_event_and_changes_nothing(
 
 
 @pytest.mark.parametrize(
+    ("levels", "stored"),
+    [
+        ((5, 2), (5, 2)),
+        ((5, 4), (5, 4)),
+        ((5, 5), (5, 4)),
+        ((1, 9999), (1, 0)),
+        ((10000, 9999), (10000, 9999)),
+        ((3.0, 7.0), (3, 2)),
+    ],
+    ids=["gap", "gap of one", "equal", "clear far above", "highest", "whole floats"],
+)
+def test_a_clear_level_at_or_above_the_raise_level_is_stored_below_it(
+    client: TestClient, levels: tuple[float, float], stored: tuple[int, int]
+) -> None:
+    """Every pair of levels the schema allows is accepted (JSON Schema cannot compare two fields):
+    the answer and the stored rule show the level used."""
+    body = {**RULE, "raise_level": levels[0], "clear_level": levels[1]}
+    response = client.put("/api/v1/rules/north/entrance/waiting", json=body, headers=LEAD_HEADERS)
+    assert response.status_code == 200, response.text
+    assert (response.json()["raise_level"], response.json()["clear_level"]) == stored
+    rule = client.get("/api/v1/rules/north/entrance/waiting", headers=LEAD_HEADERS).json()
+    assert (rule["raise_level"], rule["clear_level"]) == stored
+
+
+@pytest.mark.parametrize(
+    ("levels", "path"),
+    [((5, 10000), "body.clear_level"), ((0, 0), "body.raise_level"), ((5, -1), "body.clear_level")],
+)
+def test_levels_out_of_their_own_bounds_are_still_refused(
+    client: TestClient, levels: tuple[int, int], path: str
+) -> None:
+    body = {**RULE, "raise_level": levels[0], "clear_level": levels[1]}
+    response = client.put("/api/v1/rules/north/entrance/waiting", json=body, headers=LEAD_HEADERS)
+    assert response.status_code == 422
+    assert [f["path"] for f in response.json()["error"]["fields"]] == [path]
+
+
+@pytest.mark.parametrize(
     ("body", "path", "kind", "context"),
     [
         ({**RULE, "raise_level": 0}, "body.raise_level", "greater_than_equal", {"ge": 1}),
         ({**RULE, "cooldown_s": 90000}, "body.cooldown_s", "less_than_equal", {"le": 86400.0}),
         ({**RULE, "raise_level": 4.5}, "body.raise_level", "int_from_float", None),
         ({"clear_level": 1}, "body.raise_level", "missing", None),
-        ({**RULE, "clear_level": 5}, "body", "clear_not_below_raise", {"clear_level": 5, "raise_level": 5}),
     ],
 )
 def test_field_problems_carry_a_kind_and_numbers_for_translation(
