@@ -211,12 +211,11 @@ def forecast_arrivals(
     skip_day: Callable[[date], bool] = lambda _: False,
     settings: ForecastSettings | None = None,
     steps: int | None = None,
-    so_far: tuple[float, float] | None = None,
 ) -> ArrivalForecast | None:
     """Arrivals in the `steps` (default the settings' horizon) steps from index `origin` on,
-    from the series before it alone; None while the history is too short for any of them.
-    so_far: (arrivals, share of the step gone) of the step at origin that is still running;
-    today's ratio counts it, so a surge shows before its step ends."""
+    from the series before it alone; None while the history is too short for any of them. (The
+    step still running at origin is left out of today's ratio: counting its first minutes too
+    changed nothing on the simulated branch, benchmarks/forecast.py.)"""
     settings = settings or ForecastSettings()
     if series.step_s != settings.step_s:
         raise ValueError(f"series.step_s {series.step_s} differs from settings.step_s {settings.step_s}")
@@ -231,7 +230,7 @@ def forecast_arrivals(
             return None
         ahead.append(found[0])
         weakest = "day" if found[1] == "day" else weakest
-    ratio = today_ratio(series, origin, skip_day, settings, so_far and (so_far[0], so_far[1] * ahead[0]))
+    ratio = today_ratio(series, origin, skip_day, settings)
     return ArrivalForecast(origin, tuple(v * ratio for v in ahead), weakest, ratio)
 
 
@@ -240,13 +239,11 @@ def today_ratio(
     origin: int,
     skip_day: Callable[[date], bool],
     settings: ForecastSettings,
-    running: tuple[float, float] | None = None,
 ) -> float:
     """Today's arrivals over the profile in the last today_steps steps before origin (today
-    only), and in the running step (arrived, usual so far), shrunk towards 1 by today_prior
-    people on both sides and held within ratio_bounds."""
+    only), shrunk towards 1 by today_prior people on both sides and held within ratio_bounds."""
     day_start = origin - origin % series.steps_per_day
-    arrived, usual = running or (0.0, 0.0)
+    arrived, usual = 0.0, 0.0
     for index in range(max(day_start, origin - settings.today_steps), min(origin, len(series.counts))):
         value = series.counts[index]
         found = profile_at(series, index, origin, skip_day, settings)

@@ -694,13 +694,12 @@ def simulate_branch_run(
                 or rate_known
             )
             warning, path = None, None
-            gone = (opens_s + int(t)) % BRANCH_STEP_S / BRANCH_STEP_S
             if not doors_open:
                 ahead = None
             elif true_rates:
                 ahead = _true_forecast(scenario, day, origin, 3)
             else:
-                ahead = forecast_arrivals(series, origin, skip, steps=3, so_far=(step_arrivals, gone))
+                ahead = forecast_arrivals(series, origin, skip, steps=3)
             if ahead is not None and (opens_s + int(t)) % BRANCH_STEP_S == 0 and day.scored:
                 run_.arrival_forecasts.append((origin, ahead.counts[0], math.nan))
             if ahead is not None and rate_known is not None:
