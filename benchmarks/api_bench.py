@@ -5,10 +5,17 @@
 2. Time from an occupancy crossing at the edge to the alert banner on the reception page in
    Chromium (Playwright), with the default scrape interval (1 s).
 
+With --hostile-edge, instead: an edge box (or anything on its port) reporting 10,000 zones, two
+of them with ids that break the pattern; while the API reads it every second, the latency of
+GET /api/v1/health and GET /metrics, and how many rule PUTs finish. Run with the default limits
+(200 zones per edge) and with the limit raised to 10,000 (every zone read), and, with --baseline
+DIR, against the API of another checkout (e.g. a `git worktree` of an older commit).
+
 The edge box is a stand-in /metrics page served by this script (the API scrapes it over HTTP as it
 would a real one): the benchmark measures the API, not the detector.
 
     .venv/bin/python -m benchmarks.api_bench [--seconds 3] [--crossings 5]
+    .venv/bin/python -m benchmarks.api_bench --hostile-edge [--zones 10000] [--seconds 20] [--baseline DIR]
 """
 
 from __future__ import annotations
@@ -65,25 +72,29 @@ class StandInEdge:
         return time.time()
 
 
-def start_api(folder: Path, edge_url: str, port: int) -> subprocess.Popen[bytes]:
+def start_api(
+    folder: Path, edge_url: str, port: int, extra: dict[str, Any] | None = None, checkout: Path = REPO
+) -> subprocess.Popen[bytes]:
+    """`wartezone api` of `checkout` reading the edge; extra: more settings (e.g. limits)."""
     settings = {
         "port": port,
         "database": str(folder / "api.sqlite3"),
         "input": {"targets": [edge_url]},  # the default interval: 1 s
         "auth": {"desk_tokens": [DESK], "lead_tokens": [LEAD]},
+        **(extra or {}),
     }
     (folder / "api.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     log = (folder / "api.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "edge", "api", "-c", str(folder / "api.yaml")],
-        cwd=REPO,
+        cwd=checkout,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # an API busy with a hostile edge answers late
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -197,18 +208,117 @@ def crossing_to_banner(url: str, edge: StandInEdge, crossings: int) -> list[tupl
     return times
 
 
+# -- a hostile edge ---------------------------------------------------------------------------------
+
+BAD_IDS = ("<svg onload=alert(1)>", "z'); DROP TABLE rules;--")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+
+
+def hostile_run(
+    edge: FakeEdge, seconds: float, extra: dict[str, Any] | None, checkout: Path
+) -> dict[str, Any]:
+    """The API reading the hostile edge: /health and /metrics latencies (ms) from one client every
+    0.2 s, and rule PUTs (the first 200 zones, round and round) from another, for `seconds`."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        api = start_api(Path(tmp), edge.url, port, extra, checkout)
+        url = f"http://127.0.0.1:{port}"
+        desk = {"Authorization": f"Bearer {DESK}"}
+        lead = {"Authorization": f"Bearer {LEAD}"}
+        latencies: dict[str, list[float]] = {"/api/v1/health": [], "/metrics": []}
+        puts = {"ok": 0, "answered": 0}
+        try:
+            with httpx.Client(base_url=url, headers=desk, timeout=60) as http:
+                first = time.monotonic()
+                while not http.get("/api/v1/zones").json()["zones"] and time.monotonic() - first < 120:
+                    time.sleep(0.5)
+                listed = len(http.get("/api/v1/zones").json()["zones"])
+            until = time.monotonic() + seconds
+
+            def read() -> None:
+                with httpx.Client(base_url=url, headers=desk, timeout=60) as http:
+                    while time.monotonic() < until:
+                        for path, found in latencies.items():
+                            began = time.perf_counter()
+                            http.get(path).raise_for_status()
+                            found.append((time.perf_counter() - began) * 1000)
+                        time.sleep(0.2)
+
+            def put() -> None:
+                with httpx.Client(base_url=url, headers=lead, timeout=60) as http:
+                    i = 0
+                    while time.monotonic() < until:
+                        zone = f"z{i % 200:05d}"
+                        answer = http.put(f"/api/v1/rules/{SITE}/{CAMERA}/{zone}", json=RULE)
+                        puts["answered"] += 1
+                        puts["ok"] += answer.status_code == 200
+                        i += 1
+
+            threads = [threading.Thread(target=read), threading.Thread(target=put)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            with httpx.Client(base_url=url, headers=desk, timeout=60) as http:
+                health = http.get("/api/v1/health").json()
+        finally:
+            api.send_signal(signal.SIGTERM)
+            api.wait(30)
+    return {"listed": listed, "latencies": latencies, "puts": puts, "problems": health["problems"]}
+
+
+def hostile_edge(zones: int, seconds: float, baseline: Path | None) -> int:
+    edge = FakeEdge(SITE, names={(CAMERA, f"z{i:05d}"): f"Zone {i}" for i in range(zones)})
+    edge.names |= {(CAMERA, bad): "Evil" for bad in BAD_IDS}
+    edge.set(dict.fromkeys(edge.names, 1.0))  # every zone counted, a new frame at every scrape
+    runs: list[tuple[str, dict[str, Any]]] = []
+    if baseline is not None:
+        runs.append((f"baseline {baseline.name}", hostile_run(edge, seconds, None, baseline)))
+    runs.append((f"limit {zones}", hostile_run(edge, seconds, {"limits": {"zones_per_target": zones}}, REPO)))
+    runs.append(("limit 200 (default)", hostile_run(edge, seconds, None, REPO)))
+    edge.close()
+    print(
+        f"\nAn edge reporting {zones} zones (+{len(BAD_IDS)} bad ids), read every 1 s; {seconds:.0f} s each"
+    )
+    print(
+        f"{'API':<24} {'zones':>6} {'health p50/p95/max ms':>24} {'metrics p50/p95/max ms':>25} "
+        f"{'rule PUTs ok/s':>15}"
+    )
+    for name, run in runs:
+        cells = [
+            "/".join(f"{percentile(run['latencies'][path], q):.0f}" for q in (0.5, 0.95, 1.0))
+            for path in ("/api/v1/health", "/metrics")
+        ]
+        print(
+            f"{name:<24} {run['listed']:>6} {cells[0]:>24} {cells[1]:>25} "
+            f"{run['puts']['ok'] / seconds:>15.1f}"
+        )
+    for name, run in runs:
+        print(f"{name}: problems {run['problems']}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=3.0, help="load duration per run (default 3)")
     parser.add_argument("--crossings", type=int, default=5, help="crossings timed in the browser (default 5)")
+    parser.add_argument("--hostile-edge", action="store_true", help="the hostile-edge case (see above)")
+    parser.add_argument("--zones", type=int, default=10000, help="zones of the hostile edge (default 10000)")
+    parser.add_argument("--baseline", type=Path, help="hostile edge: also run the API of this checkout")
     parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--clients", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
         print(json.dumps(load(args.load, args.seconds, args.clients)))
         return 0
+    if args.hostile_edge:
+        return hostile_edge(args.zones, args.seconds, args.baseline)
 
     edge = StandInEdge()
     with tempfile.TemporaryDirectory() as tmp:
