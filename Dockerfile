@@ -63,6 +63,8 @@ sys.exit(f'the API image holds the edge stack: {found}' if found else 0)"
 
 # ---- api: the staffing-alert API
 FROM runtime-base AS api
+# pyproject.toml's version; tests/docs/test_docs.py holds both images' labels to it.
+LABEL org.opencontainers.image.version="0.1.0"
 COPY --from=build-api /opt/venv /opt/venv
 COPY deploy/container/api_entrypoint.py deploy/container/api_healthcheck.py /opt/wartezone/
 WORKDIR /var/lib/wartezone
@@ -105,6 +107,7 @@ sys.exit(0 if path.is_relative_to('/opt/venv/share/wartezone/models') else f'def
 
 # ---- edge: the image that runs on the box (the last stage: what a build without --target makes)
 FROM runtime-base AS edge
+LABEL org.opencontainers.image.version="0.1.0"
 COPY --from=model /opt/venv /opt/venv
 COPY deploy/container/healthcheck.py /opt/wartezone/healthcheck.py
 WORKDIR /var/lib/wartezone
