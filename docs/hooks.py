@@ -548,9 +548,13 @@ def _help_of(parent: argparse.ArgumentParser, name: str) -> str:
 
 
 def _usage(node: argparse.ArgumentParser) -> str:
-    formatter = argparse.HelpFormatter(node.prog, width=100)
+    formatter = argparse.HelpFormatter(node.prog, width=80)  # fits the page's code block
     formatter.add_usage(node.usage, node._actions, node._mutually_exclusive_groups)
     return formatter.format_help().strip()
+
+
+def _command_anchor(words: tuple[str, ...]) -> str:
+    return "-".join(("wartezone", *words))
 
 
 def cli_page() -> str:
@@ -567,7 +571,7 @@ def cli_page() -> str:
     ]
     for words, node in parsers.items():
         formatter = argparse.HelpFormatter(node.prog)
-        lines += [f"## {code(' '.join(('wartezone', *words)))}", ""]
+        lines += [f"## {code(' '.join(('wartezone', *words)))} {{#{_command_anchor(words)}}}", ""]
         summary = node.description or _help_of(parsers[words[:-1]], words[-1])
         if summary:
             lines += [cell(summary), ""]
@@ -581,6 +585,16 @@ def cli_page() -> str:
             rows.append((code(name), cell(str(text))))
         if rows:
             lines += [*table(("argument", "meaning"), rows), ""]
+        commands = [
+            (
+                f"[{code(' '.join(('wartezone', *child)))}](#{_command_anchor(child)})",
+                cell(_help_of(node, child[-1])),
+            )
+            for child in parsers
+            if child[:-1] == words and len(child) == len(words) + 1
+        ]
+        if commands:
+            lines += [*table(("command", "what it does"), commands), ""]
         if node.epilog:
             lines += ["```sh", node.epilog.removeprefix("example: ").strip(), "```", ""]
     return "\n".join(lines)
