@@ -9,10 +9,11 @@ dev=false
 [ "${1:-}" = "--dev" ] && dev=true
 
 # libgl1/libglib2.0-0: opencv-python loads them at import. For the tests: prometheus (the server and
-# promtool), prometheus-alertmanager (amtool), chromium (the reception page in a real browser), and
-# GStreamer's RTSP server with Debian's python3-gi (a real camera stream to break and restore).
+# promtool), prometheus-alertmanager (amtool), chromium (the reception page in a real browser), nodejs
+# (node --check on the setup page's script), and GStreamer's RTSP server with Debian's python3-gi (a
+# real camera stream to break and restore).
 apt_packages=(libgl1 libglib2.0-0)
-$dev && apt_packages+=(prometheus prometheus-alertmanager chromium
+$dev && apt_packages+=(prometheus prometheus-alertmanager chromium nodejs
     gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
     gstreamer1.0-plugins-ugly gstreamer1.0-libav python3-gi)
 missing=()

@@ -1,9 +1,9 @@
 """The setup page's HTTP server (the standard library's: an edge box needs no web framework).
 
-Binds 127.0.0.1 unless told otherwise. Everything but the page itself (which holds no data) needs
-the token made for this run, as `Authorization: Bearer TOKEN`: without it 401 and no picture. The
-page reads the token from the address's fragment (#token=...), which browsers never send, so it
-stays out of logs and Referer headers.
+Binds 127.0.0.1 unless told otherwise. Everything but the page's own files (edge/setup/static: HTML,
+CSS and script, which hold no data) needs the token made for this run, as `Authorization: Bearer
+TOKEN`: without it 401 and no picture. The page reads the token from the address's fragment
+(#token=...), which browsers never send, so it stays out of logs and Referer headers.
 
 A stranger's request costs little: the token is checked before a byte of the body is read, a body
 must declare its length (at most MAX_BODY_BYTES), a request must arrive within `timeout_s` however
@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,7 +33,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from edge.config import ConfigError
 from edge.setup import DEFAULT_PORT
 from edge.setup.config_file import Layout
-from edge.setup.page import PAGE
 from edge.setup.session import SetupSession, UnknownCamera
 
 if TYPE_CHECKING:
@@ -53,9 +53,16 @@ LINGER_BYTES = MAX_BODY_BYTES
 WHOLE_NUMBER = re.compile(r"[0-9]+")
 POST_PATHS = ("/api/draft", "/api/hold", "/api/save")
 PICTURE_PATH = re.compile(r"^/api/picture/(?P<camera>[^/]+)$")
-# The page is inline HTML, CSS and script; it may talk to this origin only and load nothing else.
+# The page's files (package data in edge/setup/static) by the path that serves each, with their type.
+PAGE_FILES = {
+    "/": ("setup.html", "text/html; charset=utf-8"),
+    "/setup.css": ("setup.css", "text/css; charset=utf-8"),
+    "/setup.js": ("setup.js", "text/javascript; charset=utf-8"),
+}
+# The page loads its own style and script from this origin and talks to it only: nothing inline runs
+# (no 'unsafe-inline'), nothing from elsewhere loads.
 PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
     "img-src 'self' blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
@@ -101,7 +108,7 @@ class SetupServer:
         self.token = token or secrets.token_urlsafe(24)
         self.host = host
         self._handler: type[_Handler] = type(
-            "Handler", (_Handler,), {"token": self.token, "timeout_s": timeout_s}
+            "Handler", (_Handler,), {"token": self.token, "timeout_s": timeout_s, "pages": page_files()}
         )
         server_class = _Server6 if ":" in host else ThreadingHTTPServer
         try:
@@ -129,6 +136,13 @@ class SetupServer:
         if self._thread.is_alive():
             self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def page_files() -> dict[str, tuple[bytes, str]]:
+    """The page's files from the package, by path: (content, type). Read when a server is made, so an
+    install without them fails at start, not on the first visit."""
+    static = files("edge.setup").joinpath("static")
+    return {path: (static.joinpath(name).read_bytes(), kind) for path, (name, kind) in PAGE_FILES.items()}
 
 
 class _Server6(ThreadingHTTPServer):
@@ -174,6 +188,7 @@ class _Handler(BaseHTTPRequestHandler):
     session: SetupSession
     token: str
     timeout_s: float
+    pages: dict[str, tuple[bytes, str]]
     server_version = "wartezone-setup"
     sys_version = ""
 
@@ -240,8 +255,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
     def _get(self, url: Any) -> None:
-        if url.path == "/":
-            self._send(200, PAGE.encode(), "text/html; charset=utf-8", PAGE_HEADERS)
+        if url.path in self.pages:
+            self._send(200, *self.pages[url.path], PAGE_HEADERS)
             return
         found = PICTURE_PATH.match(url.path)
         if url.path != "/api/state" and found is None:

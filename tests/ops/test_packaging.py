@@ -11,6 +11,7 @@ wartezone[api] for real into a fresh environment.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
 import os
 import re
@@ -355,9 +356,10 @@ def test_a_real_api_install_has_no_edge_stack(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_an_installed_edge_finds_its_model_without_the_checkout(tmp_path: Path) -> None:
+def test_an_installed_edge_finds_its_model_and_setup_page_without_the_checkout(tmp_path: Path) -> None:
     """A plain (non-editable) install, run away from this checkout, finds the default model where the
-    wheel put it (share/wartezone/models) and accepts it against its manifest."""
+    wheel put it (share/wartezone/models) and accepts it against its manifest, and serves the setup
+    page's files (package data) as they are in the checkout."""
     venv, env, done = _install_copy(tmp_path, "edge", "", "--no-deps")
     python = str(venv / "bin" / "python")
     assert done.returncode == 0, done.stderr[-3000:]
@@ -365,9 +367,13 @@ def test_an_installed_edge_finds_its_model_without_the_checkout(tmp_path: Path) 
     # not (it is installed there as editable, through a .pth file that PYTHONPATH does not read).
     dependencies = next(p for p in sys.path if p.endswith("site-packages"))
     check = (
-        "import edge, edge.config as c, edge.detect as d\n"
+        "import hashlib, importlib.resources as r, edge, edge.config as c, edge.detect as d\n"
+        "import edge.setup.server as s\n"
         "model = c.default_model()\n"
         "print(edge.__file__, model, d.verify_model(model).sha256)\n"
+        "s.page_files()\n"  # what the setup server reads at its start
+        "static = r.files('edge.setup') / 'static'\n"
+        "print(sorted((f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in static.iterdir()))\n"
     )
     done = subprocess.run(
         [python, "-c", check],
@@ -379,7 +385,12 @@ def test_an_installed_edge_finds_its_model_without_the_checkout(tmp_path: Path) 
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    module, model, sha256 = done.stdout.split()
+    found, pages = done.stdout.splitlines()
+    module, model, sha256 = found.split()
     assert module.startswith(str(venv)) and model.startswith(str(venv / "share" / "wartezone" / "models"))
     manifest = json.loads((REPO / "models" / "yolo11n-pose.onnx.manifest.json").read_text(encoding="utf-8"))
     assert sha256 == manifest["sha256"]
+    # Every file of the setup page, as it is here.
+    static = sorted((REPO / "edge" / "setup" / "static").iterdir())
+    assert "setup.html" in [f.name for f in static]
+    assert pages == str([(f.name, hashlib.sha256(f.read_bytes()).hexdigest()) for f in static])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,39 @@ def test_the_page_holds_no_data_and_may_load_nothing_from_another_origin(running
     )
     assert re.search(r"https?://|//[a-z]", page) is None  # no address of anything anywhere
     assert running.server.token not in page and JPEG_MAGIC not in answer.body
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"), [("/", "text/html"), ("/setup.css", "text/css"), ("/setup.js", "text/javascript")]
+)
+def test_the_pages_files_come_from_the_package_without_the_token_and_nothing_runs_inline(
+    running: Running, path: str, kind: str
+) -> None:
+    answer = running.call("GET", path, token=None)
+    text = answer.body.decode()
+    assert answer.status == 200 and answer.headers["Content-Type"] == f"{kind}; charset=utf-8"
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"  # a script must be served as one
+    policy = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "unsafe" not in policy
+    assert re.search(r"https?://|//[a-z]", text) is None and running.server.token not in text
+    name = "setup.html" if path == "/" else path.removeprefix("/")
+    assert text == (files("edge.setup") / "static" / name).read_text(encoding="utf-8")
+
+
+def test_the_page_links_its_own_files_and_holds_no_script_or_style_of_its_own(running: Running) -> None:
+    page = running.call("GET", "/", token=None).body.decode()
+    assert re.findall(r'(?:src|href)="([^"]*)"', page) == ["setup.css", "setup.js"]
+    # What the policy would block: a script without src, a style element or attribute, a handler.
+    assert re.search(r"<script(?![^>]*\ssrc=)|<style|\sstyle=|\son[a-z]+=", page) is None
+
+
+@pytest.mark.parametrize(
+    "path", ["/setup.html", "/static/setup.js", "/setup.js/", "/SETUP.JS", "/server.py", "/../setup.css"]
+)
+def test_only_the_pages_own_paths_serve_its_files(running: Running, path: str) -> None:
+    answer = running.call("GET", path, token=None)
+    assert answer.status == 404 and answer.headers["Content-Type"] == "application/json"
 
 
 def test_the_count_is_the_pipelines_count_of_the_same_frame_with_the_anchor_points_it_used(

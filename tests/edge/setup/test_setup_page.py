@@ -100,6 +100,18 @@ def _frame_at(video: Path, time_s: float) -> Frame:
     raise AssertionError(f"no frame at {time_s} s in {video}")
 
 
+def _watch(page: Any, faults: list[str]) -> None:
+    """Collects what the page's policy refused (inline script or style, another origin) and every
+    uncaught script error, in `faults`."""
+    page.on("pageerror", lambda error: faults.append(f"script error: {error}"))
+    page.on("console", lambda message: _refused(message.text, faults))
+
+
+def _refused(text: str, faults: list[str]) -> None:
+    if "Content Security Policy" in text:
+        faults.append(text)
+
+
 def test_draw_name_and_save_a_zone_whose_live_count_is_the_pipelines(
     browser: Any, setup_command: tuple[str, Path, subprocess.Popen[str]], demo_video: Path, tmp_path: Path
 ) -> None:
@@ -107,10 +119,12 @@ def test_draw_name_and_save_a_zone_whose_live_count_is_the_pipelines(
     base = url.split("/#", 1)[0]
     original = site.read_text(encoding="utf-8")
     requests: list[str] = []
+    faults: list[str] = []
 
     # Without the token: the page asks for the printed address, and shows nothing.
     page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="de-DE")
     page.set_default_timeout(30000)
+    _watch(page, faults)
     page.goto(base + "/")
     page.wait_for_selector("#notice.bad")
     assert "die „wartezone setup“ ausgegeben hat" in page.inner_text("#notice")
@@ -120,6 +134,7 @@ def test_draw_name_and_save_a_zone_whose_live_count_is_the_pipelines(
     page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="de-DE")
     page.set_default_timeout(30000)
     page.on("request", lambda request: requests.append(request.url))
+    _watch(page, faults)
     page.goto(url)
     page.wait_for_selector('article.zone[data-zone-card="path-west"][data-count]:not([data-count=""])')
     assert "token" not in page.url  # taken out of the address bar
@@ -199,6 +214,8 @@ def test_draw_name_and_save_a_zone_whose_live_count_is_the_pipelines(
     assert requests and all(r.startswith(base + "/") or r.startswith("blob:") for r in requests), requests
     status, kind, body = _get(f"{base}/api/picture/path?version={version}")
     assert (status, kind) == (401, "application/json") and b"\xff\xd8\xff" not in body
+    # The page's own style and script ran as written: nothing refused by its policy, no script error.
+    assert faults == []
     page.close()
 
     process.send_signal(signal.SIGINT)
