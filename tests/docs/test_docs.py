@@ -171,41 +171,45 @@ def test_the_cli_page_has_every_command_and_option() -> None:
 SHELL_LANGUAGES = {"", "sh", "bash", "shell", "console"}
 # `wartezone` as a command: at the start, after a space, an operator or `$(`, or as a path's last part.
 COMMAND_WORD = re.compile(r"(?:^|[\s;&|(/])wartezone(?:\s|$)")
+SPAN = re.compile(r"(?:\S*/)?wartezone\s")
 
 
-def code_blocks(markdown: str) -> Iterator[tuple[int, str, str]]:
-    """(first line number, language, text) of each fenced code block."""
-    fence, language, start = "", "", 0
-    body: list[str] = []
+def _fenced(markdown: str) -> Iterator[tuple[int, str, tuple[int, str] | None]]:
+    """(line number, line, (its code block's number, language) or None in prose); fence lines left out."""
+    fence, block = "", (0, "")
     for number, line in enumerate(markdown.splitlines(), 1):
         stripped = line.strip()
         if not fence:
             opening = re.match(r"(`{3,}|~{3,})\s*([\w+-]*)", stripped)
             if opening:
-                fence, language, start, body = opening[1], opening[2].lower(), number + 1, []
+                fence, block = opening[1], (number, opening[2].lower())
+            else:
+                yield number, line, None
         elif stripped.startswith(fence) and not stripped.strip(fence[0]):
-            yield start, language, "\n".join(body)
             fence = ""
         else:
-            body.append(line)
+            yield number, line, block
 
 
-def commands_in(markdown: str) -> Iterator[tuple[int, str]]:
-    """(line number, line) of each shell line in a code block that runs `wartezone`, continued
-    lines joined."""
-    for start, language, text in code_blocks(markdown):
-        if language not in SHELL_LANGUAGES:
+def commands_in(markdown: str) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, whether it is a whole command line) of each `wartezone` command: the
+    lines of shell code blocks that run it (continued lines joined), and the code spans in prose
+    that start with it (which may name a command without its subcommand: `wartezone edge`)."""
+    lines = list(_fenced(markdown))
+    i = 0
+    while i < len(lines):
+        number, line, block = lines[i]
+        i += 1
+        if block is None:
+            yield from ((number, span, False) for span in re.findall(r"`([^`]+)`", line) if SPAN.match(span))
             continue
-        lines = text.splitlines()
-        number = 0
-        while number < len(lines):
-            first, line = number, lines[number]
-            while line.rstrip().endswith("\\") and number + 1 < len(lines):
-                number += 1
-                line = line.rstrip()[:-1] + " " + lines[number]
-            number += 1
-            if COMMAND_WORD.search(line.split("#", 1)[0] if line.lstrip().startswith("#") else line):
-                yield start + first, line
+        if block[1] not in SHELL_LANGUAGES or line.lstrip().startswith("#"):
+            continue
+        while line.rstrip().endswith("\\") and i < len(lines) and lines[i][2] == block:
+            line = line.rstrip()[:-1] + " " + lines[i][1]
+            i += 1
+        if COMMAND_WORD.search(line):
+            yield number, line, True
 
 
 def _words(line: str) -> list[list[str]]:
@@ -227,10 +231,13 @@ def _words(line: str) -> list[list[str]]:
     return found
 
 
-def command_problem(words: list[str], parsers: dict[tuple[str, ...], argparse.ArgumentParser]) -> str | None:
-    """Why `wartezone WORDS` names a subcommand or option argparse does not have, or None."""
+def command_problem(
+    words: list[str], parsers: dict[tuple[str, ...], argparse.ArgumentParser], whole: bool = True
+) -> str | None:
+    """Why `wartezone WORDS` names a subcommand or option argparse does not have, or lacks the
+    subcommand it needs (a whole command line, without --help or --version), or None."""
     path: tuple[str, ...] = ()
-    skip_value = False
+    skip_value, exits = False, False
     for word in words:
         node = parsers[path]
         if skip_value:
@@ -242,6 +249,7 @@ def command_problem(words: list[str], parsers: dict[tuple[str, ...], argparse.Ar
             if action is None:
                 return f"`{' '.join(('wartezone', *path))}` has no option {option}"
             skip_value = action.nargs != 0 and "=" not in word
+            exits = exits or isinstance(action, argparse._HelpAction | argparse._VersionAction)
             continue
         subcommands = [a for a in node._actions if isinstance(a, argparse._SubParsersAction)]
         if subcommands:
@@ -249,7 +257,8 @@ def command_problem(words: list[str], parsers: dict[tuple[str, ...], argparse.Ar
                 known = ", ".join(subcommands[0].choices)
                 return f"`{' '.join(('wartezone', *path))}` has no subcommand {word!r} (known: {known})"
             path = (*path, word)
-    if any(isinstance(a, argparse._SubParsersAction) and a.required for a in parsers[path]._actions):
+    needed = any(isinstance(a, argparse._SubParsersAction) and a.required for a in parsers[path]._actions)
+    if needed and whole and not exits:
         return f"`{' '.join(('wartezone', *path))}` needs a subcommand"
     return None
 
@@ -268,14 +277,14 @@ def test_every_wartezone_command_in_the_docs_and_the_readme_exists() -> None:
     parsers = hooks.command_parsers()
     problems, checked = [], 0
     for name, text in documents():
-        for number, line in commands_in(text):
+        for number, line, whole in commands_in(text):
             for words in _words(line):
                 checked += 1
-                problem = command_problem(words, parsers)
+                problem = command_problem(words, parsers, whole)
                 if problem:
                     problems.append(f"{name}:{number}: {line.strip()}: {problem}")
     assert not problems, "\n".join(problems)
-    assert checked >= 20, f"only {checked} commands found: is the code-block parser broken?"
+    assert checked >= 50, f"only {checked} commands found: is the markdown parser broken?"
 
 
 @pytest.mark.parametrize(
@@ -291,13 +300,22 @@ def test_every_wartezone_command_in_the_docs_and_the_readme_exists() -> None:
         ("```sh\nwartezone edge run --config a.yaml --verbose\n```", ["edge run` has no option --verbose"]),
         ("```\nwartezone edge\n```", ["`wartezone edge` needs a subcommand"]),
         ("```sh\nwartezone check -c a.yaml | grep FAIL\n```", [None]),
+        ("```sh\nwartezone --version\n# wartezone frobnicate\n```", [None]),
+        ("`wartezone edge` or `wartezone setup -c a.yaml`, not `wartezone edge go`", [None, None, "'go'"]),
+        ("Then `wartezone check --cam URL` says so.", ["`wartezone check` has no option --cam"]),
+        ("`wartezone_zone_occupancy` and `wartezone` alone are names, not commands.", []),
     ],
     ids=["empty", "plain", "path and brackets", "substitution", "continued", "yaml", "unknown command",
-         "unknown option", "missing subcommand", "pipe"],
+         "unknown option", "missing subcommand", "pipe", "version and a comment", "spans in prose",
+         "unknown option in prose", "names in prose"],
 )  # fmt: skip
 def test_the_command_check_finds_what_argparse_lacks(markdown: str, problems: list[str | None]) -> None:
     parsers = hooks.command_parsers()
-    found = [command_problem(words, parsers) for _, line in commands_in(markdown) for words in _words(line)]
+    found = [
+        command_problem(words, parsers, whole)
+        for _, line, whole in commands_in(markdown)
+        for words in _words(line)
+    ]
     assert len(found) == len(problems)
     for got, expected in zip(found, problems, strict=True):
         assert (got is None) if expected is None else (got is not None and expected in got), got
