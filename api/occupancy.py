@@ -175,12 +175,12 @@ class Bounds:
     """The limits (settings `limits`) on what one source's targets report: ids by the contract's
     pattern (a series with another site, camera or zone id is never listed or stored), display
     names cut to name_chars, at most zones_per_target zones per target. What they refuse is named
-    as a problem of its target and logged once (per target and label; LOGGED_MAX remembered)."""
+    as a problem of its target; a refused label is logged once (per target and label value, the
+    first LOGGED_MAX of them)."""
 
     def __init__(self, limits: LimitSettings) -> None:
         self.limits = limits
         self._logged: set[tuple[str, str, str]] = set()
-        self._over: dict[str, int] = {}  # target -> zones last logged as over the limit
 
     def read(self, target: str, text: str) -> tuple[list[Sample], list[str]]:
         """A target's page within the limits, and its problems."""
@@ -218,16 +218,11 @@ class Bounds:
             kept.append(sample)
         problems = []
         named = max(zones, len(order))
-        if named > limit:
+        if named > limit:  # logged by the service when the input's problems change
             problems.append(
                 f"{target} reports {named} zones, more than limits.zones_per_target ({limit}): "
                 f"the first {limit} are read, the others ignored"
             )
-            if self._over.get(target) != named:
-                log.warning("%s", problems[-1])
-                self._over[target] = named
-        else:
-            self._over.pop(target, None)
         if refused:
             problems.append(
                 f"{target}: {refused} series ignored, their site, camera or zone is not an id "

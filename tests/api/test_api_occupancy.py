@@ -12,6 +12,7 @@ import pytest
 from api_support import LEAD_HEADERS, FakeClock, FakeEdge, ServerThread, client_for, exposition
 from fastapi.testclient import TestClient
 
+from api import occupancy
 from api.app import create_app
 from api.domain import Snapshot, Unknown, Why, ZoneKey
 from api.occupancy import (
@@ -336,3 +337,14 @@ def test_ids_are_read_as_the_parser_reads_them(labels: str, reported: dict[str, 
     samples, problems = Bounds(LIMITS).read("edge", INFO + labels + "} 1\n")
     assert {k.zone: name for k, name in snapshot_from_samples(samples, 1.0, 30).reported.items()} == reported
     assert len(problems) == refused
+
+
+def test_refused_labels_logged_are_bounded(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(occupancy, "LOGGED_MAX", 3)
+    bounds = Bounds(LIMITS)
+    for round_ in range(2):  # ten bad ids a read, new ones in the second
+        bounds.read("edge", page({("a", f"Z{round_}{i}"): "B" for i in range(10)}))
+    logged = [r.getMessage() for r in caplog.records]
+    assert len(logged) == 4 and logged[-1] == "more labels refused than the 3 named so far: no longer logged"
