@@ -161,6 +161,7 @@ class EdgeMetrics:
                 "sha256": model.sha256,
                 "backend": model.backend,
                 "input_size": model.input_size,
+                "precision": model.precision,
             }
         )
         correction = Info(

@@ -22,6 +22,7 @@ class ModelInfo:
     sha256: str
     backend: str
     input_size: str
+    precision: str = "as the backend computes"  # for OpenVINO: what `precision` chose, and why
 
 
 def whole_images(images: list[NDArray[np.uint8]]) -> list[Region]:
@@ -33,7 +34,12 @@ class NetworkBackend:
 
     backend = "unknown"
 
-    def __init__(self, config: DetectorSettings, manifest: ModelManifest) -> None:
+    def __init__(
+        self,
+        config: DetectorSettings,
+        manifest: ModelManifest,
+        precision: str = "float32 (the runtime's own)",
+    ) -> None:
         self.height, self.width = config.input_size
         self.confidence = config.confidence
         self.face_confidence = config.face_confidence
@@ -43,7 +49,9 @@ class NetworkBackend:
         self.large_box_px = config.large_box_px
         self.large_box_confidence = config.large_box_confidence
         self.edge_fragment_inside = config.edge_fragment_inside
-        self.info = ModelInfo(manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}")
+        self.info = ModelInfo(
+            manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}", precision
+        )
 
     def in_region(self, found: Detections, region: Region) -> Detections:
         """Region-coordinate people, after NMS, as the whole image's: the sure ones and the faint ones

@@ -25,7 +25,7 @@ from tests.support import wait_for
 pytestmark = pytest.mark.slow  # runs the service and a replay with the real model, audited
 
 AGGREGATE_LABELS = {"site", "camera", "zone"}
-MODEL_INFO_LABELS = {"site", "name", "sha256", "backend", "input_size"}
+MODEL_INFO_LABELS = {"site", "name", "sha256", "backend", "input_size", "precision"}
 # The camera's count correction: four numbers from its config (none here: scale 1, stills 0).
 CORRECTION_INFO = {
     "site": "test-site",

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+import edge.detect.openvino
 from edge.config import (
     INT8_MODEL_NAME,
     ConfigError,
@@ -28,7 +29,15 @@ from edge.detect import ModelError, build_detector, verify_model
 from edge.detect.base import Detector, ModelInfo
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
-from edge.detect.openvino import ISA_LIMITS_WITHOUT_BF16, import_openvino, native_bf16
+from edge.detect.openvino import (
+    ISA_LIMITS_WITHOUT_BF16,
+    PrecisionChoice,
+    auto_precision,
+    choose_precision,
+    import_openvino,
+    native_bf16,
+    time_precisions,
+)
 from edge.detect.postprocess import (
     PAD_VALUE,
     STRIDE,
@@ -756,7 +765,105 @@ def test_black_images_have_no_people(default_detector: Detector, images: int) ->
 def test_the_default_runtime_names_its_precision(default_detector: Detector) -> None:
     """bfloat16 only where the CPU computes it natively; reported, since timings depend on it."""
     assert default_detector.info.backend in {"openvino-bf16", "openvino-f32"}
-    assert build_detector(OpenvinoDetectorConfig(precision="f32")).info.backend == "openvino-f32"
+    assert default_detector.info.precision.startswith("auto: " + default_detector.info.backend[-4:])
+    f32 = build_detector(OpenvinoDetectorConfig(precision="f32")).info
+    assert (f32.backend, f32.precision) == ("openvino-f32", "f32 (configured)")
+
+
+@pytest.mark.parametrize(
+    ("ms", "chosen", "reason"),
+    [
+        ({"f32": 100.0}, "f32", "auto: f32, the only one"),
+        ({"f32": 100.0, "bf16": 60.0}, "bf16", "auto: bf16, faster than f32 here"),
+        ({"f32": 100.0, "bf16": 96.0}, "f32", "auto: f32, bf16 not faster here"),  # within 5 %: the exact one
+        ({"f32": 100.0, "bf16": 140.0}, "f32", "auto: f32, bf16 not faster here"),  # a CPU where bf16 is slow
+    ],
+    ids=["f32-only", "bf16-faster", "a-tie", "bf16-slower"],
+)
+def test_auto_takes_the_fastest_precision_and_says_why(
+    ms: dict[str, float], chosen: str, reason: str
+) -> None:
+    assert choose_precision(ms) == PrecisionChoice(chosen, reason)
+
+
+@pytest.mark.parametrize("ms", [{}, {"bf16": 50.0}], ids=["none", "without-f32"])
+def test_auto_needs_float32_measured(ms: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="float32 must be among the measured precisions"):
+        choose_precision(ms)
+
+
+def test_the_precisions_are_timed_on_this_cpu() -> None:
+    core = import_openvino().Core()
+
+    ms = time_precisions(core, core.read_model(str(MODEL)), ["f32"], threads=1)
+
+    assert list(ms) == ["f32"] and 0 < ms["f32"] < 10_000
+
+
+def test_auto_computes_in_float32_where_this_cpu_runs_it_faster(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where bfloat16 is native but slower (as on some CPU generations), auto takes float32 and says so."""
+    monkeypatch.setattr(edge.detect.openvino, "native_bf16", lambda _: True)
+    monkeypatch.setattr(edge.detect.openvino, "time_precisions", lambda *_: {"f32": 80.0, "bf16": 120.0})
+    auto_precision.cache_clear()
+    try:
+        detector = build_detector(OpenvinoDetectorConfig())
+    finally:
+        auto_precision.cache_clear()  # the other tests measure this CPU again
+
+    assert (detector.info.backend, detector.info.precision) == (
+        "openvino-f32",
+        "auto: f32, bf16 not faster here",
+    )
+
+
+def test_on_a_cpu_without_bfloat16_auto_measures_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2_VNNI")
+    monkeypatch.setattr(edge.detect.openvino, "time_precisions", None)  # called, it would fail
+
+    choice = auto_precision(str(MODEL), 2, "AVX2_VNNI")
+
+    assert choice == PrecisionChoice("f32", "auto: f32, no native bf16 on this CPU")
+
+
+@pytest.mark.parametrize("device", ["CPU", "AUTO"])
+def test_the_openvino_device_is_passed_through(
+    device: str, demo_frames: dict[int, NDArray[np.uint8]]
+) -> None:
+    """CPU and AUTO (which takes the CPU on a machine without a GPU) find the same people."""
+    image = demo_frames[DEMO_FRAMES[-1]]
+    detector = build_detector(OpenvinoDetectorConfig(device=device, precision="f32"))
+
+    found = detector.detect(image)
+
+    assert detector.info.backend == {"CPU": "openvino-f32", "AUTO": "openvino-auto"}[device]
+    reference = build_detector(OpenvinoDetectorConfig(precision="f32")).detect(image)
+    assert len(found) == len(reference)
+
+
+def test_a_device_this_machine_lacks_is_refused_naming_the_setting() -> None:
+    if "GPU" in import_openvino().Core().available_devices:  # an Intel GPU here: it builds
+        assert build_detector(OpenvinoDetectorConfig(device="GPU")).info.backend == "openvino-gpu"
+        return
+    with pytest.raises(
+        ModelError, match=r"detector.device GPU: OpenVINO sees no such device here \(it sees: CPU"
+    ):
+        build_detector(OpenvinoDetectorConfig(device="GPU"))
+
+
+@pytest.mark.parametrize("cameras", [0, 1, 2, 3])
+def test_a_batch_of_cameras_counts_what_each_frame_counts_alone(
+    default_detector: Detector, demo_frames: dict[int, NDArray[np.uint8]], cameras: int
+) -> None:
+    """Frames of several cameras of one size share one inference; each keeps its own people."""
+    frames = [demo_frames[DEMO_FRAMES[i % len(DEMO_FRAMES)]] for i in range(cameras)]
+    frames = [np.ascontiguousarray(f if i < 2 else f[:, ::-1]) for i, f in enumerate(frames)]  # 3rd: mirrored
+
+    together = default_detector.detect_batch(frames)
+    alone = [default_detector.detect(f) for f in frames]
+
+    assert [len(f) for f in together] == [len(f) for f in alone]
+    for batched, single in zip(together, alone, strict=True):
+        np.testing.assert_allclose(batched.xyxy, single.xyxy, atol=1.0)
 
 
 # --- int8 precision ----------------------------------------------------------------------------
