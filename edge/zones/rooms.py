@@ -104,37 +104,21 @@ def assign(a: ArrayLike, b: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int
 @dataclass(frozen=True, slots=True)
 class RoomView:
     """One camera's part in a room step: its people's floor points (NaN rows: no floor point), the
-    floor it sees (footprint polygon, metres) and, optionally, the detector's confidence per person
-    and which people's boxes the picture's bottom edge cuts (see cut_at_bottom)."""
+    floor it sees (footprint polygon, metres) and, optionally, the detector's confidence per person."""
 
     points: Points
     footprint: Points
     confidence: NDArray[np.float32] | None = None
-    cut: NDArray[np.bool_] | None = None
 
     def __post_init__(self) -> None:
         points = np.asarray(self.points, np.float64).reshape(-1, 2)
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "footprint", np.asarray(self.footprint, np.float64).reshape(-1, 2))
-        for name, dtype in (("confidence", np.float32), ("cut", np.bool_)):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            array = np.asarray(value, dtype)
-            if array.shape != (len(points),):
-                raise ValueError(f"{name} must have shape ({len(points)},), got {array.shape}")
-            object.__setattr__(self, name, array)
-
-
-# A box whose bottom is this close to the picture's bottom edge is cut by it (pixels).
-CUT_MARGIN_PX = 2.0
-
-
-def cut_at_bottom(people: Detections, height: int) -> NDArray[np.bool_]:
-    """Whose box the picture's bottom edge cuts: their feet are out of the picture, so their floor
-    point (the box's bottom) lies further from the camera than they stand."""
-    cut: NDArray[np.bool_] = np.asarray(people.xyxy[:, 3] >= height - CUT_MARGIN_PX, bool)
-    return cut
+        if self.confidence is not None:
+            confidence = np.asarray(self.confidence, np.float32)
+            if confidence.shape != (len(points),):
+                raise ValueError(f"confidence must have shape ({len(points)},), got {confidence.shape}")
+            object.__setattr__(self, "confidence", confidence)
 
 
 def _inside(polygon: ArrayLike, points: Points) -> NDArray[np.bool_]:
@@ -154,9 +138,6 @@ def merge_views(
     camera's own detections are never merged with each other (the assignment is one to one), which
     is why cameras are merged in turn rather than all points clustered at once.
 
-    A person whose box the bottom edge of a camera's picture cuts (RoomView.cut) is left out of that
-    camera's people where another camera's footprint covers their floor point.
-
     With `confirm_below`, a person in an overlap seen by one camera only, with a confidence below it,
     is dropped: there every camera sees the place, and a faint box only one of them finds is more
     often a thing (a stand, a bag) than a person hidden from the others. Each camera adds its own
@@ -172,15 +153,6 @@ def merge_views(
     for index, view in enumerate(views):
         kept: NDArray[np.bool_] = np.asarray(np.isfinite(view.points).all(axis=1), bool)
         kept[kept] = _inside(polygon, view.points[kept])
-        if view.cut is not None:
-            # A person cut by this picture's bottom edge, at a place another camera sees, is left to
-            # that camera: it sees the floor beyond this one's edge, so it sees them whole, with a
-            # floor point where they stand rather than up to a body's height further away.
-            elsewhere = np.zeros(len(view.points), bool)
-            for other in views:
-                if other is not view:
-                    elsewhere[kept] |= _inside(other.footprint, view.points[kept])
-            kept &= ~(view.cut & elsewhere)
         points = view.points[kept]
         if view.confidence is not None:
             confidence = view.confidence[kept].astype(np.float64)

@@ -13,7 +13,6 @@ from edge.zones.rooms import (
     RoomView,
     assign,
     count_room,
-    cut_at_bottom,
     floor_points,
     merge_views,
     pair_frames,
@@ -253,34 +252,3 @@ def test_count_room_counts_the_cameras_it_has_and_says_when_one_is_missing(
     assert result.count == count
     assert result.partial is partial
     assert result.people.shape == (count, 2)
-
-
-@pytest.mark.parametrize(
-    ("left", "left_cut", "right", "count"),
-    [
-        (points(), [], points(), 0),
-        # cut by the left picture's bottom edge: its floor point is 1.5 m off; the right camera sees
-        # the person whole
-        (points((5.5, 4.5)), [True], points((5.5, 3.0)), 1),
-        (points((5.5, 4.5)), [False], points((5.5, 3.0)), 2),  # not cut: two people 1.5 m apart
-        (points((2, 4.5)), [True], points(), 1),  # cut, but no other camera sees there: kept
-        (points((5.5, 4.5), (2, 3)), [True, False], points((5.5, 3.0)), 2),
-    ],
-)
-def test_a_person_cut_by_the_pictures_bottom_edge_is_left_to_a_camera_that_sees_them_whole(
-    left: Points, left_cut: list[bool], right: Points, count: int
-) -> None:
-    views = [RoomView(left, LEFT, cut=np.asarray(left_cut, bool)), RoomView(right, RIGHT)]
-
-    assert len(merge_views(views, ROOM)) == count
-
-
-@pytest.mark.parametrize(
-    ("bottoms", "cut"),
-    [([], []), ([100.0], [True]), ([98.5], [True]), ([97.0], [False]), ([50.0, 99.9], [False, True])],
-)
-def test_cut_at_bottom_flags_boxes_that_reach_the_edge(bottoms: list[float], cut: list[bool]) -> None:
-    xyxy = np.array([[10, 5, 20, bottom] for bottom in bottoms], np.float32).reshape(-1, 4)
-    people = Detections(xyxy, np.ones(len(bottoms), np.float32))
-
-    assert cut_at_bottom(people, 100).tolist() == cut
