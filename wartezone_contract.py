@@ -37,6 +37,10 @@ DETECTOR_LATENCY = "wartezone_detector_latency_seconds"
 DETECTOR_BUSY = "wartezone_detector_busy_ratio"
 MODEL_INFO = "wartezone_model"
 COUNT_CORRECTION_INFO = "wartezone_camera_count_correction"
+# Rooms of the floor plan are zones of this reserved camera: the zone families above, camera="floor"
+# (and wartezone_camera_up / _last_frame_timestamp_seconds for the rooms' steps); no camera has this id.
+ROOM_CAMERA = "floor"
+ZONE_PARTIAL = "wartezone_zone_partial"  # rooms only: 1 while a step lacks a camera (count is at least)
 
 # --- the API's exposition --------------------------------------------------------------------
 ALERT_STATE = "wartezone_alert_state"

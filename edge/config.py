@@ -29,8 +29,10 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from edge.detections import Anchor
+from edge.zones.camera_floor import CameraFloor, seen_share
+from edge.zones.floor import FloorCalibrationError
 from edge.zones.geometry import polygon_area
-from wartezone_contract import ID_PATTERN
+from wartezone_contract import ID_PATTERN, ROOM_CAMERA
 
 DEFAULT_MODEL_NAME = "yolo11n-pose.onnx"
 INT8_MODEL_NAME = "yolo11n-pose-int8.onnx"  # models/quantize.py makes it from the default model
@@ -155,31 +157,55 @@ DisplayName = Annotated[
 ]
 
 
+def _odd_frames(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError("must be odd, so the median is one of the counts")
+    return value
+
+
+# What a zone and a room share: how people's visits are counted (edge/zones/accounting.py).
+LoiterLimit = Annotated[
+    float, Field(gt=0, description="Seconds in the zone after which a person counts as loitering.")
+]
+SmoothingFrames = Annotated[
+    int,
+    Field(ge=1, le=15, description="Occupancy is the median of this many analysed frames (odd)."),
+    AfterValidator(_odd_frames),
+]
+ExitGrace = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=600,
+        description="A visit ends when its person has not been seen inside for this long; shorter "
+        "absences (hidden behind someone, missed in a frame) are bridged.",
+    ),
+]
+ZoneName = Annotated[
+    DisplayName | None,
+    Field(
+        description="Display name for reception, the lead and the dashboards (exported as "
+        "wartezone_zone_info's name label); none: the id is shown."
+    ),
+]
+
+
 class ZoneConfig(Strict):
     id: Identifier
-    name: DisplayName | None = Field(
-        None,
-        description="Display name for reception, the lead and the dashboards (exported as "
-        "wartezone_zone_info's name label); none: the id is shown.",
-    )
+    name: ZoneName = None
     polygon: Polygon
-    loiter_limit_s: float = Field(
-        600.0, gt=0, description="Seconds in the zone after which a person counts as loitering."
-    )
+    loiter_limit_s: LoiterLimit = 600.0
     anchor: Anchor = Field(
         Anchor.BOX_BOTTOM,
         description="Point of a person that decides membership: box_bottom, feet (ankle keypoints "
         "where visible, else box bottom) or box_center.",
     )
-    smoothing_frames: int = Field(
-        3, ge=1, le=15, description="Occupancy is the median of this many analysed frames (odd)."
-    )
-    exit_grace_s: float = Field(
-        4.0,
-        gt=0,
-        le=600,
-        description="A visit ends when its person has not been seen inside for this long; shorter "
-        "absences (hidden behind someone, missed in a frame) are bridged.",
+    smoothing_frames: SmoothingFrames = 3
+    exit_grace_s: ExitGrace = 4.0
+    room: Identifier | None = Field(
+        None,
+        description="The room of floor.rooms this zone is part of (for a room whose cameras are on "
+        "different boxes: the API adds such zones); none: the zone stands alone.",
     )
 
     @field_validator("polygon")
@@ -189,12 +215,84 @@ class ZoneConfig(Strict):
         _require_area("this zone" if zone_id is None else f"zone {zone_id!r}", value)
         return value
 
-    @field_validator("smoothing_frames")
+
+# --- the floor plan (edge/zones/floor.py, edge/zones/rooms.py) --------------------------------------
+# A room smaller than this is a slip (a corner typed twice, metres typed as centimetres): one seat.
+MIN_ROOM_AREA_M2 = 0.5
+FLOOR_EXTENT_M = 10_000.0  # a plan coordinate further out is a typo (millimetres?), not a building
+Metres = Annotated[float, Field(ge=-FLOOR_EXTENT_M, le=FLOOR_EXTENT_M)]
+FloorPoint = tuple[Metres, Metres]
+
+
+class RoomConfig(Strict):
+    """A room of the floor plan: counted on the floor from every calibrated camera that sees part of
+    it, each person once, and exported as a zone of the reserved camera "floor"."""
+
+    id: Identifier
+    name: ZoneName = None
+    polygon: list[FloorPoint] = Field(
+        min_length=3,
+        max_length=MAX_POLYGON_CORNERS,
+        description=f"Corner points (x, y) in metres on the plan, in order; at least {MIN_ROOM_AREA_M2} m^2.",
+    )
+    loiter_limit_s: LoiterLimit = 600.0
+    smoothing_frames: SmoothingFrames = 3
+    exit_grace_s: ExitGrace = 4.0
+
+    @field_validator("polygon")
     @classmethod
-    def _odd(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError("must be odd, so the median is one of the counts")
+    def _has_area(cls, value: list[tuple[float, float]], info: ValidationInfo) -> list[tuple[float, float]]:
+        area = polygon_area(value)
+        if area < MIN_ROOM_AREA_M2:
+            room = info.data.get("id")
+            raise PydanticCustomError(
+                "room_area",
+                "{what} encloses {area} m^2, at least {least} m^2 needed: are its corners in one line, "
+                "or typed in another unit?",
+                {
+                    "what": "this room" if room is None else f"room {room!r}",
+                    "area": f"{area:.2f}",
+                    "least": f"{MIN_ROOM_AREA_M2}",
+                },
+            )
         return value
+
+
+class FloorConfig(Strict):
+    rooms: list[RoomConfig] = Field(min_length=1, description="The site's rooms on its floor plan.")
+
+    @model_validator(mode="after")
+    def _room_ids_unique(self) -> FloorConfig:
+        _require_unique([r.id for r in self.rooms], "room id")
+        return self
+
+
+class FloorPair(Strict):
+    image: Point = Field(description="The mark in the camera's picture, (x, y) fractions 0..1.")
+    floor: FloorPoint = Field(description="The same mark on the plan, (x, y) metres.")
+
+
+class FloorCalibrationConfig(Strict):
+    """How a camera's picture maps to the floor plan: point pairs (fitted robustly, see
+    edge/zones/floor.fit_floor) or an OpenCV calibration file (intrinsics and extrinsics)."""
+
+    points: list[FloorPair] | None = Field(
+        None,
+        min_length=4,
+        max_length=100,
+        description="Four or more marks on the floor seen in the picture and measured on the plan.",
+    )
+    opencv: Path | None = Field(
+        None,
+        description="cv2.FileStorage XML or YAML with camera_matrix, dist_coeffs, rvec, tvec (world "
+        "units metres, floor z = 0) and image_width, image_height; relative to this file.",
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> FloorCalibrationConfig:
+        if (self.points is None) == (self.opencv is None):
+            raise ValueError("give either points or opencv, not both and not neither")
+        return self
 
 
 class CountCorrection(Strict):
@@ -229,6 +327,16 @@ class CameraConfig(Strict):
     count_correction: CountCorrection | None = Field(
         None, description="Written by `wartezone calibrate`; none: counts as detected."
     )
+    floor_calibration: FloorCalibrationConfig | None = Field(
+        None, description="Picture to floor plan; needed for the camera to count rooms."
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value == ROOM_CAMERA:
+            raise ValueError(f"camera id {ROOM_CAMERA!r} is reserved: rooms are exported under it")
+        return value
 
     @model_validator(mode="after")
     def _zone_ids_unique(self) -> CameraConfig:
@@ -413,10 +521,38 @@ class Config(Strict):
     detector: DetectorConfig = Field(default_factory=OpenvinoDetectorConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    floor: FloorConfig | None = Field(
+        None, description="The site's floor plan: rooms in metres, counted from calibrated cameras."
+    )
 
     @model_validator(mode="after")
     def _camera_ids_unique(self) -> Config:
         _require_unique([c.id for c in self.cameras], "camera id")
+        return self
+
+    @model_validator(mode="after")
+    def _rooms_distinct_from_zones(self) -> Config:
+        """A room is exported as a zone: its id must not be one a camera's zone already has."""
+        zones = {zone.id: camera.id for camera in self.cameras for zone in camera.zones}
+        for room in self.floor.rooms if self.floor else []:
+            if room.id in zones:
+                raise ValueError(
+                    f"room id {room.id!r} is also a zone of camera {zones[room.id]!r}: rooms and zones "
+                    "share the metrics, so their ids must differ"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _zone_rooms_known(self) -> Config:
+        rooms = [room.id for room in self.floor.rooms] if self.floor else []
+        for camera in self.cameras:
+            for zone in camera.zones:
+                if zone.room is not None and zone.room not in rooms:
+                    known = ", ".join(rooms) if rooms else "none: the file has no floor.rooms"
+                    raise ValueError(
+                        f"zone {zone.id!r} of camera {camera.id!r} names room {zone.room!r}, which is "
+                        f"not in floor.rooms (known: {known})"
+                    )
         return self
 
 
@@ -518,7 +654,46 @@ def parse_config(data: object, base_dir: Path, environment: Mapping[str, str] | 
     except ValidationError as error:
         raise ConfigError([(_field_path(e["loc"], e["type"]), _explain(e)) for e in error.errors()]) from None
     config = _expand_url_variables(config, os.environ if environment is None else environment)
-    return _resolve_paths(config, base_dir)
+    config = _resolve_paths(config, base_dir)
+    problems = floor_problems(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def camera_floor(camera: CameraConfig) -> CameraFloor | None:
+    """The camera's floor mapping (None: not calibrated); FloorCalibrationError says why it fails."""
+    calibration = camera.floor_calibration
+    if calibration is None:
+        return None
+    pairs = None if calibration.points is None else [(p.image, p.floor) for p in calibration.points]
+    return CameraFloor.from_config(pairs, calibration.opencv)
+
+
+def floor_problems(config: Config) -> list[tuple[str, str]]:
+    """What the floor plan needs beyond each field: every calibration fits, and every room is seen
+    by a calibrated camera or has member zones (a room nobody sees would read 0 for ever)."""
+    problems: list[tuple[str, str]] = []
+    footprints = []
+    for i, camera in enumerate(config.cameras):
+        try:
+            mapping = camera_floor(camera)
+        except FloorCalibrationError as error:
+            problems.append((f"cameras[{i}].floor_calibration", str(error)))
+            continue
+        if mapping is not None:
+            footprints.append(mapping.footprint)
+    members = {zone.room for camera in config.cameras for zone in camera.zones}
+    for j, room in enumerate(config.floor.rooms if config.floor else []):
+        if room.id not in members and seen_share(room.polygon, footprints) == 0:
+            problems.append(
+                (
+                    f"floor.rooms[{j}]",
+                    f"room {room.id!r} is seen by no calibrated camera (no floor_calibration's footprint "
+                    "reaches it) and no zone names it as its room",
+                )
+            )
+    return problems
 
 
 URL_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -544,12 +719,16 @@ def _expand_url_variables(config: Config, environment: Mapping[str, str]) -> Con
 
 
 def _resolve_paths(config: Config, base_dir: Path) -> Config:
-    cameras = [
-        c.model_copy(update={"source": c.source.model_copy(update={"path": base_dir / c.source.path})})
-        if isinstance(c.source, FileSourceConfig)
-        else c
-        for c in config.cameras
-    ]
+    cameras = []
+    for camera in config.cameras:
+        if isinstance(camera.source, FileSourceConfig):
+            source = camera.source.model_copy(update={"path": base_dir / camera.source.path})
+            camera = camera.model_copy(update={"source": source})
+        calibration = camera.floor_calibration
+        if calibration is not None and calibration.opencv is not None:
+            resolved = calibration.model_copy(update={"opencv": base_dir / calibration.opencv})
+            camera = camera.model_copy(update={"floor_calibration": resolved})
+        cameras.append(camera)
     detector = config.detector.model_copy(update={"model": base_dir / config.detector.model})
     return config.model_copy(update={"cameras": cameras, "detector": detector})
 
