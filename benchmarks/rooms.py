@@ -1,22 +1,29 @@
 """One count per room on virtual cameras: several overlapping views cut from one real view.
 
-No calibrated multi-camera recording can be had here, so the bench makes one from PETS 2009 S2.L1
-(one camera, every person's box in every frame): each virtual camera is a quadrilateral of the
-real picture warped to a rectangle (cv2.warpPerspective), as a second camera placed elsewhere
-would see the same floor in another perspective. PETS' own calibration (View_001.xml, Tsai's
-model) gives the real picture's floor in metres, so every virtual camera's true floor mapping is
-known (virtual picture -> real picture -> floor), and so is every person's true floor point (the
-bottom centre of their true box). The real detector runs on each virtual view; each camera's
-people go to the floor (edge/zones/floor.py) and are merged (edge/zones/rooms.py). Virtual cameras
-take frames up to 0.1 s apart (--offsets), paired by capture time as a room's cameras would be.
+No calibrated multi-camera recording can be had here, so the bench makes one from real footage:
+each virtual camera is a quadrilateral of the real picture warped to a rectangle
+(cv2.warpPerspective), as a second camera placed elsewhere would see the same floor in another
+perspective. Given the real picture's floor in metres, every virtual camera's true floor mapping
+is known (virtual picture -> real picture -> floor). The real detector runs on each virtual view;
+each camera's people go to the floor (edge/zones/floor.py) and are merged (edge/zones/rooms.py).
+
+- pets: PETS 2009 S2.L1, three cameras along a campus path; its own calibration (View_001.xml,
+  Tsai's model) gives the floor in metres and every person's true floor point (the bottom centre of
+  their true box). The cameras take frames up to 0.1 s apart (--offsets), paired by capture time
+  as a room's cameras would be.
+- platform: the BRT bus platform's camera 1 (brt-dev stills, 1-48 people, dense), two cameras, one
+  for the near and one for the far half. Its floor is assumed (the platform 3.5 m wide and 20 m
+  long between the picture points of its corners) and there is no true floor point per person:
+  the real view's own people are the reference. It tests merging where people stand close.
 
 Compared per room-frame: the merged count, the real view's own count (the goal: within 0.1 MAE),
 each camera alone and the plain sum of the cameras; how many times a person in an overlap is
 counted (goal 1.00 +/- 0.03); people outside the room counted (goal none); the time to map and
-merge against the detector's time on the views (goal <= 5 %). Also: which floor point per person
-is closest to the true one (box bottom, ankles, head at a typical height).
+merge against the detector's time on the views (goal <= 5 %). On PETS also: which floor point per
+person is closest to the true one (box bottom, ankles, head at a typical height), and the merge
+with perfect detections (the true boxes, warped into each view).
 
-    .venv/bin/python -m benchmarks.rooms [--every 5] [--plot plan.png] [--json]
+    .venv/bin/python -m benchmarks.rooms [--every 5] [--every-still 2] [--plot plan.png] [--json]
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import json
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,27 +48,52 @@ from edge.config import DetectorConfig, default_config, load_config
 from edge.detect import Detector, build_detector
 from edge.detect.postprocess import faces
 from edge.detections import KEYPOINT_VISIBLE, LEFT_ANKLE, RIGHT_ANKLE, Anchor, Detections
-from edge.evaluate import read_cvml
+from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
 from edge.zones.floor import fit_floor, footprint, to_floor
 from edge.zones.geometry import contains
-from edge.zones.rooms import GATE_M, PAIRING_TOLERANCE_S, RoomView, count_room, floor_points, pair_frames
+from edge.zones.rooms import (
+    GATE_M,
+    PAIRING_TOLERANCE_S,
+    RoomView,
+    count_room,
+    floor_points,
+    pair_frames,
+)
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-PETS = Path("pets2009-s2l1")
 Points = NDArray[np.float64]
-SIZE = (768, 576)  # PETS View_001, pixels
-# The room on the floor (metres, PETS' world frame): the path's middle, where people cross the
+Box = tuple[float, float, float, float]
+Quad = tuple[tuple[float, float], ...]  # picture pixels, corners clockwise from top left
+Image = NDArray[np.uint8]
+
+PETS = Path("pets2009-s2l1")
+PETS_SIZE = (768, 576)  # View_001, pixels
+# The room on PETS' floor (metres, its world frame): the path's middle, where people cross the
 # three views; people beyond its edges are in view of some camera but outside the room.
-ROOM = np.array([[-16.0, -13.0], [3.0, -13.0], [3.0, 4.0], [-16.0, 4.0]])
-# Three virtual cameras: the quadrilateral of the real picture (pixels, corners clockwise from top
-# left) that each sees as its whole picture, and its picture's size. Neighbours overlap by about
-# 100 pixels of the real picture, so a person crossing is seen by two for a few seconds.
-CAMERAS = {
+PETS_ROOM = np.array([[-16.0, -13.0], [3.0, -13.0], [3.0, 4.0], [-16.0, 4.0]])
+# Three virtual cameras: the quadrilateral of the real picture that each sees as its whole picture,
+# and its picture's size. Neighbours overlap by 100 to 150 pixels of the real picture, so a person
+# crossing is seen by two for a few seconds.
+PETS_CAMERAS: dict[str, tuple[Quad, tuple[int, int]]] = {
     "west": (((0, 110), (330, 120), (350, 440), (0, 430)), (352, 320)),
     "middle": (((230, 115), (550, 110), (570, 430), (210, 440)), (352, 320)),
     "east": (((420, 120), (768, 105), (768, 440), (440, 430)), (352, 320)),
 }
+PLATFORM = Path("brt-dev") / "camera-1"
+PLATFORM_SIZE = (360, 640)
+# The platform's floor, assumed: its corners in the picture (the foot of the rail on the left, of
+# the glass wall on the right, near the bottom edge and 600 pixels up) are a rectangle 3.5 m wide
+# and 20 m long. A person near the bottom is then about 0.5 m wide, as at the top: plausible, not
+# measured, which is why the platform is scored against its real view and not against a truth.
+PLATFORM_CORNERS = ((48, 40), (125, 40), (345, 640), (55, 640))
+PLATFORM_FLOOR_M = ((0.0, 20.0), (3.5, 20.0), (3.5, 0.0), (0.0, 0.0))
+PLATFORM_ROOM = np.array([[0.0, 0.0], [3.5, 0.0], [3.5, 20.0], [0.0, 20.0]])
+PLATFORM_CAMERAS: dict[str, tuple[Quad, tuple[int, int]]] = {
+    "far": (((0, 0), (360, 10), (360, 370), (0, 390)), (352, 384)),
+    "near": (((0, 250), (360, 270), (360, 640), (0, 640)), (352, 384)),
+}
+STILLS_APART_S = 60.0  # platform stills are moments of their own; each is a room step
 # Where a person's head (nose, eyes, ears) is above the floor, for the head rule: eye height of an
 # adult standing (1.60 m for a 1.72 m person).
 HEAD_HEIGHT_M = 1.6
@@ -126,10 +158,88 @@ class TsaiCamera:
         on the part of the floor where PETS' people walk (lens distortion there: a few cm)."""
         xs, ys = np.meshgrid(np.linspace(-20, 8, 15), np.linspace(-17, 8, 15))
         world = np.c_[xs.ravel(), ys.ravel(), np.full(xs.size, height_m)]
-        return fit_floor(self.project(world) / SIZE, world[:, :2]).homography
+        return fit_floor(self.project(world) / PETS_SIZE, world[:, :2]).homography
 
 
-# --- virtual cameras ---------------------------------------------------------------------------
+# --- scenes and their virtual cameras -----------------------------------------------------------
+
+
+Frames = Callable[[set[int]], Iterator[tuple[int, float, Image]]]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A real view, its floor, the room on it, and the virtual cameras cut from it."""
+
+    name: str
+    size: tuple[int, int]  # the real picture, pixels
+    floor: Points  # the real picture's fractions -> floor metres
+    room: Points
+    cameras: dict[str, tuple[Quad, tuple[int, int]]]
+    offsets: list[int]  # per camera, frames its capture lags a step (0 for stills)
+    numbers: list[int]  # the frames that are room steps
+    frames: Frames  # the wanted frames: (number, capture time, image)
+    truth: dict[int, list[Box]] | None  # true boxes per frame; None: the real view is the reference
+    head_plane: Points | None = None  # picture fractions -> the plane of heads, for the head rule
+
+
+def pets_scene(data: Path, every: int, offsets: list[int]) -> Scene:
+    folder = data / PETS
+    truth = {
+        number: list(people.values()) for number, people in read_cvml(folder / "PETS2009-S2L1.xml").items()
+    }
+    tsai = TsaiCamera.read(folder / "View_001.xml")
+    video = folder / "vtest.avi"
+    margin = max(abs(o) for o in offsets)
+    total = FileSource(video).frame_count()
+
+    def frames(wanted: set[int]) -> Iterator[tuple[int, float, Image]]:
+        for number, pending in enumerate(FileSource(video).frames()):
+            if number in wanted and (frame := pending.decode()) is not None:
+                yield number, frame.time_s, frame.image
+            if number >= max(wanted):
+                return
+
+    numbers = list(range(margin, total - margin, every))
+    floor = tsai.plane(0.0)
+    return Scene(
+        "pets",
+        PETS_SIZE,
+        floor,
+        PETS_ROOM,
+        PETS_CAMERAS,
+        offsets,
+        numbers,
+        frames,
+        truth,
+        tsai.plane(HEAD_HEIGHT_M),
+    )
+
+
+def platform_scene(data: Path, every: int) -> Scene:
+    folder = data / PLATFORM
+    rows = read_counts_csv(folder / "counts.csv")[::every]
+    corners = np.asarray(PLATFORM_CORNERS, np.float64) / PLATFORM_SIZE
+    floor = fit_floor(corners, np.asarray(PLATFORM_FLOOR_M)).homography
+
+    def frames(wanted: set[int]) -> Iterator[tuple[int, float, Image]]:
+        for number, row in enumerate(rows):
+            image = cv2.imread(str(folder / "frames" / row.file), cv2.IMREAD_COLOR)
+            if number in wanted and image is not None:
+                yield number, number * STILLS_APART_S, np.asarray(image, np.uint8)
+
+    offsets = [0] * len(PLATFORM_CAMERAS)
+    return Scene(
+        "platform",
+        PLATFORM_SIZE,
+        floor,
+        PLATFORM_ROOM,
+        PLATFORM_CAMERAS,
+        offsets,
+        list(range(len(rows))),
+        frames,
+        None,
+    )
 
 
 @dataclass(frozen=True)
@@ -141,28 +251,37 @@ class VirtualCamera:
     footprint: Points
     offset: int  # frames after the room's step that this camera's frame was captured
 
-    def view(self, image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    def view(self, image: Image) -> Image:
         return np.asarray(cv2.warpPerspective(image, self.warp, self.size, flags=cv2.INTER_LINEAR), np.uint8)
 
 
-def virtual_cameras(floor: Points, offsets: list[int]) -> list[VirtualCamera]:
-    """CAMERAS with their true floor mappings; `floor` maps the real picture's fractions to metres."""
+def virtual_cameras(scene: Scene) -> list[VirtualCamera]:
+    """The scene's cameras with their true floor mappings."""
     cameras = []
-    for (name, (quad, size)), offset in zip(CAMERAS.items(), offsets, strict=True):
+    for (name, (quad, size)), offset in zip(scene.cameras.items(), scene.offsets, strict=True):
         width, height = size
         corners = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
         warp = cv2.getPerspectiveTransform(np.asarray(quad, np.float32), corners).astype(np.float64)
         # virtual fractions -> virtual pixels -> real pixels -> real fractions -> floor
-        to_real = (
-            np.diag([1 / SIZE[0], 1 / SIZE[1], 1.0]) @ np.linalg.inv(warp) @ np.diag([width, height, 1.0])
-        )
-        homography = floor @ to_real
+        real_fractions = np.diag([1 / scene.size[0], 1 / scene.size[1], 1.0])
+        homography = scene.floor @ real_fractions @ np.linalg.inv(warp) @ np.diag([width, height, 1.0])
         cameras.append(VirtualCamera(name, warp, size, homography, footprint(homography, 60.0), offset))
     return cameras
 
 
 def inside(polygon: Points, points: Points) -> NDArray[np.bool_]:
     return contains(polygon.astype(np.float32), points.astype(np.float32))
+
+
+def view_settings(detector: DetectorConfig, real: tuple[int, int], size: tuple[int, int]) -> DetectorConfig:
+    """The detector's settings for a virtual camera's picture of `size`: the network's input sized
+    so that a person has as many of its pixels as in the real view (of size `real`). Otherwise the
+    small views are enlarged more than the real one, and faint things (cones, a tripod) pass for
+    people there."""
+    height, width = detector.input_size
+    scale = min(width / real[0], height / real[1])
+    input_size = tuple(int(np.ceil(side * scale / 32) * 32) for side in (size[1], size[0]))
+    return detector.model_copy(update={"input_size": input_size})
 
 
 # --- the room, frame by frame ------------------------------------------------------------------
@@ -240,24 +359,6 @@ def bottom_centres(boxes: list[tuple[float, float, float, float]]) -> Points:
     return np.stack([(xyxy[:, 0] + xyxy[:, 2]) / 2, xyxy[:, 3]], axis=1)
 
 
-def _decoded(video: Path, wanted: set[int]) -> Iterator[tuple[int, float, NDArray[np.uint8]]]:
-    for number, pending in enumerate(FileSource(video).frames()):
-        if number in wanted and (frame := pending.decode()) is not None:
-            yield number, frame.time_s, frame.image
-        if number >= max(wanted):
-            return
-
-
-def view_settings(detector: DetectorConfig, size: tuple[int, int]) -> DetectorConfig:
-    """The detector's settings for a virtual camera's picture of `size`: the network's input sized
-    so that a person has as many of its pixels as in the real view. Otherwise the small views are
-    enlarged more than the real one, and faint things (cones, a tripod) pass for people there."""
-    height, width = detector.input_size
-    scale = min(width / SIZE[0], height / SIZE[1])
-    input_size = tuple(int(np.ceil(side * scale / 32) * 32) for side in (size[1], size[0]))
-    return detector.model_copy(update={"input_size": input_size})
-
-
 @dataclass(frozen=True)
 class Step:
     """One room step's people: the real view's and each virtual camera's (capture time, people)."""
@@ -269,26 +370,17 @@ class Step:
 
 
 def detect_steps(
-    data: Path, detectors: tuple[Detector, Detector], cameras: list[VirtualCamera], every: int, progress: bool
+    scene: Scene, detectors: tuple[Detector, Detector], cameras: list[VirtualCamera], progress: bool
 ) -> tuple[list[Step], float]:
-    """Every `every`-th frame's people in the real view and in each virtual camera (whose frame is
-    `offset` frames later), and the detector's seconds on the virtual views."""
+    """Each step's people in the real view and in each virtual camera (whose frame is `offset`
+    frames later), and the detector's seconds on the virtual views."""
     detector, view_detector = detectors
-    video = data / PETS / "vtest.avi"
-    total = FileSource(video).frame_count()
-    margin = max(abs(camera.offset) for camera in cameras)
-    numbers = set(range(margin, total - margin, every))
+    numbers = set(scene.numbers)
     wanted = {number + camera.offset for number in numbers for camera in cameras} | numbers
     seen: dict[tuple[str, int], tuple[float, Detections]] = {}
     seconds = 0.0
-    for number, time_s, image in tqdm(
-        _decoded(video, wanted),
-        total=len(wanted),
-        desc="rooms",
-        unit="frame",
-        disable=not progress,
-        file=sys.stderr,
-    ):
+    bar = tqdm(total=len(wanted), desc=scene.name, unit="frame", disable=not progress, file=sys.stderr)
+    for number, time_s, image in scene.frames(wanted):
         for camera in cameras:
             if number - camera.offset in numbers:
                 started = time.perf_counter()
@@ -296,6 +388,8 @@ def detect_steps(
                 seconds += time.perf_counter() - started
         if number in numbers:
             seen[("full", number)] = (time_s, detector.detect(image))
+        bar.update()
+    bar.close()
     steps = []
     for number in sorted(numbers):
         time_s, full = seen[("full", number)]
@@ -327,19 +421,16 @@ def _area(xyxy: Points) -> Points:
     return np.asarray(np.clip(xyxy[:, 2] - xyxy[:, 0], 0, None) * np.clip(xyxy[:, 3] - xyxy[:, 1], 0, None))
 
 
-def true_steps(
-    steps: list[Step],
-    cameras: list[VirtualCamera],
-    truth: dict[int, dict[int, tuple[float, float, float, float]]],
-) -> list[Step]:
+def true_steps(steps: list[Step], cameras: list[VirtualCamera], scene: Scene) -> list[Step]:
     """The same steps with the true people instead of the detector's, in every view."""
+    truth = scene.truth or {}
     return [
         Step(
             step.number,
             step.time_s,
-            true_people(list(truth.get(step.number, {}).values()), None, SIZE),
+            true_people(truth.get(step.number, []), None, scene.size),
             [
-                (time_s, true_people(list(truth.get(step.number + c.offset, {}).values()), c.warp, c.size))
+                (time_s, true_people(truth.get(step.number + c.offset, []), c.warp, c.size))
                 for c, (time_s, _) in zip(cameras, step.views, strict=True)
             ],
         )
@@ -350,13 +441,13 @@ def true_steps(
 def score_room(
     steps: list[Step],
     cameras: list[VirtualCamera],
-    truth: dict[int, dict[int, tuple[float, float, float, float]]],
-    floor: Points,
+    scene: Scene,
     anchor: Anchor,
     confirm_below: float | None = None,
 ) -> RoomResult:
     """The room's figures with `anchor` as each person's floor point (and faint people in overlaps
-    confirmed by a second camera below `confirm_below`)."""
+    confirmed by a second camera below `confirm_below`). The reference: the true people's floor
+    points where the scene has them, else the real view's people."""
     result = RoomResult(alone={camera.name: [] for camera in cameras})
     for step in steps:
         started = time.perf_counter()
@@ -370,24 +461,30 @@ def score_room(
             for camera, (_, people) in zip(cameras, step.views, strict=True)
         ]
         paired = [view if index >= 0 else None for view, index in zip(views, picked, strict=True)]
-        room = count_room(paired, ROOM, confirm_below=confirm_below)
+        room = count_room(paired, scene.room, confirm_below=confirm_below)
         merged = room.people
         result.merge_s += time.perf_counter() - started
         result.frames += 1
         result.partial += int(room.partial)
-        true_points = to_floor(floor, bottom_centres(list(truth.get(step.number, {}).values())) / SIZE)
-        in_room = inside(ROOM, true_points)
+        full = floor_points(step.full, scene.floor, scene.size, anchor)
+        if scene.truth is None:
+            reference = full[np.isfinite(full).all(axis=1)]
+        else:
+            reference = to_floor(scene.floor, bottom_centres(scene.truth.get(step.number, [])) / scene.size)
+        in_room = inside(scene.room, reference)
         result.truth.append(int(in_room.sum()))
         result.merged.append(len(merged))
-        result.full_view.append(int(inside(ROOM, floor_points(step.full, floor, SIZE, anchor)).sum()))
-        each = [view.points[inside(ROOM, view.points)] for view in views]
+        result.full_view.append(int(inside(scene.room, full).sum()))
+        each = [view.points[inside(scene.room, view.points)] for view in views]
         for camera, points in zip(cameras, each, strict=True):
             result.alone[camera.name].append(len(points))
         result.summed.append(sum(len(points) for points in each))
-        covered = np.asarray(sum(inside(camera.footprint, true_points).astype(int) for camera in cameras))
+        covered = np.zeros(len(reference), int)
+        for camera in cameras:
+            covered += inside(camera.footprint, reference)
         overlap = in_room & (covered >= 2)
-        counted = times_counted(merged, true_points)
-        unmerged = times_counted(np.concatenate(each), true_points)
+        counted = times_counted(merged, reference)
+        unmerged = times_counted(np.concatenate(each), reference)
         result.overlap_counted.extend(counted[overlap & (counted > 0)].tolist())  # found at all
         result.overlap_summed.extend(unmerged[overlap & (unmerged > 0)].tolist())
         outside = ~in_room & (covered >= 1)
@@ -396,34 +493,31 @@ def score_room(
     return result
 
 
-def run_room(
-    data: Path, detectors: tuple[Detector, Detector], every: int, offsets: list[int], progress: bool = True
+def run_scene(
+    scene: Scene, detectors: tuple[Detector, Detector], progress: bool = True
 ) -> tuple[dict[str, RoomResult], dict[str, dict[str, float | int]], list[VirtualCamera]]:
-    """Per floor-point anchor the room's figures, and the floor-point rules' errors, over every
-    `every`-th frame of PETS; `detectors`: the real view's and the virtual cameras'."""
-    folder = data / PETS
-    truth = read_cvml(folder / "PETS2009-S2L1.xml")
-    tsai = TsaiCamera.read(folder / "View_001.xml")
-    floor, head_plane = tsai.plane(0.0), tsai.plane(HEAD_HEIGHT_M)
-    cameras = virtual_cameras(floor, offsets)
-    steps, detector_s = detect_steps(data, detectors, cameras, every, progress)
-    rules = FloorRules()
-    for step in steps:
-        rules.add(step.full, list(truth.get(step.number, {}).values()), floor, head_plane)
+    """The room's figures per way of counting, and (with a truth) the floor-point rules' errors;
+    `detectors`: the real view's and the virtual cameras'."""
+    cameras = virtual_cameras(scene)
+    steps, detector_s = detect_steps(scene, detectors, cameras, progress)
     results = {
-        "box bottom": score_room(steps, cameras, truth, floor, Anchor.BOX_BOTTOM),
-        "feet": score_room(steps, cameras, truth, floor, Anchor.FEET),
-        f"box, confirm<{CONFIRM_BELOW}": score_room(
-            steps, cameras, truth, floor, Anchor.BOX_BOTTOM, CONFIRM_BELOW
-        ),
-        "true boxes": score_room(true_steps(steps, cameras, truth), cameras, truth, floor, Anchor.BOX_BOTTOM),
+        "box bottom": score_room(steps, cameras, scene, Anchor.BOX_BOTTOM),
+        "feet": score_room(steps, cameras, scene, Anchor.FEET),
+        f"box, confirm<{CONFIRM_BELOW}": score_room(steps, cameras, scene, Anchor.BOX_BOTTOM, CONFIRM_BELOW),
     }
+    rules = FloorRules()
+    if scene.truth is not None and scene.head_plane is not None:
+        results["true boxes"] = score_room(
+            true_steps(steps, cameras, scene), cameras, scene, Anchor.BOX_BOTTOM
+        )
+        for step in steps:
+            rules.add(step.full, scene.truth.get(step.number, []), scene.floor, scene.head_plane)
     for result in results.values():
         result.detector_s = detector_s
     return results, rules.figures(), cameras
 
 
-# --- which floor point per person --------------------------------------------------------------
+# --- which floor point per person (PETS) -------------------------------------------------------
 
 
 @dataclass
@@ -447,7 +541,7 @@ class FloorRules:
         self.matched += len(pairs)
         found = people.select(pairs[:, 0])
         true_px = bottom_centres(list(truth_xyxy[pairs[:, 1]]))
-        true_m = to_floor(floor, true_px / SIZE)
+        true_m = to_floor(floor, true_px / PETS_SIZE)
         candidates = {
             "box bottom": (found.anchors(Anchor.BOX_BOTTOM).astype(np.float64), floor),
             "ankles (where seen)": (ankles(found), floor),
@@ -463,7 +557,7 @@ class FloorRules:
                 self.errors_px.setdefault(rule, []).extend(
                     np.linalg.norm(points_px[ok] - true_px[ok], axis=1)
                 )
-            mapped = to_floor(homography, points_px[ok] / SIZE)
+            mapped = to_floor(homography, points_px[ok] / PETS_SIZE)
             self.errors_m.setdefault(rule, []).extend(np.linalg.norm(mapped - true_m[ok], axis=1))
 
     def figures(self) -> dict[str, dict[str, float | int]]:
@@ -518,38 +612,39 @@ def head_points(people: Detections) -> Points:
 # --- the plan ----------------------------------------------------------------------------------
 
 
-def plot_plan(path: Path, cameras: list[VirtualCamera]) -> None:
-    """The floor plan: the room, each camera's footprint, the overlaps shaded. No people."""
+def plot_plan(path: Path, scenes: list[tuple[Scene, list[VirtualCamera]]]) -> None:
+    """Each scene's floor plan: the room, each camera's footprint, the overlaps shaded. No people."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(8, 7), dpi=100)
-    outlines = [c.footprint for c in cameras]
-    everything = np.concatenate([*outlines, ROOM])
-    low, high = everything.min(axis=0) - 1, everything.max(axis=0) + 1
-    xs, ys = np.meshgrid(np.linspace(low[0], high[0], 400), np.linspace(low[1], high[1], 400))
-    grid = np.c_[xs.ravel(), ys.ravel()]
-    seen_by = sum(inside(outline, grid).astype(int) for outline in outlines)
-    axes.contourf(
-        xs, ys, np.asarray(seen_by).reshape(xs.shape), levels=[1.5, 10], colors=["#9e9e9e"], alpha=0.5
-    )
-    for index, camera in enumerate(cameras):
-        closed = np.vstack([camera.footprint, camera.footprint[:1]])
-        axes.fill(closed[:, 0], closed[:, 1], color=f"C{index}", alpha=0.15)
-        axes.plot(closed[:, 0], closed[:, 1], color=f"C{index}", label=f"{camera.name}'s footprint")
-    room = np.vstack([ROOM, ROOM[:1]])
-    axes.plot(room[:, 0], room[:, 1], color="black", linewidth=2, label="room")
-    axes.fill([], [], color="#9e9e9e", alpha=0.5, label="seen by two cameras")
-    axes.set_xlim(low[0], high[0])
-    axes.set_ylim(low[1], high[1])
-    axes.set_aspect("equal")
-    axes.set_xlabel("x (m)")
-    axes.set_ylabel("y (m)")
-    axes.grid(alpha=0.25)
-    axes.legend(loc="upper left", fontsize=9)
-    axes.set_title("PETS 2009 S2.L1 floor: three virtual cameras, one room")
+    figure, all_axes = plt.subplots(1, len(scenes), figsize=(7 * len(scenes), 7), dpi=100, squeeze=False)
+    for axes, (scene, cameras) in zip(all_axes[0], scenes, strict=True):
+        outlines = [c.footprint for c in cameras]
+        everything = np.concatenate([*outlines, scene.room])
+        low, high = everything.min(axis=0) - 1, everything.max(axis=0) + 1
+        xs, ys = np.meshgrid(np.linspace(low[0], high[0], 400), np.linspace(low[1], high[1], 400))
+        grid = np.c_[xs.ravel(), ys.ravel()]
+        seen_by = np.zeros(len(grid), int)
+        for outline in outlines:
+            seen_by += inside(outline, grid)
+        axes.contourf(xs, ys, seen_by.reshape(xs.shape), levels=[1.5, 10], colors=["#9e9e9e"], alpha=0.5)
+        for index, camera in enumerate(cameras):
+            closed = np.vstack([camera.footprint, camera.footprint[:1]])
+            axes.fill(closed[:, 0], closed[:, 1], color=f"C{index}", alpha=0.15)
+            axes.plot(closed[:, 0], closed[:, 1], color=f"C{index}", label=f"{camera.name}'s footprint")
+        room = np.vstack([scene.room, scene.room[:1]])
+        axes.plot(room[:, 0], room[:, 1], color="black", linewidth=2, label="room")
+        axes.fill([], [], color="#9e9e9e", alpha=0.5, label="seen by two cameras")
+        axes.set_xlim(low[0], high[0])
+        axes.set_ylim(low[1], high[1])
+        axes.set_aspect("equal")
+        axes.set_xlabel("x (m)")
+        axes.set_ylabel("y (m)")
+        axes.grid(alpha=0.25)
+        axes.legend(loc="upper left", fontsize=9)
+        axes.set_title(f"{scene.name}: {len(cameras)} virtual cameras, one room")
     figure.tight_layout()
     figure.savefig(path, format="png")
     plt.close(figure)
@@ -561,11 +656,13 @@ def plot_plan(path: Path, cameras: list[VirtualCamera]) -> None:
 def table(
     rooms: dict[str, dict[str, Any]], rules: dict[str, dict[str, float | int]], wall_s: float
 ) -> list[str]:
-    """The figures as a text table: counts per floor-point anchor (columns), then the floor rules."""
+    """A scene's figures as a text table: counts per way of counting (columns), then the floor rules."""
     anchors = list(rooms)
     first = rooms[anchors[0]]
-    head = f"{'count in the room':<22}" + "".join(f" {anchor:>23}" for anchor in anchors)
-    lines = [head, f"{'':<22}" + f" {'MAE':>16} {'bias':>6}" * len(anchors)]
+    lines = [
+        f"{'count in the room':<22}" + "".join(f" {anchor:>23}" for anchor in anchors),
+        f"{'':<22}" + f" {'MAE':>16} {'bias':>6}" * len(anchors),
+    ]
     for name in first["mae"]:
         cells = "".join(f" {rooms[a]['mae'][name]:>16.3f} {rooms[a]['bias'][name]:>+6.3f}" for a in anchors)
         lines.append(f"{name:<22}{cells}")
@@ -581,14 +678,18 @@ def table(
         lines.append(f"{label:<22}" + "".join(f" {spec.format(rooms[a][key]):>23}" for a in anchors))
     lines += [
         "",
-        f"{first['frames']} room-frames ({first['partial']} partial), mean true count {first['mean_true']}, "
+        f"{first['frames']} room-frames ({first['partial']} partial), "
+        f"mean reference count {first['mean_true']}, "
         f"{first['overlap_people']} person-frames in overlaps, "
         f"{first['outside_people']} outside the room in view",
-        f"detector on the three views: {first['detector_ms_per_room_frame']} ms per room-frame; "
-        f"{wall_s} s in all",
-        "",
-        f"{'floor point rule (real view)':<30} {'share':>6} {'median px':>9} {'median m':>8} {'p90 m':>6}",
+        f"detector on the views: {first['detector_ms_per_room_frame']} ms per room-frame; {wall_s} s in all",
     ]
+    if rules:
+        lines += [
+            "",
+            f"{'floor point rule (real view)':<30} {'share':>6} {'median px':>9} "
+            f"{'median m':>8} {'p90 m':>6}",
+        ]
     for rule, row in rules.items():
         median_px, median_m, p90_m = row["median_px"], row["median_m"], row["p90_m"]
         lines.append(f"{rule:<30} {row['share']:>6.0%} {median_px:>9.1f} {median_m:>8.3f} {p90_m:>6.3f}")
@@ -599,35 +700,64 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, default=DATA, help="folder holding pets2009-s2l1/")
-    parser.add_argument("--every", type=int, default=5, help="every Nth frame is a room step (default 5)")
+    parser.add_argument("--data", type=Path, default=DATA, help="folder holding pets2009-s2l1/ and brt-dev/")
+    parser.add_argument("--scenes", default="pets,platform", help="which scenes (default pets,platform)")
     parser.add_argument(
-        "--offsets", default="0,1,-1", help="per camera, frames its capture lags the step (default 0,1,-1)"
+        "--every", type=int, default=5, help="PETS: every Nth frame is a room step (default 5)"
+    )
+    parser.add_argument("--every-still", type=int, default=2, help="platform: every Nth still (default 2)")
+    parser.add_argument(
+        "--offsets",
+        default="0,1,-1",
+        help="PETS: per camera, frames its capture lags the step (default 0,1,-1)",
     )
     parser.add_argument(
         "--config", type=Path, help="detector settings from this site YAML (default: built-in)"
     )
-    parser.add_argument("--plot", type=Path, help="draw the plan with footprints and overlaps (PNG)")
+    parser.add_argument("--plot", type=Path, help="draw the plans with footprints and overlaps (PNG)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args(argv)
     offsets = [int(o) for o in args.offsets.split(",")]
-    if len(offsets) != len(CAMERAS) or args.every < 1:
-        parser.error(f"--offsets needs {len(CAMERAS)} integers, --every 1 or more")
+    names = args.scenes.split(",")
+    if len(offsets) != len(PETS_CAMERAS) or args.every < 1 or args.every_still < 1:
+        parser.error(f"--offsets needs {len(PETS_CAMERAS)} integers, --every and --every-still 1 or more")
+    if not set(names) <= {"pets", "platform"}:
+        parser.error(f"--scenes: pets and/or platform, got {args.scenes}")
     if args.plot is not None and args.plot.suffix.lower() != ".png":
         parser.error(f"--plot {args.plot} must end in .png")
     config = load_config(args.config) if args.config else default_config()
-    (size,) = {size for _, size in CAMERAS.values()}  # one picture size, so one detector for the views
-    detectors = build_detector(config.detector), build_detector(view_settings(config.detector, size))
-    started = time.perf_counter()
-    results, rules, cameras = run_room(args.data, detectors, args.every, offsets)
-    wall_s = round(time.perf_counter() - started, 1)
-    rooms = {anchor: result.figures() for anchor, result in results.items()}
+    detector = build_detector(config.detector)
+    figures: dict[str, Any] = {}
+    plans = []
+    for name in names:
+        scene = (
+            pets_scene(args.data, args.every, offsets)
+            if name == "pets"
+            else platform_scene(args.data, args.every_still)
+        )
+        (size,) = {size for _, size in scene.cameras.values()}  # one picture size: one detector for the views
+        views = build_detector(view_settings(config.detector, scene.size, size))
+        started = time.perf_counter()
+        results, rules, cameras = run_scene(scene, (detector, views))
+        wall_s = round(time.perf_counter() - started, 1)
+        figures[name] = {
+            "rooms": {way: result.figures() for way, result in results.items()},
+            "floor_rules": rules,
+            "wall_s": wall_s,
+        }
+        plans.append((scene, cameras))
     if args.plot is not None:
-        plot_plan(args.plot, cameras)
+        plot_plan(args.plot, plans)
     if args.json:
-        print(json.dumps({"rooms": rooms, "floor_rules": rules, "wall_s": wall_s}))
+        print(json.dumps(figures))
     else:
-        print("\n".join(table(rooms, rules, wall_s)))
+        for name, scene_figures in figures.items():
+            print(f"\n{name}")
+            print(
+                "\n".join(
+                    table(scene_figures["rooms"], scene_figures["floor_rules"], scene_figures["wall_s"])
+                )
+            )
     return 0
 
 
