@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from edge.config import ConfigError
 from edge.setup import DEFAULT_PORT
 from edge.setup.config_file import Layout
+from edge.setup.plan import FloorDraft
 from edge.setup.session import SetupSession, UnknownCamera
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ MAX_NUMBER_DIGITS = 18
 LINGER_S = 1.0
 LINGER_BYTES = MAX_BODY_BYTES
 WHOLE_NUMBER = re.compile(r"[0-9]+")
-POST_PATHS = ("/api/draft", "/api/hold", "/api/save")
+POST_PATHS = ("/api/draft", "/api/floor", "/api/hold", "/api/save")
 PICTURE_PATH = re.compile(r"^/api/picture/(?P<camera>[^/]+)$")
 # The page's files (package data in edge/setup/static) by the path that serves each, with their type.
 PAGE_FILES = {
@@ -74,6 +75,13 @@ class DraftRequest(BaseModel):
     camera: str
     revision: int
     layout: Layout
+
+
+class FloorRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revision: int
+    floor: FloorDraft
 
 
 class HoldRequest(BaseModel):
@@ -283,6 +291,12 @@ class _Handler(BaseHTTPRequestHandler):
             draft = _parse(DraftRequest, body)
             result = self._session_call(self.session.set_draft, draft.camera, draft.revision, draft.layout)
             self._json(200, result)
+        elif url.path == "/api/floor":
+            floor = _parse(FloorRequest, body)
+            try:
+                self._json(200, self.session.set_floor(floor.revision, floor.floor))
+            except UnknownCamera as error:
+                raise _HttpError(404, f"no camera {error.args[0]!r} at this site") from None
         elif url.path == "/api/hold":
             hold = _parse(HoldRequest, body)
             self._session_call(self.session.set_hold, hold.camera, hold.hold)

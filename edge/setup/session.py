@@ -17,6 +17,7 @@ from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig
 from edge.detect import Detector, build_detector
 from edge.setup.config_file import Layout, layout_of, save_layouts, validate_layout
 from edge.setup.picture import Snapshot, analyse
+from edge.setup.plan import CameraFit, FloorDraft, coverage, fit_camera, overlaps
 from edge.sources import open_source
 from edge.sources.base import Frame, PendingFrame
 from edge.sources.reader import CameraReader
@@ -123,6 +124,11 @@ class _LiveCamera:
         }
 
 
+def _floor_problems(fits: list[CameraFit]) -> list[tuple[str, str]]:
+    """Calibrations that cannot be saved as they are, by the camera's path in the file."""
+    return [(f"cameras[{i}].floor_calibration", f.problem) for i, f in enumerate(fits) if f.problem]
+
+
 def _problem(path: str, message: str) -> dict[str, Any]:
     """A config problem with the zone or mask it belongs to, for the page to show beside it."""
     place = PROBLEM_PLACE.match(path)
@@ -148,6 +154,9 @@ class SetupSession:
         self._cameras = {c.id: _LiveCamera(c, self._wake.set) for c in config.cameras}
         self._version = 0
         self._saved: dict[str, str] | None = None
+        self._floor = FloorDraft()
+        self._floor_revision = 0
+        self._floor_view = self._plan(self._floor)
         self._threads = [
             *(
                 threading.Thread(target=c.reader.run, name=f"setup-camera-{c.camera.id}", daemon=True)
@@ -181,6 +190,11 @@ class SetupSession:
                 "file": self.path.name,
                 "saved": self._saved,
                 "cameras": [camera.describe() for camera in self._cameras.values()],
+                "floor": {
+                    "revision": self._floor_revision,
+                    "draft": self._floor.model_dump(),
+                    **self._floor_view,
+                },
             }
 
     def picture(self, camera_id: str, version: int) -> bytes | None:
@@ -214,6 +228,28 @@ class SetupSession:
             "warnings": warnings,
         }
 
+    def set_floor(self, revision: int, draft: FloorDraft) -> dict[str, Any]:
+        """The page's rooms and calibrations: each camera's pairs fitted (residual, footprint), the
+        footprints' overlaps and the rooms' coverage. Returns what the page shows of them."""
+        for camera_id in draft.calibrations:
+            self._camera(camera_id)  # UnknownCamera for a camera the site does not have
+        view = self._plan(draft)
+        with self._lock:
+            if revision <= self._floor_revision:  # an older draft that arrived late
+                return {"revision": self._floor_revision, "stale": True}
+            self._floor, self._floor_revision, self._floor_view = draft, revision, view
+        return {"revision": revision, **view}
+
+    def _plan(self, draft: FloorDraft) -> dict[str, Any]:
+        base_dir = self.path.resolve().parent
+        fits = [fit_camera(c, draft.calibrations.get(c), base_dir) for c in self._cameras]
+        return {
+            "fits": {fit.camera: fit.describe() for fit in fits},
+            "overlaps": overlaps(fits),
+            "coverage": coverage(draft.rooms, fits),
+            "problems": [_problem(path, message) for path, message in _floor_problems(fits)],
+        }
+
     def set_hold(self, camera_id: str, hold: bool) -> None:
         """Keep the picture on show (the draft is still counted on it) or follow the camera again."""
         with self._lock:
@@ -225,6 +261,7 @@ class SetupSession:
         draft does not pass the config model: nothing is written then."""
         with self._lock:
             problems = [p for c in self._cameras.values() for p in c.problems]
+            problems += [(p["path"], p["message"]) for p in self._floor_view["problems"]]
             layouts = {camera_id: c.layout for camera_id, c in self._cameras.items()}
             warnings = [w for c in self._cameras.values() for w in c.warnings]
         if problems:
