@@ -52,6 +52,11 @@ NOTIFICATIONS_FAILED = "wartezone_notifications_failed"
 OUTBOX_PENDING = "wartezone_outbox_pending"
 ALERT_TIME_TO_ACKNOWLEDGE = "wartezone_alert_time_to_acknowledge_seconds"  # histogram: fired to acknowledged
 AUTH_FAILURES = "wartezone_api_auth_failures"  # counter per kind (bearer, cookie, login); no address
+# Queue figures per waiting zone, computed by the API every minute (README "Forecast and counters needed")
+COUNTERS_OPEN = "wartezone_counters_open"  # counters serving the zone now: set at reception or by schedule
+COUNTERS_NEEDED = "wartezone_counters_needed"  # Erlang C on the next 30 minutes' forecast (counters_needed)
+SERVICE_RATE = "wartezone_service_rate_per_hour"  # people called per open counter and hour (service_rate)
+OCCUPANCY_FORECAST = "wartezone_occupancy_forecast"  # people waiting forecast OCCUPANCY_FORECAST_S ahead
 
 # --- wait figures per zone (README "Wait figures"): one definition per figure ---------------------
 # Prometheus computes them as recording rules (deploy/prometheus/rules/recording.yml) for Grafana;

@@ -15,7 +15,7 @@ from api.domain import Clock, SystemClock
 from api.headers import SecurityHeaders
 from api.metrics import ApiMetrics
 from api.occupancy import OccupancySource
-from api.routes import ops, pages, report, rules, session, state
+from api.routes import counters, ops, pages, report, rules, session, state
 from api.schemas import EventPayload
 from api.security import BodyLimit, Guard, Tokens
 from api.service import Runtime
@@ -78,7 +78,8 @@ def create_app(
     app.state.guard = Guard(clock, metrics.auth_failed, settings.auth.free_failures)
     app.state.metrics = metrics
     errors.install(app)
-    for router in (state.router, rules.router, report.router, session.router, pages.router, ops.router):
+    routers = (state.router, counters.router, rules.router, report.router, session.router, pages.router)
+    for router in (*routers, ops.router):
         app.include_router(router)
 
     @app.webhooks.post(

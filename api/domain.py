@@ -29,6 +29,7 @@ class ZoneKey(NamedTuple):
 
 class State(StrEnum):
     OK = "ok"
+    WARNING = "warning"  # filling up: the forecast reaches the raise level soon
     PENDING = "pending"
     FIRING = "firing"
     ACKNOWLEDGED = "acknowledged"

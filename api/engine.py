@@ -7,6 +7,10 @@ it needs them, so a rule lives in one place. Tests drive it with tables of readi
 
 Per zone, with its rule (raise level R, clear level C < R):
 - ok          known, nothing to tell (or no rule, or outside opening hours)
+- warning     "filling up": below R, open, and the occupancy forecast reached R within the rule's
+              warn_ahead_min at a minute in the last WARNING_HOLD_S (the service tells it, `foresee`;
+              zone.filling_up); ends when the alert fires, the zone closes or the forecast has not
+              warned for WARNING_HOLD_S
 - pending     at or above R, for less than min_above_s so far
 - firing      at or above R for min_above_s: an alert is open (alert.fired)
 - acknowledged  the desk has seen the open alert (alert.acknowledged)
@@ -26,6 +30,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from api.domain import Clock, Reading, Role, Snapshot, State, Unknown, Why, ZoneKey
+from api.forecast import WARNING_HOLD_S
 from api.rules import RuleSpec
 
 NO_SERIES = Why(Unknown.NOT_COUNTED, "no occupancy series for this zone")
@@ -41,6 +46,7 @@ class NoticeType(StrEnum):
     RESOLVED = "alert.resolved"
     UNKNOWN = "zone.unknown"
     KNOWN = "zone.known"
+    FILLING_UP = "zone.filling_up"  # the early warning began: the forecast reaches the raise level soon
     TEST = "alert.test"  # the branch lead's test alarm: no alert, nothing to do
 
 
@@ -94,6 +100,7 @@ class ZoneView:
     alert: Alert | None
     above_since: float | None = None  # first reading of the run at or above the raise level
     resolved_at: float | None = None  # end of the last alert (its cooldown runs from here)
+    warned_until: float | None = None  # the early warning holds until then (state warning)
 
 
 class NothingToAcknowledge(Exception):
@@ -116,6 +123,7 @@ class _Zone:
     resolved_at: float | None = None
     ever_known: bool = False
     announced_unknown: bool = False
+    warned_until: float | None = None  # the early warning holds until then
 
 
 class AlertEngine:
@@ -176,6 +184,7 @@ class AlertEngine:
             z.alert,
             z.above_since,
             z.resolved_at,
+            z.warned_until,
         )
 
     # -- what people do ------------------------------------------------------------------------
@@ -192,7 +201,7 @@ class AlertEngine:
         if z is None:
             return notices
         now = self.clock.now()
-        z.above_since = z.below_since = None
+        z.above_since = z.below_since = z.warned_until = None
         z.run_peak = 0.0
         z.open_now = None
         state = State.UNKNOWN if z.state is State.UNKNOWN else State.OK
@@ -282,7 +291,7 @@ class AlertEngine:
             return
         z.open_now = rule.is_open(t, self.tz)
         if not z.open_now:
-            z.above_since = z.below_since = None
+            z.above_since = z.below_since = z.warned_until = None
             z.run_peak = 0.0
             if z.alert is not None:
                 self._resolve(z, t, None, EndReason.CLOSED, State.OK, occupancy, rule, notices)
@@ -326,6 +335,7 @@ class AlertEngine:
             )
             self._next_id += 1
             z.alert = alert
+            z.warned_until = None  # the alert ends the warning
             self._set_state(z, State.FIRING, t)
             notices.append(
                 Notice(NoticeType.FIRED, z.key, t, z.above_since, State.FIRING, occupancy, rule, alert)
@@ -335,7 +345,37 @@ class AlertEngine:
         elif z.above_since is not None:
             self._set_state(z, State.PENDING, t)
         else:
+            self._calm_or_warning(z, rule, occupancy, t, notices)
+
+    def _calm_or_warning(
+        self, z: _Zone, rule: RuleSpec, occupancy: float | None, t: float, notices: list[Notice]
+    ) -> None:
+        """Below the raise level, no alert, open: ok, or warning while the forecast's warning holds."""
+        if z.warned_until is None or t >= z.warned_until:
+            z.warned_until = None
             self._set_state(z, State.OK, t)
+            return
+        if z.state not in (State.WARNING, State.PENDING):
+            notices.append(Notice(NoticeType.FILLING_UP, z.key, t, t, State.WARNING, occupancy, rule, None))
+        self._set_state(z, State.WARNING, t)
+
+    # -- the forecast --------------------------------------------------------------------------
+
+    def foresee(self, key: ZoneKey, warning_s: float | None, at: float) -> list[Notice]:
+        """The early warning's answer for the zone at `at` (api/forecast.early_warning: seconds
+        until the forecast reaches the raise level within the rule's warn_ahead_min, or None). A
+        warning holds WARNING_HOLD_S after the last minute that warned; it shows only while the
+        zone is open, below its raise level and without an alert."""
+        z = self._zones.get(key)
+        rule = self._rules().get(key)
+        notices: list[Notice] = []
+        if z is None or rule is None:
+            return notices
+        if warning_s is not None and rule.is_open(at, self.tz) and z.alert is None:
+            z.warned_until = at + WARNING_HOLD_S
+        if z.state in (State.OK, State.WARNING) and z.open_now:
+            self._calm_or_warning(z, rule, z.occupancy, at, notices)
+        return notices
 
     def _resolve(
         self,

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+import wartezone_contract as contract
+
 DAY_S = 86400
 WEEK_DAYS = 7
 WARN_AHEAD_S = 1200.0  # a rule's warn_ahead_min default: 20 minutes
@@ -291,3 +293,68 @@ def early_warning(
         if waiting >= raise_level:
             return ahead
     return None
+
+
+@dataclass(frozen=True)
+class QueueOutlook:
+    """What the next half hour holds for one waiting zone, each part None where it is not known."""
+
+    arrival_rates: tuple[float, ...] | None  # forecast arrivals per second, minute by minute
+    occupancy: tuple[float, ...] | None  # people waiting at the end of each minute (fluid mean)
+    counters_needed: int | None
+    warning_s: float | None  # early_warning's answer: seconds until the raise level, or None
+
+
+def minute_rates(forecast: ArrivalForecast, step_s: int, into_step_s: float) -> list[float]:
+    """Arrival rates per second for the OCCUPANCY_FORECAST_S from now, one per minute, when
+    `into_step_s` seconds of the forecast's first step have passed."""
+    minutes = int(contract.OCCUPANCY_FORECAST_S // contract.OCCUPANCY_FORECAST_STEP_S)
+    into = int(into_step_s // contract.OCCUPANCY_FORECAST_STEP_S)
+    return per_second(forecast, step_s, contract.OCCUPANCY_FORECAST_STEP_S)[into : into + minutes]
+
+
+def counters_advice(
+    rates: Sequence[float], service_rate: float, waiting_now: float, target_s: float, level: float
+) -> int:
+    """Counters needed for the next half hour's forecast arrivals, the people waiting now counted
+    as if they came within it (Erlang C, wartezone_contract.counters_needed). Raises ValueError
+    beyond MAX_COUNTERS."""
+    arrival_rate = (sum(rates) / len(rates) if rates else 0.0) + waiting_now / contract.OCCUPANCY_FORECAST_S
+    return contract.counters_needed(arrival_rate, service_rate, target_s, level)
+
+
+def queue_outlook(
+    forecast: ArrivalForecast | None,
+    step_s: int,
+    into_step_s: float,
+    waiting_now: float | None,
+    service_rate: float | None,
+    counters: int | None,
+    raise_level: float | None,
+    open_now: bool,
+    warn_ahead_s: float = WARN_AHEAD_S,
+    target_s: float = contract.TARGET_WAIT_S,
+    level: float = contract.WAIT_LONGER_LEVEL,
+    spread: float = OCCUPANCY_SPREAD,
+) -> QueueOutlook:
+    """The arrival forecast turned into the occupancy forecast, the counters advice and the early
+    warning (the one chain the API and benchmarks/queue_sim.py both run)."""
+    if forecast is None:
+        return QueueOutlook(None, None, None, None)
+    rates = minute_rates(forecast, step_s, into_step_s)
+    if waiting_now is None or service_rate is None:
+        return QueueOutlook(tuple(rates), None, None, None)
+    try:
+        needed: int | None = counters_advice(rates, service_rate, waiting_now, target_s, level)
+    except ValueError:  # beyond any branch
+        needed = None
+    if counters is None:
+        return QueueOutlook(tuple(rates), None, needed, None)
+    path = contract.occupancy_forecast(waiting_now, rates, service_rate, counters)
+    warning = None
+    if raise_level is not None:
+        band = contract.occupancy_forecast(waiting_now, rates, service_rate, counters, spread=spread)
+        warning = early_warning(
+            waiting_now, band, contract.OCCUPANCY_FORECAST_STEP_S, raise_level, open_now, warn_ahead_s
+        )
+    return QueueOutlook(tuple(rates), tuple(path), needed, warning)

@@ -4,13 +4,15 @@ Names are pinned in wartezone_contract (a Grafana dashboard reads them):
 wartezone_alert_state{site,camera,zone,state}, wartezone_alert_raise_level / _clear_level,
 wartezone_alerts_fired_total, wartezone_alert_time_to_acknowledge_seconds (histogram),
 wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending,
-wartezone_api_auth_failures_total{kind} (bearer, cookie, login: aggregate, never an address).
+wartezone_api_auth_failures_total{kind} (bearer, cookie, login: aggregate, never an address);
+per zone the queue figures: wartezone_counters_open, wartezone_counters_needed,
+wartezone_service_rate_per_hour, wartezone_occupancy_forecast (30 minutes ahead).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -18,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from api.domain import State, ZoneKey
 from api.engine import ZoneView
+from api.queueing import ZoneQueue
 from api.security import FAILURE_KINDS, FailureKind
 from wartezone_contract import (
     ALERT_CLEAR_LEVEL,
@@ -26,9 +29,13 @@ from wartezone_contract import (
     ALERT_TIME_TO_ACKNOWLEDGE,
     ALERTS_FIRED,
     AUTH_FAILURES,
+    COUNTERS_NEEDED,
+    COUNTERS_OPEN,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
+    OCCUPANCY_FORECAST,
     OUTBOX_PENDING,
+    SERVICE_RATE,
     ZONE_LABELS,
 )
 
@@ -67,11 +74,59 @@ class _ZoneStateCollector(Collector):
         yield clear_level
 
 
+class _QueueCollector(Collector):
+    """Per zone, read at scrape time from the figures of the last minute (api/queueing.py): counters
+    open and needed, the service rate, the occupancy forecast 30 minutes ahead; a zone without a
+    figure has no series (unknown, never 0)."""
+
+    def __init__(self) -> None:
+        self.figures: Callable[[], Mapping[ZoneKey, ZoneQueue]] = dict
+
+    def collect(self) -> Iterator[Metric]:
+        families = {
+            "open": GaugeMetricFamily(
+                COUNTERS_OPEN,
+                "Counters serving the zone now (set at reception or by the schedule).",
+                labels=ZONE_LABELS,
+            ),
+            "needed": GaugeMetricFamily(
+                COUNTERS_NEEDED,
+                "Fewest counters that keep the share waiting longer than the rule's target wait under its "
+                "level, for the next 30 minutes' forecast arrivals and the people waiting (Erlang C).",
+                labels=ZONE_LABELS,
+            ),
+            "rate": GaugeMetricFamily(
+                SERVICE_RATE,
+                "People called per open counter and hour, over the last hour's minutes with someone waiting.",
+                labels=ZONE_LABELS,
+            ),
+            "forecast": GaugeMetricFamily(
+                OCCUPANCY_FORECAST,
+                "People forecast to wait in the zone 30 minutes from now.",
+                labels=ZONE_LABELS,
+            ),
+        }
+        for key, figure in sorted(self.figures().items()):
+            labels = list(key)
+            values = {
+                "open": figure.counters_open,
+                "needed": figure.outlook.counters_needed,
+                "rate": None if figure.service_rate is None else figure.service_rate * 3600,
+                "forecast": figure.outlook.occupancy[-1] if figure.outlook.occupancy else None,
+            }
+            for name, value in values.items():
+                if value is not None:
+                    families[name].add_metric(labels, float(value))
+        yield from families.values()
+
+
 class ApiMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self._state = _ZoneStateCollector()
         registry.register(self._state)
+        self._queue = _QueueCollector()
+        registry.register(self._queue)
         self.alerts_fired = Counter(ALERTS_FIRED, "Alerts fired per zone.", ZONE_LABELS, registry=registry)
         self.time_to_acknowledge = Histogram(
             ALERT_TIME_TO_ACKNOWLEDGE,
@@ -105,9 +160,15 @@ class ApiMetrics:
         for kind in FAILURE_KINDS:
             self.auth_failures.labels(kind)
 
-    def attach(self, zones: Callable[[], list[ZoneView]], outbox_pending: Callable[[], int]) -> None:
-        """Read the engine's zones and the outbox length at scrape time."""
+    def attach(
+        self,
+        zones: Callable[[], list[ZoneView]],
+        outbox_pending: Callable[[], int],
+        queues: Callable[[], Mapping[ZoneKey, ZoneQueue]] = dict,
+    ) -> None:
+        """Read the engine's zones, the outbox length and the queue figures at scrape time."""
         self._state.zones = zones
+        self._queue.figures = queues
         self.outbox_pending.set_function(lambda: float(outbox_pending()))
 
     def auth_failed(self, kind: FailureKind) -> None:

@@ -1,4 +1,5 @@
-"""Alert rules per zone: raise and clear levels, minimum durations, cooldown and opening hours.
+"""Alert rules per zone: raise and clear levels, minimum durations, cooldown, opening hours, the
+early warning's reach and the counters advice's target.
 
 RuleSpec is what the branch lead sends for one zone (the body of a PUT); Rule is a rule as the
 storage holds it and the API returns it: the zone, its RuleSpec and when it was last set.
@@ -71,6 +72,8 @@ def _whole(value: object) -> TypeGuard[int | float]:
 
 Count = Annotated[int, BeforeValidator(_json_number)]
 Seconds = Annotated[float, BeforeValidator(_json_number)]
+Minutes = Annotated[float, BeforeValidator(_json_number)]
+Share = Annotated[float, BeforeValidator(_json_number)]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
@@ -156,6 +159,22 @@ class RuleSpec(Strict):
     )
     opening_hours: OpeningHours | None = Field(
         None, description="Alerts only fire while open; none: always open."
+    )
+    warn_ahead_min: Minutes = Field(
+        20.0,
+        ge=0,
+        le=30,
+        description='Warn "filling up" while open when the occupancy forecast reaches raise_level within '
+        "this many minutes (the forecast reaches 30); 0: no early warning.",
+    )
+    target_wait_min: Minutes = Field(
+        20.0, gt=0, le=240, description="The wait in minutes the counters advice aims to keep people under."
+    )
+    max_share_over_target: Share = Field(
+        0.2,
+        gt=0,
+        lt=1,
+        description="Counters needed keep at most this share of people waiting longer than target_wait_min.",
     )
 
     @model_validator(mode="before")

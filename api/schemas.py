@@ -7,11 +7,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.counters import CounterSchedule, CounterSetting
 from api.directory import ZoneEntry
-from api.domain import Role, State, Unknown
+from api.domain import Role, State, Unknown, ZoneKey
 from api.engine import Alert, EndReason, Notice, NoticeType, ZoneView
-from api.rules import Rule, RuleSpec
-from wartezone_contract import expected_wait_s
+from api.forecast import ForecastSettings
+from api.queueing import ZoneQueue
+from api.rules import Count, Rule, RuleSpec
+from wartezone_contract import MAX_COUNTERS, expected_wait_s
 
 Scalar = int | float | str | bool | None
 
@@ -137,9 +140,36 @@ class ZoneOut(ZoneRef):
         "count is unknown, with fewer than 3 who left, or before the input has 15 minutes of them."
     )
 
+    counters_open: int | None = Field(
+        description="Counters serving the zone now: the number set at reception (it holds until the "
+        "schedule's next change), else the lead's weekly schedule; null with neither."
+    )
+    counters_needed: int | None = Field(
+        description="Fewest counters that keep the share of people waiting longer than the rule's "
+        "target_wait_min at or under max_share_over_target, for the next 30 minutes' forecast "
+        "arrivals and the people waiting now (Erlang C). Null while the forecast or the service "
+        "rate is unknown."
+    )
+    warning: WarningOut | None = Field(
+        description='The early warning ("filling up", state warning): null when the zone is not warned.'
+    )
+    forecast: ForecastOut | None = Field(
+        description="The zone's forecast as of the last whole minute; null without stored readings (the "
+        "API scrapes the edge itself) or while too few days are stored: it shows once the same weekday "
+        "and time lies on 2 earlier weeks, or the same time on 3 earlier days of the same kind "
+        "(workdays, weekends), so from the 4th day of counting on."
+    )
+
     @classmethod
-    def of(cls, view: ZoneView, entry: ZoneEntry | None, recent_exits: float | None = None) -> ZoneOut:
-        """recent_exits: people who left the zone in the expected wait's window, where known."""
+    def of(
+        cls,
+        view: ZoneView,
+        entry: ZoneEntry | None,
+        recent_exits: float | None = None,
+        queue: ZoneQueue | None = None,
+    ) -> ZoneOut:
+        """recent_exits: people who left the zone in the expected wait's window, where known;
+        queue: the zone's queue figures of the last minute."""
         rule = view.rule
         pause_until = None
         if rule is not None and view.state is State.RESOLVED and view.resolved_at is not None:
@@ -171,6 +201,142 @@ class ZoneOut(ZoneRef):
             pause_until=utc(pause_until),
             alert=AlertOut.of(view.alert) if view.alert else None,
             expected_wait_s=_whole(expected),
+            counters_open=None if queue is None else queue.counters_open,
+            counters_needed=None if queue is None else queue.outlook.counters_needed,
+            warning=WarningOut.of(view, queue),
+            forecast=ForecastOut.of(queue),
+        )
+
+
+class ArrivalStep(Out):
+    start: datetime
+    arrivals: float = Field(description="People forecast to arrive in the 15 minutes from start.")
+
+
+class WarningOut(Out):
+    """The early warning: the occupancy forecast reaches the raise level soon."""
+
+    since: datetime | None = Field(description="When the warning began.")
+    until: datetime | None = Field(
+        description="It holds until then unless the forecast warns again (10 minutes after the last "
+        "minute that warned), the alert fires or the zone closes."
+    )
+    reaches_raise_level_in_s: float | None = Field(
+        description="Seconds until the forecast reaches the raise level, as of the last minute; null when "
+        "that minute's forecast did not warn (the warning is held)."
+    )
+
+    @classmethod
+    def of(cls, view: ZoneView, queue: ZoneQueue | None) -> WarningOut | None:
+        if view.state is not State.WARNING:
+            return None
+        reach = None if queue is None else queue.outlook.warning_s
+        return cls(since=utc(view.since), until=utc(view.warned_until), reaches_raise_level_in_s=reach)
+
+
+class ForecastOut(Out):
+    """What the next half hour and two hours hold (README, Forecast and counters needed). Null parts:
+    not known."""
+
+    at: datetime = Field(description="The minute the figures are of.")
+    arrivals: list[ArrivalStep] | None = Field(
+        description="Arrivals in 15-minute steps for the next two hours, from the step running now: the "
+        "same weekday's profile (recent weeks weigh more, public holidays and closed dates left out) "
+        "scaled by how today runs so far."
+    )
+    basis: Literal["weekday", "day"] | None = Field(
+        description="weekday: the same weekday's profile; day: the same time on recent days "
+        "(fewer weeks known)."
+    )
+    today_ratio: float | None = Field(
+        description="Today's arrivals against the profile so far (1: as usual)."
+    )
+    service_rate_per_hour: float | None = Field(
+        description="People called per open counter and hour over the last hour's minutes with someone "
+        "waiting (the last one known); null with fewer than 5 such calls."
+    )
+    occupancy_in_30_min: float | None = Field(
+        description="People forecast to wait 30 minutes from now (fluid queue with the counters open)."
+    )
+    occupancy: list[float] | None = Field(
+        description="People forecast to wait at the end of each of the next 30 minutes."
+    )
+
+    @classmethod
+    def of(cls, queue: ZoneQueue | None) -> ForecastOut | None:
+        if queue is None or (queue.arrivals is None and queue.service_rate is None):
+            return None
+        arrivals = None
+        if queue.arrivals is not None and queue.arrivals_start is not None:
+            step = ForecastSettings().step_s
+            arrivals = [
+                ArrivalStep(
+                    start=datetime.fromtimestamp(queue.arrivals_start + i * step, UTC), arrivals=round(n, 2)
+                )
+                for i, n in enumerate(queue.arrivals.counts)
+            ]
+        path = queue.outlook.occupancy
+        return cls(
+            at=datetime.fromtimestamp(queue.at, UTC),
+            arrivals=arrivals,
+            basis=None if queue.arrivals is None else queue.arrivals.basis,
+            today_ratio=None if queue.arrivals is None else round(queue.arrivals.today_ratio, 3),
+            service_rate_per_hour=None if queue.service_rate is None else round(queue.service_rate * 3600, 2),
+            occupancy_in_30_min=round(path[-1], 1) if path else None,
+            occupancy=[round(p, 1) for p in path] if path else None,
+        )
+
+
+class CountersIn(BaseModel):
+    """Counters open now, set at reception: they hold until the schedule's next change."""
+
+    model_config = ConfigDict(extra="forbid")
+    counters: Count = Field(ge=0, le=MAX_COUNTERS, description="Counters open now.")
+
+
+class CounterChangeOut(Out):
+    """One change of a zone's counters: a number set now, or a weekly schedule saved."""
+
+    at: datetime
+    set_by: Role = Field(description="desk or lead (a schedule is always the lead's).")
+    counters: int | None = Field(description="The number set now; null for a schedule.")
+    schedule: CounterSchedule | None = Field(description="The schedule saved; null for a number.")
+
+    @classmethod
+    def of(cls, setting: CounterSetting) -> CounterChangeOut:
+        return cls(
+            at=datetime.fromtimestamp(setting.at, UTC),
+            set_by=setting.set_by,
+            counters=setting.counters,
+            schedule=setting.schedule,
+        )
+
+
+class CountersOut(ZoneRef):
+    """A zone's counters now, and what decides them."""
+
+    counters_open: int | None = Field(
+        description="Counters open now; null: neither a number nor a schedule is set."
+    )
+    holds_until: datetime | None = Field(
+        description="A number set now holds until the schedule's next change, then the schedule applies "
+        "again; null without a schedule (the number holds until the next is set)."
+    )
+    last_set: CounterChangeOut | None = Field(description="The last number set now, if any.")
+    schedule: CounterChangeOut | None = Field(description="The weekly schedule in force, if any.")
+
+    @classmethod
+    def of(cls, key: ZoneKey, queue: ZoneQueue, settings: list[CounterSetting]) -> CountersOut:
+        number = next((s for s in reversed(settings) if s.counters is not None), None)
+        plan = next((s for s in reversed(settings) if s.schedule is not None), None)
+        return cls(
+            site=key.site,
+            camera=key.camera,
+            zone=key.zone,
+            counters_open=queue.counters_open,
+            holds_until=utc(queue.counters_until),
+            last_set=None if number is None else CounterChangeOut.of(number),
+            schedule=None if plan is None else CounterChangeOut.of(plan),
         )
 
 
@@ -196,7 +362,12 @@ class EventPayload(ZoneRef):
     """
 
     id: int = Field(description="Event number; increasing, the same on every retry.")
-    type: NoticeType = Field(description="alert.test: the branch lead's test alarm; nothing to do.")
+    type: NoticeType = Field(
+        description="alert.test: the branch lead's test alarm; nothing to do. zone.filling_up: the early "
+        "warning began (state warning): the occupancy forecast reaches the raise level within the rule's "
+        "warn_ahead_min; it ends with alert.fired, or quietly when the forecast falls back (the zone's "
+        "state returns to ok) or the zone closes."
+    )
     name: str = Field(description="The zone's display name from the edge config (the id where none is set).")
     at: datetime = Field(description="When it happened (the edge's frame time for readings).")
     since: datetime | None = Field(

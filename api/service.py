@@ -21,13 +21,15 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from api.counters import CounterSchedule, CounterSetting
 from api.directory import UnknownZone, ZoneDirectory
 from api.domain import Clock, Role, Snapshot, ZoneKey
-from api.engine import Alert, AlertEngine, Notice, NoticeType
+from api.engine import Alert, AlertEngine, Notice, NoticeType, ZoneView
 from api.metrics import ApiMetrics
 from api.notify import WebhookWorker
 from api.occupancy import OccupancySource, build_source
-from api.readings import MinuteReadings
+from api.queueing import QueueWatch, ZoneQueue
+from api.readings import MINUTE_S, MinuteReadings
 from api.report import FigureSource, PrometheusRanges, Span, StoredReadings, build_report
 from api.rules import Rule, RuleSpec, TooManyRules
 from api.schemas import EventPayload, Health, Report, ZoneList, ZoneOut, utc
@@ -95,7 +97,11 @@ class Runtime:
         self._readings_pruned_at = clock.now()  # Runtime.open has just pruned them
         self._zones_json = ""
         self._tasks: list[asyncio.Task[None]] = []
-        metrics.attach(self._engine.zones, lambda: storage.outbox_pending(self._webhooks))
+        self._queue = QueueWatch(storage, ZoneInfo(settings.timezone))
+        self._queue_minute: int | None = None
+        metrics.attach(
+            self._engine.zones, lambda: storage.outbox_pending(self._webhooks), lambda: self._queue.figures
+        )
         for rule in storage.rules():
             metrics.zone_seen(rule.key)
 
@@ -137,7 +143,12 @@ class Runtime:
     def zones(self) -> list[ZoneOut]:
         """Every zone listed: those the edge boxes report (or reported) and those with a rule."""
         return [
-            ZoneOut.of(view, self._directory.entry(view.key), self._recent_exits.get(view.key))
+            ZoneOut.of(
+                view,
+                self._directory.entry(view.key),
+                self._recent_exits.get(view.key),
+                self._queue.figures.get(view.key),
+            )
             for view in self._engine.zones()
         ]
 
@@ -145,7 +156,51 @@ class Runtime:
         view = self._engine.zone(key)
         if view is None:
             return None
-        return ZoneOut.of(view, self._directory.entry(key), self._recent_exits.get(key))
+        return ZoneOut.of(
+            view, self._directory.entry(key), self._recent_exits.get(key), self._queue.figures.get(key)
+        )
+
+    def counters(self, key: ZoneKey) -> tuple[ZoneQueue, list[CounterSetting]]:
+        """The zone's counters open now (figures as of now) and its settings: the last number and
+        the last schedule. Raises UnknownZone for a zone that is not listed."""
+        view = self._listed(key)
+        now = self._clock.now()
+        self._queue.refresh_counters(view, now)
+        return self._queue.figures[key], self._storage.counter_settings(key, since=now)
+
+    def set_counters(self, key: ZoneKey, counters: int, role: Role) -> tuple[ZoneQueue, list[CounterSetting]]:
+        """Counters open now, set at reception (or by the lead): they hold until the schedule's next
+        change. Raises UnknownZone for a zone that is not listed."""
+        self._listed(key)
+        with self._storage.transaction():
+            self._storage.add_counter_setting(key, CounterSetting(self._clock.now(), role, counters))
+        result = self.counters(key)
+        self._publish_zones()
+        return result
+
+    def set_counter_schedule(
+        self, key: ZoneKey, schedule: CounterSchedule
+    ) -> tuple[ZoneQueue, list[CounterSetting]]:
+        """The lead's weekly schedule, the default from now on. Raises UnknownZone as set_counters."""
+        self._listed(key)
+        with self._storage.transaction():
+            self._storage.add_counter_setting(
+                key, CounterSetting(self._clock.now(), Role.LEAD, schedule=schedule)
+            )
+        result = self.counters(key)
+        self._publish_zones()
+        return result
+
+    def counter_history(self, key: ZoneKey, limit: int = 100) -> list[CounterSetting]:
+        """The zone's counter settings, newest first. Raises UnknownZone as set_counters."""
+        self._listed(key)
+        return self._storage.counter_settings(key, limit=limit)[::-1]
+
+    def _listed(self, key: ZoneKey) -> ZoneView:
+        view = self._engine.zone(key)
+        if view is None:
+            raise UnknownZone(f"no zone {key}: it has no rule and no edge box reports it")
+        return view
 
     def rules(self) -> list[Rule]:
         return self._storage.rules()
@@ -294,7 +349,20 @@ class Runtime:
                 self._metrics.zone_seen(key)
         notices = self._engine.observe(snapshot)
         self._record(snapshot)
+        notices += self._foresee(snapshot.taken_at)
         self._commit(notices)
+        return notices
+
+    def _foresee(self, at: float) -> list[Notice]:
+        """Once a minute: every zone's queue figures, and the early warning into the engine."""
+        minute = int(at // MINUTE_S)
+        if minute == self._queue_minute:
+            return []
+        self._queue_minute = minute
+        figures = self._queue.minute(self._engine.zones(), at, self._readings is not None)
+        notices: list[Notice] = []
+        for key, figure in figures.items():
+            notices += self._engine.foresee(key, figure.outlook.warning_s, at)
         return notices
 
     def _record(self, snapshot: Snapshot) -> None:

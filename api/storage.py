@@ -1,5 +1,6 @@
 """SQLite: rules, alert events, notifications, the webhook outbox, where the API scrapes the
-edge itself readings per zone and minute, and page sessions (hashes). Counts, times and ids only.
+edge itself readings per zone and minute, page sessions (hashes) and the counters open per zone
+with their history. Counts, times and ids only.
 
 Created and migrated on open (PRAGMA user_version counts the migrations applied). One connection,
 used from the event loop's thread only; every write is one short transaction.
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from api.counters import CounterSchedule, CounterSetting
 from api.domain import Role, ZoneKey
 from api.engine import Alert, EndReason
 from api.readings import MinuteRow
@@ -81,6 +83,18 @@ MIGRATIONS: tuple[str, ...] = (
         replaced_at REAL                 -- renewed: the id still serves requests already on their way
     );
     CREATE INDEX sessions_by_token ON sessions (token_hash, last_used_at);
+    """,
+    """
+    CREATE TABLE counters (              -- counters open per zone: every change, kept as its history
+        id INTEGER PRIMARY KEY,
+        site TEXT NOT NULL, camera TEXT NOT NULL, zone TEXT NOT NULL,
+        at REAL NOT NULL,
+        set_by TEXT NOT NULL CHECK (set_by IN ('desk', 'lead')),
+        counters INTEGER,                -- a number set now (desk or lead) ...
+        schedule TEXT,                   -- ... or the lead's weekly schedule as JSON
+        CHECK ((counters IS NULL) != (schedule IS NULL))
+    );
+    CREATE INDEX counters_by_zone ON counters (site, camera, zone, at);
     """,
 )
 
@@ -448,6 +462,81 @@ class Storage:
             "SELECT site FROM rules UNION SELECT site FROM alerts UNION SELECT site FROM readings"
         ).fetchall()
         return {r["site"] for r in rows}
+
+    def arrivals(self, key: ZoneKey, start: float, end: float, step_s: int) -> list[tuple[float, float]]:
+        """(step start, entries) of one zone's stored minutes from start until end, per step_s;
+        steps without a stored minute are left out (not known, rather than 0)."""
+        rows = self._db.execute(
+            "SELECT (minute - minute % :step) AS step, SUM(entries) AS entries FROM readings "
+            "WHERE site = :site AND camera = :camera AND zone = :zone AND minute >= :start AND minute < :end "
+            "GROUP BY step ORDER BY step",
+            {
+                "site": key.site,
+                "camera": key.camera,
+                "zone": key.zone,
+                "start": start,
+                "end": end,
+                "step": step_s,
+            },
+        ).fetchall()
+        return [(float(r["step"]), float(r["entries"])) for r in rows]
+
+    def minutes(self, key: ZoneKey, start: float, end: float) -> list[tuple[int, float | None, float]]:
+        """(minute, mean occupancy or None, exits) of one zone's stored minutes from start until end."""
+        rows = self._db.execute(
+            "SELECT minute, CASE WHEN samples > 0 THEN occupancy_sum / samples END AS occupancy, exits "
+            "FROM readings WHERE site = ? AND camera = ? AND zone = ? AND minute >= ? AND minute < ? "
+            "ORDER BY minute",
+            (*key, start, end),
+        ).fetchall()
+        return [(int(r["minute"]), r["occupancy"], float(r["exits"])) for r in rows]
+
+    # -- counters open per zone: each change kept (api/counters.py says what is open when) ------
+
+    def add_counter_setting(self, key: ZoneKey, setting: CounterSetting) -> None:
+        schedule = None if setting.schedule is None else setting.schedule.model_dump_json()
+        self._db.execute(
+            "INSERT INTO counters (site, camera, zone, at, set_by, counters, schedule) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*key, setting.at, setting.set_by.value, setting.counters, schedule),
+        )
+
+    def counter_settings(
+        self, key: ZoneKey, since: float | None = None, limit: int = 1000
+    ) -> list[CounterSetting]:
+        """A zone's changes, oldest first: those from `since` on, and the last number and the last
+        schedule before it (what was in force at `since`); all of them (newest `limit`) without since."""
+        where = "site = ? AND camera = ? AND zone = ?"
+        if since is None:
+            rows = self._db.execute(
+                f"SELECT * FROM (SELECT * FROM counters WHERE {where} ORDER BY at DESC, id DESC LIMIT ?) "
+                "ORDER BY at, id",
+                (*key, limit),
+            ).fetchall()
+        else:
+            rows = self._db.execute(
+                f"SELECT * FROM counters WHERE {where} AND (at >= ? OR id IN ("
+                f"SELECT MAX(id) FROM counters WHERE {where} AND at < ? AND counters IS NOT NULL UNION "
+                f"SELECT MAX(id) FROM counters WHERE {where} AND at < ? AND schedule IS NOT NULL)) "
+                "ORDER BY at, id",
+                (*key, since, *key, since, *key, since),
+            ).fetchall()
+        return [
+            CounterSetting(
+                r["at"],
+                Role(r["set_by"]),
+                r["counters"],
+                None if r["schedule"] is None else CounterSchedule.model_validate_json(r["schedule"]),
+            )
+            for r in rows
+        ]
+
+    def counter_zones(self) -> list[ZoneKey]:
+        """Every zone with a counter setting."""
+        rows = self._db.execute(
+            "SELECT DISTINCT site, camera, zone FROM counters ORDER BY 1, 2, 3"
+        ).fetchall()
+        return [ZoneKey(r["site"], r["camera"], r["zone"]) for r in rows]
 
     # -- page sessions, by the hash of their id (api/sessions.py decides what is valid) ---------
 

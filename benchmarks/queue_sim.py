@@ -40,14 +40,13 @@ from tqdm import tqdm
 
 import wartezone_contract as contract
 from api.forecast import (
-    OCCUPANCY_SPREAD,
     WARNING_HOLD_S,
     ArrivalForecast,
     ArrivalSeries,
-    early_warning,
+    counters_advice,
     forecast_arrivals,
-    per_second,
     public_holidays,
+    queue_outlook,
     skip_days,
 )
 from edge.config import Config
@@ -629,11 +628,10 @@ def _true_forecast(scenario: BranchScenario, day: BranchDay, origin: int, steps:
 def _advice(scenario: BranchScenario, rates: Sequence[float], rate: float, waiting: int) -> int:
     """Counters needed for the next half hour's forecast arrivals (and the people waiting now,
     as if they came within it), within 1 .. max_counters."""
-    arrival_rate = statistics.fmean(rates)
-    if scenario.backlog:
-        arrival_rate += waiting / contract.OCCUPANCY_FORECAST_S
     try:
-        needed = contract.counters_needed(arrival_rate, rate, scenario.target_s, scenario.level)
+        needed = counters_advice(
+            rates, rate, waiting if scenario.backlog else 0, scenario.target_s, scenario.level
+        )
     except ValueError:  # beyond any branch: as many as there are
         needed = scenario.max_counters
     return min(scenario.max_counters, max(1, needed))
@@ -703,15 +701,19 @@ def simulate_branch_run(
             if ahead is not None and (opens_s + int(t)) % BRANCH_STEP_S == 0 and day.scored:
                 run_.arrival_forecasts.append((origin, ahead.counts[0], math.nan))
             if ahead is not None and rate_known is not None:
-                into = (opens_s + int(t)) % BRANCH_STEP_S // int(MINUTE_S)
-                rates = per_second(ahead, BRANCH_STEP_S, MINUTE_S)[into : into + 30]
-                path = contract.occupancy_forecast(len(queue), rates, rate_known, open_now)
-                band = contract.occupancy_forecast(
-                    len(queue), rates, rate_known, open_now, spread=OCCUPANCY_SPREAD
+                seen = queue_outlook(
+                    ahead,
+                    BRANCH_STEP_S,
+                    (opens_s + int(t)) % BRANCH_STEP_S,
+                    len(queue),
+                    rate_known,
+                    open_now,
+                    scenario.raise_level,
+                    True,
+                    scenario.warn_ahead_s,
                 )
-                warning = early_warning(
-                    len(queue), band, MINUTE_S, scenario.raise_level, True, scenario.warn_ahead_s
-                )
+                assert seen.arrival_rates is not None and seen.occupancy is not None
+                rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s
                 if policy == "advice":
                     needed = _advice(scenario, rates, rate_known, len(queue))
                     if minute == 0:

@@ -387,3 +387,91 @@ def test_no_alerts_outside_opening_hours(
     assert got_told == [
         (kind, round(at, 3), since if since is None else round(since, 3)) for kind, at, since in told
     ]
+
+
+# --- the early warning: the service tells the engine each minute what the forecast says -----------
+
+QUIET = "quiet"  # no forecast this step: only a reading
+Ahead = tuple[float, float, float | str | None]  # (seconds after T0, occupancy, warning_s | None | QUIET)
+CLOSES_1030 = {"monday": [{"start": "08:00", "end": "10:30"}]}  # T0 is Monday 10:00
+
+
+def foresee_drive(steps: list[Ahead], rule: dict[str, Any] = RULE) -> tuple[str, list[tuple[str, float]]]:
+    clock = FakeClock(T0)
+    engine = AlertEngine(BERLIN, clock, rules=book(rule).copy)
+    states, notices = [], []
+    for dt, people, warning in steps:
+        clock.t = T0 + dt
+        notices += engine.observe(Snapshot(T0 + dt, {KEY: Reading(people, T0 + dt)}))
+        if warning != QUIET:
+            assert not isinstance(warning, str)
+            notices += engine.foresee(KEY, warning, T0 + dt)
+        view = engine.zone(KEY)
+        assert view is not None
+        states.append(view.state.value)
+    return " ".join(states), [(n.type.value, round(n.at - T0, 3)) for n in notices]
+
+
+WARNING_CASES: list[tuple[str, dict[str, Any], list[Ahead], str, list[tuple[str, float]]]] = [
+    ("empty", RULE, [], "", []),
+    ("no forecast: ok", RULE, [(0, 2, QUIET), (60, 3, None)], "ok ok", []),
+    (
+        "the forecast reaches the raise level: warning, told once",
+        RULE,
+        [(0, 2, None), (60, 3, 900.0), (120, 3, 600.0)],
+        "ok warning warning",
+        [("zone.filling_up", 60)],
+    ),
+    (
+        "held 10 minutes after the last minute that warned, then ok",
+        RULE,
+        [(0, 2, 900.0), (300, 2, None), (599, 2, None), (600, 2, None)],
+        "warning warning warning ok",
+        [("zone.filling_up", 0)],
+    ),
+    (
+        "ended by the alert: over the raise level pending, then firing",
+        RULE,
+        [(0, 3, 600.0), (60, 5, 0.0), (70, 6, 0.0), (80, 4, None)],
+        "warning pending firing firing",
+        [("zone.filling_up", 0), ("alert.fired", 70)],
+    ),
+    (
+        "back under the raise level before firing: the warning goes on, not told again",
+        RULE,
+        [(0, 3, 600.0), (60, 5, 0.0), (65, 4, None)],
+        "warning pending warning",
+        [("zone.filling_up", 0)],
+    ),
+    (
+        "after an alert's cooldown the next warning is told again",
+        RULE,
+        [(0, 3, 600.0), (60, 6, 0.0), (70, 6, None), (80, 1, None), (100, 1, None), (200, 1, 600.0)],
+        "warning pending firing firing resolved warning",
+        [("zone.filling_up", 0), ("alert.fired", 70), ("alert.resolved", 100), ("zone.filling_up", 200)],
+    ),
+    (
+        "silent when closed, and closing ends a warning",
+        {**RULE, "opening_hours": CLOSES_1030},
+        [(0, 2, 600.0), (1800, 2, None), (1801, 2, 600.0), (1860, 2, None)],
+        "warning ok ok ok",
+        [("zone.filling_up", 0)],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "rule", "steps", "states", "told"), WARNING_CASES, ids=[c[0] for c in WARNING_CASES]
+)
+def test_early_warning_states(
+    name: str, rule: dict[str, Any], steps: list[Ahead], states: str, told: list[tuple[str, float]]
+) -> None:
+    assert foresee_drive(steps, rule) == (states, told)
+
+
+def test_a_zone_without_rule_is_never_warned() -> None:
+    engine = AlertEngine(BERLIN, FakeClock(T0), rules=dict)
+    engine.observe(Snapshot(T0, {KEY: Reading(2, T0)}))
+    assert engine.foresee(KEY, 300.0, T0) == []
+    view = engine.zone(KEY)
+    assert view is not None and view.state is State.OK

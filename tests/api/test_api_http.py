@@ -352,20 +352,30 @@ def test_storage_holds_counts_and_times_only(settings: Settings, fake_edge: Fake
             "at_raise",
         ],
         "sessions": ["id_hash", "token_hash", "role", "created_at", "last_used_at", "replaced_at"],
+        "counters": ["id", "site", "camera", "zone", "at", "set_by", "counters", "schedule"],
     }
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
 
 
 def test_own_metrics_have_the_pinned_names(client: TestClient, fake_edge: FakeEdge) -> None:
     fake_edge.set({("entrance", "waiting"): 7, ("entrance", "queue"): 1})
     client.put(RULE_PATH, json=RULE, headers=LEAD_HEADERS)
     wait_for(lambda: zone_state(client) == "firing", 10, "the alert to fire")
+    assert (
+        client.put(
+            RULE_PATH.replace("rules", "zones") + "/counters", json={"counters": 3}, headers=DESK_HEADERS
+        ).status_code
+        == 200
+    )
     text = client.get("/metrics").text
     families = {f.name: f for f in text_string_to_metric_families(text)}
     state = {
         (s.labels["zone"], s.labels["state"]): s.value for s in families["wartezone_alert_state"].samples
     }
-    states = ("ok", "pending", "firing", "acknowledged", "resolved", "unknown")
+    assert [(s.labels["zone"], s.value) for s in families["wartezone_counters_open"].samples] == [
+        ("waiting", 3)
+    ]
+    states = ("ok", "warning", "pending", "firing", "acknowledged", "resolved", "unknown")
     assert {k: v for k, v in state.items() if k[0] == "waiting"} == {
         ("waiting", s): float(s == "firing") for s in states
     }

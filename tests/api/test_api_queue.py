@@ -1,0 +1,135 @@
+"""The queue figures through the service: counters open, service rate, arrival and occupancy
+forecast, counters needed and the early warning, from stored readings (fake clock, real SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from api_support import FakeClock
+from prometheus_client import CollectorRegistry
+
+from api.counters import CounterSetting
+from api.domain import Reading, Role, Snapshot, ZoneKey
+from api.metrics import ApiMetrics
+from api.readings import MinuteRow
+from api.rules import RuleSpec
+from api.schemas import ZoneOut
+from api.service import Runtime
+from api.settings import Settings
+from api.storage import Storage
+
+BERLIN = ZoneInfo("Europe/Berlin")
+KEY = ZoneKey("north", "entrance", "waiting")
+TODAY = date(2025, 11, 24)  # a Monday
+NOW = datetime(2025, 11, 24, 11, 0, tzinfo=BERLIN).timestamp()
+
+
+def workdays_before(day: date, count: int) -> list[date]:
+    days, back = [], day
+    while len(days) < count:
+        back -= timedelta(days=1)
+        if back.weekday() < 5:
+            days.append(back)
+    return days
+
+
+def minutes(day: date, start_h: int, end_h: int, until: float | None = None) -> list[MinuteRow]:
+    """One zone's stored minutes from start_h to end_h: 5 people waiting, 1 came and 1 was called
+    each minute (60 an hour; with 2 counters, 30 called per counter and hour)."""
+    first = datetime(day.year, day.month, day.day, start_h, tzinfo=BERLIN).timestamp()
+    rows = []
+    for m in range((end_h - start_h) * 60):
+        minute = int(first + 60 * m)
+        if until is not None and minute >= until:
+            break
+        rows.append(MinuteRow(KEY, minute, 5.0, 1, 5.0, 1.0, 1.0, None))
+    return rows
+
+
+class OneZone:
+    """An occupancy input with one zone and the count the test sets."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.people = clock, 8.0
+
+    async def read(self) -> Snapshot:
+        now = self.clock.now()
+        return Snapshot(now, {KEY: Reading(self.people, now)}, reported={KEY: "Wartebereich"}, complete=True)
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.fixture
+def open_runtime(make_settings: Callable[..., Settings]) -> Iterator[Callable[[int, int], Runtime]]:
+    """A service whose store holds `days` earlier workdays (08:00-16:00) and today until 11:00,
+    with 2 counters set before, and a rule raising at `raise_level`."""
+    made: list[Runtime] = []
+
+    def make(days: int, raise_level: int = 10) -> Runtime:
+        settings = make_settings()
+        storage = Storage.open(settings.database)
+        with storage.transaction():
+            for day in workdays_before(TODAY, days):
+                storage.save_readings(minutes(day, 8, 16))
+            storage.save_readings(minutes(TODAY, 8, 16, until=NOW))
+            storage.add_counter_setting(KEY, CounterSetting(NOW - 30 * 86400, Role.DESK, counters=2))
+        storage.close()
+        clock = FakeClock(NOW)
+        runtime = Runtime.open(settings, ApiMetrics(CollectorRegistry()), clock, OneZone(clock))
+        runtime.set_rule(KEY, RuleSpec(raise_level=raise_level, clear_level=2))
+        asyncio.run(runtime.poll_once())
+        made.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in made:
+        asyncio.run(runtime.stop())
+
+
+def zone(runtime: Runtime) -> ZoneOut:
+    found = runtime.zone(KEY)
+    assert found is not None
+    return found
+
+
+@pytest.mark.parametrize(
+    ("days", "basis"),
+    [
+        (0, None),  # nothing stored before today: no forecast
+        (2, None),  # two earlier workdays: still too little
+        (3, "day"),  # the same time on 3 earlier workdays
+        (15, "weekday"),  # the same weekday on 3 earlier weeks
+    ],
+)
+def test_the_forecast_shows_once_enough_days_are_stored(
+    open_runtime: Callable[[int, int], Runtime], days: int, basis: str | None
+) -> None:
+    view = zone(open_runtime(days, 10))
+    assert view.counters_open == 2
+    assert view.forecast is not None  # the service rate is known from today's minutes
+    assert view.forecast.service_rate_per_hour == pytest.approx(30.0)
+    assert view.forecast.basis == basis
+    if basis is None:
+        assert (view.forecast.arrivals, view.forecast.occupancy, view.counters_needed) == (None, None, None)
+        return
+    assert view.forecast.arrivals is not None and len(view.forecast.arrivals) == 8
+    assert view.forecast.arrivals[0].arrivals == pytest.approx(15.0)  # 1 a minute, as every day
+    assert view.forecast.occupancy_in_30_min == pytest.approx(8.0, abs=0.5)  # 60 come, 60 are called
+    # 1/min at 30 per counter and hour, 8 waiting: 3 counters keep 80 % under 20 minutes, 2 cannot
+    assert view.counters_needed == 3
+
+
+def test_the_early_warning_is_a_state_and_an_event(open_runtime: Callable[[int, int], Runtime]) -> None:
+    warned = open_runtime(15, 10)
+    view = zone(warned)
+    assert view.state == "warning" and view.warning is not None
+    assert view.warning.reaches_raise_level_in_s is not None and view.warning.reaches_raise_level_in_s <= 1200
+    [event] = [e for e in warned.events_after(0) if e.type == "zone.filling_up"]
+    assert (event.state, event.raise_level, event.occupancy) == ("warning", 10, 8.0)
+    calm = zone(open_runtime(15, 40))
+    assert calm.state == "ok" and calm.warning is None
