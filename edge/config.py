@@ -691,6 +691,21 @@ def floor_problems(config: Config) -> list[tuple[str, str]]:
                     f"floor.rooms[{j}]",
                     f"room {room.id!r} is seen by no calibrated camera (no floor_calibration's footprint "
                     "reaches it) and no zone names it as its room",
+def room_cameras(config: Config) -> dict[str, list[str]]:
+    """Each room of the floor plan and the calibrated cameras whose footprint reaches into it, in
+    the order of the cameras; a room no camera of this box sees is left out (its member zones are
+    added by the API)."""
+    floors = {camera.id: camera_floor(camera) for camera in config.cameras}
+    seeing = {}
+    for room in config.floor.rooms if config.floor else []:
+        cameras = [
+            c for c, f in floors.items() if f is not None and seen_share(room.polygon, [f.footprint]) > 0
+        ]
+        if cameras:
+            seeing[room.id] = cameras
+    return seeing
+
+
                 )
             )
     return problems

@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 import wartezone_contract as contract
-from edge.config import Config
+from edge.config import Config, room_cameras
 from edge.detect.base import ModelInfo
 from edge.zones.accounting import ZoneReading
 
@@ -23,6 +23,7 @@ ZONE_LABELS = contract.ZONE_LABELS
 CAMERA_LABELS = contract.CAMERA_LABELS
 # What a camera's runner counts besides analysed frames.
 CameraEvent = Literal["reconnects", "stalls", "dropped", "analysis_errors"]
+ROOM = contract.ROOM_CAMERA
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,13 @@ class _ZoneStateCollector(Collector):
             for r in readings:
                 self._now[(camera, r.zone)] = _ZoneNow(r.occupancy, r.loitering, r.longest_dwell_s)
 
-    def forget(self, camera: str) -> None:
-        """A camera that is not analysed has unknown occupancy: its series disappear, never read 0."""
+    def forget(self, camera: str, zone: str | None = None) -> None:
+        """A camera (or one zone of it) that is not analysed has unknown occupancy: its series
+        disappear, never read 0."""
         with self._lock:
-            self._now = {key: v for key, v in self._now.items() if key[0] != camera}
+            self._now = {
+                key: v for key, v in self._now.items() if key[0] != camera or zone not in (None, key[1])
+            }
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -193,6 +197,20 @@ class EdgeMetrics:
                 zone_info.labels(config.site, camera.id, zone.id).info(
                     {contract.ZONE_NAME_LABEL: zone.name or zone.id}
                 )
+        # Rooms are zones of the reserved camera "floor" (wartezone_contract.ROOM_CAMERA): every room
+        # has its name; those this box counts (a calibrated camera of it sees them) their series.
+        self.rooms = list(room_cameras(config))
+        for room in config.floor.rooms if config.floor else []:
+            zone_info.labels(config.site, ROOM, room.id).info(
+                {contract.ZONE_NAME_LABEL: room.name or room.id}
+            )
+        self.zone_partial = Gauge(
+            contract.ZONE_PARTIAL,
+            "Rooms only: 1 while the room's count lacks a camera (down, or no frame close enough in time): "
+            "the count is then a lower bound; 0 while every camera of the room counts.",
+            ZONE_LABELS,
+            registry=registry,
+        )
         # Series exist from the start, so rate() and increase() see the first event.
         for camera in config.cameras:
             self.frames_analysed.labels(self.site, camera.id)
@@ -206,6 +224,13 @@ class EdgeMetrics:
                 self.entries.labels(self.site, camera.id, zone.id)
                 self.exits.labels(self.site, camera.id, zone.id)
                 self.dwell.labels(self.site, camera.id, zone.id)
+        for room_id in self.rooms:
+            self.entries.labels(self.site, ROOM, room_id)
+            self.exits.labels(self.site, ROOM, room_id)
+            self.dwell.labels(self.site, ROOM, room_id)
+            self.zone_partial.labels(self.site, ROOM, room_id).set(1)  # no camera has counted it yet
+        if self.rooms:
+            self.camera_up.labels(self.site, ROOM).set(0)
         self.detector_busy.labels(self.site).set(0)
 
     def record_frame(
@@ -240,6 +265,24 @@ class EdgeMetrics:
 
     def set_busy(self, ratio: float) -> None:
         self.detector_busy.labels(self.site).set(ratio)
+
+    def record_room(self, room: str, wall_time: float, reading: ZoneReading, partial: bool) -> None:
+        """A room's step: its reading under camera "floor", and whether a camera lacked a frame."""
+        self.camera_up.labels(self.site, ROOM).set(1)
+        self.last_frame.labels(self.site, ROOM).set(wall_time)
+        self.zone_partial.labels(self.site, ROOM, room).set(int(partial))
+        self.record_visits(ROOM, [reading])
+        self._state.publish(ROOM, [reading])
+
+    def forget_room(self, room: str, ended: ZoneReading) -> None:
+        """None of the room's cameras is analysed: its visits ended (`ended`), its occupancy unknown."""
+        self.record_visits(ROOM, [ended])
+        self.zone_partial.labels(self.site, ROOM, room).set(1)
+        self._state.forget(ROOM, room)
+
+    def rooms_down(self) -> None:
+        """No camera of any room is analysed."""
+        self.camera_up.labels(self.site, ROOM).set(0)
 
     def forget_camera(self, camera: str) -> None:
         """The camera is not analysed any more: down, and its zones' occupancy unknown."""

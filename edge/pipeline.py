@@ -1,5 +1,5 @@
 """The one place that knows the order of the stages:
-source -> sampling -> privacy masks -> motion gate -> detector -> tracker -> zones -> metrics."""
+source -> sampling -> privacy masks -> motion gate -> detector -> tracker -> zones (and rooms) -> metrics."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
 from edge.zones.geometry import bounding_box, to_pixels
+from edge.zones.room_steps import SiteRooms
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class CameraPipeline:
         metrics: EdgeMetrics | None = None,
         region: str = "frame",
         motion_gate: MotionGateConfig | None = None,
+        rooms: SiteRooms | None = None,
     ) -> None:
         self.camera = camera
         self.detector = detector
@@ -78,6 +80,8 @@ class CameraPipeline:
         self._zones_only = region == "zones"
         self.gate = None if motion_gate is None else MotionGate(motion_gate)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
+        # The rooms this camera sees take its people as floor points after each frame.
+        self.rooms = rooms if rooms is not None and rooms.sees_rooms(camera.id) else None
 
     def analyse(self, frame: Frame) -> FrameResult:
         analysis_started = time.perf_counter()
@@ -97,6 +101,8 @@ class CameraPipeline:
         # A frame the gate let pass still steps the tracker and the zones: time passed, dwell grows.
         people = self.tracker.update(self._last_found, frame.time_s)
         readings = self.zones.update(people, width, height, frame.time_s)
+        if self.rooms is not None:
+            self.rooms.seen(self.camera.id, frame.time_s, frame.wall_time, people, (width, height))
         if self.metrics is not None:
             latency_s = detector_s if detected else None
             self.metrics.record_frame(self.camera.id, frame.wall_time, latency_s, readings)
@@ -120,6 +126,8 @@ class CameraPipeline:
             self.gate.reset()
         if self.metrics is not None:
             self.metrics.forget_camera(self.camera.id)
+        if self.rooms is not None:
+            self.rooms.unseen(self.camera.id)
 
     def end_visits(self) -> list[ZoneReading]:
         """End every open visit at its last sighting and forget who was where (end of a video, or

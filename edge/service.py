@@ -23,6 +23,7 @@ from edge.server import make_app, serve
 from edge.sources import open_source
 from edge.sources.reader import CameraReader
 from edge.zones.layout import layout_warnings
+from edge.zones.room_steps import SiteRooms
 
 log = logging.getLogger(__name__)
 WATCH_EVERY_S = 0.1  # how often the watchdog looks for stalls, long outages and dead threads
@@ -60,6 +61,7 @@ class EdgeService:
         detector = detector or build_detector(config.detector)
         self.metrics = EdgeMetrics(self.registry, config, detector.info)
         self._wake = threading.Event()
+        self.rooms = SiteRooms(config, self.metrics)
         self._cameras = []
         for camera in config.cameras:
             for warning in layout_warnings(camera):
@@ -71,6 +73,7 @@ class EdgeService:
                 self.metrics,
                 config.detector.region,
                 config.detector.motion_gate,
+                self.rooms,
             )
             runner = CameraRunner(camera, pipeline, self.metrics, on_frame_ready=self._wake.set)
             self._cameras.append(_Camera(runner, CameraReader(camera, open_source(camera.source), runner)))

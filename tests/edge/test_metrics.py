@@ -106,6 +106,11 @@ def test_live_exposition_passes_promtool(
     data = config_dict(fps=5)
     data["cameras"][0]["source"]["loop"] = True
     data["detector"] = {"input_size": [480, 640]}  # counting accuracy is not under test here
+    # The camera's lower 70 % is a room's floor: the room is exported too (camera "floor").
+    corners = [(0.0, 0.3), (1.0, 0.3), (1.0, 1.0), (0.0, 1.0)]
+    pairs = [{"image": [x, y], "floor": [8 * x, 10 * (y - 0.3)]} for x, y in corners]
+    data["cameras"][0]["floor_calibration"] = {"points": pairs}
+    data["floor"] = {"rooms": [{"id": "hall", "name": "Halle", "polygon": [[0, 0], [8, 0], [8, 7], [0, 7]]}]}
     service = EdgeService(load_config(write_config(data)))
     service.start()
     try:
@@ -119,6 +124,8 @@ def test_live_exposition_passes_promtool(
         service.stop()
     assert 'wartezone_zone_occupancy{camera="cam",site="test-site",zone="all"}' in exposition
     assert "wartezone_detector_latency_seconds_bucket" in exposition
+    assert 'wartezone_zone_occupancy{camera="floor",site="test-site",zone="hall"}' in exposition
+    assert 'wartezone_zone_partial{camera="floor",site="test-site",zone="hall"} 0.0' in exposition
     checked = subprocess.run([promtool, "check", "metrics"], input=exposition, capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip() == "" and checked.stderr.strip() == "", checked.stdout + checked.stderr

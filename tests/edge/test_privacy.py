@@ -202,3 +202,43 @@ def test_setup_writes_only_the_yaml_and_its_backup_and_shows_pictures_only_with_
     assert report["connects"] == []
     assert report["listening"] == [repr(("127.0.0.1", 0))]  # port 0: picked free, this box only
     assert load_config(privacy_config).cameras[0].zones[0].name == "Westen"
+
+
+@pytest.fixture
+def rooms_config(config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]) -> Path:
+    """Two cameras on the demo video, each calibrated to half of one room's floor, overlapping."""
+    data = config_dict(fps=1)
+    first = data["cameras"][0]
+    corners = [(0.0, 0.3), (1.0, 0.3), (1.0, 1.0), (0.0, 1.0)]
+    cameras = []
+    for name, x0 in (("cam", 0.0), ("cam2", 4.0)):
+        pairs = [{"image": [x, y], "floor": [x0 + 8 * x, 10 * (y - 0.3)]} for x, y in corners]
+        cameras.append({**first, "id": name, "floor_calibration": {"points": pairs}})
+    data["cameras"] = cameras
+    data["floor"] = {"rooms": [{"id": "hall", "polygon": [[0, 0], [12, 0], [12, 7], [0, 7]]}]}
+    return write_config(data)
+
+
+def test_rooms_leave_only_counts(tmp_path: Path, rooms_config: Path) -> None:
+    """A room's floor points and floor ids stay in the process: its series carry the aggregate
+    labels alone (camera "floor", zone the room's id), and nothing is written or logged of them."""
+    report = _audited(tmp_path, "service", str(rooms_config))
+
+    assert report["writes"] == [] and report["connects"] == []
+    allowed = {"site": {"test-site"}, "camera": {"cam", "cam2", "floor"}, "zone": {"all", "hall"}}
+    families = {f.name: f for f in text_string_to_metric_families(report["exposition"])}
+    room = {"site": "test-site", "camera": "floor", "zone": "hall"}
+    assert [s.labels for s in families["wartezone_zone_partial"].samples] == [room]
+    assert any(s.labels == room for s in families["wartezone_zone_entries"].samples)
+    for family in families.values():
+        for sample in family.samples:
+            if sample.name in ("wartezone_model_info", "wartezone_camera_count_correction_info"):
+                continue
+            names = (
+                set(sample.labels) - {"name"} if sample.name == "wartezone_zone_info" else set(sample.labels)
+            )
+            assert names <= AGGREGATE_LABELS | {"le"}, f"{sample.name} has labels {names}"
+            for name in names & AGGREGATE_LABELS:
+                assert sample.labels[name] in allowed[name], f"{sample.name}: {name}={sample.labels[name]!r}"
+    log = report["stderr"].lower()
+    assert "track" not in log and "floor point" not in log
