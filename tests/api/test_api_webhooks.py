@@ -1,5 +1,5 @@
 """Webhooks: signed with the attempt's time, in order, retried with capped backoff from an outbox that
-survives restarts; the README's receiver recipe refusing old and repeated deliveries."""
+survives restarts; the receiver recipe of docs/integration.md refusing old and repeated deliveries."""
 
 from __future__ import annotations
 
@@ -78,24 +78,25 @@ def test_verify_takes_a_fresh_genuine_delivery_only(case: str) -> None:
     assert verify(SECRET, body, timestamp, signature, now=now) is accepted
 
 
-# --- the README's receiver recipe, run as written against real deliveries --------------------
+# --- the receiver recipe of docs/integration.md, run as written against real deliveries --------------------
 
 
 def _readme_recipe() -> str:
-    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(encoding="utf-8"), re.S)
+    page = (REPO / "docs" / "integration.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
     [recipe] = [block for block in blocks if "def receive(" in block and TIMESTAMP_HEADER in block]
     return str(recipe)
 
 
 class Recipe:
-    """The README's receiver in a namespace of its own (its own memory of ids), on a clock the
+    """The documented receiver in a namespace of its own (its own memory of ids), on a clock the
     test sets, acting by recording the event."""
 
     def __init__(self, now: float) -> None:
         self.now = now
         self.acted: list[dict[str, Any]] = []
         self._namespace: dict[str, Any] = {"act_on": self.acted.append}
-        exec(compile(_readme_recipe(), "README.md (webhook receiver)", "exec"), self._namespace)
+        exec(compile(_readme_recipe(), "docs/integration.md (webhook receiver)", "exec"), self._namespace)
         self._namespace["time"] = SimpleNamespace(time=lambda: self.now)
 
     def receive(self, headers: dict[str, str], body: bytes, secret: str = SECRET) -> int:
