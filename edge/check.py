@@ -28,6 +28,8 @@ from edge.config import (
     RtspSourceConfig,
     SourceConfig,
     UsbSourceConfig,
+    camera_floor,
+    room_cameras,
 )
 from edge.detect import Detector, ModelError, build_detector, verify_model
 from edge.pipeline import CameraPipeline
@@ -35,6 +37,7 @@ from edge.runner import CameraRunner
 from edge.server import StartResponse, listen
 from edge.sources import FileSource, Frame, FrameSource, SourceError, open_source
 from edge.sources.stream import StreamSource
+from edge.zones.camera_floor import seen_share
 from edge.zones.layout import layout_warnings
 
 # Alert durations are measured on the edge's clock and compared with the API's: beyond these
@@ -46,6 +49,9 @@ CLOCK_FAIL_S = 30.0
 CLOCK_SAMPLE_S = 1.2
 CLOCK_EVERY_S = 0.05
 CLOCK_TIMEOUT_S = 5.0
+
+# A room seen less than this much by its cameras is named: its people out of view are not counted.
+ROOM_SEEN_WARN = 0.95
 
 Status = Literal["ok", "warn", "FAIL"]
 
@@ -95,6 +101,7 @@ def site_checks(config: Config, api_url: str | None = None) -> Iterator[Finding]
                 yield Finding("FAIL", f"detector ({config.detector.type}) cannot be built: {error}")
                 continue
         yield _analyse_once(config, camera, detector, frame)
+    yield from floor_checks(config)
     yield check_metrics_port(config.metrics.host, config.metrics.port)
     if api_url is not None:
         yield check_clock(api_url)
@@ -178,6 +185,44 @@ def _analyse_once(config: Config, camera: CameraConfig, detector: Detector, fram
         f"{r.zone} {r.occupancy} {'person' if r.occupancy == 1 else 'people'}" for r in result.zones
     )
     return Finding("ok", f"camera {camera.id}: one frame analysed: {zones}")
+
+
+def floor_checks(config: Config) -> Iterator[Finding]:
+    """Each camera's floor calibration (how far its point pairs disagree, in cm) and each room: how
+    much of its floor this box's cameras see, or that none does (then only member zones count it)."""
+    footprints = {}
+    for camera in config.cameras:
+        floor = camera_floor(camera)  # the config was loaded: every calibration fits
+        if floor is None:
+            continue
+        footprints[camera.id] = floor.footprint
+        label = f"camera {camera.id}: floor calibration"
+        if floor.fit is None:
+            yield Finding(
+                "ok", f"{label} from {camera.floor_calibration and camera.floor_calibration.opencv}"
+            )
+        elif floor.warning is not None:
+            yield Finding("warn", f"{label}: {floor.warning}: measure the marks again, or add pairs")
+        else:
+            pairs = int(floor.fit.inliers.sum())
+            yield Finding("ok", f"{label}: {pairs} point pairs agree within {floor.fit.rms_cm:.0f} cm (RMS)")
+    seeing = room_cameras(config)
+    for room in config.floor.rooms if config.floor else []:
+        cameras = seeing.get(room.id, [])
+        if not cameras:
+            zones = [f"{c.id}/{z.id}" for c in config.cameras for z in c.zones if z.room == room.id]
+            yield Finding(
+                "warn",
+                f"room {room.id}: no calibrated camera of this box sees it; only its zones "
+                f"({', '.join(zones)}) count it, added by the API",
+            )
+            continue
+        share = seen_share(room.polygon, [footprints[c] for c in cameras])
+        text = f"room {room.id}: {share:.0%} of its floor seen by {', '.join(cameras)}"
+        if share < ROOM_SEEN_WARN:
+            yield Finding("warn", f"{text}: people elsewhere in it are not counted")
+        else:
+            yield Finding("ok", text)
 
 
 def check_metrics_port(host: str, port: int) -> Finding:
