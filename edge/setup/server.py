@@ -59,6 +59,7 @@ PAGE_FILES = {
     "/": ("setup.html", "text/html; charset=utf-8"),
     "/setup.css": ("setup.css", "text/css; charset=utf-8"),
     "/setup.js": ("setup.js", "text/javascript; charset=utf-8"),
+    "/setup-floor.js": ("setup-floor.js", "text/javascript; charset=utf-8"),
 }
 # The page loads its own style and script from this origin and talks to it only: nothing inline runs
 # (no 'unsafe-inline'), nothing from elsewhere loads.

@@ -15,9 +15,10 @@ from typing import Any, Literal
 
 from edge.config import CameraConfig, Config, ConfigError, FileSourceConfig
 from edge.detect import Detector, build_detector
-from edge.setup.config_file import Layout, layout_of, save_layouts, validate_layout
+from edge.setup.config_file import Layout, layout_of, validate_layout
+from edge.setup.floor_file import save_site, validate_site
 from edge.setup.picture import Snapshot, analyse
-from edge.setup.plan import CameraFit, FloorDraft, coverage, fit_camera, overlaps
+from edge.setup.plan import CameraFit, FloorDraft, coverage, fit_camera, floor_draft_of, overlaps
 from edge.sources import open_source
 from edge.sources.base import Frame, PendingFrame
 from edge.sources.reader import CameraReader
@@ -124,6 +125,15 @@ class _LiveCamera:
         }
 
 
+FLOOR_PLACE = re.compile(r"^floor\b|^cameras\[\d+\]\.floor_calibration\b")
+
+
+def _of_floor(path: str) -> bool:
+    """A problem of the floor plan (shown beside it), not of a camera's zones (shown on their cards);
+    a problem of the whole file (a room id that is a zone id) is said on both."""
+    return FLOOR_PLACE.match(path) is not None or path == "(file)"
+
+
 def _floor_problems(fits: list[CameraFit]) -> list[tuple[str, str]]:
     """Calibrations that cannot be saved as they are, by the camera's path in the file."""
     return [(f"cameras[{i}].floor_calibration", f.problem) for i, f in enumerate(fits) if f.problem]
@@ -154,7 +164,7 @@ class SetupSession:
         self._cameras = {c.id: _LiveCamera(c, self._wake.set) for c in config.cameras}
         self._version = 0
         self._saved: dict[str, str] | None = None
-        self._floor = FloorDraft()
+        self._floor = floor_draft_of(config)
         self._floor_revision = 0
         self._floor_view = self._plan(self._floor)
         self._threads = [
@@ -233,21 +243,31 @@ class SetupSession:
         footprints' overlaps and the rooms' coverage. Returns what the page shows of them."""
         for camera_id in draft.calibrations:
             self._camera(camera_id)  # UnknownCamera for a camera the site does not have
-        view = self._plan(draft)
+        with self._lock:
+            layouts = {camera_id: c.layout for camera_id, c in self._cameras.items()}
+        view = self._plan(draft, layouts)
         with self._lock:
             if revision <= self._floor_revision:  # an older draft that arrived late
                 return {"revision": self._floor_revision, "stale": True}
             self._floor, self._floor_revision, self._floor_view = draft, revision, view
         return {"revision": revision, **view}
 
-    def _plan(self, draft: FloorDraft) -> dict[str, Any]:
+    def _plan(self, draft: FloorDraft, layouts: dict[str, Layout] | None = None) -> dict[str, Any]:
+        """What the page shows of a floor draft: each camera's fit, overlaps, rooms' coverage, and
+        what the config model says of the rooms and calibrations (with the zones as drafted)."""
         base_dir = self.path.resolve().parent
         fits = [fit_camera(c, draft.calibrations.get(c), base_dir) for c in self._cameras]
+        problems = _floor_problems(fits)
+        if layouts is not None and not problems:
+            try:
+                validate_site(self.path, layouts, draft)
+            except ConfigError as error:
+                problems = [(path, message) for path, message in error.problems if _of_floor(path)]
         return {
             "fits": {fit.camera: fit.describe() for fit in fits},
             "overlaps": overlaps(fits),
             "coverage": coverage(draft.rooms, fits),
-            "problems": [_problem(path, message) for path, message in _floor_problems(fits)],
+            "problems": [_problem(path, message) for path, message in problems],
         }
 
     def set_hold(self, camera_id: str, hold: bool) -> None:
@@ -264,16 +284,23 @@ class SetupSession:
             problems += [(p["path"], p["message"]) for p in self._floor_view["problems"]]
             layouts = {camera_id: c.layout for camera_id, c in self._cameras.items()}
             warnings = [w for c in self._cameras.values() for w in c.warnings]
+            floor = self._floor
         if problems:
             raise ConfigError(problems)
-        backup = save_layouts(self.path, layouts)
-        log.info("setup: zones and privacy masks written to %s (the previous file: %s)", self.path, backup)
+        backup = save_site(self.path, layouts, floor)
+        log.info(
+            "setup: zones, privacy masks and the floor plan written to %s (the previous file: %s)",
+            self.path,
+            backup,
+        )
         for warning in warnings:  # as `edge run` will say at its start; the page said so while drawing
             log.warning("%s", warning)
         with self._lock:
             for camera in self._cameras.values():  # the zones are now in the file under their ids
                 zones = [z.model_copy(update={"origin": z.id}) for z in camera.layout.zones]
                 camera.layout = camera.layout.model_copy(update={"zones": zones})
+            rooms = [r.model_copy(update={"origin": r.id}) for r in self._floor.rooms]
+            self._floor = self._floor.model_copy(update={"rooms": rooms})
             self._saved = {"file": self.path.name, "backup": backup.name, "at": time.strftime("%H:%M:%S")}
         return backup
 

@@ -33,6 +33,32 @@ const TEXT = {
       "Den Dienst neu starten, damit er es nutzt.",
     notSaved: "Nicht gespeichert:", minutes: m => "= " + m + " min",
     leave: "Änderungen sind nicht gespeichert.",
+    modeZones: "Zonen", modeFloor: "Grundriss", points: "Punkte setzen", drawRoom: "+ Raum zeichnen",
+    hintPoints: "Eine Bodenmarke (Fliesenecke, Türpfosten, Klebepunkt) im Bild antippen, dann dieselbe " +
+      "Stelle im Grundriss - oder ihre Meter rechts eintragen. Mindestens 4 Paare, über die Fläche " +
+      "verteilt; Punkte lassen sich ziehen.",
+    hintRoom: "Ecken des Raums im Grundriss nacheinander antippen; die erste Ecke oder „Fertig“ schließt ihn.",
+    calibTitle: c => "Kamera " + c + " → Grundriss",
+    needPairs: n => n + " von mindestens 4 Punktpaaren gesetzt.",
+    residual: (cm, limit, n) => "Abweichung " + cm.toLocaleString("de-DE") + " cm (RMS von " + n +
+      " Paaren, Grenze " + limit + " cm)",
+    warnFit: w => "Bitte prüfen: " + w + ". Punkte genauer setzen oder nachmessen.",
+    fromFile: f => "Aus OpenCV-Kalibrierung " + f + " (Punkte setzen ersetzt sie).",
+    pairNo: "Nr.", pairImage: "Bild", pairX: "x (m)", pairY: "y (m)", pairOff: "Abw.",
+    atPicture: p => Math.round(p[0] * 100) + " % / " + Math.round(p[1] * 100) + " %",
+    clickPicture: "im Bild antippen", clickPlan: "Plan", cm: v => v < 0 ? "-" : Math.round(v) + " cm",
+    deletePair: "Punktpaar löschen",
+    noPairs: "Noch keine Punktpaare: eine Bodenmarke im Bild antippen, dann dieselbe Stelle im Grundriss.",
+    planTitle: "Grundriss", rooms: "Räume", deleteRoom: "Raum löschen", roomPlaceholder: "z. B. Wartebereich EG",
+    noRooms: "Kein Raum: mit „+ Raum zeichnen“ die Ecken im Grundriss antippen.",
+    area: a => a.toLocaleString("de-DE") + " m²",
+    seenBy: (share, list) => share + " % gesehen" + (list.length ? " von " + list.join(", ") : " - von keiner Kamera"),
+    overlaps: text => "Überlappung (schraffiert): " + text + ". Wer dort steht, zählt im Raum einmal.",
+    noOverlaps: "Keine Überlappung der Kamera-Sichtfelder.",
+    boxesNote: "Räume, deren Kameras an verschiedenen Boxen hängen, zählt keine Box allein: jede Box " +
+      "zählt ihre Zonen (Zone → Raum), und die API addiert sie - nur dort, wo sich die Flächen der Zonen " +
+      "nicht überlappen, sonst zählte sie Personen doppelt.",
+    room: "Raum", noRoom: "- kein Raum -",
   },
   en: {
     title: "Setup", select: "Select / move", drawZone: "+ Draw zone", drawMask: "+ Draw mask",
@@ -60,6 +86,32 @@ const TEXT = {
     unsaved: "Not saved", check: "Please check",
     saved: (f, b) => "Saved in " + f + " (before: " + b + "). Restart the service to use it.",
     notSaved: "Not saved:", minutes: m => "= " + m + " min", leave: "Changes are not saved.",
+    modeZones: "Zones", modeFloor: "Floor plan", points: "Place points", drawRoom: "+ Draw room",
+    hintPoints: "Tap a floor mark (a tile corner, a door post, a sticker) in the picture, then the same " +
+      "place on the plan - or type its metres on the right. At least 4 pairs, spread over the floor; " +
+      "points can be dragged.",
+    hintRoom: "Tap the room's corners on the plan one after the other; the first corner or Done closes it.",
+    calibTitle: c => "Camera " + c + " → floor plan",
+    needPairs: n => n + " of at least 4 point pairs placed.",
+    residual: (cm, limit, n) => "Residual " + cm.toLocaleString("en-GB") + " cm (RMS of " + n +
+      " pairs, limit " + limit + " cm)",
+    warnFit: w => "Please check: " + w + ". Place the points more carefully or measure again.",
+    fromFile: f => "From OpenCV calibration " + f + " (placing points replaces it).",
+    pairNo: "No.", pairImage: "Picture", pairX: "x (m)", pairY: "y (m)", pairOff: "Off",
+    atPicture: p => Math.round(p[0] * 100) + " % / " + Math.round(p[1] * 100) + " %",
+    clickPicture: "tap in picture", clickPlan: "plan", cm: v => v < 0 ? "-" : Math.round(v) + " cm",
+    deletePair: "Delete point pair",
+    noPairs: "No point pairs yet: tap a floor mark in the picture, then the same place on the plan.",
+    planTitle: "Floor plan", rooms: "Rooms", deleteRoom: "Delete room", roomPlaceholder: "e.g. Waiting room",
+    noRooms: "No room: use + Draw room and tap its corners on the plan.",
+    area: a => a.toLocaleString("en-GB") + " m²",
+    seenBy: (share, list) => share + " % seen" + (list.length ? " by " + list.join(", ") : " - by no camera"),
+    overlaps: text => "Overlap (hatched): " + text + ". Whoever stands there counts once in the room.",
+    noOverlaps: "The cameras' views do not overlap.",
+    boxesNote: "Rooms whose cameras are on different boxes are counted by no box alone: each box counts " +
+      "its zones (zone → room) and the API adds them up - only where the zones' areas do not overlap, " +
+      "else it would count people twice.",
+    room: "Room", noRoom: "- no room -",
   },
 };
 const COLOURS = ["#2e86de", "#e67e22", "#16a085", "#8e44ad", "#d35400", "#c0392b", "#27ae60", "#b7950b"];
@@ -177,6 +229,7 @@ async function sendDraft(cam) {
 
 async function save() {
   for (const cam of cams.values()) if (cam.sent !== cam.revision) await sendDraft(cam);
+  if (floor.sent !== floor.revision) await sendFloor();
   const answer = await api("/api/save", { method: "POST", body: "{}" });
   const body = await answer.json();
   if (answer.ok) {
@@ -184,6 +237,7 @@ async function save() {
       cam.dirty = false;
       for (const zone of cam.zones) zone.origin = zone.id;
     }
+    floorSaved();
     showNotice("ok", t.saved(body.file, body.backup));
   } else {
     const problems = (body.error.problems || []).map(p => p.path + ": " + p.message);
@@ -210,6 +264,7 @@ async function poll() {
 
 function apply(state) {
   $("site").textContent = state.site;
+  floorApply(state);
   for (const server of state.cameras) {
     let cam = cams.get(server.id);
     if (!cam) {
@@ -233,6 +288,8 @@ function apply(state) {
   renderTabs();
   updateStatus();
   updateCards();
+  renderPlan();
+  updateFloorSide();
 }
 
 async function fetchPicture(cam, meta) {
@@ -255,13 +312,16 @@ async function fetchPicture(cam, meta) {
 function select(cameraId) {
   current = cameraId;
   selected = null;
+  selectedPair = null;
   drawing = [];
   setTool("select");
+  renderFloorSide();
   renderTabs();
   renderCards();
   const cam = cams.get(cameraId);
   if (cam.server && cam.server.snapshot) fetchPicture(cam, cam.server.snapshot).catch(() => {});
   render();
+  renderPlan();
   updateStatus();
 }
 
@@ -461,7 +521,7 @@ function updateCards() {
     li.textContent = text;
     return li;
   }));
-  const dirty = [...cams.values()].some(c => c.dirty);
+  const dirty = [...cams.values()].some(c => c.dirty) || floor.dirty;
   $("unsaved").hidden = !dirty;
   $("unsaved").textContent = t.unsaved;
   $("save").dataset.dirty = String(dirty);
@@ -469,6 +529,7 @@ function updateCards() {
   $("cancel").disabled = tool === "select";
   $("delete").disabled = !selected;
   $("hint").textContent = tool === "select" ? t.hintSelect : t.hintDraw;
+  floorButtons();
 }
 
 function applyLanguage() {
@@ -485,10 +546,15 @@ function applyLanguage() {
   $("lang").textContent = t.lang;
   $("zones-title").textContent = t.zones;
   $("masks-title").textContent = t.masks;
+  $("mode-zones").textContent = t.modeZones;
+  $("mode-floor").textContent = t.modeFloor;
+  $("tool-points").textContent = t.points;
+  $("tool-room").textContent = t.drawRoom;
   if (notice && notice.kind === "bad" && stopped) showNotice("bad", t.noToken);
   else if (notice) $("notice").hidden = true;
   renderCards();
   updateStatus();
+  renderFloorSide();
 }
 
 // --- the picture and what is drawn on it -----------------------------------------------------------
@@ -498,7 +564,8 @@ function size() {
   const meta = cam && cam.shown && cam.shown.meta;
   if (!meta) return null;
   const stage = $("stage").getBoundingClientRect();
-  const scale = Math.min(stage.width / meta.width, stage.height / meta.height);
+  const width = mode === "floor" ? (stage.width - 12) / 2 : stage.width;  // the plan beside it
+  const scale = Math.min(width / meta.width, stage.height / meta.height);
   return { w: Math.max(1, Math.floor(meta.width * scale)), h: Math.max(1, Math.floor(meta.height * scale)) };
 }
 
@@ -553,6 +620,7 @@ function render() {
     const [x, y] = centre(mask.polygon);
     label(t.mask(i + 1), null, x * w, y * h, "rgba(0,0,0,.8)");
   });
+  if (mode === "floor") { drawPairsOnPicture(w, h); return; }
   const counts = countsFor(cam);
   cam.zones.forEach((zone, i) => {
     polygonPath(zone.polygon, w, h);
@@ -711,6 +779,7 @@ canvas.addEventListener("pointerdown", event => {
   const cam = cams.get(current);
   if (!cam || !cam.shown) return;
   event.preventDefault();
+  if (mode === "floor") { pictureDown(event); return; }
   const p = fraction(event);
   const tolerance = event.pointerType === "touch" ? 22 : 12;
   if (tool !== "select") {
@@ -730,6 +799,7 @@ canvas.addEventListener("pointerdown", event => {
 });
 
 canvas.addEventListener("pointermove", event => {
+  if (mode === "floor") { pictureMove(event); return; }
   const p = fraction(event);
   if (drag) {
     const { found, start, original } = drag;
@@ -751,6 +821,7 @@ canvas.addEventListener("pointermove", event => {
 });
 
 function endDrag() {
+  if (mode === "floor") { endPointDrag(); return; }
   if (drag && drag.moved) changed(cams.get(current));
   drag = null;
 }
@@ -783,6 +854,11 @@ canvas.addEventListener("dblclick", event => {
 
 document.addEventListener("keydown", event => {
   if (event.target instanceof HTMLInputElement) return;
+  if (mode === "floor") {
+    if (event.key === "Escape") setFloorTool("points");
+    else if (event.key === "Enter") finishRoom();
+    return;
+  }
   if (event.key === "Escape") setTool("select");
   else if (event.key === "Enter" && drawing.length >= 3) finishDrawing();
   else if ((event.key === "Delete" || event.key === "Backspace") && selected) deleteSelected();
@@ -791,8 +867,8 @@ document.addEventListener("keydown", event => {
 $("tool-select").addEventListener("click", () => setTool("select"));
 $("tool-zone").addEventListener("click", () => { selected = null; setTool("zone"); });
 $("tool-mask").addEventListener("click", () => { selected = null; setTool("mask"); });
-$("finish").addEventListener("click", finishDrawing);
-$("cancel").addEventListener("click", () => setTool("select"));
+$("finish").addEventListener("click", () => (mode === "floor" ? finishRoom() : finishDrawing()));
+$("cancel").addEventListener("click", () => (mode === "floor" ? setFloorTool("points") : setTool("select")));
 $("delete").addEventListener("click", deleteSelected);
 $("hold").addEventListener("click", async () => {
   const cam = cams.get(current);
@@ -804,11 +880,15 @@ $("hold").addEventListener("click", async () => {
 });
 $("save").addEventListener("click", () => save().catch(() => showNotice("bad", t.offline)));
 $("lang").addEventListener("click", () => { lang = lang === "de" ? "en" : "de"; applyLanguage(); });
-new ResizeObserver(render).observe($("stage"));  // a notice or a wrapped line above: fit again
 window.addEventListener("beforeunload", event => {
-  if ([...cams.values()].some(c => c.dirty)) { event.preventDefault(); event.returnValue = t.leave; }
+  if ([...cams.values()].some(c => c.dirty) || floor.dirty) { event.preventDefault(); event.returnValue = t.leave; }
 });
 
-applyLanguage();
-if (!token) stop(t.noToken);
-else poll();
+// setup-floor.js loads after this script and before the page is ready: start once both are in.
+document.addEventListener("DOMContentLoaded", () => {
+  new ResizeObserver(() => { render(); renderPlan(); }).observe($("stage"));  // a notice above: fit again
+  applyLanguage();
+  setMode("zones");
+  if (!token) stop(t.noToken);
+  else poll();
+});

@@ -139,7 +139,7 @@ def _points(x: Any) -> dict[str, Any]:
             floor_body(1, _points({"image": [0.5, 0.5], "floor": [1e6, 2]})),
             422,
             "floor.calibrations.door.points.3.floor.0",
-            "less than or equal to 1000",
+            "less than or equal to 10000",
         ),
         (
             floor_body(1, _points({"image": [0.5, 0.5], "floor": [float("nan"), 2]})),
@@ -268,3 +268,72 @@ def test_overlapping_footprints_are_found_with_their_area_and_a_rooms_coverage(
     assert covered["area_m2"] == pytest.approx(24, abs=0.5)
     assert covered["seen_share"] == pytest.approx(seen_share, abs=0.02)
     assert covered["cameras"] == (["door"] if desk is None else ["door", "desk"])
+
+
+def test_rooms_and_a_calibration_are_saved_into_the_yaml_and_read_back(running: Running) -> None:
+    points = pairs(DOOR_H, MARKS[:6])
+    room = {
+        "origin": None,
+        "id": "wartebereich-eg",
+        "name": "Wartebereich Erdgeschoss",
+        "polygon": [[2, 3], [8, 3], [8, 9.5], [2, 9.5]],
+        "loiter_limit_s": 900,
+    }
+    view = running.call("POST", "/api/floor", floor_body(1, {"door": {"points": points}}, [room])).json()
+    assert view["problems"] == [] and view["coverage"]["0"]["cameras"] == ["door"]
+
+    answer = running.call("POST", "/api/save", {})
+
+    assert answer.status == 200, answer.body
+    text = running.path.read_text(encoding="utf-8")
+    for line in SITE_YAML.splitlines():  # every line as it was, comments included
+        assert line in text, line
+    config = load_config(running.path)
+    assert config.floor is not None
+    (saved,) = config.floor.rooms
+    assert (saved.id, saved.name, saved.loiter_limit_s) == (
+        "wartebereich-eg",
+        "Wartebereich Erdgeschoss",
+        900,
+    )
+    assert saved.polygon == [(2, 3), (8, 3), (8, 9.5), (2, 9.5)]
+    calibration = config.cameras[0].floor_calibration
+    assert calibration is not None and calibration.points is not None
+    assert [(p.image, p.floor) for p in calibration.points] == [
+        (tuple(p["image"]), tuple(p["floor"])) for p in points
+    ]
+    assert "floor:\n  rooms:\n    - id: wartebereich-eg\n" in text  # before the cameras, as the design has it
+    assert text.index("floor_calibration:") < text.index("    zones:")
+    # The session goes on from what was saved: the room is now in the file under its id.
+    assert running.state()["floor"]["draft"]["rooms"][0]["origin"] == "wartebereich-eg"
+
+
+@pytest.mark.parametrize(
+    ("room", "path", "words"),
+    [
+        ({"id": "Warte Raum"}, "floor.rooms.0.id", "lower-case letters"),
+        ({"id": "waiting"}, "(file)", "also a zone of camera 'door'"),
+        ({"polygon": [[0, 0], [0.5, 0], [0.5, 0.5]]}, "floor.rooms[0].polygon", "at least 0.5 m^2"),
+        ({"polygon": [[40, 40], [50, 40], [50, 50]]}, "floor.rooms[0]", "seen by no calibrated camera"),
+    ],
+)
+def test_a_room_the_config_model_refuses_is_named_and_not_saved(
+    running: Running, room: dict[str, Any], path: str, words: str
+) -> None:
+    drawn = {
+        "origin": None,
+        "id": "raum-1",
+        "name": None,
+        "polygon": [[2, 3], [8, 3], [8, 9]],
+        "loiter_limit_s": 600,
+    }
+    body = floor_body(1, {"door": {"points": pairs(DOOR_H, MARKS)}}, [{**drawn, **room}])
+
+    problems = running.call("POST", "/api/floor", body).json()["problems"]
+
+    assert any(words in p["message"] for p in problems), problems
+    assert any(p["path"].replace(".0.", "[0].").startswith(path.replace(".0.", "[0].")) for p in problems), (
+        problems
+    )
+    save = running.call("POST", "/api/save", {})
+    assert save.status == 422 and running.path.read_text(encoding="utf-8") == SITE_YAML

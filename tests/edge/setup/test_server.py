@@ -84,7 +84,13 @@ def test_the_page_holds_no_data_and_may_load_nothing_from_another_origin(running
 
 
 @pytest.mark.parametrize(
-    ("path", "kind"), [("/", "text/html"), ("/setup.css", "text/css"), ("/setup.js", "text/javascript")]
+    ("path", "kind"),
+    [
+        ("/", "text/html"),
+        ("/setup.css", "text/css"),
+        ("/setup.js", "text/javascript"),
+        ("/setup-floor.js", "text/javascript"),
+    ],
 )
 def test_the_pages_files_come_from_the_package_without_the_token_and_nothing_runs_inline(
     running: Running, path: str, kind: str
@@ -103,7 +109,7 @@ def test_the_pages_files_come_from_the_package_without_the_token_and_nothing_run
 
 def test_the_page_links_its_own_files_and_holds_no_script_or_style_of_its_own(running: Running) -> None:
     page = running.call("GET", "/", token=None).body.decode()
-    assert re.findall(r'(?:src|href)="([^"]*)"', page) == ["setup.css", "setup.js"]
+    assert re.findall(r'(?:src|href)="([^"]*)"', page) == ["setup.css", "setup.js", "setup-floor.js"]
     # What the policy would block: a script without src, a style element or attribute, a handler.
     assert re.search(r"<script(?![^>]*\ssrc=)|<style|\sstyle=|\son[a-z]+=", page) is None
 
