@@ -95,6 +95,8 @@ def _replay(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from edge.evaluate import band_table, eval_counts, eval_video, plot_counts
 
+    if args.room is not None:
+        return _eval_room(args)
     if (args.counts is None) == (args.gt is None):
         raise ConfigError(
             [("--counts/--gt", "give exactly one: --counts CSV for a frame folder, --gt XML for a video")]
@@ -126,6 +128,43 @@ def _eval(args: argparse.Namespace) -> int:
             print(f"{'':>16}  {line}")
         if args.plot is not None:
             print(f"{'plot':>16}: {args.plot}")
+    return 0
+
+
+def _eval_room(args: argparse.Namespace) -> int:
+    """A room seen by several cameras: PATH is the site's YAML, --counts the room's truth."""
+    from edge.evaluate import band_table
+    from edge.room_eval import eval_room, plot_plan, room_of
+
+    wrong = [
+        flag for flag, value in (("--gt", args.gt), ("--stills", args.stills), ("-c", args.config)) if value
+    ]
+    if wrong:
+        raise ConfigError([(wrong[0], "not with --room: PATH is the site's YAML, --counts the room's truth")])
+    if args.counts is None:
+        raise ConfigError([("--counts", "--room needs the room's truth: a CSV time_s,count[,floor_points]")])
+    if args.plot is not None and (args.plot.suffix.lower() != ".png" or not args.plot.parent.is_dir()):
+        raise ConfigError([("--plot", f"{args.plot} must end in .png, in a folder that exists")])
+    config = _load(args.path)
+    _check_video_files(config)
+    room, _ = room_of(config, args.room or None)
+    if args.plot is not None:
+        plot_plan(args.plot, config, room)
+    result = eval_room(config, args.counts, room, args.every)
+    values = result.as_dict()
+    if args.json:
+        print(json.dumps(values))
+        return 0
+    for key, value in values.items():
+        if key != "ways":
+            print(f"{key:>26}: {value}")
+    for way in result.counts:
+        figures = values["ways"][way]  # type: ignore[index]
+        print(f"{way:>26}: MAE {figures['mae']}, bias {figures['bias']}")
+        for line in band_table(result.bands(way)):
+            print(f"{'':>26}  {line}")
+    if args.plot is not None:
+        print(f"{'plan':>26}: {args.plot}")
     return 0
 
 
@@ -281,10 +320,21 @@ def parser() -> argparse.ArgumentParser:
         "names; without it, the images are consecutive frames and the reported count is smoothed",
     )
     ev.add_argument(
+        "--room",
+        nargs="?",
+        const="",
+        metavar="ID",
+        help="evaluate a room of the floor plan seen by several cameras: PATH is the site's YAML (floor "
+        "and calibrated cameras reading files recorded together), --counts a CSV time_s,count[,floor_points] "
+        "of the room's truth; per step each camera alone and merged, and with floor points how often a "
+        "person in an overlap was counted twice. ID: the room (none: the site's only room)",
+    )
+    ev.add_argument(
         "--plot",
         type=Path,
         metavar="FILE.png",
-        help="also draw reported against true count per frame, with the per-band figures, into FILE.png",
+        help="also draw reported against true count per frame, with the per-band figures, into FILE.png; "
+        "with --room the floor plan with the room, its cameras' footprints and overlaps (no people)",
     )
     ev.add_argument(
         "--json",

@@ -9,10 +9,11 @@ own thread; replays call `run` with a finite source in the calling thread.
 from __future__ import annotations
 
 import enum
+import heapq
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from edge.config import CameraConfig
@@ -224,11 +225,9 @@ class CameraRunner:
     ) -> list[ZoneReading]:
         """A finite source in this thread (replays, evaluations): every due frame analysed, then
         open visits ended. Returns the visits that were still open at the end."""
-        self.came_up()
-        for index, pending in enumerate(frames):
-            frame = self.due_frame(index, pending)
-            if frame is not None and (result := self.analyse(frame)) is not None and on_result is not None:
-                on_result(result)
+        return run_together([self], [frames], None if on_result is None else lambda _, r: on_result(r))[0]
+
+    def _end(self) -> list[ZoneReading]:
         with self._lock:
             self.state = CameraState.ENDED
             return self._finish()
@@ -257,3 +256,31 @@ class CameraRunner:
     def count(self, event: CameraEvent, n: int = 1) -> None:
         if self._metrics is not None:
             self._metrics.count_camera_event(self.camera.id, event, n)
+
+
+def run_together(
+    runners: Sequence[CameraRunner],
+    sources: Sequence[Iterable[PendingFrame]],
+    on_result: Callable[[CameraRunner, FrameResult], None] | None = None,
+) -> list[list[ZoneReading]]:
+    """Finite sources of several cameras in this thread, their frames analysed in the order of
+    their capture times (the cameras of a room, as the service analyses them close in time), then
+    each camera's open visits ended. Returns each camera's visits still open at the end."""
+    if len(runners) != len(sources):
+        raise ValueError(f"{len(runners)} runners but {len(sources)} sources")
+    for runner in runners:
+        runner.came_up()
+
+    def numbered(
+        camera: int, frames: Iterable[PendingFrame]
+    ) -> Iterator[tuple[float, int, int, PendingFrame]]:
+        for index, pending in enumerate(frames):
+            yield pending.time_s, camera, index, pending
+
+    streams = [numbered(camera, frames) for camera, frames in enumerate(sources)]
+    for _, camera, index, pending in heapq.merge(*streams, key=lambda item: item[:3]):
+        runner = runners[camera]
+        frame = runner.due_frame(index, pending)
+        if frame is not None and (result := runner.analyse(frame)) is not None and on_result is not None:
+            on_result(runner, result)
+    return [runner._end() for runner in runners]

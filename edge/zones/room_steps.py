@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +26,7 @@ from edge.metrics import EdgeMetrics
 from edge.zones.accounting import ZoneAccount, ZoneReading
 from edge.zones.camera_floor import CameraFloor
 from edge.zones.floor_tracker import FloorTracker
-from edge.zones.rooms import FLOOR_ANCHOR, PAIRING_TOLERANCE_S, RoomView, count_room, pair_frames
+from edge.zones.rooms import FLOOR_ANCHOR, PAIRING_TOLERANCE_S, Points, RoomView, count_room, pair_frames
 
 # A step waits for a late camera's frame until another camera's frames are this far past it, then
 # counts without it (partial): a camera that stalls must not hold its room still until the watchdog
@@ -37,11 +37,15 @@ MAX_PENDING = 64  # frames kept per camera while waiting; bounds the state whate
 
 @dataclass(frozen=True, slots=True)
 class RoomStep:
-    """One room's step: its reading (aggregates) and whether a camera lacked a frame for it."""
+    """One room's step: its reading (aggregates), whether a camera lacked a frame for it, and, for
+    this step only, the cameras' views (None: no frame) and the people counted, as floor points."""
 
     reading: ZoneReading
     partial: bool
+    time_s: float
     wall_time: float
+    views: tuple[RoomView | None, ...]
+    people: Points
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,19 +146,27 @@ class RoomSteps:
         if self._last_s is not None and anchor < self._last_s:
             return None  # a clock that went back: wait for frames after the last step
         self._last_s = anchor
-        count = count_room([None if s is None else s.view for s in picked], self._polygon)
+        views = tuple(None if s is None else s.view for s in picked)
+        count = count_room(views, self._polygon)
         ids = self._tracker.update(count.people, anchor)
         reading = self._account.update(count.count, ids, anchor)
-        return RoomStep(reading, count.partial, first.wall_time)
+        return RoomStep(reading, count.partial, anchor, first.wall_time, views, count.people)
 
 
 class SiteRooms:
     """Every room of a site, fed by its calibrated cameras' pipelines; its steps go to the metrics.
     Thread-safe: the analysis thread brings frames, a camera's outage may come from another."""
 
-    def __init__(self, config: Config, metrics: EdgeMetrics | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        metrics: EdgeMetrics | None = None,
+        on_step: Callable[[str, RoomStep], None] | None = None,
+    ) -> None:
+        """on_step: told each step as it is counted (room id, step), in the calling thread (evaluations)."""
         self._lock = threading.Lock()
         self._metrics = metrics
+        self._on_step = on_step
         seeing = room_cameras(config)
         rooms = {room.id: room for room in config.floor.rooms} if config.floor else {}
         self.rooms = [RoomSteps(rooms[room], cameras) for room, cameras in seeing.items()]
@@ -199,6 +211,8 @@ class SiteRooms:
         return steps
 
     def _record(self, steps: list[tuple[str, RoomStep]]) -> None:
-        if self._metrics is not None:
-            for room, step in steps:
+        for room, step in steps:
+            if self._metrics is not None:
                 self._metrics.record_room(room, step.wall_time, step.reading, step.partial)
+            if self._on_step is not None:
+                self._on_step(room, step)

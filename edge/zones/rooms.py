@@ -209,3 +209,18 @@ def count_room(
     present = [view for view in views if view is not None]
     people = merge_views(present, room, gate_m, confirm_below)
     return RoomCount(people, len(present) < len(views))
+
+
+def times_counted(found: ArrayLike, truth: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int64]:
+    """Per true person, how many found points are theirs: each found point goes to the nearest true
+    person within the gate (many to one, so a person counted twice shows as 2). For evaluations."""
+    found_points = np.asarray(found, np.float64).reshape(-1, 2)
+    true_points = np.asarray(truth, np.float64).reshape(-1, 2)
+    counted = np.zeros(len(true_points), np.int64)
+    if len(true_points) == 0 or len(found_points) == 0:
+        return counted
+    distance = np.linalg.norm(found_points[:, None] - true_points[None], axis=2)
+    nearest = distance.argmin(axis=1)
+    close = distance[np.arange(len(found_points)), nearest] <= gate_m
+    np.add.at(counted, nearest[close], 1)
+    return counted
