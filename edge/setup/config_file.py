@@ -42,6 +42,7 @@ class ZoneDraft(BaseModel):
     name: str | None = None
     polygon: list[tuple[float, float]]
     loiter_limit_s: float | None = Field(description="None: the field was left empty (an error).")
+    room: str | None = Field(None, description="The room of floor.rooms the zone is part of; None: none.")
 
 
 class Layout(BaseModel):
@@ -56,7 +57,14 @@ class Layout(BaseModel):
 def layout_of(camera: CameraConfig) -> Layout:
     """The camera's layout as configured, for the page to start from."""
     zones = [
-        ZoneDraft(origin=z.id, id=z.id, name=z.name, polygon=list(z.polygon), loiter_limit_s=z.loiter_limit_s)
+        ZoneDraft(
+            origin=z.id,
+            id=z.id,
+            name=z.name,
+            polygon=list(z.polygon),
+            loiter_limit_s=z.loiter_limit_s,
+            room=z.room,
+        )
         for z in camera.zones
     ]
     return Layout(zones=zones, privacy_masks=[list(m) for m in camera.privacy_masks])
@@ -196,6 +204,10 @@ def _zone(node: MutableMapping[str, Any] | None, draft: ZoneDraft, ruamel: bool)
         _put(node, "name", draft.name, after="id")
     else:
         node.pop("name", None)
+    if draft.room:
+        _put(node, "room", draft.room, after="name" if "name" in node else "id")
+    else:
+        node.pop("room", None)
     if _rounded(node.get("polygon")) != _rounded(draft.polygon):
         _put(node, "polygon", _points(draft.polygon, ruamel), after="name" if "name" in node else "id")
     limit = None if draft.loiter_limit_s is None else _number(draft.loiter_limit_s)

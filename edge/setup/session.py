@@ -219,11 +219,23 @@ class SetupSession:
         problems: list[tuple[str, str]] = []
         warnings: list[str] = []
         draft: CameraConfig | None = None
+        with self._lock:
+            floor = self._floor
         try:
-            draft = validate_layout(self.path, camera_id, layout)
-            warnings = layout_warnings(draft)
+            config = validate_site(self.path, {camera_id: layout}, floor)  # a zone's room may be new
+            draft = next(c for c in config.cameras if c.id == camera_id)
         except ConfigError as error:
-            problems = error.problems
+            problems = [(path, message) for path, message in error.problems if not _of_floor(path)]
+        if draft is None and not problems:
+            # Only the floor plan has faults (said beside the plan): the zones count as drawn, their
+            # rooms aside.
+            try:
+                zones = [z.model_copy(update={"room": None}) for z in layout.zones]
+                draft = validate_layout(self.path, camera_id, layout.model_copy(update={"zones": zones}))
+            except ConfigError as error:
+                problems = error.problems
+        if draft is not None:
+            warnings = layout_warnings(draft)
         with self._lock:
             camera = self._camera(camera_id)
             if revision <= camera.revision:  # an older draft that arrived late

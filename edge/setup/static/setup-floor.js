@@ -63,10 +63,13 @@ async function sendFloor() {
   const revision = floor.revision;
   const answer = await api("/api/floor", { method: "POST", body: JSON.stringify({ revision, floor: floorToServer() }) });
   const body = await answer.json();
+  if (!answer.ok) {  // a value the page let through (a number out of range): said, the last view kept
+    showNotice("bad", body.error.message, (body.error.problems || []).map(p => p.path + ": " + p.message));
+    return;
+  }
   if (revision !== floor.revision || body.stale) return;
   floor.sent = revision;
-  floor.view = answer.ok ? body : { fits: {}, overlaps: [], coverage: {}, problems: (body.error.problems || [])
-    .map(p => ({ path: p.path, message: p.message })).concat(body.error.problems ? [] : [{ path: "", message: body.error.message }]) };
+  floor.view = body;
   renderFloor();
 }
 
@@ -240,23 +243,24 @@ function hatch() {
 function renderPlan() {
   if (mode !== "floor") return;
   const { w, h } = planSize();
-  const ratio = window.devicePixelRatio || 1;
-  plan.style.width = w + "px";
-  plan.style.height = h + "px";
-  if (plan.width !== Math.round(w * ratio) || plan.height !== Math.round(h * ratio)) {
-    plan.width = Math.round(w * ratio);
-    plan.height = Math.round(h * ratio);
-  }
-  pctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   if (!dragPoint || !planBox) {  // the plan holds still while a point is dragged
     const [x0, y0, x1, y1] = planBounds();
     const margin = 28;
     const scale = Math.min((w - 2 * margin) / (x1 - x0), (h - 2 * margin - 24) / (y1 - y0));
-    planBox = { scale, ox: margin - x0 * scale, oy: margin - y0 * scale, bounds: [x0, y0, x1, y1] };
+    planBox = { scale, ox: margin - x0 * scale, oy: margin - y0 * scale, bounds: [x0, y0, x1, y1],
+                height: Math.min(h, Math.ceil((y1 - y0) * scale + 2 * margin + 24)) };
   }
+  const ratio = window.devicePixelRatio || 1;
+  plan.style.width = w + "px";
+  plan.style.height = planBox.height + "px";  // no empty paper below the plan
+  if (plan.width !== Math.round(w * ratio) || plan.height !== Math.round(planBox.height * ratio)) {
+    plan.width = Math.round(w * ratio);
+    plan.height = Math.round(planBox.height * ratio);
+  }
+  pctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   const [x0, y0, x1, y1] = planBox.bounds;
   pctx.fillStyle = "#fff";
-  pctx.fillRect(0, 0, w, h);
+  pctx.fillRect(0, 0, w, planBox.height);
   // The grid: a line each metre, darker each 5 m with its figure.
   for (let x = Math.ceil(x0); x <= x1; x++) gridLine([x, y0], [x, y1], x % 5 === 0, String(x), "x");
   for (let y = Math.ceil(y0); y <= y1; y++) gridLine([x0, y], [x1, y], y % 5 === 0, String(y), "y");
@@ -303,9 +307,11 @@ function renderPlan() {
     pctx.lineWidth = 2.5;
     pctx.stroke();
   }
-  for (const fit of fits) {  // the camera's name where its view begins: the footprint's nearest edge
-    const [x, y] = toPlan(centre(fit.footprint.slice(Math.floor(fit.footprint.length / 2))));
-    planLabel(fit.camera, x, y, cameraColour(fit.camera));
+  for (const fit of fits) {  // the camera's name just beyond the floor nearest to it (its picture's bottom)
+    const near = fit.footprint[Math.floor(fit.footprint.length * 5 / 8)];
+    const [cx, cy] = toPlan(centre(fit.footprint)), [nx, ny] = toPlan(near);
+    const away = Math.hypot(nx - cx, ny - cy) || 1;
+    planLabel(fit.camera, nx + (nx - cx) / away * 18, ny + (ny - cy) / away * 18, cameraColour(fit.camera));
   }
   floor.rooms.forEach((room, i) => {
     if (room.polygon.length < 3) return;
@@ -329,7 +335,7 @@ function renderPlan() {
     pctx.setLineDash([]);
     for (const p of roomDrawing) { const [x, y] = toPlan(p); pctx.fillStyle = "#1d2733"; pctx.fillRect(x - 4, y - 4, 8, 8); }
   }
-  scaleBar(w, h);
+  scaleBar(w, planBox.height);
   plan.dataset.overlaps = String(view.overlaps.length);
   plan.dataset.footprints = fits.map(f => f.camera).join(" ");
 }

@@ -189,7 +189,8 @@ function showNotice(kind, text, items = []) {
 function fromServer(layout) {
   return {
     zones: layout.zones.map(z => ({ key: nextKey++, origin: z.origin, id: z.id, name: z.name || "",
-                                    polygon: z.polygon.map(p => [p[0], p[1]]), loiter: z.loiter_limit_s })),
+                                    polygon: z.polygon.map(p => [p[0], p[1]]), loiter: z.loiter_limit_s,
+                                    room: z.room || null })),
     masks: layout.privacy_masks.map(m => ({ key: nextKey++, polygon: m.map(p => [p[0], p[1]]) })),
   };
 }
@@ -197,7 +198,7 @@ function fromServer(layout) {
 function toServer(cam) {
   return {
     zones: cam.zones.map(z => ({ origin: z.origin, id: z.id, name: z.name.trim() || null, polygon: z.polygon,
-                                 loiter_limit_s: z.loiter })),
+                                 loiter_limit_s: z.loiter, room: z.room })),
     privacy_masks: cam.masks.map(m => m.polygon),
   };
 }
@@ -406,6 +407,7 @@ function zoneCard(cam, zone) {
     '<label><span class="l-id"></span><input class="zid" autocomplete="off" spellcheck="false"></label>' +
     '<label><span class="l-name"></span><input class="zname" autocomplete="off"></label>' +
     '<label><span class="l-loiter"></span><input class="zloiter" type="number" min="1" step="1"></label>' +
+    '<label class="room-field"><span class="l-room"></span><select class="zroom"></select></label>' +
     '<small class="minutes"></small><p class="problem"></p>' +
     '<div class="actions"><button type="button" class="zdelete"></button></div>';
   const [id, name, loiter] = [".zid", ".zname", ".zloiter"].map(s => card.querySelector(s));
@@ -418,6 +420,8 @@ function zoneCard(cam, zone) {
     zone.loiter = loiter.value === "" || !Number.isFinite(Number(loiter.value)) ? null : Number(loiter.value);
     changed(cam);
   });
+  const room = card.querySelector(".zroom");
+  room.addEventListener("change", () => { zone.room = room.value || null; changed(cam); });
   card.querySelector(".zdelete").addEventListener("click", () => {
     cam.zones = cam.zones.filter(z => z !== zone);
     selected = null;
@@ -440,6 +444,24 @@ function maskCard(cam, mask) {
   });
   card.addEventListener("pointerdown", () => choose("mask", mask.key));
   return card;
+}
+
+function roomChoices(card, zone) {
+  // A zone may belong to a room of the plan; one named but gone stays listed, so its fault shows.
+  const ids = floor.rooms.map(r => r.id).filter(Boolean);
+  if (zone.room && !ids.includes(zone.room)) ids.push(zone.room);
+  card.querySelector(".room-field").hidden = !ids.length;
+  card.querySelector(".l-room").textContent = t.room;
+  const select = card.querySelector(".zroom");
+  const wanted = ["", ...ids];
+  if ([...select.options].map(o => o.value).join("\n") !== wanted.join("\n")) {
+    select.replaceChildren(...wanted.map(id => {
+      const room = floor.rooms.find(r => r.id === id);
+      return new Option(id ? (room && room.name.trim() ? room.name.trim() + " (" + id + ")" : id) : t.noRoom, id);
+    }));
+  }
+  select.options[0].text = t.noRoom;
+  select.value = zone.room || "";
 }
 
 function choose(kind, key) {
@@ -489,10 +511,11 @@ function updateCards() {
     const minutes = Math.round(zone.loiter / 6) / 10;
     card.querySelector(".minutes").textContent = zone.loiter >= 60 ? t.minutes(minutes) : "";
     card.querySelector(".zdelete").textContent = t.deleteZone;
+    roomChoices(card, zone);
     const problems = cam.problems.filter(p => p.zone === i);
     card.querySelector(".problem").textContent = problems.map(p => p.path.replace(/^.*?zones\[\d+\]\.?/, "") +
       (p.path.match(/zones\[\d+\]\./) ? ": " : "") + p.message).join("; ");
-    for (const [field, input] of [["id", ".zid"], ["name", ".zname"], ["loiter_limit_s", ".zloiter"]]) {
+    for (const [field, input] of [["id", ".zid"], ["name", ".zname"], ["loiter_limit_s", ".zloiter"], ["room", ".zroom"]]) {
       const bad = problems.some(p => p.path.endsWith("." + field) || p.path.includes("." + field + "["));
       card.querySelector(input).setAttribute("aria-invalid", String(bad));
     }

@@ -17,7 +17,7 @@ from edge.config import load_config
 from edge.setup.server import SetupServer
 from edge.setup.session import SetupSession
 from edge.zones.floor import RESIDUAL_WARNING_CM, to_floor
-from tests.edge.setup.conftest import PEOPLE, SITE_YAML, Running
+from tests.edge.setup.conftest import PEOPLE, SITE_YAML, WAITING, WINDOW, Running
 from tests.edge.test_pipeline import RecordingDetector
 
 # The door camera looks down at the floor from the front: its picture's bottom corners are 2 m
@@ -337,3 +337,42 @@ def test_a_room_the_config_model_refuses_is_named_and_not_saved(
     )
     save = running.call("POST", "/api/save", {})
     assert save.status == 422 and running.path.read_text(encoding="utf-8") == SITE_YAML
+
+
+def test_a_zone_assigned_to_a_drafted_room_is_counted_and_saved_with_it(running: Running) -> None:
+    room = {
+        "origin": None,
+        "id": "halle",
+        "name": "Halle",
+        "polygon": [[2, 3], [8, 3], [8, 9]],
+        "loiter_limit_s": 600,
+    }
+    running.call("POST", "/api/floor", floor_body(1, {"door": {"points": pairs(DOOR_H, MARKS)}}, [room]))
+
+    answer = running.draft(1, [{**WAITING, "room": "halle"}], [WINDOW]).json()
+
+    assert answer["problems"] == []
+    assert running.snapshot(revision=1)["counts"] == {"waiting": 1}
+    assert running.call("POST", "/api/save", {}).status == 200
+    config = load_config(running.path)
+    assert [(z.id, z.room) for z in config.cameras[0].zones] == [("waiting", "halle")]
+    assert "        name: Wartebereich\n        room: halle\n" in running.path.read_text(encoding="utf-8")
+
+
+def test_a_zone_whose_room_is_deleted_from_the_plan_is_named_and_not_saved(running: Running) -> None:
+    room = {
+        "origin": None,
+        "id": "halle",
+        "name": None,
+        "polygon": [[2, 3], [8, 3], [8, 9]],
+        "loiter_limit_s": 600,
+    }
+    calibrations = {"door": {"points": pairs(DOOR_H, MARKS)}}
+    running.call("POST", "/api/floor", floor_body(1, calibrations, [room]))
+    assert running.draft(1, [{**WAITING, "room": "halle"}], [WINDOW]).json()["problems"] == []
+
+    problems = running.call("POST", "/api/floor", floor_body(2, calibrations, [])).json()["problems"]
+
+    assert any("names room 'halle', which is not in floor.rooms" in p["message"] for p in problems), problems
+    assert running.call("POST", "/api/save", {}).status == 422
+    assert running.path.read_text(encoding="utf-8") == SITE_YAML
