@@ -3,10 +3,11 @@
 The defaults were chosen with this: for each input size the detector runs once per frame at the
 floor of faint boxes with a face seen (`face_confidence`) with NMS nearly off, then every
 (threshold, IoU) cell is scored from those boxes, as the pipeline counts: NMS, the boxes above the
-threshold and the fainter ones with a face seen, edge fragments dropped, whole-frame count per
-frame, median of 3 analysed frames. (The detector pass already drops large faint boxes: a rule per
-box, above every threshold swept, so it commutes with them.) A good default is a cell whose
-neighbours are good too: then a scene that differs a little does not fall off an edge.
+threshold and the fainter ones with a face seen, edge fragments and a quiet frame's second boxes
+dropped, whole-frame count per frame, median of 3 analysed frames. (The detector pass already
+drops large faint boxes: a rule per box, above every threshold swept, so it commutes with them.)
+A good default is a cell whose neighbours are good too: then a scene that differs a little does
+not fall off an edge.
     .venv/bin/python -m benchmarks.sweep [--sizes 960x1280,1088x1440] [--json]
 """
 
@@ -26,9 +27,9 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
-from edge.config import OpenvinoDetectorConfig
+from edge.config import OpenvinoDetectorConfig, QuietDuplicatesConfig
 from edge.detect import build_detector
-from edge.detect.postprocess import Region, drop_edge_fragments, nms, sure_or_face_seen
+from edge.detect.postprocess import Region, drop_edge_fragments, drop_quiet_duplicates, nms, sure_or_face_seen
 from edge.detections import Detections
 from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
@@ -77,9 +78,11 @@ def smoothed_counts(
     iou: float,
     fragment_inside: float | None,
     face_floor: float | None = None,
+    quiet: QuietDuplicatesConfig | None = None,
 ) -> list[int]:
     """Per frame: people above the threshold after NMS (and fainter ones down to face_floor with a
-    face seen) and the edge-fragment rule, then the median (low) of the last 3 frames."""
+    face seen), the edge-fragment rule and the quiet frames' rule, then the median (low) of the
+    last 3 frames."""
     raw = []
     for people, region in found:
         if face_floor is None:
@@ -88,6 +91,8 @@ def smoothed_counts(
             kept = sure_or_face_seen(nms(people.select(people.confidence >= face_floor), iou), threshold)
         if fragment_inside is not None:
             kept = drop_edge_fragments(kept, region, fragment_inside)
+        if quiet is not None:
+            kept = drop_quiet_duplicates(kept, threshold, quiet.crowd, quiet.below, quiet.inside)
         raw.append(len(kept))
     return [statistics.median_low(raw[max(0, i - SMOOTHING_FRAMES + 1) : i + 1]) for i in range(len(raw))]
 
@@ -99,8 +104,9 @@ def smoothed_mae(
     iou: float,
     fragment_inside: float | None,
     face_floor: float | None = None,
+    quiet: QuietDuplicatesConfig | None = None,
 ) -> float:
-    counts = smoothed_counts(found, threshold, iou, fragment_inside, face_floor)
+    counts = smoothed_counts(found, threshold, iou, fragment_inside, face_floor, quiet)
     return float(np.mean(np.abs(np.array(counts) - np.array(truth))))
 
 
@@ -112,6 +118,7 @@ def sweep(
     sets: list[DataSet],
     data: Path,
     face_floor: float | None = None,
+    quiet: QuietDuplicatesConfig | None = None,
 ) -> list[Cell]:
     cells: list[Cell] = []
     floor = min(thresholds) if face_floor is None else min(face_floor, *thresholds)
@@ -144,7 +151,7 @@ def sweep(
                 threshold=threshold,
                 iou=iou,
                 mae={
-                    name: smoothed_mae(*result, threshold, iou, fragment_inside, face_floor)
+                    name: smoothed_mae(*result, threshold, iou, fragment_inside, face_floor, quiet)
                     for name, result in per_set.items()
                 },
                 detect_ms=1000 * seconds / frames,
@@ -189,6 +196,9 @@ def main() -> None:
         default=str(OpenvinoDetectorConfig().face_confidence),
         help="the floor of faint boxes with a face seen (none: off)",
     )
+    parser.add_argument(
+        "--no-quiet-duplicates", action="store_true", help="keep second boxes in quiet frames (the rule off)"
+    )
     parser.add_argument("--pets-every", type=int, default=5)
     parser.add_argument("--mall-every", type=int, default=4)
     parser.add_argument("--first", type=int, default=0, help="start at this frame (below both --every)")
@@ -201,7 +211,8 @@ def main() -> None:
     sets = [DataSet("pets", args.pets_every, args.first), DataSet("mall", args.mall_every, args.first)]
     inside = None if args.edge_fragment_inside.lower() == "none" else float(args.edge_fragment_inside)
     face = None if args.face_confidence.lower() == "none" else float(args.face_confidence)
-    cells = sweep(sizes, _numbers(args.thresholds), _numbers(args.ious), inside, sets, args.data, face)
+    quiet = None if args.no_quiet_duplicates else OpenvinoDetectorConfig().quiet_duplicates
+    cells = sweep(sizes, _numbers(args.thresholds), _numbers(args.ious), inside, sets, args.data, face, quiet)
     print(json.dumps([asdict(c) for c in cells]) if args.json else "\n".join(table(cells)))
 
 

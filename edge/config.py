@@ -351,6 +351,22 @@ class TilingConfig(Strict):
     full_frame: bool = Field(True, description="Also run the whole region, for people larger than a tile.")
 
 
+class QuietDuplicatesConfig(Strict):
+    """Second boxes around a person in a frame with few people; see drop_quiet_duplicates."""
+
+    crowd: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="The rule holds in frames with fewer boxes at `confidence` or more than this; in a "
+        "crowd a box inside another is someone standing behind.",
+    )
+    below: float = Field(0.25, gt=0, le=1, description="Only boxes scoring under this can be a second box.")
+    inside: float = Field(
+        0.7, ge=0.3, le=1, description="A share of the box's area lying inside a more confident box."
+    )
+
+
 class MotionGateConfig(Strict):
     """The detector runs on a frame only where the picture changed since its last detection; see
     edge/motion.py."""
@@ -411,6 +427,11 @@ class DetectorSettings(Strict):
         le=1,
         description="A box on the edge of the picture lying at least this share inside a more confident "
         "box is a piece of a person cut by the edge, not another person; null keeps such boxes.",
+    )
+    quiet_duplicates: QuietDuplicatesConfig | None = Field(
+        default_factory=QuietDuplicatesConfig,
+        description="In a frame with few people, a faint box lying mostly inside a more confident one is "
+        "that person seen twice and is dropped; null keeps such boxes.",
     )
     threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
     region: Literal["frame", "zones"] = Field(
@@ -670,6 +691,21 @@ def camera_floor(camera: CameraConfig) -> CameraFloor | None:
     return CameraFloor.from_config(pairs, calibration.opencv)
 
 
+def room_cameras(config: Config) -> dict[str, list[str]]:
+    """Each room of the floor plan and the calibrated cameras whose footprint reaches into it, in
+    the order of the cameras; a room no camera of this box sees is left out (its member zones are
+    added by the API)."""
+    floors = {camera.id: camera_floor(camera) for camera in config.cameras}
+    seeing = {}
+    for room in config.floor.rooms if config.floor else []:
+        cameras = [
+            c for c, f in floors.items() if f is not None and seen_share(room.polygon, [f.footprint]) > 0
+        ]
+        if cameras:
+            seeing[room.id] = cameras
+    return seeing
+
+
 def floor_problems(config: Config) -> list[tuple[str, str]]:
     """What the floor plan needs beyond each field: every calibration fits, and every room is seen
     by a calibrated camera or has member zones (a room nobody sees would read 0 for ever)."""
@@ -691,21 +727,6 @@ def floor_problems(config: Config) -> list[tuple[str, str]]:
                     f"floor.rooms[{j}]",
                     f"room {room.id!r} is seen by no calibrated camera (no floor_calibration's footprint "
                     "reaches it) and no zone names it as its room",
-def room_cameras(config: Config) -> dict[str, list[str]]:
-    """Each room of the floor plan and the calibrated cameras whose footprint reaches into it, in
-    the order of the cameras; a room no camera of this box sees is left out (its member zones are
-    added by the API)."""
-    floors = {camera.id: camera_floor(camera) for camera in config.cameras}
-    seeing = {}
-    for room in config.floor.rooms if config.floor else []:
-        cameras = [
-            c for c, f in floors.items() if f is not None and seen_share(room.polygon, [f.footprint]) > 0
-        ]
-        if cameras:
-            seeing[room.id] = cameras
-    return seeing
-
-
                 )
             )
     return problems

@@ -10,7 +10,13 @@ from numpy.typing import NDArray
 
 from edge.config import DetectorSettings
 from edge.detect.model import ModelManifest
-from edge.detect.postprocess import Region, clip_to_region, drop_edge_fragments, sure_or_face_seen
+from edge.detect.postprocess import (
+    Region,
+    clip_to_region,
+    drop_edge_fragments,
+    drop_quiet_duplicates,
+    sure_or_face_seen,
+)
 from edge.detections import Detections
 
 
@@ -49,19 +55,23 @@ class NetworkBackend:
         self.large_box_px = config.large_box_px
         self.large_box_confidence = config.large_box_confidence
         self.edge_fragment_inside = config.edge_fragment_inside
+        self.quiet_duplicates = config.quiet_duplicates
         self.info = ModelInfo(
             manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}", precision
         )
 
     def in_region(self, found: Detections, region: Region) -> Detections:
         """Region-coordinate people, after NMS, as the whole image's: the sure ones and the faint ones
-        with a face seen, cut to the region, fragments of people cut by its edge dropped."""
+        with a face seen, cut to the region, fragments of people cut by its edge dropped, and in a
+        quiet frame second boxes around a person."""
         if self.face_confidence is not None:
             found = sure_or_face_seen(found, self.confidence)
-        clipped = clip_to_region(found.shifted(region[0], region[1]), region)
-        if self.edge_fragment_inside is None:
-            return clipped
-        return drop_edge_fragments(clipped, region, self.edge_fragment_inside)
+        found = clip_to_region(found.shifted(region[0], region[1]), region)
+        if self.edge_fragment_inside is not None:
+            found = drop_edge_fragments(found, region, self.edge_fragment_inside)
+        if (quiet := self.quiet_duplicates) is not None:
+            found = drop_quiet_duplicates(found, self.confidence, quiet.crowd, quiet.below, quiet.inside)
+        return found
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]

@@ -169,6 +169,24 @@ def touches(
     return hit
 
 
+def drop_inside_surer(detections: Detections, candidates: NDArray[np.bool_], inside: float) -> Detections:
+    """Drop the `candidates` that lie at least `inside` of their area within a more confident kept box."""
+    if len(detections) < 2 or not candidates.any():
+        return detections
+    boxes = detections.xyxy
+    areas = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-6)
+    kept: list[int] = []
+    for i in np.argsort(-detections.confidence, kind="stable").tolist():
+        if candidates[i] and kept:
+            others = boxes[kept]
+            width = np.minimum(others[:, 2], boxes[i, 2]) - np.maximum(others[:, 0], boxes[i, 0])
+            height = np.minimum(others[:, 3], boxes[i, 3]) - np.maximum(others[:, 1], boxes[i, 1])
+            if (np.clip(width, 0, None) * np.clip(height, 0, None) >= inside * areas[i]).any():
+                continue
+        kept.append(i)
+    return detections.select(np.sort(np.asarray(kept, np.int64)))
+
+
 def drop_edge_fragments(detections: Detections, region: Region, inside: float) -> Detections:
     """Drop boxes on the region's edge that lie at least `inside` of their area within a more
     confident kept box.
@@ -177,18 +195,20 @@ def drop_edge_fragments(detections: Detections, region: Region, inside: float) -
     body and, faintly, pieces of it (a leg, an arm) that NMS keeps, since a small box inside a big
     one overlaps it little. One person near the camera would count as two or three.
     """
-    if len(detections) < 2:
+    return drop_inside_surer(detections, touches(detections.xyxy, *region), inside)
+
+
+def drop_quiet_duplicates(
+    detections: Detections, sure: float, crowd: int, below: float, inside: float
+) -> Detections:
+    """In a frame with fewer than `crowd` boxes scoring `sure` or more, drop boxes scoring under
+    `below` that lie at least `inside` of their area within a more confident kept box.
+
+    A person with room around them is often seen twice: whole, and faintly in a box around part of
+    them or around them and a neighbour (most of a quiet platform's people counted too many,
+    README "Crowds"). In a crowd the same geometry is someone standing behind another, of whom only
+    a part shows: there the rule stays off, and the crowd is counted as before.
+    """
+    if int((detections.confidence >= sure).sum()) >= crowd:
         return detections
-    boxes = detections.xyxy
-    on_edge = touches(boxes, *region)
-    areas = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1e-6)
-    kept: list[int] = []
-    for i in np.argsort(-detections.confidence, kind="stable").tolist():
-        if on_edge[i] and kept:
-            others = boxes[kept]
-            width = np.minimum(others[:, 2], boxes[i, 2]) - np.maximum(others[:, 0], boxes[i, 0])
-            height = np.minimum(others[:, 3], boxes[i, 3]) - np.maximum(others[:, 1], boxes[i, 1])
-            if (np.clip(width, 0, None) * np.clip(height, 0, None) >= inside * areas[i]).any():
-                continue
-        kept.append(i)
-    return detections.select(np.sort(np.asarray(kept, np.int64)))
+    return drop_inside_surer(detections, detections.confidence < below, inside)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmarks.sweep import smoothed_counts, smoothed_mae
+from edge.config import QuietDuplicatesConfig
 from edge.detections import Detections
 from tests.conftest import last_json, make_detections, run_python
 
@@ -59,3 +60,12 @@ def test_with_a_face_floor_faint_boxes_count_only_with_a_face_seen() -> None:
 
     assert smoothed_counts(found, 0.04, 0.5, None) == [1, 1, 1, 1, 1, 1]
     assert smoothed_counts(found, 0.04, 0.5, None, face_floor=0.01) == [2, 2, 2, 2, 1, 1]
+
+
+def test_the_quiet_frames_rule_is_scored_as_the_pipeline_counts() -> None:
+    """A faint box inside a person counts in a quiet frame only with the rule off."""
+    twice = make_detections([(100, 100, 160, 300), (115, 130, 155, 230)], [0.8, 0.1])
+    found = [(twice, FRAME)] * 3
+
+    assert smoothed_counts(found, 0.04, 0.5, None) == [2, 2, 2]
+    assert smoothed_counts(found, 0.04, 0.5, None, quiet=QuietDuplicatesConfig()) == [1, 1, 1]
