@@ -1,26 +1,80 @@
-"""Capacity: how many cameras one box analyses at 1 frame/s each, with the built-in detector settings.
+"""Capacity: how many cameras one box analyses at 1 frame/s each, today's settings against others,
+in one run on one machine.
 
-For N = 1, 2, ... cameras reading a real RTSP stream, runs the edge service for a while and
-measures each camera's analysed rate. A count is sustained when every camera keeps >= 95 % of
-its configured rate. All cameras read one shared stream, so the server's encoding costs the box
-one stream, not N; each camera still receives and decodes its own copy, as with real cameras.
-    .venv/bin/python benchmarks/capacity.py [--max-cameras 8] [--seconds 40] [--fps 1]
+For each setting, runs the edge service on N cameras reading a real RTSP stream for a while and
+measures each camera's analysed rate; N is doubled until a count is not sustained, then bisected.
+A count is sustained when every camera keeps >= 95 % of its configured rate. Each N runs in a
+child process of its own, so its memory (RSS) is its own. All cameras read one shared stream, so
+the server's encoding costs the box one stream, not N; each camera still receives and decodes its
+own copy, as with real cameras. What a setting is worth depends on the scene: the motion gate
+saves the detector's time only where the picture stands still (a seated waiting room), not where
+people walk all the time (PETS), so give a video of the scene in question with --video.
+    .venv/bin/python -m benchmarks.capacity [--video V] [--max-cameras 16] [--seconds 30] [--fps 1]
+        [--settings every-frame,defaults]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from benchmarks.live import cameras_config, find_video, start_rtsp_server
+from benchmarks.live import cameras_config, find_video, rss_mib, start_rtsp_server
 from edge.service import EdgeService
 
 SUSTAINED = 0.95
+# name -> (what it is, the detector section of the config)
+SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
+    "every-frame": ("every analysed frame detected (before the motion gate)", {"motion_gate": None}),
+    "defaults": ("the built-in defaults (motion gate on)", {}),
+    "int8": ("the defaults with precision: int8 (less accurate, README 'Speed')", {"precision": "int8"}),
+}
 
 
-def measure(port: int, cameras: int, fps: float, seconds: float) -> tuple[list[float], float]:
-    """Analysed frames/s per camera over `seconds` once all are up, and the detector's busy share."""
-    config = cameras_config(port, ["cam"], fps)
+@dataclass(frozen=True)
+class Probe:
+    cameras: int
+    slowest: float  # analysed frames/s of the slowest camera
+    mean: float
+    busy: float  # the detector's busy share over the last 10 s
+    detected: float  # share of analysed frames the detector ran on (the rest: the gate let them pass)
+    rss_mib: float
+
+    def sustained(self, fps: float) -> bool:
+        return self.slowest >= SUSTAINED * fps
+
+
+def search(probe: Callable[[int], bool], max_cameras: int) -> int:
+    """The largest camera count up to max_cameras that `probe` sustains (0: not even one): doubling
+    from 1 while sustained, then bisecting between the last sustained count and the first not."""
+    good, bad = 0, max_cameras + 1
+    cameras = 1
+    while cameras <= max_cameras:
+        if not probe(cameras):
+            bad = cameras
+            break
+        good = cameras
+        if cameras == max_cameras:
+            break
+        cameras = min(2 * cameras, max_cameras)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if probe(middle):
+            good = middle
+        else:
+            bad = middle
+    return good
+
+
+def measure(port: int, cameras: int, fps: float, seconds: float, detector: dict[str, Any]) -> Probe:
+    """Rates per camera over `seconds` once all are up (in this process)."""
+    config = cameras_config(port, ["cam"], fps, detector)
     config = config.model_copy(
         update={
             "cameras": [config.cameras[0].model_copy(update={"id": f"cam{i + 1}"}) for i in range(cameras)]
@@ -38,44 +92,95 @@ def measure(port: int, cameras: int, fps: float, seconds: float) -> tuple[list[f
             time.sleep(0.2)
         time.sleep(3)  # let the schedule settle
 
-        def analysed() -> list[float]:
-            return [
-                value("wartezone_frames_analysed_total", {"site": "bench", "camera": c}) or 0 for c in ids
-            ]
+        def counts(metric: str) -> list[float]:
+            return [value(metric, {"site": "bench", "camera": c}) or 0 for c in ids]
 
-        before, started = analysed(), time.monotonic()
+        analysed, detected = "wartezone_frames_analysed_total", "wartezone_detector_latency_seconds_count"
+        before, detected_before, started = counts(analysed), counts(detected), time.monotonic()
         time.sleep(seconds)
         elapsed = time.monotonic() - started
-        rates = [(b - a) / elapsed for a, b in zip(before, analysed(), strict=True)]
-        return rates, value("wartezone_detector_busy_ratio", {"site": "bench"}) or 0.0
+        after, detected_after = counts(analysed), counts(detected)
+        rates = [(b - a) / elapsed for a, b in zip(before, after, strict=True)]
+        frames = sum(after) - sum(before)
+        return Probe(
+            cameras,
+            min(rates),
+            sum(rates) / len(rates),
+            value("wartezone_detector_busy_ratio", {"site": "bench"}) or 0.0,
+            (sum(detected_after) - sum(detected_before)) / frames if frames else 0.0,
+            rss_mib(),
+        )
     finally:
         service.stop()
 
 
+def probe_in_child(setting: str, port: int, cameras: int, fps: float, seconds: float) -> Probe:
+    command = [
+        "-m",
+        "benchmarks.capacity",
+        "--child",
+        setting,
+        str(port),
+        str(cameras),
+        str(fps),
+        str(seconds),
+    ]
+    child = subprocess.run(
+        [sys.executable, *command],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        raise SystemExit(f"{setting} with {cameras} cameras failed (exit {child.returncode})")
+    return Probe(**json.loads(child.stdout.strip().splitlines()[-1]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-cameras", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=40.0)
+    parser.add_argument("--video", type=Path, default=None, help="served in a loop (default: PETS)")
+    parser.add_argument("--max-cameras", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--fps", type=float, default=1.0)
+    parser.add_argument("--settings", default="every-frame,defaults", help=f"of {', '.join(SETTINGS)}")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    server, port = start_rtsp_server(find_video(), ["cam"])
-    sustained = 0
+    if args.child:
+        setting, port, cameras, fps, seconds = args.child
+        found = measure(int(port), int(cameras), float(fps), float(seconds), SETTINGS[setting][1])
+        print(json.dumps(found.__dict__))
+        return
+    names = args.settings.split(",")
+    unknown = [n for n in names if n not in SETTINGS]
+    if unknown:
+        parser.error(f"unknown setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
+    video = args.video or find_video()
+    server, port = start_rtsp_server(video, ["cam"])
+    found: dict[str, int] = {}
     try:
-        print(f"{'cameras':>7}  {'slowest':>8}  {'mean':>6}  {'busy':>5}  sustained at {args.fps} frame/s")
-        for cameras in range(1, args.max_cameras + 1):
-            rates, busy = measure(port, cameras, args.fps, args.seconds)
-            ok = min(rates) >= SUSTAINED * args.fps
-            print(
-                f"{cameras:>7}  {min(rates):8.2f}  {sum(rates) / len(rates):6.2f}  {busy:5.0%}  "
-                f"{'yes' if ok else 'no'}",
-                flush=True,
-            )
-            if not ok:
-                break
-            sustained = cameras
+        print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
+        columns = ("cameras", "slowest", "mean", "busy", "detected", "RSS")
+        print(
+            f"{'setting':<12} "
+            + " ".join(f"{c:>{w}}" for c, w in zip(columns, (7, 8, 6, 5, 8, 8), strict=True))
+        )
+        for name in names:
+
+            def probe(cameras: int, name: str = name) -> bool:
+                p = probe_in_child(name, port, cameras, args.fps, args.seconds)
+                print(
+                    f"{name:<12} {cameras:>7} {p.slowest:8.2f} {p.mean:6.2f} {p.busy:5.0%} {p.detected:8.0%} "
+                    f"{p.rss_mib:4.0f} MiB  {'yes' if p.sustained(args.fps) else 'no'}",
+                    flush=True,
+                )
+                return p.sustained(args.fps)
+
+            found[name] = search(probe, args.max_cameras)
     finally:
         server.kill()
-    print(f"\nsustained: {sustained} cameras at {args.fps} frame/s each")
+    print()
+    for name in names:
+        print(f"{name:<12} sustains {found[name]:>2} cameras at {args.fps} frame/s  ({SETTINGS[name][0]})")
 
 
 if __name__ == "__main__":

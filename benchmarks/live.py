@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from edge.config import Config, parse_config
 
@@ -44,8 +45,10 @@ def start_rtsp_server(
     return server, port
 
 
-def cameras_config(port: int, mounts: list[str], fps: float) -> Config:
-    """One camera per mount, whole-frame zone, the built-in detector settings."""
+def cameras_config(
+    port: int, mounts: list[str], fps: float, detector: dict[str, Any] | None = None
+) -> Config:
+    """One camera per mount, whole-frame zone, the built-in detector settings or `detector`'s."""
     cameras = [
         {
             "id": mount,
@@ -55,7 +58,9 @@ def cameras_config(port: int, mounts: list[str], fps: float) -> Config:
         }
         for mount in mounts
     ]
-    return parse_config({"site": "bench", "cameras": cameras, "metrics": {"port": 0}}, REPO)
+    return parse_config(
+        {"site": "bench", "cameras": cameras, "detector": detector or {}, "metrics": {"port": 0}}, REPO
+    )
 
 
 def rss_mib() -> float:

@@ -1,0 +1,37 @@
+"""The capacity benchmark's search: the largest sustained camera count, in few probes."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.capacity import SETTINGS, Probe, search
+from edge.config import OpenvinoDetectorConfig
+
+
+@pytest.mark.parametrize("limit", [0, 1, 2, 3, 5, 8, 11, 16, 40])
+@pytest.mark.parametrize("max_cameras", [1, 16])
+def test_search_finds_the_largest_sustained_count(limit: int, max_cameras: int) -> None:
+    """A box that sustains `limit` cameras (every count above fails): found, each count probed once."""
+    probed: list[int] = []
+
+    def probe(cameras: int) -> bool:
+        probed.append(cameras)
+        return cameras <= limit
+
+    found = search(probe, max_cameras)
+
+    assert found == min(limit, max_cameras)
+    assert len(probed) == len(set(probed)) <= 2 * max_cameras.bit_length() + 1
+    assert all(1 <= c <= max_cameras for c in probed)
+
+
+@pytest.mark.parametrize(("slowest", "sustained"), [(0.0, False), (0.94, False), (0.95, True), (1.0, True)])
+def test_a_count_is_sustained_when_the_slowest_camera_keeps_95_percent(
+    slowest: float, sustained: bool
+) -> None:
+    assert Probe(4, slowest, 1.0, 0.5, 1.0, 300.0).sustained(fps=1.0) is sustained
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_every_setting_is_a_valid_detector_section(name: str) -> None:
+    OpenvinoDetectorConfig.model_validate(SETTINGS[name][1])
