@@ -454,7 +454,8 @@ function roomChoices(card, zone) {
   card.querySelector(".l-room").textContent = t.room;
   const select = card.querySelector(".zroom");
   const wanted = ["", ...ids];
-  if ([...select.options].map(o => o.value).join("\n") !== wanted.join("\n")) {
+  const values = [...select.options].map(o => o.value);
+  if (values.length !== wanted.length || values.some((v, i) => v !== wanted[i])) {
     select.replaceChildren(...wanted.map(id => {
       const room = floor.rooms.find(r => r.id === id);
       return new Option(id ? (room && room.name.trim() ? room.name.trim() + " (" + id + ")" : id) : t.noRoom, id);
