@@ -175,6 +175,7 @@ class Runtime:
         with self._storage.transaction():
             self._storage.add_counter_setting(key, CounterSetting(self._clock.now(), role, counters))
         result = self.counters(key)
+        self._queue_minute = None  # the advice anew at the next read, with the new number
         self._publish_zones()
         return result
 
@@ -188,6 +189,7 @@ class Runtime:
                 key, CounterSetting(self._clock.now(), Role.LEAD, schedule=schedule)
             )
         result = self.counters(key)
+        self._queue_minute = None
         self._publish_zones()
         return result
 
@@ -272,6 +274,7 @@ class Runtime:
                 )
         rule = self._storage.save_rule(key, spec, self._clock.now())
         self._engine.rule_set(key)
+        self._queue_minute = None  # the queue figures anew at the next read, with the new rule
         self._metrics.zone_seen(key)
         self._publish_zones()
         return rule

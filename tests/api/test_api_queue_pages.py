@@ -1,0 +1,139 @@
+"""The queue figures on the pages, in Chromium: the counters with one tap down or up, the advice
+and the calm early-warning banner at reception; the weekly schedule, counters needed and the
+forecast on the lead page. The store holds simulated past days (api/simulated.py) so that the
+forecast shows. Screenshots in German and English at 1280x800 and 1024x768 go to out/screens."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from api_support import DESK, DESK_HEADERS, LEAD, Site
+
+from api.domain import ZoneKey
+from api.simulated import seed
+from api.storage import Storage
+from tests.browser import contrast_problems, shoot
+from tests.support import wait_for
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"1280x800": {"width": 1280, "height": 800}, "1024x768": {"width": 1024, "height": 768}}
+NAMES = {("entrance", "waiting"): "Wartebereich Süd", ("entrance", "queue"): "Schlange"}
+KEY = ZoneKey("north", "entrance", "waiting")
+RULE = {"raise_level": 10, "clear_level": 4, "min_above_s": 60, "min_below_s": 60, "cooldown_s": 300}
+COUNTERS = "/api/v1/zones/north/entrance/waiting/counters"
+
+
+@pytest.fixture
+def busy_site(make_site: Callable[..., Site], tmp_path: Path) -> Iterator[Site]:
+    """8 people waiting (raise level 10), simulated past days with 4 counters, 3 open now: the
+    forecast rises, more counters are needed."""
+    storage = Storage.open(tmp_path / "api.sqlite3")  # the database make_site's settings name
+    seed(storage, KEY, time.time(), 8, 4, ZoneInfo("Europe/Berlin"))
+    storage.close()
+    site = make_site(NAMES)
+    site.edge.set({("entrance", "waiting"): 8, ("entrance", "queue"): 1})
+    site.rule("entrance/waiting", RULE)
+    site.rule("entrance/queue", {**RULE, "raise_level": 30})
+    with httpx.Client(base_url=site.server.url, headers=DESK_HEADERS) as client:
+        client.put(COUNTERS, json={"counters": 3}).raise_for_status()
+    wait_for(lambda: site.zone("entrance/waiting")["state"] == "warning", 15, "the early warning")
+    yield site
+
+
+def page_for(browser: Any, site: Site, path: str, token: str, lang: str) -> Any:
+    page = browser.new_page(viewport=SIZES["1280x800"], locale="de-DE")
+    page.set_default_timeout(15000)
+    page.goto(f"{site.server.url}/{path}?lang={lang}#token={token}")
+    return page
+
+
+def test_reception_shows_the_warning_the_advice_and_sets_counters(browser: Any, busy_site: Site) -> None:
+    zone = busy_site.zone("entrance/waiting")
+    assert zone["counters_needed"] > zone["counters_open"] == 3
+    for lang, banner, advice in (
+        ("de", "Bald voll: Wartebereich Süd", "Schalter mehr öffnen"),
+        ("en", "Filling up: Wartebereich Süd", "more counter"),
+    ):
+        page = page_for(browser, busy_site, "reception", DESK, lang)
+        try:
+            page.wait_for_selector('.alert-line[data-kind="warning"]')
+            card = page.locator('article.zone[data-zone="north/entrance/waiting"]')
+            assert banner in page.locator('.alert-line[data-kind="warning"]').inner_text()
+            assert advice in card.locator(".advice").inner_text()
+            assert card.locator(".counters .open").inner_text() == "3"
+            quiet = page.locator('article.zone[data-zone="north/entrance/queue"]')
+            assert quiet.get_attribute("data-state") == "ok"
+            for size in SIZES.values():
+                page.set_viewport_size(size)
+                page.wait_for_timeout(200)
+                assert contrast_problems(page) == []
+                assert card.locator(".counters").is_visible() and card.locator(".count").is_visible()
+            shoot(page, f"reception-warning-{lang}", SIZES)
+        finally:
+            page.close()
+    page = page_for(browser, busy_site, "reception", DESK, "de")
+    try:
+        card = page.locator('article.zone[data-zone="north/entrance/waiting"]')
+        card.locator(".counters .plus").click()
+        page.wait_for_function(
+            "() => document.querySelector('article.zone[data-zone=\"north/entrance/waiting\"] .open')"
+            ".textContent === '4'"
+        )
+        card.locator(".counters .minus").click()
+        page.wait_for_function(
+            "() => document.querySelector('article.zone[data-zone=\"north/entrance/waiting\"] .open')"
+            ".textContent === '3'"
+        )
+    finally:
+        page.close()
+    with httpx.Client(base_url=busy_site.server.url, headers=DESK_HEADERS) as client:
+        history = client.get(COUNTERS + "/history").json()
+    assert [(h["set_by"], h["counters"]) for h in history[:3]] == [("desk", 3), ("desk", 4), ("desk", 3)]
+
+
+def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, busy_site: Site) -> None:
+    for lang, state, advice, forecast in (
+        ("de", "bald voll", "mehr öffnen", "in 30 Min.:"),
+        ("en", "filling up", "open ", "in 30 min:"),
+    ):
+        page = page_for(browser, busy_site, "lead", LEAD, lang)
+        try:
+            row = page.locator('#zones tr[data-zone="north/entrance/waiting"]')
+            row.locator("td.counters .advice").wait_for()
+            assert state in row.inner_text()
+            assert advice in row.locator("td.counters .advice").inner_text()
+            assert forecast in row.locator("td.forecast").inner_text()
+            row.locator("button.plan").click()
+            page.locator('#schedule-days .day[data-day="monday"] button.add').click()
+            page.locator('#schedule-days .day[data-day="friday"] button.add').click()
+            for size in SIZES.values():
+                page.set_viewport_size(size)
+                page.wait_for_timeout(200)
+                assert contrast_problems(page) == []
+            shoot(page, f"lead-counters-{lang}", SIZES)
+        finally:
+            page.close()
+    page = page_for(browser, busy_site, "lead", LEAD, "en")
+    try:
+        page.locator('#zones tr[data-zone="north/entrance/waiting"] button.plan').click()
+        page.locator('#schedule-days .day[data-day="tuesday"] button.add').click()
+        page.locator('#schedule-days .day[data-day="tuesday"] input.counters').fill("-1")
+        page.locator("#schedule-save").click()
+        page.wait_for_selector("#schedule-message.error")
+        assert "tuesday[0].counters" in page.locator("#schedule-message").inner_text()
+        page.locator('#schedule-days .day[data-day="tuesday"] input.counters').fill("4")
+        page.locator("#schedule-save").click()
+        page.wait_for_selector("#schedule-message.ok")
+    finally:
+        page.close()
+    with httpx.Client(base_url=busy_site.server.url, headers=DESK_HEADERS) as client:
+        saved = client.get(COUNTERS).json()["schedule"]
+    assert saved["set_by"] == "lead"
+    assert saved["schedule"]["tuesday"] == [{"start": "08:00", "end": "12:00", "counters": 4}]
