@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from api.settings import Settings
 from edge.cli import main
 from edge.config import Config
+from tests.browser import CHROMIUM_ARGS, launch, playwright
 from tests.conftest import REPO, need_module
 from tests.ops.test_container import ROLES, _stages
 
@@ -491,3 +492,38 @@ def test_the_site_names_the_installed_version(site: Path) -> None:
     footer = f"Wartezone {version('wartezone')}"
     assert footer in (site / "index.html").read_text(encoding="utf-8")
     assert f"[{version('wartezone')}]" in (site / "changelog.html").read_text(encoding="utf-8")
+
+
+# ---- the reception quick guide hangs at the desk: one A4 sheet (Chromium's PDF of the built page) ----
+
+
+def pdf_pages(pdf: bytes) -> int:
+    """Pages of a PDF: its page objects (`/Type /Page`, not the `/Type /Pages` tree above them)."""
+    return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", pdf))
+
+
+@pytest.mark.parametrize(
+    ("pdf", "pages"),
+    [
+        (b"", 0),
+        (b"<< /Type /Pages /Count 1 >> << /Type /Page /Parent 2 0 R >>", 1),
+        (b"<</Type/Pages/Count 2>> <</Type/Page>> <</Type /Page/Parent 2 0 R>>", 2),
+    ],
+    ids=["empty", "one", "two, no spaces"],
+)  # fmt: skip
+def test_pdf_pages_counts_page_objects_only(pdf: bytes, pages: int) -> None:
+    assert pdf_pages(pdf) == pages
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("page", ["empfang.html", "reception.html"])
+def test_the_reception_quick_guide_prints_on_one_a4_sheet(site: Path, page: str) -> None:
+    with playwright() as driver:
+        browser = launch(driver, CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page()
+            tab.goto((site / page).as_uri())
+            pdf = tab.pdf(format="A4")  # the page's own @page margins, as a browser prints it
+        finally:
+            browser.close()
+    assert pdf_pages(pdf) == 1
