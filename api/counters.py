@@ -130,3 +130,11 @@ def next_change(settings: Sequence[CounterSetting], at: float, tz: ZoneInfo) -> 
         if mark > at
     ]
     return min(marks, default=None)
+
+
+def counters_mean(settings: Sequence[CounterSetting], start: float, end: float, tz: ZoneInfo) -> float | None:
+    """Counters open on average from start to end, sampled at 12 evenly spaced moments (a report's
+    step); None where unknown at any of them."""
+    samples = [counters_open(settings, start + (end - start) * (i + 0.5) / 12, tz) for i in range(12)]
+    known = [n for n in samples if n is not None]
+    return sum(known) / len(known) if known and len(known) == len(samples) else None

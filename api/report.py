@@ -1,5 +1,6 @@
 """The report a branch lead files: per zone and step, mean and peak occupancy, entries and exits,
-the wait by Little's law, minutes at or above the raise level, alerts fired and acknowledged.
+the wait by Little's law, minutes at or above the raise level, alerts fired and acknowledged,
+counters open and the counters the step's arrivals needed.
 
 The counts come from range queries to Prometheus where the API reads PromQL, and from the API's own
 stored minutes where it scrapes the edge itself, so a site without Prometheus gets it too; alerts
@@ -19,11 +20,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
 
 import httpx
 
 from api import promql
+from api.counters import CounterSetting, counters_mean
 from api.domain import ZoneKey
+from api.rules import RuleSpec
 from api.schemas import Report, ReportRow
 from api.storage import StepAlerts, Storage
 from wartezone_contract import (
@@ -32,7 +36,9 @@ from wartezone_contract import (
     ZONE_EXITS,
     ZONE_LABELS,
     ZONE_OCCUPANCY,
+    counters_needed,
     little_wait_s,
+    service_rate,
 )
 
 MAX_STEPS = 11_000  # what Prometheus answers for one series at most
@@ -212,6 +218,21 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def _needed(f: StepFigures, open_: float | None, step_s: int, rule: RuleSpec | None) -> int | None:
+    """The counters the step's arrivals needed, at the step's own service rate (the contract's
+    formulas, the step as one period)."""
+    if open_ is None or f.entries is None or f.exits is None or f.occupancy_mean is None:
+        return None
+    rate = service_rate([f.exits], [open_], [f.occupancy_mean], step_s)
+    if rate is None:
+        return None
+    target, level = (rule.target_wait_min * 60, rule.max_share_over_target) if rule else (1200.0, 0.2)
+    try:
+        return counters_needed(f.entries / step_s, rate, target, level)
+    except ValueError:  # beyond any branch
+        return None
+
+
 def build_report(
     site: str,
     span: Span,
@@ -220,6 +241,8 @@ def build_report(
     figures: Figures,
     alerts: list[StepAlerts],
     name_of: Callable[[ZoneKey], str],
+    counters: dict[ZoneKey, list[CounterSetting]] | None = None,
+    rules: dict[ZoneKey, RuleSpec] | None = None,
 ) -> Report:
     """Every zone with figures or alerts in the range, with a row for each of its steps (a step
     without figures has nulls: not counted then). At most MAX_ROWS rows: the first steps that fit
@@ -238,6 +261,8 @@ def build_report(
             if f.occupancy_mean is not None and f.entries is not None:
                 little = little_wait_s(f.occupancy_mean, f.entries, window_s=span.step_s)
             counted = fired.get((key, index))
+            settings = (counters or {}).get(key)
+            open_ = counters_mean(settings, start, end, ZoneInfo(str(tz))) if settings else None
             rows.append(
                 ReportRow(
                     site=key.site,
@@ -254,6 +279,8 @@ def build_report(
                     minutes_at_raise_level=_round(f.minutes_at_raise_level),
                     alerts_fired=counted.fired if counted else 0,
                     alerts_acknowledged=counted.acknowledged if counted else 0,
+                    counters_open=_round(open_),
+                    counters_needed=_needed(f, open_, span.step_s, (rules or {}).get(key)),
                 )
             )
     return Report(

@@ -442,6 +442,16 @@ class ReportRow(ZoneRef):
     )
     alerts_fired: int = Field(description="Staffing alerts that fired in the step.")
     alerts_acknowledged: int = Field(description="Of those, how many were acknowledged (at any time).")
+    counters_open: float | None = Field(
+        None, description="Counters open on average over the step (set at reception or by the schedule)."
+    )
+    counters_needed: int | None = Field(
+        None,
+        description="The fewest counters that would have kept the share waiting longer than the rule's "
+        "target_wait_min at or under max_share_over_target for the step's arrivals (entries), at the "
+        "step's service rate (exits per open counter); null while either is unknown (README, Forecast "
+        "and counters needed).",
+    )
 
 
 class Report(Out):

@@ -243,7 +243,18 @@ class Runtime:
             hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(sorted(sites)) or 'none'}"
             raise UnknownSite(f"no zone of site {site!r} is known: {hint}")
         tz = ZoneInfo(self._settings.timezone)
-        return build_report(site, span, tz, self._figures.kind, figures, alerts, self._directory.name)
+        counters = {key: self._storage.counter_settings(key) for key in self._storage.counter_zones()}
+        return build_report(
+            site,
+            span,
+            tz,
+            self._figures.kind,
+            figures,
+            alerts,
+            self._directory.name,
+            {key: found for key, found in counters.items() if key.site == site},
+            self._storage.rule_specs(),
+        )
 
     def health(self) -> Health:
         return Health(

@@ -20,6 +20,7 @@ from api_support import DESK_HEADERS, LEAD, LEAD_HEADERS, FakeClock, ServerThrea
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.counters import CounterSetting
 from api.domain import Reading, Role, Snapshot, ZoneKey
 from api.engine import Alert
 from api.readings import MinuteRow
@@ -100,6 +101,37 @@ def client(settings: Settings) -> Iterator[TestClient]:
 RANGE = {"site": "north", "from": "2025-11-24T08:00", "to": "2025-11-24T10:00", "step": "1h"}
 
 
+@pytest.mark.parametrize(
+    ("counters", "open_now", "needed"),
+    [
+        ([], None, None),  # nothing set: unknown
+        (
+            [(H - HOUR, 2)],
+            2.0,
+            4,
+        ),  # 12 came, 10 called by 2 counters: 5 an hour each; 4 keep 80 % under 20 min
+        ([(H - HOUR, 2), (H + HOUR / 2, 4)], 3.0, 5),  # 4 from half past: 10 called by 3 on average
+    ],
+)
+def test_the_report_has_counters_open_and_needed(
+    settings: Settings, counters: list[tuple[float, int]], open_now: float | None, needed: int | None
+) -> None:
+    storage = Storage.open(settings.database)
+    with storage.transaction():
+        for at, number in counters:
+            storage.add_counter_setting(WAITING, CounterSetting(at, Role.DESK, number))
+    storage.close()
+    with TestClient(create_app(settings, clock=FakeClock(H + 10 * HOUR), source=Edge())) as client:
+        rows = rows_by(client.get("/api/v1/report", params=RANGE, headers=LEAD_HEADERS).json())
+        csv_text = client.get("/api/v1/report", params={**RANGE, "format": "csv"}, headers=LEAD_HEADERS).text
+    assert (rows["waiting", "08:00"]["counters_open"], rows["waiting", "08:00"]["counters_needed"]) == (
+        open_now,
+        needed,
+    )
+    assert rows["queue", "08:00"]["counters_open"] is None
+    assert csv_text.splitlines()[0].endswith("alerts_acknowledged,counters_open,counters_needed")
+
+
 def rows_by(body: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(row["zone"], row["start"][11:16]): row for row in body["rows"]}
 
@@ -127,6 +159,8 @@ def test_the_report_from_the_stored_minutes(client: TestClient) -> None:
         "minutes_at_raise_level": 5.0,
         "alerts_fired": 2,
         "alerts_acknowledged": 1,
+        "counters_open": None,  # none set
+        "counters_needed": None,
     }
     # An hour without stored minutes is unknown, not 0 people; its alert is still counted.
     assert {k: rows["waiting", "09:00"][k] for k in ("occupancy_mean", "entries", "little_wait_s")} == {
