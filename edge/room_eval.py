@@ -39,12 +39,13 @@ class RoomTruth:
 
     time_s: float
     count: int
-    points: Points | None  # (count, 2) floor metres, or None where the file gives counts only
+    points: Points | None  # (N >= count, 2) floor metres, in the room and near it; None: counts only
 
 
 def read_room_truth(path: Path) -> list[RoomTruth]:
-    """A CSV with the columns time_s,count and optionally floor_points: each person's "x y" in
-    metres, separated by ";" (as many as count; the time is the files' capture time in seconds)."""
+    """A CSV with the columns time_s (the files' capture time, seconds), count (people in the room)
+    and optionally floor_points: each true person's "x y" in metres, separated by ";", those in the
+    room and those near it in some camera's view (they show whether anyone outside is counted)."""
     rows = []
     try:
         stream = path.open(newline="", encoding="utf-8")
@@ -67,8 +68,8 @@ def read_room_truth(path: Path) -> list[RoomTruth]:
                 ) from None
             if count < 0:
                 raise GroundTruthError(f"{path}:{line}: a count of people cannot be negative")
-            if points is not None and len(points) != count:
-                raise GroundTruthError(f"{path}:{line}: count {count} but {len(points)} floor points")
+            if points is not None and len(points) < count:
+                raise GroundTruthError(f"{path}:{line}: count {count} but only {len(points)} floor points")
             rows.append(RoomTruth(time_s, count, points))
     return rows
 

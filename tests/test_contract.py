@@ -7,10 +7,13 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+import wartezone_contract as contract
 from edge.config import Config
 from edge.detect.base import ModelInfo
 from edge.metrics import EdgeMetrics
 from edge.zones.accounting import ZoneReading
+from edge.zones.room_steps import SiteRooms
+from tests.edge.zones.test_room_steps import IN_OVERLAP, LEFT, RIGHT, SIZE, people, site
 
 CONTRACT = Path(__file__).parent / "contract" / "edge_exposition.prom"
 
@@ -88,3 +91,34 @@ def test_a_zone_display_name_reaches_the_exposition_and_the_id_stands_in_without
         "waiting": "Wartebereich Süd",
         "queue": "queue",
     }
+
+
+def test_a_room_is_exported_as_a_zone_of_the_reserved_camera_with_its_partial_flag() -> None:
+    config = site()
+    registry = CollectorRegistry()
+    metrics = EdgeMetrics(registry, config, ModelInfo("m", "0" * 64, "onnxruntime", "960x1280"))
+    metrics.record_frame("left", 1.7e9, 0.1, [ZoneReading("left-all", 1, 1, 0, 0.0, 1)])
+    rooms = SiteRooms(config, metrics)
+    rooms.seen("left", 0.0, 1.7e9, people(IN_OVERLAP, x0=LEFT), SIZE)
+    rooms.seen("right", 0.0, 1.7e9, people(IN_OVERLAP, x0=RIGHT), SIZE)
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
+    zone_families = [
+        contract.ZONE_OCCUPANCY,
+        contract.ZONE_LOITERING,
+        contract.ZONE_LONGEST_DWELL,
+        contract.ZONE_ENTRIES,
+        contract.ZONE_EXITS,
+        contract.ZONE_DWELL,
+        contract.ZONE_INFO + "_info",
+    ]
+    for name in zone_families:
+        by_camera = {s.labels["camera"]: frozenset(s.labels) for s in families[name].samples}
+        assert by_camera.get(contract.ROOM_CAMERA) == by_camera.get("left"), name
+    partial = families[contract.ZONE_PARTIAL]
+    assert partial.type == "gauge"
+    assert [(s.labels, s.value) for s in partial.samples] == [
+        ({"site": "north", "camera": contract.ROOM_CAMERA, "zone": "hall"}, 0.0)
+    ]
+    assert set(contract.ZONE_LABELS) == set(partial.samples[0].labels)
+    up = {s.labels["camera"]: s.value for s in families[contract.CAMERA_UP].samples}
+    assert up[contract.ROOM_CAMERA] == 1

@@ -134,7 +134,7 @@ def test_a_bad_room_evaluation_is_refused_naming_it(
     [
         ("time,count\n0,1\n", "expected the columns time_s,count"),
         ("time_s,count\n0,-1\n", "cannot be negative"),
-        ("time_s,count,floor_points\n0,2,1 1\n", "count 2 but 1 floor points"),
+        ("time_s,count,floor_points\n0,2,1 1\n", "count 2 but only 1 floor points"),
         ("time_s,count,floor_points\n0,1,1 1 1\n", r"room.csv:2: not a time_s,count\[,floor_points\] row"),
     ],
 )
