@@ -720,6 +720,19 @@ def floor_problems(config: Config) -> list[tuple[str, str]]:
         if mapping is not None:
             footprints.append(mapping.footprint)
     members = {zone.room for camera in config.cameras for zone in camera.zones}
+    rates = {camera.id: camera.fps for camera in config.cameras}
+    seeing = {} if problems else room_cameras(config)
+    for j, room in enumerate(config.floor.rooms if config.floor else []):
+        cameras = seeing.get(room.id, [])
+        if len({rates[c] for c in cameras}) > 1:
+            seen = ", ".join(f"{c} ({rates[c]:g} fps)" for c in cameras)
+            problems.append(
+                (
+                    f"floor.rooms[{j}]",
+                    f"room {room.id!r} is seen by {seen}: a room's cameras need one fps, so that "
+                    "their frames pair up in time",
+                )
+            )
     for j, room in enumerate(config.floor.rooms if config.floor else []):
         if room.id not in members and seen_share(room.polygon, footprints) == 0:
             problems.append(

@@ -22,6 +22,7 @@ from edge.runner import CameraRunner, CameraState
 from edge.server import make_app, serve
 from edge.sources import open_source
 from edge.sources.reader import CameraReader
+from edge.sources.sampling import on_grid
 from edge.zones.layout import layout_warnings
 from edge.zones.room_steps import SiteRooms
 
@@ -75,7 +76,9 @@ class EdgeService:
                 config.detector.motion_gate,
                 self.rooms,
             )
-            runner = CameraRunner(camera, pipeline, self.metrics, on_frame_ready=self._wake.set)
+            # A room's cameras take frames on one grid of the clock, so their frames pair in time.
+            select = on_grid(camera.fps) if self.rooms.sees_rooms(camera.id) else None
+            runner = CameraRunner(camera, pipeline, self.metrics, select, on_frame_ready=self._wake.set)
             self._cameras.append(_Camera(runner, CameraReader(camera, open_source(camera.source), runner)))
         self._stop = threading.Event()
         self._done = threading.Event()  # every camera ended, or a thread died

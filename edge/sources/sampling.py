@@ -3,6 +3,7 @@ n-th frame by position (evaluations against labelled frames)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 # Says whether a frame is due, given its position in the source (from 0) and its timestamp.
@@ -45,3 +46,24 @@ def every_nth(n: int) -> Selection:
     if n < 1:
         raise ValueError(f"every must be 1 or more, got {n}")
     return lambda index, _time_s: index % n == 0
+
+
+def on_grid(fps: float) -> Selection:
+    """Frames at `fps` on a grid of the source clock: the first frame at or after each k / fps.
+    Cameras read on one clock (live streams: the monotonic clock; files recorded together: their
+    timestamps) then take frames at nearly the same instants, within one frame of their streams,
+    whatever the phase they started in: what the cameras of one room need for their frames to pair
+    (edge/zones/room_steps.py). A clock that goes back (a file read anew) starts the grid again."""
+    if not fps > 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    period_s = 1.0 / fps
+    last: list[int] = []  # the grid slot of the last frame taken
+
+    def due(_index: int, time_s: float) -> bool:
+        slot = math.floor(time_s / period_s + 1e-9)
+        if last and last[0] - 1 <= slot <= last[0]:
+            return False
+        last[:] = [slot]
+        return True
+
+    return due

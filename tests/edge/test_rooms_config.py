@@ -13,6 +13,7 @@ import pytest
 
 from edge.config import ConfigError, camera_floor, floor_problems, parse_config
 from edge.zones.floor import to_floor
+from tests.edge.zones.test_room_steps import site_data
 
 # A camera whose picture's lower half shows the room 0..12 x 0..8 m (top edge of that half at y = 0).
 PAIRS = [
@@ -215,3 +216,20 @@ def test_an_opencv_calibration_is_read_relative_to_the_file(tmp_path: Path) -> N
     # The picture's centre looks along the optical axis, which meets the floor 3 m ahead: (6, 1).
     assert np.allclose(mapping.to_floor([[0.5, 0.5]])[0], [6, 1], atol=1e-6)
     assert np.allclose(to_floor(mapping.homography, [[0.5, 0.5]])[0], [6, 1], atol=1e-6)
+
+
+@pytest.mark.parametrize(("rates", "refused"), [((2.0, 2.0), False), ((2.0, 1.0), True)])
+def test_a_rooms_cameras_need_one_rate(rates: tuple[float, float], refused: bool) -> None:
+    data = site_data()
+    for camera, fps in zip(data["cameras"], rates, strict=True):
+        camera["fps"] = fps
+    if not refused:
+        parse_config(data, Path("/"))
+        return
+    assert problems(data) == [
+        (
+            "floor.rooms[0]",
+            "room 'hall' is seen by left (2 fps), right (1 fps): a room's cameras need one fps, so that "
+            "their frames pair up in time",
+        )
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.sources.sampling import FrameSampler
+from edge.sources.sampling import FrameSampler, on_grid
 
 
 def sampled(fps: float, times: list[float] | np.ndarray) -> list[float]:
@@ -118,3 +118,30 @@ def test_a_short_gap_never_yields_a_near_duplicate(resume_s: float) -> None:
     after = np.arange(resume_s, resume_s + 3.0, 0.04)
     picked = sampled(2.0, np.concatenate([before, after]))
     assert np.diff(picked).min() >= 0.25 - 0.04
+
+
+@pytest.mark.parametrize(
+    ("times", "taken"),
+    [
+        ([], []),
+        # 2 frames a second on a 25 fps stream that started 0.13 s into a slot: the first frame of each
+        # half second is taken, whatever the phase.
+        ([0.13 + 0.04 * i for i in range(30)], [0.13, 0.53, 1.01]),
+        ([0.31 + 0.04 * i for i in range(30)], [0.31, 0.51, 1.03]),
+        # A stream that skips a slot goes on at the next one; one that goes back (a file read anew)
+        # starts again.
+        ([0.0, 0.2, 1.6, 1.7, 2.0], [0.0, 1.6, 2.0]),
+        ([5.0, 5.6, 0.1, 0.2, 0.6], [5.0, 5.6, 0.1, 0.6]),
+    ],
+)
+def test_frames_on_a_grid_are_taken_at_its_points(times: list[float], taken: list[float]) -> None:
+    due = on_grid(2.0)
+    assert [t for i, t in enumerate(times) if due(i, t)] == pytest.approx(taken)
+
+
+def test_two_cameras_in_different_phases_take_frames_close_in_time() -> None:
+    first, second = on_grid(1.0), on_grid(1.0)
+    a = [t for i, t in enumerate(0.011 + 0.04 * n for n in range(100)) if first(i, t)]
+    b = [t for i, t in enumerate(0.037 + 0.04 * n for n in range(100)) if second(i, t)]
+    assert len(a) == len(b) == 4
+    assert max(abs(x - y) for x, y in zip(a, b, strict=True)) <= 0.04
