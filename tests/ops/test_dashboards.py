@@ -139,6 +139,8 @@ def test_waiting_rooms_has_what_the_branch_lead_needs() -> None:
         contract.OCCUPANCY_BY_HOUR_OF_WEEK,  # busiest hours
         contract.OCCUPANCY_AT_RAISE_LEVEL,
         f"{contract.ALERTS_FIRED}_total",
+        contract.COUNTERS_NEEDED,  # counters needed against open
+        contract.COUNTERS_OPEN,
     ]:
         assert name in used, f"Waiting rooms does not show {name}"
     assert used & api_metric_names(), "no panel reads the alert API"
