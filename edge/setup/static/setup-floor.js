@@ -4,7 +4,9 @@
 // camera's footprint on the plan with overlaps shaded, and the site's rooms drawn in metres.
 "use strict";
 const plan = $("plan"), pctx = plan.getContext("2d");
-const PLAN_LEAST = [[0, 0], [12, 8]];  // metres the plan shows at least, so a first point has room around it
+// Metres the plan shows at least (a large waiting area), so that a room or a mark can be placed
+// before anything else is on it; it grows with what is drawn, and corners can be typed besides.
+const PLAN_LEAST = [[0, 0], [25, 15]];
 const SNAP_M = 0.05;  // a click on the plan lands on 5 cm: what a tape measure gives
 const PAIR_COLOUR = "#e67e22", OUTLIER_COLOUR = "#c0392b";
 let mode = "zones", floorTool = "points", roomDrawing = [], planPointer = null, planBox = null;
@@ -232,7 +234,7 @@ function hatch() {
   const tile = document.createElement("canvas");
   tile.width = tile.height = 8;
   const c = tile.getContext("2d");
-  c.strokeStyle = "rgba(20,30,45,.55)";
+  c.strokeStyle = "rgba(20,30,45,.4)";
   c.lineWidth = 1.5;
   c.beginPath();
   c.moveTo(0, 8); c.lineTo(8, 0); c.moveTo(-2, 2); c.lineTo(2, -2); c.moveTo(6, 10); c.lineTo(10, 6);
@@ -286,7 +288,7 @@ function renderPlan() {
     planPath(a.footprint);
     pctx.clip();
     planPath(b.footprint);
-    pctx.fillStyle = "rgba(20,30,45,.18)";
+    pctx.fillStyle = "rgba(20,30,45,.1)";
     pctx.fill();
     pctx.fillStyle = pattern;
     pctx.fill();
@@ -307,11 +309,13 @@ function renderPlan() {
     pctx.lineWidth = 2.5;
     pctx.stroke();
   }
-  for (const fit of fits) {  // the camera's name just beyond the floor nearest to it (its picture's bottom)
+  for (const fit of fits) {  // the camera's name just inside the floor nearest to it (its picture's bottom)
     const near = fit.footprint[Math.floor(fit.footprint.length * 5 / 8)];
     const [cx, cy] = toPlan(centre(fit.footprint)), [nx, ny] = toPlan(near);
     const away = Math.hypot(nx - cx, ny - cy) || 1;
-    planLabel(fit.camera, nx + (nx - cx) / away * 18, ny + (ny - cy) / away * 18, cameraColour(fit.camera));
+    const [lx, ly] = [nx + (nx - cx) / away * 20, ny + (ny - cy) / away * 20];  // beyond it, on the paper
+    planLabel(fit.camera, Math.min(w - 40, Math.max(40, lx)), Math.min(planBox.height - 34, Math.max(14, ly)),
+              cameraColour(fit.camera));
   }
   floor.rooms.forEach((room, i) => {
     if (room.polygon.length < 3) return;
@@ -467,11 +471,19 @@ function roomCard(room) {
   card.innerHTML = '<div class="top"><span class="title"></span><span class="count"></span></div>' +
     '<label><span class="l-id"></span><input class="rid" autocomplete="off" spellcheck="false"></label>' +
     '<label><span class="l-name"></span><input class="rname" autocomplete="off"></label>' +
+    '<label><span class="l-corners"></span><input class="rcorners" autocomplete="off" spellcheck="false"></label>' +
     '<p class="seen"></p><p class="problem"></p>' +
     '<div class="actions"><button type="button" class="rdelete"></button></div>';
-  const [id, name] = [".rid", ".rname"].map(s => card.querySelector(s));
+  const [id, name, corners] = [".rid", ".rname", ".rcorners"].map(s => card.querySelector(s));
   id.value = room.id;
   name.value = room.name;
+  corners.value = cornersText(room.polygon);
+  corners.addEventListener("input", () => {  // "x y; x y; ..." in metres
+    const parsed = corners.value.split(";").map(c => c.trim().split(/[\s,]+/).map(Number));
+    const ok = parsed.length >= 3 && parsed.every(p => p.length === 2 && p.every(Number.isFinite));
+    corners.setAttribute("aria-invalid", String(!ok));
+    if (ok) { room.polygon = parsed; floorChanged(); }
+  });
   id.addEventListener("input", () => { room.id = id.value.trim(); floorChanged(); });
   name.addEventListener("input", () => { room.name = name.value; floorChanged(); });
   card.querySelector(".rdelete").addEventListener("click", () => {
@@ -499,7 +511,7 @@ function updateFloorSide() {
   line.className = "fitline " + kind;
   line.textContent = text;
   line.dataset.rms = fit && fit.rms_cm !== null ? String(fit.rms_cm) : "";
-  $("fitwarn").textContent = fit && fit.warning ? t.warnFit(fit.warning) : "";
+  $("fitwarn").textContent = fit && fit.warning ? t.warnFit(fitWarnings(fit).join("; ")) : "";
   const head = $("pairs").querySelector("thead tr").children;
   [t.pairNo, t.pairImage, t.pairX, t.pairY, t.pairOff, ""].forEach((text, i) => { head[i].textContent = text; });
   $("pairs").hidden = !pairs.length;
@@ -539,6 +551,9 @@ function updateFloorSide() {
     card.querySelector(".seen").textContent = covered ? t.seenBy(Math.round(covered.seen_share * 100), covered.cameras) : "";
     card.querySelector(".l-id").textContent = t.id;
     card.querySelector(".l-name").textContent = t.name;
+    card.querySelector(".l-corners").textContent = t.corners(room.polygon.length) + " (m)";
+    const typed = card.querySelector(".rcorners");
+    if (document.activeElement !== typed) typed.value = cornersText(room.polygon);
     card.querySelector(".rname").placeholder = t.roomPlaceholder;
     card.querySelector(".rdelete").textContent = t.deleteRoom;
     const mine = problems.filter(p => p.path.startsWith("floor.rooms[" + i + "]"));
@@ -548,6 +563,20 @@ function updateFloorSide() {
   $("boxes-note").textContent = t.boxesNote;
   floorButtons();
 }
+
+function fitWarnings(fit) {
+  // The setup process's warning in the page's language, from its figures.
+  const said = [];
+  if (fit.rms_cm > fit.limit_cm) said.push(t.disagree(Math.round(fit.rms_cm), fit.limit_cm));
+  const left = fit.inliers.map((kept, i) => (kept ? -1 : i)).filter(i => i >= 0);
+  if (left.length) {
+    const worst = left.reduce((a, b) => (fit.residual_cm[b] > fit.residual_cm[a] ? b : a));
+    said.push(t.outliers(left.length, worst + 1, fit.residual_cm[worst] / 100));
+  }
+  return said.length ? said : [fit.warning];
+}
+
+function cornersText(polygon) { return polygon.map(p => p[0] + " " + p[1]).join("; "); }
 
 function renderFloor() {
   render();

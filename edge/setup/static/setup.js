@@ -43,9 +43,12 @@ const TEXT = {
     residual: (cm, limit, n) => "Abweichung " + cm.toLocaleString("de-DE") + " cm (RMS von " + n +
       " Paaren, Grenze " + limit + " cm)",
     warnFit: w => "Bitte prüfen: " + w + ". Punkte genauer setzen oder nachmessen.",
+    disagree: (cm, limit) => "die Punkte weichen um " + cm + " cm ab (RMS, Grenze " + limit + " cm)",
+    outliers: (n, pair, m) => n + (n === 1 ? " Paar" : " Paare") + " als Ausreißer weggelassen (Paar " + pair +
+      " liegt " + m.toLocaleString("de-DE", { maximumFractionDigits: 2 }) + " m daneben)",
     fromFile: f => "Aus OpenCV-Kalibrierung " + f + " (Punkte setzen ersetzt sie).",
     pairNo: "Nr.", pairImage: "Bild", pairX: "x (m)", pairY: "y (m)", pairOff: "Abw.",
-    atPicture: p => Math.round(p[0] * 100) + " % / " + Math.round(p[1] * 100) + " %",
+    atPicture: p => Math.round(p[0] * 100) + " / " + Math.round(p[1] * 100) + " %",
     clickPicture: "im Bild antippen", clickPlan: "Plan", cm: v => v < 0 ? "-" : Math.round(v) + " cm",
     deletePair: "Punktpaar löschen",
     noPairs: "Noch keine Punktpaare: eine Bodenmarke im Bild antippen, dann dieselbe Stelle im Grundriss.",
@@ -96,9 +99,12 @@ const TEXT = {
     residual: (cm, limit, n) => "Residual " + cm.toLocaleString("en-GB") + " cm (RMS of " + n +
       " pairs, limit " + limit + " cm)",
     warnFit: w => "Please check: " + w + ". Place the points more carefully or measure again.",
+    disagree: (cm, limit) => "the points disagree by " + cm + " cm (RMS, limit " + limit + " cm)",
+    outliers: (n, pair, m) => n + (n === 1 ? " pair" : " pairs") + " left out as outliers (pair " + pair +
+      " is " + m.toLocaleString("en-GB", { maximumFractionDigits: 2 }) + " m off)",
     fromFile: f => "From OpenCV calibration " + f + " (placing points replaces it).",
     pairNo: "No.", pairImage: "Picture", pairX: "x (m)", pairY: "y (m)", pairOff: "Off",
-    atPicture: p => Math.round(p[0] * 100) + " % / " + Math.round(p[1] * 100) + " %",
+    atPicture: p => Math.round(p[0] * 100) + " / " + Math.round(p[1] * 100) + " %",
     clickPicture: "tap in picture", clickPlan: "plan", cm: v => v < 0 ? "-" : Math.round(v) + " cm",
     deletePair: "Delete point pair",
     noPairs: "No point pairs yet: tap a floor mark in the picture, then the same place on the plan.",
