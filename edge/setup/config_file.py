@@ -197,26 +197,41 @@ def _replace_items(items: MutableSequence[Any], new: list[Any]) -> None:
 
 
 def _zone(node: MutableMapping[str, Any] | None, draft: ZoneDraft, ruamel: bool) -> MutableMapping[str, Any]:
-    if node is None:
-        node = _mapping(ruamel)
-    node["id"] = draft.id
-    if draft.name:
-        _put(node, "name", draft.name, after="id")
-    else:
-        node.pop("name", None)
+    node = write_outline(node, draft.id, draft.name, draft.polygon, draft.loiter_limit_s, ruamel)
     if draft.room:
         _put(node, "room", draft.room, after="name" if "name" in node else "id")
     else:
         node.pop("room", None)
-    if _rounded(node.get("polygon")) != _rounded(draft.polygon):
-        _put(node, "polygon", _points(draft.polygon, ruamel), after="name" if "name" in node else "id")
-    limit = None if draft.loiter_limit_s is None else _number(draft.loiter_limit_s)
-    # A zone that leaves the limit at its default gets no key for it; one that names it keeps it,
+    return node
+
+
+def write_outline(
+    node: MutableMapping[str, Any] | None,
+    outline_id: str,
+    name: str | None,
+    polygon: list[tuple[float, float]],
+    loiter_limit_s: float | None,
+    ruamel: bool,
+    default_limit_s: float = DEFAULT_LOITER_LIMIT_S,
+) -> MutableMapping[str, Any]:
+    """A zone's or a room's id, name, corners and loitering limit written into its node (a new one
+    made where None); its other keys and comments stay, an unchanged polygon keeps its node."""
+    if node is None:
+        node = _mapping(ruamel)
+    node["id"] = outline_id
+    if name:
+        _put(node, "name", name, after="id")
+    else:
+        node.pop("name", None)
+    if _rounded(node.get("polygon")) != _rounded(polygon):
+        _put(node, "polygon", _points(polygon, ruamel), after="name" if "name" in node else "id")
+    limit = None if loiter_limit_s is None else _number(loiter_limit_s)
+    # One that leaves the limit at its default gets no key for it; one that names it keeps it,
     # as written while unchanged (900.0 stays 900.0).
     if "loiter_limit_s" in node:
         if node["loiter_limit_s"] != limit:
             node["loiter_limit_s"] = limit
-    elif limit != DEFAULT_LOITER_LIMIT_S:
+    elif limit != default_limit_s:
         _put(node, "loiter_limit_s", limit, after="polygon")
     return node
 

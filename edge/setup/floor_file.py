@@ -17,13 +17,11 @@ from edge.setup.config_file import (
     DIGITS,
     Layout,
     _mapping,
-    _number,
-    _points,
     _put,
     _replace_items,
-    _rounded,
     rewrite_config,
     set_layout,
+    write_outline,
 )
 from edge.setup.plan import CalibrationDraft, FloorDraft, RoomDraft
 
@@ -56,22 +54,9 @@ def set_floor(document: MutableMapping[str, Any], draft: FloorDraft) -> None:
 
 
 def _room(node: MutableMapping[str, Any] | None, draft: RoomDraft, ruamel: bool) -> MutableMapping[str, Any]:
-    if node is None:
-        node = _mapping(ruamel)
-    node["id"] = draft.id
-    if draft.name:
-        _put(node, "name", draft.name, after="id")
-    else:
-        node.pop("name", None)
-    if _rounded(node.get("polygon")) != _rounded(draft.polygon):
-        _put(node, "polygon", _points(draft.polygon, ruamel), after="name" if "name" in node else "id")
-    limit = None if draft.loiter_limit_s is None else _number(draft.loiter_limit_s)
-    if "loiter_limit_s" in node:  # as config_file does for zones: a default left out, a named one kept
-        if node["loiter_limit_s"] != limit:
-            node["loiter_limit_s"] = limit
-    elif limit != DEFAULT_ROOM_LOITER_S:
-        _put(node, "loiter_limit_s", limit, after="polygon")
-    return node
+    return write_outline(
+        node, draft.id, draft.name, draft.polygon, draft.loiter_limit_s, ruamel, DEFAULT_ROOM_LOITER_S
+    )
 
 
 def _calibration(camera: MutableMapping[str, Any], draft: CalibrationDraft | None, ruamel: bool) -> None:

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,6 +162,13 @@ WINDOW = [[0.0, 0.0], [1.0, 0.0], [1.0, 0.1], [0.0, 0.1]]
 
 @pytest.fixture
 def running(site: Path) -> Iterator[Running]:
+    with serving(site) as running:
+        yield running
+
+
+@contextmanager
+def serving(site: Path) -> Iterator[Running]:
+    """The setup session and server of this site file, running until the block ends."""
     detector = RecordingDetector(PEOPLE)
     session = SetupSession(load_config(site), site, detector=detector)
     server = SetupServer("127.0.0.1", 0)

@@ -14,11 +14,8 @@ import numpy as np
 import pytest
 
 from edge.config import load_config
-from edge.setup.server import SetupServer
-from edge.setup.session import SetupSession
 from edge.zones.floor import RESIDUAL_WARNING_CM, to_floor
-from tests.edge.setup.conftest import PEOPLE, SITE_YAML, WAITING, WINDOW, Running
-from tests.edge.test_pipeline import RecordingDetector
+from tests.edge.setup.conftest import SITE_YAML, WAITING, WINDOW, Running, serving
 
 # The door camera looks down at the floor from the front: its picture's bottom corners are 2 m
 # apart at 1 m from the wall, its picture's top 8 m wide at 9 m (a trapezoid: perspective).
@@ -211,16 +208,8 @@ TWO_CAMERAS = (
 @pytest.fixture
 def two_cameras(site: Path) -> Iterator[Running]:
     site.write_text(TWO_CAMERAS, encoding="utf-8")
-    detector = RecordingDetector(PEOPLE)
-    session = SetupSession(load_config(site), site, detector=detector)
-    server = SetupServer("127.0.0.1", 0)
-    session.start()
-    server.start(session)
-    try:
-        yield Running(session, server, detector, site)
-    finally:
-        server.stop()
-        session.stop()
+    with serving(site) as running:
+        yield running
 
 
 def looking_down(x0: float, x1: float, y0: float, y1: float) -> list[Any]:
