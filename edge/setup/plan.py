@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.config import FLOOR_EXTENT_M, Config
+from edge.config import FLOOR_EXTENT_M, MAX_POLYGON_CORNERS, Config
 from edge.zones.camera_floor import CameraFloor, seen_share
 from edge.zones.floor import MIN_PAIRS, RESIDUAL_WARNING_CM, FloorCalibrationError
 from edge.zones.geometry import polygon_area
@@ -56,7 +56,7 @@ class RoomDraft(BaseModel):
     origin: str | None = Field(None, description="The room's id in the file when the page loaded it.")
     id: str
     name: str | None = None
-    polygon: list[tuple[Metres, Metres]] = Field(max_length=100)
+    polygon: list[tuple[Metres, Metres]] = Field(max_length=MAX_POLYGON_CORNERS)
     loiter_limit_s: float | None = None
 
 
