@@ -361,7 +361,7 @@ class QuietDuplicatesConfig(Strict):
         description="The rule holds in frames with fewer boxes at `confidence` or more than this; in a "
         "crowd a box inside another is someone standing behind.",
     )
-    below: float = Field(0.25, gt=0, le=1, description="Only boxes scoring under this can be a second box.")
+    below: float = Field(0.1, gt=0, le=1, description="Only boxes scoring under this can be a second box.")
     inside: float = Field(
         0.7, ge=0.3, le=1, description="A share of the box's area lying inside a more confident box."
     )

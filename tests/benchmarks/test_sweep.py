@@ -64,7 +64,7 @@ def test_with_a_face_floor_faint_boxes_count_only_with_a_face_seen() -> None:
 
 def test_the_quiet_frames_rule_is_scored_as_the_pipeline_counts() -> None:
     """A faint box inside a person counts in a quiet frame only with the rule off."""
-    twice = make_detections([(100, 100, 160, 300), (115, 130, 155, 230)], [0.8, 0.1])
+    twice = make_detections([(100, 100, 160, 300), (115, 130, 155, 230)], [0.8, 0.05])
     found = [(twice, FRAME)] * 3
 
     assert smoothed_counts(found, 0.04, 0.5, None) == [2, 2, 2]
