@@ -30,7 +30,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -838,6 +838,26 @@ def warning_episodes(day: BranchDay, alerts: Sequence[tuple[float, float]]) -> l
     return episodes
 
 
+WARNING_VARIANTS = (
+    ("as is", 1, None),
+    ("2 minutes in a row", 2, None),
+    ("5 minutes in a row", 5, None),
+    ("within 10 minutes only", 1, 600.0),
+)
+
+
+def filtered(day: BranchDay, minutes: int = 1, within_s: float | None = None) -> BranchDay:
+    """The day with its warnings only from the `minutes`-th warned minute in a row on, and only
+    those that reach the raise level within `within_s`: ways to trade recall for precision."""
+    kept: list[float | None] = []
+    streak = 0
+    for ahead in day.warning_s:
+        ahead = ahead if ahead is not None and (within_s is None or ahead <= within_s) else None
+        streak = streak + 1 if ahead is not None else 0
+        kept.append(ahead if streak >= minutes else None)
+    return replace(day, warning_s=kept)
+
+
 def score_warnings(days: Sequence[BranchDay], scenario: BranchScenario) -> WarningScore:
     alerts = warned = warnings = followed = 0
     leads: list[float] = []
@@ -957,6 +977,21 @@ class BranchResult:
                 f"{_pct(w.recall):>10} {w.warnings:>8} {_pct(w.false_share):>6} {lead:>6} "
                 f"{occ.mae:>7.1f} {_pct(st.over_target):>7} {st.p90_wait_s / 60:>6.1f} m "
                 f"{st.counter_hours_per_day:>9.1f}"
+            )
+        days = self.scored(self.fixed)
+        half = len(days) // 2
+        lines.append(
+            f"warning variants, fixed {s.counters} (first {half} scored days | the {len(days) - half} "
+            "after): warned>=10 / without an alert"
+        )
+        for name, minutes, within in WARNING_VARIANTS:
+            first, later = (
+                score_warnings([filtered(d, minutes, within) for d in part], s)
+                for part in (days[:half], days[half:])
+            )
+            lines.append(
+                f"  {name:24} {_pct(first.recall):>5} / {_pct(first.false_share):>4} | "
+                f"{_pct(later.recall):>5} / {_pct(later.false_share):>4}"
             )
         surge_days = [d for d in self.scored(self.fixed) if d.surge is not None]
         on_surges = score_warnings(surge_days, s)

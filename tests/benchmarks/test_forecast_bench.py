@@ -13,6 +13,7 @@ from benchmarks.queue_sim import (
     BranchResult,
     BranchScenario,
     alert_times,
+    filtered,
     simulate_branch,
     warning_episodes,
 )
@@ -52,6 +53,20 @@ def test_warnings_are_held_and_silent_during_an_alert() -> None:
     # minutes 1 and 4 are one warning (a gap under WARNING_HOLD_S); 17 stands alone; 18-20 are
     # inside the alert
     assert warning_episodes(day, alerts) == [(60.0, 300.0), (17 * 60.0, 18 * 60.0)]
+
+
+@pytest.mark.parametrize(
+    ("minutes", "within_s", "kept"),
+    [
+        (1, None, [None, 600.0, 900.0, None, 300.0]),  # as is
+        (2, None, [None, None, 900.0, None, None]),  # from the second warned minute in a row
+        (1, 600.0, [None, 600.0, None, None, 300.0]),  # only those reaching the level within 10 min
+    ],
+)
+def test_warning_variants(minutes: int, within_s: float | None, kept: list[float | None]) -> None:
+    day = _day([0] * 5, [None, 600.0, 900.0, None, 300.0])
+    assert filtered(day, minutes, within_s).warning_s == kept
+    assert filtered(_day([]), minutes, within_s).warning_s == []
 
 
 @pytest.fixture(scope="module")
