@@ -65,7 +65,8 @@ async function sendFloor() {
   const revision = floor.revision;
   const answer = await api("/api/floor", { method: "POST", body: JSON.stringify({ revision, floor: floorToServer() }) });
   const body = await answer.json();
-  if (!answer.ok) {  // a value the page let through (a number out of range): said, the last view kept
+  if (!answer.ok) {  // a value the page let through (a number out of range): said once, the last view kept
+    floor.sent = revision;
     showNotice("bad", body.error.message, (body.error.problems || []).map(p => p.path + ": " + p.message));
     return;
   }
@@ -199,8 +200,9 @@ function planBounds() {
   for (const c of floor.calibs.values()) for (const pair of c.points) if (pair.floor) points.push(pair.floor);
   points.push(...roomDrawing, ...PLAN_LEAST);
   const xs = points.map(p => p[0]), ys = points.map(p => p[1]);
-  return [Math.floor(Math.min(...xs)) - 1, Math.floor(Math.min(...ys)) - 1,
-          Math.ceil(Math.max(...xs)) + 1, Math.ceil(Math.max(...ys)) + 1];
+  const margin = 4;  // metres of paper around: a camera's name beside its footprint
+  return [Math.floor(Math.min(...xs)) - margin, Math.floor(Math.min(...ys)) - margin,
+          Math.ceil(Math.max(...xs)) + margin, Math.ceil(Math.max(...ys)) + margin];
 }
 
 function planSize() {
@@ -313,7 +315,7 @@ function renderPlan() {
     const near = fit.footprint[Math.floor(fit.footprint.length * 5 / 8)];
     const [cx, cy] = toPlan(centre(fit.footprint)), [nx, ny] = toPlan(near);
     const away = Math.hypot(nx - cx, ny - cy) || 1;
-    const [lx, ly] = [nx + (nx - cx) / away * 20, ny + (ny - cy) / away * 20];  // beyond it, on the paper
+    const [lx, ly] = [nx + (nx - cx) / away * 34, ny + (ny - cy) / away * 34];  // beyond it, on the paper
     planLabel(fit.camera, Math.min(w - 40, Math.max(40, lx)), Math.min(planBox.height - 34, Math.max(14, ly)),
               cameraColour(fit.camera));
   }

@@ -263,6 +263,7 @@ async function poll() {
     for (const cam of cams.values()) {  // a change made while the connection was lost
       if (cam.sent !== cam.revision && cam.timer === null) await sendDraft(cam);
     }
+    if (floor.sent !== floor.revision && floor.timer === null) await sendFloor();
   } catch (error) {
     // offline or refused: said on the page; asked again below
   }
