@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from api.counters import counters_open, next_change
@@ -60,6 +60,7 @@ class QueueWatch:
         self._holidays = public_holidays(country)
         self._arrivals: dict[ZoneKey, tuple[float, ArrivalForecast | None]] = {}
         self._rates: dict[ZoneKey, float] = {}  # the last service rate known
+        self._past: dict[ZoneKey, tuple[date, list[tuple[float, float]]]] = {}  # arrivals before today
         self.figures: dict[ZoneKey, ZoneQueue] = {}
 
     def counters(self, view: ZoneView, at: float) -> tuple[int | None, float | None]:
@@ -122,8 +123,17 @@ class QueueWatch:
         cached = self._arrivals.get(view.key)
         if cached is not None and cached[0] == begins:
             return cached[1], begins if cached[1] is not None else None
-        lookback = (self._settings.lookback_weeks * 7 + 1) * 86400.0
-        pairs = self._storage.arrivals(view.key, begins - lookback, begins, step)
+        # The days before today never change: read once a day, today's steps at every step.
+        today = datetime.fromtimestamp(begins, self._tz).date()
+        midnight = datetime.combine(today, time(0), self._tz).timestamp()
+        past = self._past.get(view.key)
+        if past is None or past[0] != today:
+            lookback = (self._settings.lookback_weeks * 7 + 1) * 86400.0
+            past = self._past[view.key] = (
+                today,
+                self._storage.arrivals(view.key, midnight - lookback, midnight, step),
+            )
+        pairs = past[1] + self._storage.arrivals(view.key, midnight, begins, step)
         series = series_from_counts(pairs, self._tz, step)
         forecast = None
         if series is not None:

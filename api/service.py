@@ -373,7 +373,11 @@ class Runtime:
         if minute == self._queue_minute:
             return []
         self._queue_minute = minute
-        figures = self._queue.minute(self._engine.zones(), at, self._readings is not None)
+        # Zones with a rule or counters only: the figures read weeks of stored minutes per zone,
+        # which an edge reporting thousands of zones (a misconfiguration) must not multiply.
+        counted = set(self._storage.counter_zones())
+        views = [view for view in self._engine.zones() if view.rule is not None or view.key in counted]
+        figures = self._queue.minute(views, at, self._readings is not None)
         notices: list[Notice] = []
         for key, figure in figures.items():
             notices += self._engine.foresee(key, figure.outlook.warning_s, at)

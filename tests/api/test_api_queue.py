@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,8 +14,10 @@ from api_support import FakeClock
 from prometheus_client import CollectorRegistry
 
 from api.counters import CounterSetting
-from api.domain import Reading, Role, Snapshot, ZoneKey
+from api.domain import Reading, Role, Snapshot, State, ZoneKey
+from api.engine import ZoneView
 from api.metrics import ApiMetrics
+from api.queueing import QueueWatch
 from api.readings import MinuteRow
 from api.rules import RuleSpec
 from api.schemas import ZoneOut
@@ -133,3 +136,52 @@ def test_the_early_warning_is_a_state_and_an_event(open_runtime: Callable[[int, 
     assert (event.state, event.raise_level, event.occupancy) == ("warning", 10, 8.0)
     calm = zone(open_runtime(15, 40))
     assert calm.state == "ok" and calm.warning is None
+
+
+class CountingStorage(Storage):
+    """The real SQLite store, counting what the queue figures ask of it."""
+
+    reads: list[tuple[float, float]]
+
+    def arrivals(self, key: ZoneKey, start: float, end: float, step_s: int) -> list[tuple[float, float]]:
+        self.reads.append((start, end))
+        return super().arrivals(key, start, end, step_s)
+
+
+def test_earlier_days_are_read_once_a_day(tmp_path: Path) -> None:
+    storage = CountingStorage.open(tmp_path / "api.sqlite3")
+    assert isinstance(storage, CountingStorage)
+    storage.reads = []
+    with storage.transaction():
+        for day in workdays_before(TODAY, 3):
+            storage.save_readings(minutes(day, 8, 16))
+    watch = QueueWatch(storage, BERLIN)
+    view = ZoneView(KEY, State.OK, None, 3.0, NOW, None, True, RuleSpec(raise_level=10, clear_level=2), None)
+    midnight = datetime(2025, 11, 24, tzinfo=BERLIN).timestamp()
+    for at in (NOW, NOW + 60, NOW + 900, NOW + 1800):  # a step, a minute on, two steps on
+        watch.minute([view], at, stored=True)
+    earlier = [r for r in storage.reads if r[1] == midnight]
+    today = [r for r in storage.reads if r[0] == midnight]
+    assert len(earlier) == 1 and len(today) == 3  # earlier days once; today at each new step
+    assert watch.figures[KEY].arrivals is not None
+    storage.close()
+
+
+def test_a_zone_without_rule_or_counters_gets_no_figures(make_settings: Callable[..., Settings]) -> None:
+    """Weeks of stored minutes are read per zone: only for zones someone set a rule or counters for."""
+    settings = make_settings()
+    storage = Storage.open(settings.database)
+    with storage.transaction():
+        for day in workdays_before(TODAY, 15):
+            storage.save_readings(minutes(day, 8, 16))
+    storage.close()
+    clock = FakeClock(NOW)
+    runtime = Runtime.open(settings, ApiMetrics(CollectorRegistry()), clock, OneZone(clock))
+    try:
+        asyncio.run(runtime.poll_once())
+        assert (zone(runtime).forecast, zone(runtime).counters_open) == (None, None)
+        runtime.set_counters(KEY, 2, Role.DESK)
+        asyncio.run(runtime.poll_once())
+        assert zone(runtime).forecast is not None and zone(runtime).counters_open == 2
+    finally:
+        asyncio.run(runtime.stop())
