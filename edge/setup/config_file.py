@@ -309,6 +309,22 @@ def validate_layout(path: Path, camera_id: str, layout: Layout) -> CameraConfig:
 
 
 def _with_layouts(path: Path, layouts: dict[str, Layout]) -> Config:
+    return parse_edited(path, layouts_edit(layouts))
+
+
+def layouts_edit(layouts: dict[str, Layout]) -> Callable[[Any], None]:
+    """The edit of a YAML document that writes these cameras' layouts into it."""
+
+    def edit(document: Any) -> None:
+        for camera_id, layout in layouts.items():
+            set_layout(document, camera_id, layout)
+
+    return edit
+
+
+def parse_edited(path: Path, edit: Callable[[Any], None]) -> Config:
+    """The file as it is now with `edit` applied to its document, checked by the config model
+    (ConfigError: what is wrong, by field path). Nothing is written."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -316,16 +332,10 @@ def _with_layouts(path: Path, layouts: dict[str, Layout]) -> Config:
     if not isinstance(data, MutableMapping):
         raise ConfigError([("(file)", f"{path} no longer holds a configuration")])
     document = copy.deepcopy(data)
-    for camera_id, layout in layouts.items():
-        set_layout(document, camera_id, layout)
+    edit(document)
     return parse_config(document, path.resolve().parent)
 
 
 def save_layouts(path: Path, layouts: dict[str, Layout]) -> Path:
     """Write every camera's layout into the file (see rewrite_config); returns the backup's path."""
-
-    def edit(document: Any) -> None:
-        for camera_id, layout in layouts.items():
-            set_layout(document, camera_id, layout)
-
-    return rewrite_config(path, edit)
+    return rewrite_config(path, layouts_edit(layouts))

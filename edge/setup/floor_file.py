@@ -5,22 +5,22 @@ stays named as it was)."""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import MutableMapping, MutableSequence
+from collections.abc import Callable, MutableMapping, MutableSequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from edge.config import Config, ConfigError, RoomConfig, parse_config
+from edge.config import Config, RoomConfig
 from edge.setup.config_file import (
     DIGITS,
     Layout,
     _mapping,
     _put,
     _replace_items,
+    layouts_edit,
+    parse_edited,
     rewrite_config,
-    set_layout,
     write_outline,
 )
 from edge.setup.plan import CalibrationDraft, FloorDraft, RoomDraft
@@ -124,10 +124,9 @@ def _block(items: list[Any]) -> Any:
     return CommentedSeq(items)
 
 
-def _edit(layouts: dict[str, Layout], floor: FloorDraft) -> Any:
+def _edit(layouts: dict[str, Layout], floor: FloorDraft) -> Callable[[Any], None]:
     def edit(document: Any) -> None:
-        for camera_id, layout in layouts.items():
-            set_layout(document, camera_id, layout)
+        layouts_edit(layouts)(document)
         set_floor(document, floor)
 
     return edit
@@ -136,15 +135,7 @@ def _edit(layouts: dict[str, Layout], floor: FloorDraft) -> Any:
 def validate_site(path: Path, layouts: dict[str, Layout], floor: FloorDraft) -> Config:
     """The site as it would run with these layouts and this floor plan, checked by the config model
     against the file as it is now (ConfigError: what is wrong, by field path). Nothing is written."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ConfigError([("(file)", f"cannot read {path} again: {error}")]) from None
-    if not isinstance(data, MutableMapping):
-        raise ConfigError([("(file)", f"{path} no longer holds a configuration")])
-    document = copy.deepcopy(data)
-    _edit(layouts, floor)(document)
-    return parse_config(document, path.resolve().parent)
+    return parse_edited(path, _edit(layouts, floor))
 
 
 def save_site(path: Path, layouts: dict[str, Layout], floor: FloorDraft) -> Path:
