@@ -9,8 +9,6 @@ from collections.abc import Callable, MutableMapping, MutableSequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from edge.config import Config, RoomConfig
 from edge.setup.config_file import (
     DIGITS,
@@ -87,17 +85,10 @@ def _calibration(camera: MutableMapping[str, Any], draft: CalibrationDraft | Non
 
 def _plain(value: object) -> Any:
     """A node as plain lists, dicts and floats, to compare with what the page sent."""
-    try:
-        return yaml.safe_load(yaml.safe_dump(_unwrap(value)))
-    except yaml.YAMLError:
-        return None
-
-
-def _unwrap(value: object) -> Any:
     if isinstance(value, MutableMapping):
-        return {str(k): _unwrap(v) for k, v in value.items()}
+        return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_unwrap(v) for v in value]
+        return [_plain(v) for v in value]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     return value
