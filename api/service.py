@@ -363,7 +363,10 @@ class Runtime:
                 self._metrics.zone_seen(key)
         notices = self._engine.observe(snapshot)
         self._record(snapshot)
-        notices += self._foresee(snapshot.taken_at)
+        try:
+            notices += self._foresee(snapshot.taken_at)
+        except Exception:  # the alerts never wait on the forecast: logged, this minute has none
+            log.exception("queue figures failed")
         self._commit(notices)
         return notices
 

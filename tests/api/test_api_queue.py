@@ -4,6 +4,7 @@ forecast, counters needed and the early warning, from stored readings (fake cloc
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -185,3 +186,22 @@ def test_a_zone_without_rule_or_counters_gets_no_figures(make_settings: Callable
         assert zone(runtime).forecast is not None and zone(runtime).counters_open == 2
     finally:
         asyncio.run(runtime.stop())
+
+
+def test_the_alert_fires_when_the_figures_fail(
+    open_runtime: Callable[[int, int], Runtime], make_settings: Callable[..., Settings]
+) -> None:
+    """A schedule the store cannot read (a database edited by hand) costs the figures, never the alert."""
+    runtime = open_runtime(15, 5)  # 8 waiting: over the raise level
+    db = sqlite3.connect(make_settings().database)
+    with db:
+        db.execute(
+            "INSERT INTO counters (site, camera, zone, at, set_by, schedule) "
+            "VALUES (?, ?, ?, ?, 'lead', '{')",
+            (*KEY, NOW - 10),
+        )
+    db.close()
+    runtime.set_rule(KEY, RuleSpec(raise_level=5, clear_level=2, min_above_s=0))  # the figures anew
+    fired = asyncio.run(runtime.poll_once())
+    assert [n.type.value for n in fired] == ["alert.fired"]
+    assert zone(runtime).state == "firing"
