@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import bisect
+import functools
 import heapq
 import json
 import math
@@ -570,6 +571,7 @@ class BranchDay:
     counters: list[int] = field(default_factory=list)
     warning_s: list[float | None] = field(default_factory=list)  # early_warning's answer (open minutes)
     forecast: list[list[float] | None] = field(default_factory=list)  # the occupancy path then
+    reach_chance: list[float | None] = field(default_factory=list)  # reach_chance's answer then
     waits_s: list[float] = field(default_factory=list)  # of everyone who came that day
     level: float = 1.0  # the day's arrivals against the weekly profile
     surge: tuple[float, float, float] | None = None  # (start, end) seconds after opening, rate per second
@@ -691,7 +693,7 @@ def simulate_branch_run(
                 contract.service_rate(day.exits[window], day.counters[window], day.waiting[window], MINUTE_S)
                 or rate_known
             )
-            warning, path = None, None
+            warning, path, chance = None, None, None
             if not doors_open:
                 ahead = None
             elif true_rates:
@@ -714,6 +716,10 @@ def simulate_branch_run(
                 )
                 assert seen.arrival_rates is not None and seen.occupancy is not None
                 rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s
+                ahead_minutes = int(scenario.warn_ahead_s // MINUTE_S)
+                chance = reach_chance(
+                    len(queue), rates[:ahead_minutes], rate_known, open_now, scenario.raise_level
+                )
                 if policy == "advice":
                     needed = _advice(scenario, rates, rate_known, len(queue))
                     if minute == 0:
@@ -731,6 +737,7 @@ def simulate_branch_run(
                     if pending is not None and t >= pending:
                         open_now, pending = needed, None
             day.warning_s.append(warning)
+            day.reach_chance.append(chance)
             day.forecast.append(path)
             day.waiting.append(len(queue))
             day.counters.append(open_now)
@@ -770,6 +777,35 @@ def simulate_branch_run(
         counts[last_open : base + per_day] = [0.0] * (base + per_day - last_open)
         run_.days.append(day)
     return run_
+
+
+@functools.lru_cache(maxsize=100_000)
+def _minute_step(arrivals_per_ks: int, calls_per_ks: int, level: int) -> Any:
+    """One minute of the birth-death queue 0..level (level absorbing), rates per 1000 s."""
+    up, down = arrivals_per_ks / 1000, calls_per_ks / 1000
+    rates = np.zeros((level + 1, level + 1))
+    for q in range(level):
+        rates[q, q + 1] = up
+        if q:
+            rates[q, q - 1] = down
+        rates[q, q] = -rates[q].sum()
+    return np.linalg.matrix_power(np.eye(level + 1) + rates * 2.0, 30)  # 30 steps of 2 s
+
+
+def reach_chance(
+    waiting: int, arrival_rates: Sequence[float], service_rate: float, counters: int, level: int
+) -> float:
+    """The chance that the people waiting reach `level` within the minutes of arrival_rates: a
+    birth-death queue (arrivals at each minute's rate, calls at counters x service_rate while
+    someone waits), its transient distribution absorbed at the level. A warning variant."""
+    if waiting >= level:
+        return 1.0
+    state = np.zeros(level + 1)
+    state[waiting] = 1.0
+    calls = round(counters * service_rate * 1000)
+    for rate in arrival_rates:
+        state = state @ _minute_step(round(rate * 1000), calls, level)
+    return float(state[level])
 
 
 def alert_times(day: BranchDay, scenario: BranchScenario) -> list[tuple[float, float]]:
@@ -844,6 +880,15 @@ WARNING_VARIANTS = (
     ("5 minutes in a row", 5, None),
     ("within 10 minutes only", 1, 600.0),
 )
+CHANCE_LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)  # warn where reach_chance is at least this
+
+
+def by_chance(day: BranchDay, at_least: float) -> BranchDay:
+    """The day warned where the chance of reaching the raise level within warn_ahead_s is at least
+    `at_least` (instead of the fluid queue plus one spread)."""
+    return replace(
+        day, warning_s=[0.0 if c is not None and c >= at_least else None for c in day.reach_chance]
+    )
 
 
 def filtered(day: BranchDay, minutes: int = 1, within_s: float | None = None) -> BranchDay:
@@ -989,6 +1034,16 @@ class BranchResult:
                 score_warnings([filtered(d, minutes, within) for d in part], s)
                 for part in (days[:half], days[half:])
             )
+            lines.append(
+                f"  {name:24} {_pct(first.recall):>5} / {_pct(first.false_share):>4} | "
+                f"{_pct(later.recall):>5} / {_pct(later.false_share):>4}"
+            )
+        for at_least in CHANCE_LEVELS:
+            first, later = (
+                score_warnings([by_chance(d, at_least) for d in part], s)
+                for part in (days[:half], days[half:])
+            )
+            name = f"chance >= {at_least:.1f}"
             lines.append(
                 f"  {name:24} {_pct(first.recall):>5} / {_pct(first.false_share):>4} | "
                 f"{_pct(later.recall):>5} / {_pct(later.false_share):>4}"

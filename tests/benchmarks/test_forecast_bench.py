@@ -14,6 +14,7 @@ from benchmarks.queue_sim import (
     BranchScenario,
     alert_times,
     filtered,
+    reach_chance,
     simulate_branch,
     warning_episodes,
 )
@@ -67,6 +68,22 @@ def test_warning_variants(minutes: int, within_s: float | None, kept: list[float
     day = _day([0] * 5, [None, 600.0, 900.0, None, 300.0])
     assert filtered(day, minutes, within_s).warning_s == kept
     assert filtered(_day([]), minutes, within_s).warning_s == []
+
+
+@pytest.mark.parametrize(
+    ("waiting", "rates", "low", "high"),
+    [
+        (3, [], 0.0, 0.0),  # no time: no chance
+        (5, [0.1] * 5, 1.0, 1.0),  # there already
+        (0, [0.0] * 20, 0.0, 0.0),  # nobody comes
+        (4, [1 / 60], 0.3, 0.6),  # one a minute against one called, one minute: about even
+        (4, [1 / 60] * 20, 0.8, 1.0),  # ... for 20 minutes: a random walk gets there
+        (4, [3 / 60] * 20, 0.99, 1.0),  # three a minute against one: it gets there
+    ],
+)
+def test_the_chance_to_reach_the_level(waiting: int, rates: list[float], low: float, high: float) -> None:
+    chance = reach_chance(waiting, rates, 1 / 60, 1, 5)
+    assert low <= chance <= high
 
 
 @pytest.fixture(scope="module")
