@@ -72,6 +72,13 @@ def search(probe: Callable[[int], bool], max_cameras: int) -> int:
     return good
 
 
+def cameras_before(cameras: int, ladder: str) -> int:
+    """The count probed before `cameras` on a ladder like "4,6,8" (0 for the first): a count is
+    sustained only if every count below it was."""
+    below = [c for c in sorted(int(c) for c in ladder.split(",")) if c < cameras]
+    return below[-1] if below else 0
+
+
 def measure(port: int, cameras: int, fps: float, seconds: float, detector: dict[str, Any]) -> Probe:
     """Rates per camera over `seconds` once all are up (in this process)."""
     config = cameras_config(port, ["cam"], fps, detector)
@@ -143,6 +150,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--settings", default="every-frame,defaults", help=f"of {', '.join(SETTINGS)}")
+    parser.add_argument(
+        "--cameras",
+        default=None,
+        help="counts to probe, e.g. 4,6,8: each setting at each count in turn, so that a machine whose "
+        "load drifts weighs on all settings alike (default: search each setting's largest)",
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -164,18 +177,25 @@ def main() -> None:
             f"{'setting':<12} "
             + " ".join(f"{c:>{w}}" for c, w in zip(columns, (7, 8, 6, 5, 8, 8), strict=True))
         )
-        for name in names:
 
-            def probe(cameras: int, name: str = name) -> bool:
-                p = probe_in_child(name, port, cameras, args.fps, args.seconds)
-                print(
-                    f"{name:<12} {cameras:>7} {p.slowest:8.2f} {p.mean:6.2f} {p.busy:5.0%} {p.detected:8.0%} "
-                    f"{p.rss_mib:4.0f} MiB  {'yes' if p.sustained(args.fps) else 'no'}",
-                    flush=True,
-                )
-                return p.sustained(args.fps)
+        def probe(cameras: int, name: str) -> bool:
+            p = probe_in_child(name, port, cameras, args.fps, args.seconds)
+            print(
+                f"{name:<12} {cameras:>7} {p.slowest:8.2f} {p.mean:6.2f} {p.busy:5.0%} {p.detected:8.0%} "
+                f"{p.rss_mib:4.0f} MiB  {'yes' if p.sustained(args.fps) else 'no'}",
+                flush=True,
+            )
+            return p.sustained(args.fps)
 
-            found[name] = search(probe, args.max_cameras)
+        if args.cameras:
+            found = dict.fromkeys(names, 0)
+            for cameras in sorted(int(c) for c in args.cameras.split(",")):
+                for name in names:
+                    if probe(cameras, name) and found[name] == cameras_before(cameras, args.cameras):
+                        found[name] = cameras
+        else:
+            for name in names:
+                found[name] = search(lambda cameras, name=name: probe(cameras, name), args.max_cameras)
     finally:
         server.kill()
     print()

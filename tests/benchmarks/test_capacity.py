@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.capacity import SETTINGS, Probe, search
+from benchmarks.capacity import SETTINGS, Probe, cameras_before, search
 from edge.config import OpenvinoDetectorConfig
 
 
@@ -35,3 +35,12 @@ def test_a_count_is_sustained_when_the_slowest_camera_keeps_95_percent(
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_every_setting_is_a_valid_detector_section(name: str) -> None:
     OpenvinoDetectorConfig.model_validate(SETTINGS[name][1])
+
+
+@pytest.mark.parametrize(
+    ("cameras", "ladder", "before"), [(4, "4", 0), (4, "4,6,8", 0), (8, "8,4,6", 6), (6, "2,4,6,10", 4)]
+)
+def test_a_ladder_count_is_sustained_only_after_the_count_below_it(
+    cameras: int, ladder: str, before: int
+) -> None:
+    assert cameras_before(cameras, ladder) == before
