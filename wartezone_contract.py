@@ -19,6 +19,7 @@ ZONE_LABELS = ("site", "camera", "zone")
 # --- the edge's exposition (families; counters gain _total, histograms _bucket/_sum/_count) ----
 ZONE_INFO = "wartezone_zone"  # an info metric: wartezone_zone_info{site,camera,zone,name} 1
 ZONE_NAME_LABEL = "name"  # the zone's display name from the edge config (the id where none is set)
+ZONE_ROOM_LABEL = "room"  # on zone_info, only where set: the room of the floor plan the zone is part of
 ZONE_OCCUPANCY = "wartezone_zone_occupancy"
 ZONE_LOITERING = "wartezone_zone_loitering"
 ZONE_LONGEST_DWELL = "wartezone_zone_longest_dwell_seconds"

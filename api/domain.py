@@ -44,10 +44,13 @@ class Role(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """Occupancy of one zone at one time (the edge's last analysed frame where it says so)."""
+    """Occupancy of one zone at one time (the edge's last analysed frame where it says so).
+    partial: a room's count while one of its cameras is down or late (or a member zone of a room
+    added across boxes is unknown): at least this many, never fewer."""
 
     occupancy: float
     at: float
+    partial: bool = False
 
 
 class Unknown(StrEnum):
@@ -81,6 +84,9 @@ class Snapshot:
     entries_total, exits_total: the edge's counters as read (scraped directly; Prometheus keeps its
     own history). recent_exits: people who left each zone in the last EXPECTED_WAIT_WINDOW_S, only
     where the input has seen that whole window (the expected wait's denominator).
+    zones_unknown: why a zone that is not a camera's own (a room added across boxes) is unknown.
+    room_members: each room the API adds up from zones on several boxes (its key under camera
+    "floor"), and the zones it adds.
     """
 
     taken_at: float
@@ -92,6 +98,8 @@ class Snapshot:
     entries_total: dict[ZoneKey, float] = field(default_factory=dict)
     exits_total: dict[ZoneKey, float] = field(default_factory=dict)
     recent_exits: dict[ZoneKey, float] = field(default_factory=dict)
+    zones_unknown: dict[ZoneKey, Why] = field(default_factory=dict)
+    room_members: dict[ZoneKey, tuple[ZoneKey, ...]] = field(default_factory=dict)
 
 
 class Clock(Protocol):

@@ -19,6 +19,9 @@ Per zone, with its rule (raise level R, clear level C < R):
 - unknown     the camera is down or its occupancy cannot be read (zone.unknown); an open alert
               stays open: not being able to see is not all clear
 Outside opening hours a zone is ok and an open alert ends with reason "closed".
+A partial count (a room with a camera down or late: at least this many) counts as at or above R
+when it is, and may fire; below R it neither ends a run above R nor counts as at or below C: an
+alert never resolves on a partial count.
 """
 
 from __future__ import annotations
@@ -101,6 +104,7 @@ class ZoneView:
     above_since: float | None = None  # first reading of the run at or above the raise level
     resolved_at: float | None = None  # end of the last alert (its cooldown runs from here)
     warned_until: float | None = None  # the early warning holds until then (state warning)
+    partial: bool = False  # the count is a lower bound (a room lacks a camera)
 
 
 class NothingToAcknowledge(Exception):
@@ -124,6 +128,7 @@ class _Zone:
     ever_known: bool = False
     announced_unknown: bool = False
     warned_until: float | None = None  # the early warning holds until then
+    partial: bool = False
 
 
 class AlertEngine:
@@ -185,6 +190,7 @@ class AlertEngine:
             z.above_since,
             z.resolved_at,
             z.warned_until,
+            z.partial,
         )
 
     # -- what people do ------------------------------------------------------------------------
@@ -241,7 +247,9 @@ class AlertEngine:
             z = self._zone(key)
             reading = snapshot.zones.get(key)
             if reading is None:
-                why = snapshot.cameras_down.get((key.site, key.camera), NO_SERIES)
+                why = snapshot.zones_unknown.get(key) or snapshot.cameras_down.get(
+                    (key.site, key.camera), NO_SERIES
+                )
                 self._unknown(z, rules.get(key), snapshot.taken_at, why, notices)
             else:
                 self._known(z, rules.get(key), reading, notices)
@@ -261,6 +269,7 @@ class AlertEngine:
             z.announced_unknown = True
         z.why = why
         z.occupancy = None
+        z.partial = False
         z.above_since = z.below_since = None
         z.run_peak = 0.0
         self._set_state(z, State.UNKNOWN, t)
@@ -270,10 +279,10 @@ class AlertEngine:
     def _known(self, z: _Zone, rule: RuleSpec | None, reading: Reading, notices: list[Notice]) -> None:
         t = max(reading.at, z.observed_at if z.observed_at is not None else -math.inf)
         returning = z.state is State.UNKNOWN and z.announced_unknown
-        z.occupancy, z.observed_at, z.why = reading.occupancy, t, None
+        z.occupancy, z.observed_at, z.why, z.partial = reading.occupancy, t, None, reading.partial
         z.ever_known = True
         mine: list[Notice] = []
-        self._evaluate(z, rule, reading.occupancy, t, mine)
+        self._evaluate(z, rule, reading.occupancy, t, mine, reading.partial)
         if returning:
             z.announced_unknown = False
             mine.insert(
@@ -282,7 +291,13 @@ class AlertEngine:
         notices.extend(mine)
 
     def _evaluate(
-        self, z: _Zone, rule: RuleSpec | None, occupancy: float, t: float, notices: list[Notice]
+        self,
+        z: _Zone,
+        rule: RuleSpec | None,
+        occupancy: float,
+        t: float,
+        notices: list[Notice],
+        partial: bool = False,
     ) -> None:
         if rule is None:
             z.open_now = None
@@ -298,17 +313,18 @@ class AlertEngine:
             self._set_state(z, State.OK, t)
             return
 
-        if occupancy >= rule.raise_level:
+        above = occupancy >= rule.raise_level
+        if above:
             z.above_since = t if z.above_since is None else z.above_since
             z.run_peak = max(z.run_peak, occupancy)
-        else:
+        elif not partial:  # a partial count below R may be a full one above it: the run holds
             z.above_since = None
             z.run_peak = 0.0
 
         if z.alert is not None:
             if occupancy > z.alert.peak_occupancy:
                 z.alert = self._changed_alert(replace(z.alert, peak_occupancy=occupancy))
-            if occupancy <= rule.clear_level:
+            if occupancy <= rule.clear_level and not partial:  # never all clear on a lower bound
                 z.below_since = t if z.below_since is None else z.below_since
                 if t - z.below_since >= rule.min_below_s:
                     self._resolve(
@@ -329,7 +345,7 @@ class AlertEngine:
 
         z.below_since = None
         cooling = z.resolved_at is not None and t < z.resolved_at + rule.cooldown_s
-        if z.above_since is not None and t - z.above_since >= rule.min_above_s and not cooling:
+        if above and z.above_since is not None and t - z.above_since >= rule.min_above_s and not cooling:
             alert = self._changed_alert(
                 Alert(self._next_id, z.key, rule.raise_level, z.above_since, t, z.run_peak)
             )

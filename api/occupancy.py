@@ -2,7 +2,10 @@
 
 Both turn what they read into the same samples (metric name, labels, value) and then into one
 Snapshot, so the rules for "unknown" live in one place: a camera that is down, that has no recent
-frame, or whose edge cannot be read makes its zones unknown, never 0 people.
+frame, or whose edge cannot be read makes its zones unknown, never 0 people. A room (camera "floor")
+that lacks a camera is partial: its count is at least what it says. A room whose cameras are on
+different boxes is added up here from the zones that name it (`room` on wartezone_zone_info), unless
+a box counts it itself; their areas must not overlap.
 """
 
 from __future__ import annotations
@@ -27,12 +30,15 @@ from wartezone_contract import (
     CAMERA_UP,
     EXPECTED_WAIT_WINDOW,
     ID_PATTERN,
+    ROOM_CAMERA,
     ZONE_ENTRIES,
     ZONE_EXITS,
     ZONE_INFO,
     ZONE_LABELS,
     ZONE_NAME_LABEL,
     ZONE_OCCUPANCY,
+    ZONE_PARTIAL,
+    ZONE_ROOM_LABEL,
 )
 
 log = logging.getLogger(__name__)
@@ -41,7 +47,15 @@ ZONE_INFO_SERIES = ZONE_INFO + "_info"  # an info metric's one series
 ENTRIES_SERIES = ZONE_ENTRIES + "_total"  # a counter's series
 EXITS_SERIES = ZONE_EXITS + "_total"
 # The metrics of the edge/API contract (tests/contract/edge_exposition.prom) read here.
-READ_METRICS = (ZONE_INFO_SERIES, ZONE_OCCUPANCY, CAMERA_UP, CAMERA_LAST_FRAME, ENTRIES_SERIES, EXITS_SERIES)
+READ_METRICS = (
+    ZONE_INFO_SERIES,
+    ZONE_OCCUPANCY,
+    ZONE_PARTIAL,
+    CAMERA_UP,
+    CAMERA_LAST_FRAME,
+    ENTRIES_SERIES,
+    EXITS_SERIES,
+)
 # The text format names an info family by its series (TYPE ..._info gauge) and a counter family
 # without _total; OpenMetrics the other way round for info.
 READ_FAMILIES = (*READ_METRICS, ZONE_INFO, ZONE_ENTRIES, ZONE_EXITS)
@@ -257,6 +271,8 @@ def snapshot_from_samples(
     last_frame: dict[Camera, float] = {}
     occupancy: dict[ZoneKey, float] = {}
     names: dict[ZoneKey, str] = {}
+    rooms: dict[ZoneKey, str] = {}  # a zone -> the room it is part of
+    partial: dict[ZoneKey, bool] = {}  # the rooms a box counts itself: whether they lack a camera
     counters: dict[str, dict[ZoneKey, float]] = {ENTRIES_SERIES: {}, EXITS_SERIES: {}}
     for sample in samples:
         labels = sample.labels
@@ -267,6 +283,13 @@ def snapshot_from_samples(
         if sample.name == ZONE_INFO_SERIES:
             if zone := labels.get(ZONE):
                 names[ZoneKey(site, camera, zone)] = labels.get(ZONE_NAME_LABEL, "").strip() or zone
+                if (room := labels.get(ZONE_ROOM_LABEL)) and camera != ROOM_CAMERA:
+                    if ID.fullmatch(room):
+                        rooms[ZoneKey(site, camera, zone)] = room
+                    else:
+                        found.append(
+                            f"{ZONE_INFO_SERIES} with a {ZONE_ROOM_LABEL} that is not an id: {labels}"
+                        )
             else:
                 found.append(f"{ZONE_INFO_SERIES} sample without a zone label: {labels}")
             continue
@@ -289,6 +312,12 @@ def snapshot_from_samples(
             if key in occupancy:
                 found.append(f"{ZONE_OCCUPANCY} for {key} appears twice; the larger value is used")
             occupancy[key] = max(sample.value, occupancy.get(key, -math.inf))
+        elif sample.name == ZONE_PARTIAL:
+            if zone := labels.get(ZONE):
+                key = ZoneKey(site, camera, zone)
+                partial[key] = partial.get(key, False) or sample.value != 0
+            else:
+                found.append(f"{ZONE_PARTIAL} sample without a zone label: {labels}")
         elif sample.name == CAMERA_UP:
             up[cam] = max(sample.value, up.get(cam, -math.inf))
         elif sample.name == CAMERA_LAST_FRAME:
@@ -303,11 +332,21 @@ def snapshot_from_samples(
         elif cam in last_frame and now - last_frame[cam] > stale_after_s:
             down[cam] = Why(Unknown.NO_FRAMES, f"no analysed frame for {now - last_frame[cam]:.0f} s")
     zones = {
-        key: Reading(value, last_frame.get((key.site, key.camera), now))
+        key: Reading(value, last_frame.get((key.site, key.camera), now), partial.get(key, False))
         for key, value in occupancy.items()
         if (key.site, key.camera) not in down
     }
     reported = {key: key.zone for key in occupancy} | names
+    members = room_members(rooms, {*occupancy, *partial})
+    unknown: dict[ZoneKey, Why] = {}
+    for room_key, keys in members.items():
+        reported.setdefault(room_key, room_key.zone)
+        if reading := room_reading([zones.get(key) for key in keys]):
+            zones[room_key] = reading
+        else:
+            unknown[room_key] = Why(
+                Unknown.NOT_COUNTED, f"no zone of the room is counted ({', '.join(map(str, keys))})"
+            )
     return Snapshot(
         now,
         zones,
@@ -315,9 +354,49 @@ def snapshot_from_samples(
         tuple(found),
         reported,
         complete,
-        entries_total=counters[ENTRIES_SERIES],
-        exits_total=counters[EXITS_SERIES],
+        entries_total=room_sums(counters[ENTRIES_SERIES], members),
+        exits_total=room_sums(counters[EXITS_SERIES], members),
+        zones_unknown=unknown,
+        room_members=members,
     )
+
+
+def room_members(rooms: dict[ZoneKey, str], counted: set[ZoneKey]) -> dict[ZoneKey, tuple[ZoneKey, ...]]:
+    """The rooms to add up from zones: each room (its key under camera "floor") that some zone
+    names and no box counts itself (counted: the keys with an occupancy or partial series), with
+    its zones in order."""
+    found: dict[ZoneKey, list[ZoneKey]] = {}
+    for key, room in sorted(rooms.items()):
+        room_key = ZoneKey(key.site, ROOM_CAMERA, room)
+        if room_key not in counted:
+            found.setdefault(room_key, []).append(key)
+    return {room: tuple(keys) for room, keys in found.items()}
+
+
+def room_reading(readings: list[Reading | None]) -> Reading | None:
+    """A room added up from its zones: the sum of those known, as of the oldest of their frames;
+    partial while one is unknown or partial; None (unknown) while none is known."""
+    known = [r for r in readings if r is not None]
+    if not known:
+        return None
+    return Reading(
+        sum(r.occupancy for r in known),
+        min(r.at for r in known),
+        len(known) < len(readings) or any(r.partial for r in known),
+    )
+
+
+def room_sums(
+    values: dict[ZoneKey, float], members: dict[ZoneKey, tuple[ZoneKey, ...]]
+) -> dict[ZoneKey, float]:
+    """The values with each added room's, the sum of its zones', where every zone has one: a sum
+    that lacks a zone would fall and read as a counter reset."""
+    added = {
+        room: sum(values[key] for key in keys)
+        for room, keys in members.items()
+        if all(key in values for key in keys)
+    }
+    return {**values, **added}
 
 
 class ScrapeSource:
@@ -451,7 +530,7 @@ class PrometheusSource:
             and not math.isnan(sample.value)
         }
         snapshot = snapshot_from_samples(samples, now, self.settings.stale_after_s, problems)
-        return replace(snapshot, recent_exits=recent)
+        return replace(snapshot, recent_exits=room_sums(recent, snapshot.room_members))
 
     def _within_limits(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
         """Each edge box (Prometheus's `instance` label) within the limits, as a scraped target is."""

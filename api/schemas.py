@@ -113,6 +113,16 @@ class ZoneOut(ZoneRef):
     state: State
     since: datetime | None = Field(description="When the zone entered this state.")
     occupancy: float | None
+    partial: bool = Field(
+        description='The count is a lower bound: a room (camera "floor") with one of its cameras down or '
+        'late, or a room added across boxes with a member zone unknown. Show it as "at least" the '
+        "occupancy. An alert may fire on it, never end on it."
+    )
+    members: list[str] | None = Field(
+        description="A room whose cameras are on different edge boxes: the zones (site/camera/zone) the "
+        "API adds up for it, whose areas must not overlap (a person in two of them counts twice). "
+        "Null for a zone or a room an edge box counts itself."
+    )
     observed_at: datetime | None = Field(description="Time of the last reading (the edge's frame time).")
     reason: str | None = Field(description="Why the zone is unknown, technically (camera down, ...).")
     reason_kind: Unknown | None = Field(description="Why the zone is unknown, as a kind to put into words.")
@@ -167,9 +177,11 @@ class ZoneOut(ZoneRef):
         entry: ZoneEntry | None,
         recent_exits: float | None = None,
         queue: ZoneQueue | None = None,
+        members: tuple[ZoneKey, ...] | None = None,
     ) -> ZoneOut:
         """recent_exits: people who left the zone in the expected wait's window, where known;
-        queue: the zone's queue figures of the last minute."""
+        queue: the zone's queue figures of the last minute; members: the zones a room across
+        boxes adds up."""
         rule = view.rule
         pause_until = None
         if rule is not None and view.state is State.RESOLVED and view.resolved_at is not None:
@@ -188,6 +200,8 @@ class ZoneOut(ZoneRef):
             state=view.state,
             since=utc(view.since),
             occupancy=view.occupancy,
+            partial=view.partial,
+            members=None if members is None else [str(key) for key in members],
             observed_at=utc(view.observed_at),
             reason=None if view.why is None else view.why.detail,
             reason_kind=None if view.why is None else view.why.kind,

@@ -86,6 +86,7 @@ class Runtime:
         self._problems: tuple[str, ...] = ("not read yet",)
         self._last_read_at: float | None = None
         self._recent_exits: dict[ZoneKey, float] = {}
+        self._room_members: dict[ZoneKey, tuple[ZoneKey, ...]] = {}  # rooms added up across boxes
         # Prometheus keeps the history where it is read; elsewhere the API stores its own minutes.
         self._figures: FigureSource
         self._readings: MinuteReadings | None = None
@@ -148,6 +149,7 @@ class Runtime:
                 self._directory.entry(view.key),
                 self._recent_exits.get(view.key),
                 self._queue.figures.get(view.key),
+                self._room_members.get(view.key),
             )
             for view in self._engine.zones()
         ]
@@ -157,7 +159,11 @@ class Runtime:
         if view is None:
             return None
         return ZoneOut.of(
-            view, self._directory.entry(key), self._recent_exits.get(key), self._queue.figures.get(key)
+            view,
+            self._directory.entry(key),
+            self._recent_exits.get(key),
+            self._queue.figures.get(key),
+            self._room_members.get(key),
         )
 
     def counters(self, key: ZoneKey) -> tuple[ZoneQueue, list[CounterSetting]]:
@@ -357,6 +363,7 @@ class Runtime:
         self._problems = snapshot.problems
         self._last_read_at = snapshot.taken_at
         self._recent_exits = snapshot.recent_exits
+        self._room_members = snapshot.room_members
         self._directory.observe(snapshot)
         for key in {*snapshot.zones, *snapshot.reported}:
             if not self._engine.knows(key):

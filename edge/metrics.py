@@ -194,8 +194,10 @@ class EdgeMetrics:
         )
         for camera in config.cameras:
             for zone in camera.zones:
+                # A zone's room travels with it: the API adds up a room's zones across boxes.
+                part_of = {} if zone.room is None else {contract.ZONE_ROOM_LABEL: zone.room}
                 zone_info.labels(config.site, camera.id, zone.id).info(
-                    {contract.ZONE_NAME_LABEL: zone.name or zone.id}
+                    {contract.ZONE_NAME_LABEL: zone.name or zone.id, **part_of}
                 )
         # Rooms are zones of the reserved camera "floor" (wartezone_contract.ROOM_CAMERA): every room
         # has its name; those this box counts (a calibrated camera of it sees them) their series.

@@ -13,7 +13,7 @@ from edge.detect.base import ModelInfo
 from edge.metrics import EdgeMetrics
 from edge.zones.accounting import ZoneReading
 from edge.zones.room_steps import SiteRooms
-from tests.edge.zones.test_room_steps import IN_OVERLAP, LEFT, RIGHT, SIZE, people, site
+from tests.edge.zones.test_room_steps import IN_OVERLAP, LEFT, RIGHT, SIZE, _pairs, people, site
 
 CONTRACT = Path(__file__).parent / "contract" / "edge_exposition.prom"
 
@@ -34,8 +34,10 @@ def test_edge_exports_the_contracted_families() -> None:
                     "id": "entrance",
                     "source": {"type": "file", "path": "a.mp4"},
                     "zones": [
-                        {"id": "waiting", "name": "Wartebereich Süd", "polygon": [[0, 0], [1, 0], [1, 1]]}
+                        {"id": "waiting", "name": "Wartebereich Süd", "polygon": [[0, 0], [1, 0], [1, 1]]},
+                        {"id": "queue", "room": "wartebereich", "polygon": [[0, 0], [1, 0], [1, 1]]},
                     ],
+                    "floor_calibration": {"points": _pairs(0.0)},
                 },
                 {
                     "id": "hall",
@@ -43,11 +45,13 @@ def test_edge_exports_the_contracted_families() -> None:
                     "zones": [{"id": "bench", "polygon": [[0, 0], [1, 0], [1, 1]]}],
                 },
             ],
+            "floor": {"rooms": [{"id": "wartebereich", "polygon": [[0, 0], [12, 0], [12, 8], [0, 8]]}]},
         }
     )
     registry = CollectorRegistry()
     metrics = EdgeMetrics(registry, config, ModelInfo("m", "0" * 64, "onnxruntime", "960x1280"))
     metrics.record_frame("entrance", 1.7e9, 0.1, [ZoneReading("waiting", 7, 7, 1, 1900.0, 0)])
+    metrics.record_room("wartebereich", 1.7e9, ZoneReading("wartebereich", 9, 9, 1, 1900.0, 0), True)
     exported = _shape(generate_latest(registry).decode())
     contracted = _shape(CONTRACT.read_text())
     assert contracted, "the contract file lists no metric"
@@ -61,7 +65,18 @@ def test_edge_exports_the_contracted_families() -> None:
         for f in text_string_to_metric_families(generate_latest(registry).decode())
         if f.name == "wartezone_zone_occupancy"
     )
-    assert {s.labels["camera"] for s in occupancy.samples} == {"entrance"}
+    assert {s.labels["camera"] for s in occupancy.samples} == {"entrance", contract.ROOM_CAMERA}
+    # A zone's room travels on its info series (the API adds up a room's zones across boxes), only where set.
+    info = next(
+        f
+        for f in text_string_to_metric_families(generate_latest(registry).decode())
+        if f.name == contract.ZONE_INFO + "_info"
+    )
+    assert {
+        s.labels["zone"]: s.labels.get(contract.ZONE_ROOM_LABEL)
+        for s in info.samples
+        if s.labels["camera"] != contract.ROOM_CAMERA
+    } == {"waiting": None, "queue": "wartebereich", "bench": None}
 
 
 def test_a_zone_display_name_reaches_the_exposition_and_the_id_stands_in_without_one() -> None:

@@ -21,7 +21,12 @@ RULE = {"raise_level": 5, "clear_level": 2, "min_above_s": 10, "min_below_s": 20
 ACK = "ack"
 CAMERA_DOWN = Why(Unknown.CAMERA_DOWN, "camera down")
 
-Step = tuple[float, float | str | None]  # (seconds after T0, occupancy | None (unknown) | "ack")
+
+class AtLeast(float):
+    """A partial count in a table: a room with a camera down or late, at least this many."""
+
+
+Step = tuple[float, float | str | None]  # (seconds after T0, occupancy | AtLeast | None (unknown) | "ack")
 
 
 def book(rule: dict[str, Any] | None = RULE) -> dict[ZoneKey, RuleSpec]:
@@ -44,7 +49,7 @@ def drive(
         if value == ACK:
             notices.append(engine.acknowledge(KEY, Role.DESK))
         elif value is None or isinstance(value, float | int):
-            zones = {} if value is None else {KEY: Reading(float(value), T0 + dt)}
+            zones = {} if value is None else {KEY: Reading(float(value), T0 + dt, isinstance(value, AtLeast))}
             notices.extend(engine.observe(Snapshot(T0 + dt, zones, {(KEY.site, KEY.camera): CAMERA_DOWN})))
         view = engine.zone(KEY)
         states.append(view.state.value if view is not None else "-")
@@ -172,6 +177,49 @@ def test_state_machine(
     got_states, got_told, _ = drive(steps, rule)
     assert " ".join(got_states) == states
     assert got_told == told
+
+
+PARTIAL_CASES: list[tuple[str, list[Step], str, list[tuple[str, float, float | None]]]] = [
+    ("empty", [], "", []),
+    (
+        "a partial count at the raise level fires: the room holds at least that many",
+        [(0, AtLeast(5)), (10, AtLeast(6))],
+        "pending firing",
+        [("alert.fired", 10, 0)],
+    ),
+    (
+        "a partial count below the raise level neither ends the run above nor fires",
+        [(0, 6), (5, AtLeast(1)), (10, AtLeast(4)), (11, 6)],
+        "pending pending pending firing",
+        [("alert.fired", 11, 0)],
+    ),
+    (
+        "a partial count at or below the clear level never resolves",
+        [(0, 6), (10, 6), (20, AtLeast(0)), (60, AtLeast(1)), (100, AtLeast(2))],
+        "pending firing firing firing firing",
+        [("alert.fired", 10, 0)],
+    ),
+    (
+        "the run below starts with the first full count after partial ones",
+        [(0, 6), (10, 6), (20, 2), (30, AtLeast(1)), (31, 1), (50, 1), (51, 2)],
+        "pending firing firing firing firing firing resolved",
+        [("alert.fired", 10, 0), ("alert.resolved", 51, 31)],
+    ),
+    ("partial and quiet without a run: ok", [(0, AtLeast(1)), (30, AtLeast(3))], "ok ok", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("steps", "states", "told"), [c[1:] for c in PARTIAL_CASES], ids=[c[0] for c in PARTIAL_CASES]
+)
+def test_a_partial_count_may_fire_and_never_resolves(
+    steps: list[Step], states: str, told: list[tuple[str, float, float | None]]
+) -> None:
+    got_states, got_told, engine = drive(steps)
+    assert " ".join(got_states) == states
+    assert got_told == told
+    view = engine.zone(KEY)
+    assert view is not None and view.partial is bool(steps and isinstance(steps[-1][1], AtLeast))
 
 
 def test_a_zone_without_rule_is_ok_or_unknown_and_never_fires() -> None:

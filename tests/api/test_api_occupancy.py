@@ -27,21 +27,25 @@ from api.occupancy import (
 )
 from api.settings import LimitSettings, PrometheusInput, ScrapeInput, Settings
 from tests.support import free_port, wait_for
+from wartezone_contract import ROOM_CAMERA
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "edge_exposition.prom"
 WAITING = ZoneKey("north", "entrance", "waiting")
 QUEUE = ZoneKey("north", "entrance", "queue")
 CONTRACT_LAST_FRAME = 1.7643e9
+ROOM = ZoneKey("north", ROOM_CAMERA, "wartebereich")
 
 
 def test_contract_exposition_through_the_scrape_input() -> None:
     """The API side of the edge/API contract: the pinned file read by the real parsing code."""
     samples = samples_from_exposition(CONTRACT.read_text(encoding="utf-8"))
     snapshot = snapshot_from_samples(samples, now=CONTRACT_LAST_FRAME + 1, stale_after_s=30)
-    assert {key: (r.occupancy, r.at) for key, r in snapshot.zones.items()} == {
-        WAITING: (7.0, CONTRACT_LAST_FRAME),
-        QUEUE: (2.0, CONTRACT_LAST_FRAME),
+    assert {key: (r.occupancy, r.at, r.partial) for key, r in snapshot.zones.items()} == {
+        WAITING: (7.0, CONTRACT_LAST_FRAME, False),
+        QUEUE: (2.0, CONTRACT_LAST_FRAME, False),
+        ROOM: (9.0, CONTRACT_LAST_FRAME, True),  # a camera of the room is late: at least 9
     }
+    assert snapshot.room_members == {}  # the box counts its room itself: queue's room is not added up
     # Camera "hall" is down: its zones are unknown (none of them reads 0), with the reason.
     assert snapshot.cameras_down == {("north", "hall"): Why(Unknown.CAMERA_DOWN, "camera down")}
     assert snapshot.problems == ()
@@ -51,7 +55,8 @@ def test_contract_exposition_scraped_over_http(fake_edge: FakeEdge) -> None:
     fake_edge.text = CONTRACT.read_text(encoding="utf-8")
     source = ScrapeSource(ScrapeInput(targets=[fake_edge.url]), FakeClock(CONTRACT_LAST_FRAME + 5))
     snapshot = asyncio.run(_read_and_close(source))
-    assert snapshot.zones[WAITING].occupancy == 7.0 and set(snapshot.zones) == {WAITING, QUEUE}
+    assert snapshot.zones[WAITING].occupancy == 7.0 and set(snapshot.zones) == {WAITING, QUEUE, ROOM}
+    assert snapshot.zones[ROOM].partial
     assert ("north", "hall") in snapshot.cameras_down
 
 
@@ -173,6 +178,50 @@ def test_promql_input_against_a_real_prometheus(prometheus: str, fake_edge: Fake
     assert seen.reported == {WAITING: "Wartebereich Süd", QUEUE: "queue"}
     assert seen.zones[WAITING].at == pytest.approx(time.time(), abs=30)  # the edge's frame time
     assert gone.zones == {}  # unknown, not 0
+
+
+def test_promql_input_reads_a_partial_room(prometheus: str, fake_edge: FakeEdge) -> None:
+    """The contract's room through PromQL: a zone of camera "floor", its count marked partial."""
+    fake_edge.text = CONTRACT.read_text(encoding="utf-8")
+    clock = FakeClock(CONTRACT_LAST_FRAME + 5)  # the page's frame times are then recent
+    source = PrometheusSource(PrometheusInput(type="prometheus", url=prometheus), clock)
+
+    async def scenario() -> Snapshot:
+        deadline = time.monotonic() + 20
+        while True:
+            snapshot = await source.read()
+            if ROOM in snapshot.zones or time.monotonic() > deadline:
+                await source.aclose()
+                return snapshot
+            await asyncio.sleep(0.3)
+
+    snapshot = asyncio.run(scenario())
+    assert {k: (r.occupancy, r.partial) for k, r in snapshot.zones.items()} == {
+        WAITING: (7.0, False),
+        QUEUE: (2.0, False),
+        ROOM: (9.0, True),
+    }
+
+
+PARTIAL = 'wartezone_zone_partial{site="north",camera="floor",zone="hall"} '
+ROOM_LINES = (
+    'wartezone_zone_occupancy{site="north",camera="floor",zone="hall"} 4\n'
+    'wartezone_camera_up{site="north",camera="floor"} 1\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("partial", "expected"),
+    [("", False), ("0", False), ("1", True), ("NaN", False)],
+    ids=["no series", "every camera counts", "a camera lacks", "no value"],
+)
+def test_a_room_lacking_a_camera_reads_partial(partial: str, expected: bool) -> None:
+    text = (
+        HEAD + ROOM_LINES + (f"# TYPE wartezone_zone_partial gauge\n{PARTIAL}{partial}\n" if partial else "")
+    )
+    snapshot = snapshot_from_samples(samples_from_exposition(text), now=1000.0, stale_after_s=30)
+    room = snapshot.zones[ZoneKey("north", ROOM_CAMERA, "hall")]
+    assert (room.occupancy, room.partial) == (4.0, expected)
 
 
 @pytest.mark.parametrize(

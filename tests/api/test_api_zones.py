@@ -22,6 +22,7 @@ from api.domain import Snapshot, Unknown, Why, ZoneKey
 from api.occupancy import PrometheusSource, samples_from_exposition, snapshot_from_samples
 from api.settings import PrometheusInput, Settings, SettingsError
 from tests.support import wait_for
+from wartezone_contract import ROOM_CAMERA
 
 CONTRACT = Path(__file__).resolve().parent.parent / "contract" / "edge_exposition.prom"
 CONTRACT_NOW = 1.7643e9 + 1
@@ -60,8 +61,14 @@ def test_display_names_come_from_the_contract_exposition() -> None:
     snapshot = snapshot_from_samples(
         samples_from_exposition(CONTRACT.read_text(encoding="utf-8")), CONTRACT_NOW, stale_after_s=30
     )
-    # Every configured zone, counted or not (bench's camera is down): name, else the id.
-    assert snapshot.reported == {WAITING: "Wartebereich Süd", QUEUE: "queue", BENCH: "bench"}
+    # Every configured zone, counted or not (bench's camera is down): name, else the id; the room
+    # of the floor plan as a zone of camera "floor".
+    assert snapshot.reported == {
+        WAITING: "Wartebereich Süd",
+        QUEUE: "queue",
+        BENCH: "bench",
+        ZoneKey("north", ROOM_CAMERA, "wartebereich"): "Wartebereich",
+    }
     assert snapshot.complete
 
 
@@ -137,6 +144,23 @@ def test_names_reach_the_zones_and_the_webhook_events(client: TestClient, fake_e
     wait_for(lambda: client.get("/api/v1/events", headers=DESK_HEADERS).json(), 10, "the alert event")
     [fired] = client.get("/api/v1/events", headers=DESK_HEADERS).json()
     assert (fired["type"], fired["name"]) == ("alert.fired", "Wartebereich Süd")
+
+
+def test_the_zone_view_says_which_count_is_partial(settings: Settings, fake_edge: FakeEdge) -> None:
+    """The contract's room lacks a camera: GET /zones marks it partial (at least 9), no zone else."""
+    fake_edge.text = CONTRACT.read_text(encoding="utf-8")
+    with TestClient(create_app(settings, clock=FakeClock(CONTRACT_NOW))) as client:
+        wait_for(lambda: zones_by_id(client).get("wartebereich", {}).get("occupancy"), 10, "the room")
+        zones = zones_by_id(client)
+        assert {z: (v["camera"], v["occupancy"], v["partial"]) for z, v in zones.items()} == {
+            "waiting": ("entrance", 7.0, False),
+            "queue": ("entrance", 2.0, False),
+            "bench": ("hall", None, False),  # unknown, not partial
+            "wartebereich": (ROOM_CAMERA, 9.0, True),
+        }
+        assert zones["wartebereich"]["members"] is None  # counted by its box, not added up
+        one = client.get(f"/api/v1/zones/north/{ROOM_CAMERA}/wartebereich", headers=DESK_HEADERS).json()
+        assert (one["name"], one["partial"]) == ("Wartebereich", True)
 
 
 # -- which zones exist -----------------------------------------------------------------------------
