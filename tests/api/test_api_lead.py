@@ -5,7 +5,9 @@ with its acknowledgement. Screenshots go to out/screens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,11 +15,36 @@ from zoneinfo import ZoneInfo
 import pytest
 from api_support import DESK, LEAD, Site, client_for
 
-from tests.browser import DESKTOP, shoot
+from tests.browser import DESKTOP, REPO, shoot
+from tests.support import wait_for
 
 pytestmark = pytest.mark.browser
 
 DASH = "\N{EN DASH}"
+# A 10" tablet, the smaller tablet, a phone: the sizes the lead page must fit without sideways scrolling.
+LEAD_SIZES = {
+    "1280x800": {"width": 1280, "height": 800},
+    "1024x768": {"width": 1024, "height": 768},
+    "390x844": {"width": 390, "height": 844},
+}
+DOCS_SCREENS = REPO / "docs" / "screenshots"
+# What sticks out: the page wider than the window, a card that scrolls sideways, a button, input or
+# table past its card's edge.
+OVERFLOW_JS = """() => {
+  const out = [];
+  const page = document.scrollingElement.scrollWidth;
+  if (page > innerWidth) out.push(`page ${page} > ${innerWidth}`);
+  for (const section of document.querySelectorAll("section:not([hidden])")) {
+    const box = section.getBoundingClientRect();
+    if (section.scrollWidth > section.clientWidth) out.push(`${section.id} scrolls ${section.scrollWidth}`);
+    for (const node of section.querySelectorAll("button, table, input")) {
+      const r = node.getBoundingClientRect();
+      if (r.width && (r.right > box.right + 0.5 || r.left < box.left - 0.5))
+        out.push(`${section.id} ${node.id || node.className || node.tagName} ${r.left}..${r.right}`);
+    }
+  }
+  return out;
+}"""
 NAMES = {("entrance", "waiting"): "Wartebereich Süd", ("entrance", "queue"): "Schlange"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -99,7 +126,7 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
             rule = client.get("/api/v1/rules/north/entrance/waiting").json()
         assert rule["opening_hours"][today] == [{"start": "00:00", "end": "00:00"}]
         assert rule["opening_hours"]["closed_dates"] == []
-        assert "Alarm ab 5, Entwarnung bei 2" in row(lead, "waiting").locator(".rule").inner_text()
+        assert "Alarmgrenze 5, Entwarnung bei 2" in row(lead, "waiting").locator(".rule").inner_text()
 
         # The alert history, with its acknowledgement time and who acknowledged it.
         history = lead.locator("#history tbody tr").first
@@ -249,3 +276,158 @@ def test_the_desks_token_does_not_open_the_lead_page(browser: Any, make_site: Ca
         assert page.locator("#login").is_visible() and page.locator("#zones").count() == 0
     finally:
         page.close()
+
+
+@contextmanager
+def counts_changing(site: Site, every_s: float = 1.0) -> Iterator[None]:
+    """The edge reports new counts every `every_s` seconds until the block ends."""
+    stop = threading.Event()
+
+    def change() -> None:
+        n = 0
+        while not stop.wait(every_s):
+            n += 1
+            site.edge.set({("entrance", "waiting"): 3 + n % 4, ("entrance", "queue"): 1 + n % 3})
+
+    thread = threading.Thread(target=change, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def test_clicks_held_while_counts_change_are_not_lost(browser: Any, make_site: Callable[..., Site]) -> None:
+    site = make_site(NAMES)
+    lead = lead_page(browser, site)
+    try:
+        button = row(lead, "queue").locator("button.test")
+        box = button.bounding_box()
+        with counts_changing(site):
+            for _ in range(15):  # a click held 200 ms, as a hand on a tablet does
+                lead.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                lead.mouse.down()
+                lead.wait_for_timeout(200)
+                lead.mouse.up()
+                lead.wait_for_timeout(150)
+        with client_for(site) as client:
+
+            def test_alarms() -> int:
+                return sum(e["type"] == "alert.test" for e in client.get("/api/v1/events").json())
+
+            wait_for(lambda: test_alarms() >= 15, 5, "15 test alarms")
+            assert test_alarms() == 15
+    finally:
+        lead.close()
+
+
+@pytest.mark.parametrize("control", ["button.edit", "button.plan", "button.test"])
+def test_keyboard_focus_stays_on_a_row_across_updates(
+    browser: Any, make_site: Callable[..., Site], control: str
+) -> None:
+    site = make_site(NAMES)
+    lead = lead_page(browser, site)
+    try:
+        row(lead, "waiting").locator(control).focus()
+        before = lead.inner_text('#zones tr[data-zone="north/entrance/waiting"] .now')
+        with counts_changing(site, 0.5):
+            lead.wait_for_function(
+                "(b) => document.querySelector('#zones tr[data-zone=\"north/entrance/waiting\"] .now')"
+                ".textContent !== b",
+                arg=before,
+            )
+            lead.wait_for_timeout(3000)
+        focused = lead.evaluate(
+            "[document.activeElement.className, document.activeElement.closest('tr')?.dataset.zone]"
+        )
+        assert focused == [control.split(".")[1], "north/entrance/waiting"]
+    finally:
+        lead.close()
+
+
+def stored_rule(site: Site, zone: str) -> dict[str, Any] | None:
+    with client_for(site) as client:
+        response = client.get(f"/api/v1/rules/north/entrance/{zone}")
+    if response.status_code == 404:
+        return None
+    rule = dict(response.json())
+    rule.pop("updated_at")
+    return rule
+
+
+def shoot_docs(page: Any, name: str, sizes: dict[str, dict[str, int]] = LEAD_SIZES) -> None:
+    """The README's screenshots of the lead page: docs/screenshots/NAME-WxH.png."""
+    for label, size in sizes.items():
+        page.set_viewport_size(size)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(DOCS_SCREENS / f"{name}-{label}.png"))
+
+
+def test_deleting_a_rule_asks_first_and_can_be_undone(browser: Any, make_site: Callable[..., Site]) -> None:
+    site = make_site(NAMES)
+    site.edge.set({("entrance", "waiting"): 3, ("entrance", "queue"): 1})
+    lead = lead_page(browser, site)
+    try:
+        row(lead, "queue").locator("button.edit").click()
+        assert lead.locator("#delete-rule").is_hidden()  # nothing to delete yet
+        fill_rule(lead, raise_level=6, clear_level=2, cooldown_s=120)
+        lead.check("#use-hours")
+        lead.click('#hours .day[data-day="monday"] button.add')
+        lead.click("#save")
+        lead.wait_for_selector("#form-message.ok")
+        assert lead.locator("#delete-rule").is_visible()  # after the first save, without reopening
+        saved = stored_rule(site, "queue")
+        assert saved is not None and saved["raise_level"] == 6
+
+        # Asked first; "no" keeps the rule.
+        lead.click("#delete-rule")
+        assert (
+            lead.inner_text("#confirm-text")
+            == "Regel für Schlange wirklich löschen? Der Empfang alarmiert dann nicht mehr."
+        )
+        assert lead.evaluate("document.activeElement.id") == "confirm-no"
+        lead.click("#confirm-no")
+        assert lead.locator("#confirm-delete").is_hidden()
+        assert stored_rule(site, "queue") == saved
+
+        lead.click("#delete-rule")
+        shoot_docs(lead, "lead-delete-confirm")
+        lead.click("#confirm-yes")
+        toast = lead.locator("#toast")
+        toast.wait_for()
+        assert toast.inner_text().split() == ["Regel", "für", "Schlange", "gelöscht", DASH, "Rückgängig"]
+        row(lead, "queue").locator(".rule", has_text="keine Regel").wait_for()
+        assert stored_rule(site, "queue") is None
+        shoot_docs(lead, "lead-delete-undo")
+
+        lead.click("#undo")
+        toast.locator("#toast-text", has_text="Regel für Schlange wiederhergestellt.").wait_for()
+        assert stored_rule(site, "queue") == saved  # every field, opening hours included
+        assert lead.locator("#delete-rule").is_visible()
+        row(lead, "queue").locator(".rule", has_text="Alarmgrenze 6").wait_for()
+        toast.wait_for(state="hidden", timeout=12000)  # gone after 10 s
+    finally:
+        lead.close()
+
+
+@pytest.mark.parametrize("size", LEAD_SIZES)
+def test_the_page_fits_its_width_with_history_and_buttons_inside_their_cards(
+    browser: Any, make_site: Callable[..., Site], size: str
+) -> None:
+    site = make_site(NAMES)
+    site.rule("entrance/waiting", {"raise_level": 5, "clear_level": 2, "min_above_s": 0, "min_below_s": 0})
+    site.edge.set({("entrance", "waiting"): 7, ("entrance", "queue"): 1})
+    lead = lead_page(browser, site)
+    try:
+        lead.set_viewport_size(LEAD_SIZES[size])
+        lead.locator("#history tbody tr").first.wait_for()
+        row(lead, "waiting").locator("button.edit").click()
+        lead.wait_for_timeout(300)
+        overflow = lead.evaluate(OVERFLOW_JS)
+        assert overflow == []
+        if size == "390x844":  # the zone table as a phone shows it
+            lead.evaluate("window.scrollTo(0, 0)")
+            shoot_docs(lead, "lead-phone", {size: LEAD_SIZES[size]})
+    finally:
+        lead.close()
