@@ -86,7 +86,7 @@ class Snapshot:
     where the input has seen that whole window (the expected wait's denominator).
     zones_unknown: why a zone that is not a camera's own (a room added across boxes) is unknown.
     room_members: each room the API adds up from zones on several boxes (its key under camera
-    "floor"), and the zones it adds.
+    "floor"), and the zones it adds; zone_rooms: the room each zone named when its box last answered.
     """
 
     taken_at: float
@@ -100,6 +100,7 @@ class Snapshot:
     recent_exits: dict[ZoneKey, float] = field(default_factory=dict)
     zones_unknown: dict[ZoneKey, Why] = field(default_factory=dict)
     room_members: dict[ZoneKey, tuple[ZoneKey, ...]] = field(default_factory=dict)
+    zone_rooms: dict[ZoneKey, str] = field(default_factory=dict)  # each zone's room, as last read
 
 
 class Clock(Protocol):

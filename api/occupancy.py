@@ -262,10 +262,13 @@ def snapshot_from_samples(
     problems: Iterable[str] = (),
     unreachable: dict[Camera, str] | None = None,
     complete: bool = True,
+    rooms_before: dict[ZoneKey, str] | None = None,
 ) -> Snapshot:
     """Known occupancy per zone, the zones reported with their display names, why each camera
     that is not usable is down, and the entry and exit counters. complete: every source has
-    answered at least once."""
+    answered at least once. rooms_before: the rooms zones named in the read before (the
+    snapshot's zone_rooms); a zone whose camera has no series now (its box did not answer)
+    keeps its room, so that the room reads partial rather than smaller."""
     found = list(problems)
     up: dict[Camera, float] = {}
     last_frame: dict[Camera, float] = {}
@@ -274,12 +277,14 @@ def snapshot_from_samples(
     rooms: dict[ZoneKey, str] = {}  # a zone -> the room it is part of
     partial: dict[ZoneKey, bool] = {}  # the rooms a box counts itself: whether they lack a camera
     counters: dict[str, dict[ZoneKey, float]] = {ENTRIES_SERIES: {}, EXITS_SERIES: {}}
+    answered: set[Camera] = set()
     for sample in samples:
         labels = sample.labels
         site, camera = labels.get(SITE), labels.get(CAMERA)
         if not site or not camera:
             found.append(f"{sample.name} sample without site and camera labels: {labels}")
             continue
+        answered.add((site, camera))
         if sample.name == ZONE_INFO_SERIES:
             if zone := labels.get(ZONE):
                 names[ZoneKey(site, camera, zone)] = labels.get(ZONE_NAME_LABEL, "").strip() or zone
@@ -337,6 +342,9 @@ def snapshot_from_samples(
         if (key.site, key.camera) not in down
     }
     reported = {key: key.zone for key in occupancy} | names
+    for key, room in (rooms_before or {}).items():
+        if (key.site, key.camera) not in answered:
+            rooms.setdefault(key, room)
     members = room_members(rooms, {*occupancy, *partial})
     unknown: dict[ZoneKey, Why] = {}
     for room_key, keys in members.items():
@@ -358,6 +366,7 @@ def snapshot_from_samples(
         exits_total=room_sums(counters[EXITS_SERIES], members),
         zones_unknown=unknown,
         room_members=members,
+        zone_rooms=rooms,
     )
 
 
@@ -416,6 +425,7 @@ class ScrapeSource:
         self._cameras_at: dict[str, set[Camera]] = {}
         self._exits = ExitWindow()
         self._bounds = Bounds(limits or LimitSettings())
+        self._rooms: dict[ZoneKey, str] = {}
 
     async def _scrape(self, url: str) -> tuple[list[Sample], list[str]]:
         """The target's samples within the limits, and its problems."""
@@ -458,8 +468,15 @@ class ScrapeSource:
                 self._cameras_at[url] = {_camera_of(s) for s in read}
         complete = all(url in self._cameras_at for url in targets)
         snapshot = snapshot_from_samples(
-            samples, self.clock.now(), self.settings.stale_after_s, problems, unreachable, complete
+            samples,
+            self.clock.now(),
+            self.settings.stale_after_s,
+            problems,
+            unreachable,
+            complete,
+            self._rooms,
         )
+        self._rooms = snapshot.zone_rooms
         return replace(snapshot, recent_exits=self._exits.observe(snapshot.taken_at, snapshot.exits_total))
 
     async def aclose(self) -> None:
@@ -487,6 +504,7 @@ class PrometheusSource:
         self._cameras: set[Camera] = set()
         self._answered = False
         self._exits_failing = False
+        self._rooms: dict[ZoneKey, str] = {}
 
     async def _query(self, query: str) -> list[Sample]:
         try:
@@ -512,6 +530,7 @@ class PrometheusSource:
                 [str(samples)],
                 dict.fromkeys(self._cameras, str(samples)),
                 complete=self._answered,
+                rooms_before=self._rooms,
             )
         samples, problems = self._within_limits(samples)
         self._cameras = {_camera_of(s) for s in samples}
@@ -529,7 +548,10 @@ class PrometheusSource:
             if all(ID.fullmatch(sample.labels.get(label, "")) for label in ZONE_LABELS)
             and not math.isnan(sample.value)
         }
-        snapshot = snapshot_from_samples(samples, now, self.settings.stale_after_s, problems)
+        snapshot = snapshot_from_samples(
+            samples, now, self.settings.stale_after_s, problems, rooms_before=self._rooms
+        )
+        self._rooms = snapshot.zone_rooms
         return replace(snapshot, recent_exits=room_sums(recent, snapshot.room_members))
 
     def _within_limits(self, samples: list[Sample]) -> tuple[list[Sample], list[str]]:
