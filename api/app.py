@@ -26,8 +26,12 @@ DESCRIPTION = """\
 Staffing alerts for waiting rooms. Occupancy per zone comes from the edge boxes' Prometheus
 exposition (counts, never identities); per zone, the branch lead sets a raise level, a clear level
 below it, minimum durations, opening hours and a cooldown (on the lead's page, `/lead`, or here).
-Zones, and their display names, are those the edge boxes report. Alerts go to a reception screen
-(`/reception`, with each zone's expected wait), to a Server-Sent Events stream and to webhooks (see
+Zones, and their display names, are those the edge boxes report. A room of the site's floor plan is
+a zone of camera `floor`: counted by the box that sees it, or, where its cameras are on different
+boxes, added up here from the zones that name it as their room (their areas must not overlap, or a
+person in two of them counts twice). A room lacking a camera is `partial`: at least its count.
+Alerts go to a reception screen (`/reception`, with each zone's expected wait), to a Server-Sent
+Events stream and to webhooks (see
 *Webhooks* below for the body; headers `X-Wartezone-Timestamp: <Unix seconds of the attempt>` and
 `X-Wartezone-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the shared
 secret>`: refuse a delivery signed more than 5 minutes ago, and an event `id` taken already). The
