@@ -209,3 +209,46 @@ def metric_names(expr: str) -> set[str]:
         for match in _IDENTIFIER.finditer(text)
         if match[2] is None and match[1] not in _KEYWORDS and not match[1].startswith("$")
     }
+
+
+AGGREGATOR = re.compile(
+    r"\b(sum|avg|count|min|max|group|stddev|stdvar|topk|bottomk|quantile)\s*(?=\(|by\b|without\b)"
+)
+GROUPING = re.compile(r"\s*(by|without)\s*\(([^)]*)\)")
+ZONE_SERIES = re.compile(r"\bwartezone_zone_\w+|\bsite_camera_zone:\w+")
+ROOMS_APART = re.compile(r"camera\s*(!=|=|!~|=~)\s*\"floor\"")
+
+
+def _closing(expr: str, start: int) -> int:
+    """The index just past the parenthesis that closes the one at `start`."""
+    depth = 0
+    for i in range(start, len(expr)):
+        depth += {"(": 1, ")": -1}.get(expr[i], 0)
+        if depth == 0:
+            return i + 1
+    raise ValueError(f"unbalanced parentheses in {expr!r}")
+
+
+def zone_sums_across_cameras(expr: str) -> list[str]:
+    """The aggregations in a PromQL expression that add zone series of several cameras together
+    (their grouping drops `camera`) without taking the rooms (camera "floor") apart: a room is a
+    zone of camera "floor", so such a sum counts its people twice."""
+    found = []
+    for match in AGGREGATOR.finditer(expr):
+        at = match.end()
+        grouping = GROUPING.match(expr, at)
+        if grouping:
+            at = grouping.end()
+        while expr[at].isspace():
+            at += 1
+        end = _closing(expr, at)
+        body = expr[at:end]
+        if grouping is None:
+            grouping = GROUPING.match(expr, end)
+        labels = set() if grouping is None else {label.strip() for label in grouping.group(2).split(",")}
+        keeps_camera = grouping is not None and (
+            ("camera" in labels) if grouping.group(1) == "by" else ("camera" not in labels)
+        )
+        if ZONE_SERIES.search(body) and not keeps_camera and not ROOMS_APART.search(body):
+            found.append(expr[match.start() : end])
+    return found

@@ -23,7 +23,9 @@ from tests.ops.grafana_queries import (
     metric_names,
     panels,
     queries,
+    rules,
     variables,
+    zone_sums_across_cameras,
 )
 
 DASHBOARDS = load_dashboards()
@@ -108,6 +110,55 @@ def test_every_metric_in_a_query_is_exported_or_recorded() -> None:
 )
 def test_metric_names_are_read_out_of_promql(expr: str, names: set[str]) -> None:
     assert metric_names(expr) == names
+
+
+@pytest.mark.parametrize(
+    ("expr", "found"),
+    [
+        ("", []),
+        ("sum by (site, camera, zone) (wartezone_zone_occupancy)", []),
+        ("sum by (site) (wartezone_zone_occupancy)", ["sum by (site) (wartezone_zone_occupancy)"]),
+        ("sum(wartezone_zone_occupancy)", ["sum(wartezone_zone_occupancy)"]),
+        (
+            "sum(increase(wartezone_zone_entries_total[1h])) by (site)",
+            ["sum(increase(wartezone_zone_entries_total[1h]))"],
+        ),
+        ('sum by (site) (wartezone_zone_occupancy{camera!="floor"})', []),
+        ('sum by (site) (wartezone_zone_occupancy{camera="floor"})', []),
+        (
+            "sum without (camera) (site_camera_zone:wartezone_zone_entries:increase1h)",
+            ["sum without (camera) (site_camera_zone:wartezone_zone_entries:increase1h)"],
+        ),
+        ("sum without (le) (wartezone_zone_dwell_seconds_bucket)", []),
+        ("sum by (site) (wartezone_frames_analysed_total)", []),
+        ("sum_over_time(wartezone_zone_occupancy[1h])", []),
+    ],
+    ids=[
+        "empty",
+        "per zone",
+        "per site",
+        "no grouping",
+        "grouping after",
+        "rooms left out",
+        "rooms alone",
+        "without camera",
+        "without le",
+        "not a zone series",
+        "over time is no aggregation",
+    ],
+)
+def test_zone_sums_across_cameras_are_found(expr: str, found: list[str]) -> None:
+    assert zone_sums_across_cameras(expr) == found
+
+
+def test_no_query_or_rule_counts_a_room_twice() -> None:
+    """A room is a zone of camera "floor": a sum over a site's zones must leave rooms out (or take
+    them alone), else the people in a room count once in its zones and again in the room."""
+    exprs = [(str(q), q.expr) for _, dashboard in DASHBOARDS for q in queries(dashboard)]
+    exprs += [(rule.get("record") or rule["alert"], str(rule["expr"])) for rule in rules()]
+    assert exprs
+    twice = {where: sums for where, expr in exprs if (sums := zone_sums_across_cameras(expr))}
+    assert twice == {}
 
 
 def test_variables_are_filled_as_grafana_does() -> None:
