@@ -188,3 +188,11 @@ def test_a_rule_on_a_room_across_boxes_fires_and_the_view_says_it_is_added_up(
         wait_for(lambda: room_view(client).get("partial") is True, 10, "the room partial")
         view = room_view(client)
         assert (view["occupancy"], view["state"]) == (3.0, "firing")
+    # The report (the API's stored minutes: the minute so far is stored when the API stops) has the
+    # room as a zone: its peak, its alert.
+    with TestClient(create_app(settings)) as client:
+        now = int(time.time())  # one step of a day around now: one row per zone
+        asked = {"site": "north", "from": str(now - 3600), "to": str(now + 3600), "step": "1d"}
+        rows = client.get("/api/v1/report", params=asked, headers=LEAD_HEADERS).json()["rows"]
+    [row] = [r for r in rows if (r["camera"], r["zone"]) == (ROOM_CAMERA, "wartebereich")]
+    assert (row["name"], row["occupancy_peak"], row["alerts_fired"]) == ("Wartebereich", 7.0, 1)
