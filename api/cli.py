@@ -71,7 +71,10 @@ def register_report(commands: argparse._SubParsersAction) -> None:  # type: igno
     )
     parser.add_argument("--site", required=True, help="the site id, e.g. north")
     parser.add_argument(
-        "--from", dest="start", required=True, help="start, e.g. 2025-11-24 or 2025-11-24T08:00"
+        "--from",
+        dest="start",
+        required=True,
+        help="start, e.g. 2025-11-24, 2025-11-24T08:00, 24.11.2025 or '24.11.2025 08:00'",
     )
     parser.add_argument("--to", dest="end", required=True, help="end (a whole number of steps after --from)")
     parser.add_argument("--step", default="1h", help="15m, 1h, 1d ... (default: 1h)")
@@ -85,7 +88,8 @@ def register_report(commands: argparse._SubParsersAction) -> None:  # type: igno
         "--dialect",
         choices=("excel", "de"),
         default="excel",
-        help="CSV: excel (comma, decimal point, the default) or de (semicolon, decimal comma)",
+        help="CSV: excel (comma, decimal point, the default) or de (semicolon, decimal comma, "
+        "German column names)",
     )
     parser.set_defaults(handler=report)
 

@@ -19,10 +19,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import PydanticCustomError
 
 from api import promql
 from api.counters import CounterSetting, counters_mean
@@ -68,6 +70,30 @@ def step_seconds(step: str) -> int:
     if not re.fullmatch(STEP_PATTERN, step):
         raise ReportProblem("query.step", f"a whole number and m, h or d (15m, 1h, 1d), got {step!r}")
     return int(step[:-1]) * UNITS[step[-1]]
+
+
+TIME_FORMS = "2026-12-06, 2026-12-06T08:00, 06.12.2026, 06.12.2026 08:00"
+GERMAN_TIME = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})(?:[ T](\d{1,2}):(\d{2}))?")
+
+
+def _report_time(value: object, handler: ValidatorFunctionWrapHandler) -> datetime:
+    """ISO 8601 as pydantic reads it, or the German TT.MM.JJJJ [HH:MM] (the API's local time);
+    anything else refused in both languages, naming the forms taken."""
+    german = GERMAN_TIME.fullmatch(value.strip()) if isinstance(value, str) else None
+    try:
+        if german is None:
+            return handler(value)  # type: ignore[no-any-return]
+        day, month, year, hour, minute = (int(part or 0) for part in german.groups())
+        return datetime(year, month, day, hour, minute)
+    except (ValidationError, ValueError):
+        raise PydanticCustomError(
+            "time_format",
+            "{value} is not a date and time (ist kein Datum mit Uhrzeit); accepted (erlaubt): {forms}",
+            {"value": value, "forms": TIME_FORMS},
+        ) from None
+
+
+ReportTime = Annotated[datetime, WrapValidator(_report_time)]
 
 
 def instant(value: datetime, tz: tzinfo) -> float:
@@ -297,6 +323,26 @@ def build_report(
 
 
 CSV_COLUMNS = tuple(ReportRow.model_fields)
+# The column names of the de dialect, one fixed German name per field (the excel dialect keeps the
+# JSON's names, for scripts).
+GERMAN_COLUMNS = {
+    "site": "Standort",
+    "camera": "Kamera",
+    "zone": "Zone",
+    "name": "Name",
+    "start": "Beginn",
+    "end": "Ende",
+    "occupancy_mean": "Belegung_Mittel",
+    "occupancy_peak": "Belegung_Spitze",
+    "entries": "Zugänge",
+    "exits": "Abgänge",
+    "little_wait_s": "Wartezeit_Little_s",
+    "minutes_at_raise_level": "Minuten_an_Alarmgrenze",
+    "alerts_fired": "Alarme_ausgelöst",
+    "alerts_acknowledged": "Alarme_gesehen",
+    "counters_open": "Schalter_offen",
+    "counters_needed": "Schalter_nötig",
+}
 
 
 class _German(csv.excel):
@@ -326,12 +372,12 @@ def _cell(value: object, decimal: str) -> str:
 
 
 def report_csv(report: Report, dialect: Dialect) -> str:
-    """One line per row, the columns named as the JSON fields; empty where unknown. Starts with a
-    byte order mark, so a spreadsheet reads the names' umlauts as UTF-8."""
+    """One line per row, the columns named as the JSON fields (in German in the de dialect); empty
+    where unknown. Starts with a byte order mark, so a spreadsheet reads the umlauts as UTF-8."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, dialect=_German if dialect == "de" else csv.excel)
     decimal = "," if dialect == "de" else "."
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow([GERMAN_COLUMNS[c] for c in CSV_COLUMNS] if dialect == "de" else CSV_COLUMNS)
     for row in report.rows:
         writer.writerow([_cell(getattr(row, column), decimal) for column in CSV_COLUMNS])
     return "\ufeff" + buffer.getvalue()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -18,6 +17,7 @@ from api.report import (
     STEP_PATTERN,
     Dialect,
     ReportProblem,
+    ReportTime,
     ReportUnavailable,
     Span,
     instant,
@@ -31,7 +31,8 @@ router = APIRouter(prefix="/api/v1", tags=["report"])
 
 TIME = (
     "ISO 8601, e.g. 2025-11-24T08:00 (the API's time zone, its `timezone` setting) or "
-    "2025-11-24T08:00:00Z; a time before 1970 is taken as 1970, one after 2199 as 2200."
+    "2025-11-24T08:00:00Z, or German: 24.11.2025 or 24.11.2025 08:00 (the API's time zone); a time "
+    "before 1970 is taken as 1970, one after 2199 as 2200."
 )
 CSV_CONTENT = {"text/csv": {"schema": {"type": "string"}}}
 COMPLETE_HEADER = {
@@ -63,15 +64,18 @@ async def report(
     runtime: RuntimeDep,
     role: LeadRole,
     site: Annotated[str, Query(pattern=ID_PATTERN, max_length=ID_MAX_LENGTH)],
-    start: Annotated[datetime, Query(alias="from", description="Start of the first step. " + TIME)],
-    end: Annotated[datetime, Query(alias="to", description="End of the last step. " + TIME)],
+    start: Annotated[ReportTime, Query(alias="from", description="Start of the first step. " + TIME)],
+    end: Annotated[ReportTime, Query(alias="to", description="End of the last step. " + TIME)],
     step: Annotated[
         str, Query(pattern=STEP_PATTERN, description="Minutes, hours or days: 15m, 1h, 1d.")
     ] = "1h",
     form: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
     dialect: Annotated[
         Dialect,
-        Query(description="CSV only: excel (comma, decimal point) or de (semicolon, decimal comma)."),
+        Query(
+            description="CSV only: excel (comma, decimal point) or de (semicolon, decimal comma, German "
+            "column names)."
+        ),
     ] = "excel",
 ) -> Any:
     tz = ZoneInfo(request.app.state.settings.timezone)

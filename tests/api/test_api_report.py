@@ -24,7 +24,7 @@ from api.counters import CounterSetting
 from api.domain import Reading, Role, Snapshot, ZoneKey
 from api.engine import Alert
 from api.readings import MinuteRow
-from api.report import CSV_COLUMNS, Dialect, report_csv
+from api.report import CSV_COLUMNS, GERMAN_COLUMNS, Dialect, report_csv
 from api.schemas import Report, ReportRow
 from api.settings import Settings
 from api.storage import Storage
@@ -191,8 +191,35 @@ def test_a_step_of_minutes_adds_up_the_same(client: TestClient) -> None:
 
 
 def parse_csv(text: str, dialect: str) -> list[dict[str, str]]:
+    """The rows keyed by the JSON's field names; the de dialect's German names read back to them."""
     assert text.startswith("\ufeff")  # so that a spreadsheet reads the umlauts as UTF-8
-    return list(csv.DictReader(io.StringIO(text[1:]), delimiter=";" if dialect == "de" else ","))
+    header, *rows = csv.reader(io.StringIO(text[1:]), delimiter=";" if dialect == "de" else ",")
+    if dialect == "de":
+        fields = {german: field for field, german in GERMAN_COLUMNS.items()}
+        header = [fields[name] for name in header]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "names"),
+    [
+        ("excel", list(CSV_COLUMNS)),
+        ("de", ["Standort", "Kamera", "Zone", "Name", "Beginn", "Ende", "Belegung_Mittel", "Belegung_Spitze",
+                "Zugänge", "Abgänge", "Wartezeit_Little_s", "Minuten_an_Alarmgrenze", "Alarme_ausgelöst",
+                "Alarme_gesehen", "Schalter_offen", "Schalter_nötig"]),
+    ],
+)  # fmt: skip
+def test_the_csv_header_speaks_the_dialects_language(
+    client: TestClient, dialect: str, names: list[str]
+) -> None:
+    response = client.get(
+        "/api/v1/report", params={**RANGE, "format": "csv", "dialect": dialect}, headers=LEAD_HEADERS
+    )
+    assert (
+        next(csv.reader(io.StringIO(response.text[1:]), delimiter=";" if dialect == "de" else ",")) == names
+    )
+    empty = one_row_csv("x", "de")  # every field has its German name, none is left out
+    assert list(empty) == list(CSV_COLUMNS)
 
 
 def number(cell: str, dialect: str) -> float | None:
@@ -330,14 +357,19 @@ def count_readings(settings: Settings) -> int:
         ({**RANGE, "step": "1s"}, 422, "query.step", "should match pattern"),
         ({**RANGE, "step": "0h"}, 422, "query.step", "should match pattern"),
         ({**RANGE, "step": "1w"}, 422, "query.step", "should match pattern"),
-        ({**RANGE, "from": "yesterday"}, 422, "query.from", "valid datetime"),
+        ({**RANGE, "from": "yesterday"}, 422, "query.from", "yesterday is not a date and time (ist kein "
+         "Datum mit Uhrzeit); accepted (erlaubt): 2026-12-06, 2026-12-06T08:00, 06.12.2026, 06.12.2026 "
+         "08:00"),
+        ({**RANGE, "from": "31.02.2026"}, 422, "query.from", "31.02.2026 is not a date and time"),
+        ({**RANGE, "to": "24.11.2025 25:00"}, 422, "query.to", "accepted (erlaubt): 2026-12-06"),
+        ({**RANGE, "to": ""}, 422, "query.to", " is not a date and time"),
         ({**RANGE, "format": "xlsx"}, 422, "query.format", "'json' or 'csv'"),
         ({**RANGE, "format": "csv", "dialect": "fr"}, 422, "query.dialect", "'excel' or 'de'"),
         ({**RANGE, "stepp": "1h"}, 422, "query.stepp", "unknown query parameter"),
         ({**RANGE, "site": "nort"}, 404, None, "no zone of site 'nort' is known: did you mean north?"),
     ],
-    ids=["nothing", "seconds", "zero", "weeks", "not a time", "format", "dialect", "unknown parameter",
-         "unknown site"],
+    ids=["nothing", "seconds", "zero", "weeks", "not a time", "no 31 February", "no hour 25", "empty time",
+         "format", "dialect", "unknown parameter", "unknown site"],
 )  # fmt: skip
 def test_what_cannot_be_a_report_is_refused_naming_it(
     client: TestClient,
@@ -372,9 +404,12 @@ def test_what_cannot_be_a_report_is_refused_naming_it(
         (("1900-01-01T00:00", "1970-01-03T00:00Z", "1d"), "1970-01-01T01:00", "1970-01-03T01:00", 0, True),
         (("2199-12-31T00:00Z", "9999-12-31T23:59-23:59", "1d"), "2199-12-31T01:00", "2200-01-01T01:00", 0,
          True),
+        (("24.11.2025 08:00", "24.11.2025 10:00", "1h"), "2025-11-24T08:00", "2025-11-24T10:00", 2 * 2, True),
+        (("24.11.2025", "25.11.2025", "1d"), "2025-11-24T00:00", "2025-11-25T00:00", 2 * 1, True),
+        ((" 24.11.2025T8:00 ", "24.11.2025 10:00", "1h"), "2025-11-24T08:00", "2025-11-24T10:00", 2 * 2, True),
     ],
     ids=["empty", "to before from", "part of a step", "less than a step", "too many steps", "before 1970",
-         "after 2199"],
+         "after 2199", "German date and time", "German dates", "German, short"],
 )  # fmt: skip
 def test_every_range_is_a_report(
     client: TestClient, asked: tuple[str, str, str], start: str, end: str, rows: int, complete: bool
@@ -458,6 +493,17 @@ def test_the_command_writes_the_report(
         ("2025-11-24 08:00", "12", "1200"),
         ("2025-11-24 09:00", "", ""),
     ]
+    # German dates, as a German office writes them.
+    assert (
+        run_report(server, out, "--token", LEAD, "--from", "24.11.2025 08:00", "--to", "24.11.2025 10:00")
+        == 0
+    )
+    assert [
+        r["start"] for r in parse_csv(out.read_text(encoding="utf-8"), "excel") if r["zone"] == "waiting"
+    ] == [
+        "2025-11-24 08:00",
+        "2025-11-24 09:00",
+    ]
     # The token from the environment, JSON for a .json file.
     monkeypatch.setenv("WARTEZONE_TOKEN", LEAD)
     assert run_report(server, tmp_path / "report.json", "--to", "2025-11-24T10:00", "--step", "30m") == 0
@@ -467,12 +513,13 @@ def test_the_command_writes_the_report(
 @pytest.mark.parametrize(
     ("extra", "status", "message"),
     [
-        (("--to", "yesterday"), 2, "wartezone report: --to: Input should be a valid datetime"),
+        (("--to", "yesterday"), 2, "wartezone report: --to: yesterday is not a date and time (ist kein"),
+        (("--to", "24.13.2025"), 2, "wartezone report: --to: 24.13.2025 is not a date and time"),
         (("--to", "2025-11-24T10:00", "--step", "2x"), 2, "wartezone report: --step: String should match"),
         (("--to", "2025-11-24T10:00", "--token", "desk-token-0123456789abcdef"), 2,
          "wartezone report: this needs the lead role (a lead token): rules, zones, reports (HTTP 403)"),
     ],
-    ids=["range", "step", "desk token"],
+    ids=["range", "German range", "step", "desk token"],
 )  # fmt: skip
 def test_the_command_names_the_problem_and_keeps_the_old_file(
     server: ServerThread,
