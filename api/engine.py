@@ -88,6 +88,7 @@ class Notice:
     rule: RuleSpec | None
     alert: Alert | None
     reason: str | None = None
+    partial: bool = False  # the occupancy is a lower bound (a room lacking a camera)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +236,7 @@ class AlertEngine:
             z.occupancy,
             self._rules().get(key),
             z.alert,
+            partial=z.partial,
         )
 
     # -- readings ------------------------------------------------------------------------------
@@ -282,22 +284,27 @@ class AlertEngine:
         z.occupancy, z.observed_at, z.why, z.partial = reading.occupancy, t, None, reading.partial
         z.ever_known = True
         mine: list[Notice] = []
-        self._evaluate(z, rule, reading.occupancy, t, mine, reading.partial)
+        self._evaluate(z, rule, reading.occupancy, t, mine)
         if returning:
             z.announced_unknown = False
             mine.insert(
-                0, Notice(NoticeType.KNOWN, z.key, t, None, z.state, reading.occupancy, rule, z.alert)
+                0,
+                Notice(
+                    NoticeType.KNOWN,
+                    z.key,
+                    t,
+                    None,
+                    z.state,
+                    reading.occupancy,
+                    rule,
+                    z.alert,
+                    partial=z.partial,
+                ),
             )
         notices.extend(mine)
 
     def _evaluate(
-        self,
-        z: _Zone,
-        rule: RuleSpec | None,
-        occupancy: float,
-        t: float,
-        notices: list[Notice],
-        partial: bool = False,
+        self, z: _Zone, rule: RuleSpec | None, occupancy: float, t: float, notices: list[Notice]
     ) -> None:
         if rule is None:
             z.open_now = None
@@ -313,7 +320,7 @@ class AlertEngine:
             self._set_state(z, State.OK, t)
             return
 
-        above = occupancy >= rule.raise_level
+        above, partial = occupancy >= rule.raise_level, z.partial
         if above:
             z.above_since = t if z.above_since is None else z.above_since
             z.run_peak = max(z.run_peak, occupancy)
@@ -354,7 +361,17 @@ class AlertEngine:
             z.warned_until = None  # the alert ends the warning
             self._set_state(z, State.FIRING, t)
             notices.append(
-                Notice(NoticeType.FIRED, z.key, t, z.above_since, State.FIRING, occupancy, rule, alert)
+                Notice(
+                    NoticeType.FIRED,
+                    z.key,
+                    t,
+                    z.above_since,
+                    State.FIRING,
+                    occupancy,
+                    rule,
+                    alert,
+                    partial=z.partial,
+                )
             )
         elif cooling:
             self._set_state(z, State.RESOLVED, t)
@@ -372,7 +389,19 @@ class AlertEngine:
             self._set_state(z, State.OK, t)
             return
         if z.state not in (State.WARNING, State.PENDING):
-            notices.append(Notice(NoticeType.FILLING_UP, z.key, t, t, State.WARNING, occupancy, rule, None))
+            notices.append(
+                Notice(
+                    NoticeType.FILLING_UP,
+                    z.key,
+                    t,
+                    t,
+                    State.WARNING,
+                    occupancy,
+                    rule,
+                    None,
+                    partial=z.partial,
+                )
+            )
         self._set_state(z, State.WARNING, t)
 
     # -- the forecast --------------------------------------------------------------------------
@@ -410,7 +439,20 @@ class AlertEngine:
         z.resolved_at = t
         z.below_since = None
         self._set_state(z, state, t)
-        notices.append(Notice(NoticeType.RESOLVED, z.key, t, since, state, occupancy, rule, alert, reason))
+        notices.append(
+            Notice(
+                NoticeType.RESOLVED,
+                z.key,
+                t,
+                since,
+                state,
+                occupancy,
+                rule,
+                alert,
+                reason,
+                partial=occupancy is not None and z.partial,
+            )
+        )
 
     def _changed_alert(self, alert: Alert) -> Alert:
         self._changed[alert.id] = alert

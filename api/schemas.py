@@ -390,6 +390,11 @@ class EventPayload(ZoneRef):
     )
     state: State = Field(description="The zone's state after the event.")
     occupancy: float | None = Field(description="People in the zone; null while unknown.")
+    partial: bool = Field(
+        False,
+        description='The occupancy is a lower bound: a room (camera "floor") lacking a camera, or '
+        'added up across boxes with a zone of it unknown. Say "at least".',
+    )
     raise_level: int | None
     clear_level: int | None
     reason: str | None = Field(description="zone.unknown: why; alert.resolved: the end reason.")
@@ -408,6 +413,7 @@ class EventPayload(ZoneRef):
             "since": utc(notice.since),
             "state": notice.state.value,
             "occupancy": notice.occupancy,
+            "partial": notice.partial,
             "raise_level": notice.rule.raise_level if notice.rule else None,
             "clear_level": notice.rule.clear_level if notice.rule else None,
             "reason": notice.reason,

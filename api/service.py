@@ -335,6 +335,7 @@ class Runtime:
             view.rule,
             None,
             "test alarm from the branch lead",
+            partial=view.partial,
         )
         [(_, body)] = self._commit([notice])
         return EventPayload.model_validate_json(body)

@@ -161,6 +161,12 @@ def test_the_zone_view_says_which_count_is_partial(settings: Settings, fake_edge
         assert zones["wartebereich"]["members"] is None  # counted by its box, not added up
         one = client.get(f"/api/v1/zones/north/{ROOM_CAMERA}/wartebereich", headers=DESK_HEADERS).json()
         assert (one["name"], one["partial"]) == ("Wartebereich", True)
+        # At least 9 is over a raise level of 5: the alert fires, and its event says "at least".
+        path = f"/api/v1/rules/north/{ROOM_CAMERA}/wartebereich"
+        assert client.put(path, json=RULE, headers=LEAD_HEADERS).status_code == 200
+        wait_for(lambda: client.get("/api/v1/events", headers=DESK_HEADERS).json(), 10, "the alert event")
+        [fired] = client.get("/api/v1/events", headers=DESK_HEADERS).json()
+        assert (fired["type"], fired["occupancy"], fired["partial"]) == ("alert.fired", 9.0, True)
 
 
 # -- which zones exist -----------------------------------------------------------------------------
