@@ -4,17 +4,18 @@ the room itself; partial while one of them is unknown; through rules, the zone v
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from api_support import DESK_HEADERS, LEAD_HEADERS, FakeEdge
+from api_support import DESK_HEADERS, LEAD_HEADERS, FakeClock, FakeEdge
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.domain import Unknown, ZoneKey
-from api.occupancy import samples_from_exposition, snapshot_from_samples
-from api.settings import Settings
+from api.domain import Snapshot, Unknown, ZoneKey
+from api.occupancy import PrometheusSource, samples_from_exposition, snapshot_from_samples
+from api.settings import PrometheusInput, Settings
 from tests.support import wait_for
 from wartezone_contract import ROOM_CAMERA
 
@@ -135,6 +136,32 @@ def test_a_room_whose_zone_names_a_bad_id_is_a_problem_named() -> None:
     text = page({("door", "seats"): (3, "Warte Bereich")})
     snapshot = snapshot_from_samples(samples_from_exposition(text), now=NOW, stale_after_s=30)
     assert snapshot.room_members == {} and "not an id" in snapshot.problems[0]
+
+
+def test_the_promql_input_adds_up_a_room_and_its_exits(prometheus: str, fake_edge: FakeEdge) -> None:
+    """Prometheus holds every box's series: the room is added up there too, its recent exits as well."""
+    exits = "# TYPE wartezone_zone_exits counter\n" + "".join(
+        f'wartezone_zone_exits_total{{camera="{k.camera}",site="north",zone="{k.zone}"}} 5\n'
+        for k in (DOOR, WINDOW)
+    )
+    fake_edge.text = page({("door", "seats"): (3, ROOMS), ("window", "seats"): (4, ROOMS)}) + exits
+    source = PrometheusSource(PrometheusInput(type="prometheus", url=prometheus), FakeClock(NOW + 5))
+
+    async def scenario() -> Snapshot:
+        deadline = time.monotonic() + 20
+        while True:
+            snapshot = await source.read()
+            counted = ROOM in snapshot.zones and {DOOR, WINDOW} <= set(snapshot.recent_exits)
+            if counted or time.monotonic() > deadline:  # increase() needs two scrapes
+                await source.aclose()
+                return snapshot
+            await asyncio.sleep(0.3)
+
+    snapshot = asyncio.run(scenario())
+    assert (snapshot.zones[ROOM].occupancy, snapshot.zones[ROOM].partial) == (7.0, False)
+    assert snapshot.room_members == {ROOM: (DOOR, WINDOW)}
+    # increase() over a counter seen for a few seconds: 0 each so far, the room's their sum
+    assert snapshot.recent_exits[ROOM] == snapshot.recent_exits[DOOR] + snapshot.recent_exits[WINDOW]
 
 
 # -- through the API: two boxes, a rule on the room -------------------------------------------------
