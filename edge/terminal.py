@@ -43,7 +43,7 @@ class LiveStatus:
             for z in result.zones:
                 parts.append(
                     f"{camera}/{z.zone}: {z.occupancy} {'person' if z.occupancy == 1 else 'people'}, "
-                    f"{z.loitering} over limit, "
+                    f"{z.loitering} over the dwell limit, "
                     f"longest {z.longest_dwell_s:.0f} s"
                 )
         print(time.strftime("%H:%M:%S"), " | ".join(parts), file=self._out, flush=True)
