@@ -305,6 +305,8 @@ def test_the_session_ended_says_to_call_it(states_page: Any, axe: Any, label: st
         "Sitzung beendet \N{EN DASH} bitte IT anrufen\nSession ended \N{EN DASH} please call IT"
     )
     assert page.inner_text("#wz-ended label") == "Zugangsschlüssel / Access key"
+    top = page.evaluate("document.getElementById('wz-ended-title').getBoundingClientRect().top")
+    assert top >= 0  # the heading on screen, also on a phone
     assert serious(axe, page) == []
     assert page.evaluate(CONTRAST_JS, page.query_selector("#wz-ended"))
     assert contrast_problems(page, "#wz-ended") == []
