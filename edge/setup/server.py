@@ -96,9 +96,14 @@ _Request = TypeVar("_Request", bound=BaseModel)
 
 
 class _HttpError(Exception):
-    def __init__(self, status: int, message: str, problems: list[dict[str, Any]] | None = None) -> None:
+    """An answer other than 200. code: what went wrong as a word the page puts into its language
+    (the message stays English, for logs and scripts)."""
+
+    def __init__(
+        self, status: int, message: str, problems: list[dict[str, Any]] | None = None, code: str = "request"
+    ) -> None:
         super().__init__(message)
-        self.status, self.message, self.problems = status, message, problems
+        self.status, self.message, self.problems, self.code = status, message, problems, code
 
 
 class SetupServer:
@@ -233,12 +238,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         except Exception:  # a fault of ours: said to the client and logged, never a dropped connection
             log.exception("setup: %s %s failed", self.command, urlsplit(self.path).path)
-            self._error(_HttpError(500, "the setup failed on this request: see its log"))
+            self._error(_HttpError(500, "the setup failed on this request: see its log", code="failed"))
         if self._body_unread:
             self._close_gently()
 
     def _error(self, error: _HttpError) -> None:
-        body: dict[str, Any] = {"status": error.status, "message": error.message}
+        body: dict[str, Any] = {"status": error.status, "code": error.code, "message": error.message}
         if error.problems is not None:
             body["problems"] = error.problems
         self._json(error.status, {"error": body})
@@ -308,11 +313,13 @@ class _Handler(BaseHTTPRequestHandler):
             except ConfigError as error:
                 problems = [{"path": path, "message": message} for path, message in error.problems]
                 raise _HttpError(
-                    422, "not saved: the layout does not pass the config model", problems
+                    422, "the layout does not pass the config model", problems, code="invalid_layout"
                 ) from None
             except OSError as error:
                 log.error("setup: cannot write %s: %s", self.session.path, error.strerror)
-                raise _HttpError(500, f"cannot write {self.session.path.name}: {error.strerror}") from None
+                raise _HttpError(
+                    500, f"cannot write {self.session.path.name}: {error.strerror}", code="cannot_write"
+                ) from None
             self._json(200, {"file": self.session.path.name, "backup": backup.name})
 
     def _session_call(self, method: Any, camera: str, *args: Any) -> Any:
@@ -325,7 +332,7 @@ class _Handler(BaseHTTPRequestHandler):
         given = self.headers.get("Authorization", "")
         expected = f"Bearer {self.token}"
         if not hmac.compare_digest(given.encode(), expected.encode()):
-            raise _HttpError(401, "open the address wartezone setup printed, with its #token=")
+            raise _HttpError(401, "open the address wartezone setup printed, with its #token=", code="token")
 
     def _body(self) -> Any:
         length = self._content_length()

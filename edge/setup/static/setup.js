@@ -9,7 +9,7 @@ const TEXT = {
     drawMask: "+ Maske zeichnen", finish: "Fertig", cancel: "Abbrechen", del: "Löschen",
     hold: "Bild anhalten", live: "Live-Bild", save: "Speichern", lang: "English",
     zones: "Zonen", masks: "Privatsphäre-Masken", id: "Kennung (id)", name: "Anzeigename",
-    loiter: "Wartezeit-Grenze (s)", namePlaceholder: "z. B. Wartebereich Süd",
+    loiter: "Verweildauer-Grenze (s)", namePlaceholder: "z. B. Wartebereich Süd",
     people: n => n === 1 ? "Person jetzt" : "Personen jetzt", counting: "wird gezählt …",
     noMasks: "Keine. Was eine Maske bedeckt, wird schwarz, bevor gezählt wird (z. B. Fenster zur Straße).",
     noZones: "Keine Zone: mindestens eine zeichnen.",
@@ -33,6 +33,15 @@ const TEXT = {
       "Den Dienst neu starten, damit er es nutzt.",
     notSaved: "Nicht gespeichert:", minutes: m => "= " + m + " min",
     leave: "Änderungen sind nicht gespeichert.",
+    // The setup process's answers by their code; its own English words (the config model's) follow,
+    // introduced once.
+    errors: {
+      invalid_layout: "Die Zonen und Masken passen nicht zur Konfiguration.",
+      cannot_write: "Die Konfigurationsdatei lässt sich nicht schreiben.",
+      failed: "Fehler im Einrichtungsprogramm - Ursache im Log.",
+      token: "Bitte die Adresse öffnen, die „wartezone setup“ ausgegeben hat.",
+    },
+    modelSays: "Die Prüfung meldet (auf Englisch):", serverSays: "Meldung (auf Englisch):",
     modeZones: "Zonen", modeFloor: "Grundriss", points: "Punkte setzen", drawRoom: "+ Raum zeichnen",
     hintPoints: "Eine Bodenmarke (Fliesenecke, Türpfosten, Klebepunkt) im Bild antippen, dann dieselbe " +
       "Stelle im Grundriss - oder ihre Meter rechts eintragen. Mindestens 4 Paare, über die Fläche " +
@@ -89,6 +98,13 @@ const TEXT = {
     unsaved: "Not saved", check: "Please check",
     saved: (f, b) => "Saved in " + f + " (before: " + b + "). Restart the service to use it.",
     notSaved: "Not saved:", minutes: m => "= " + m + " min", leave: "Changes are not saved.",
+    errors: {
+      invalid_layout: "The zones and masks do not pass the configuration's checks.",
+      cannot_write: "The configuration file cannot be written.",
+      failed: "The setup failed - the cause is in the log.",
+      token: "Please open the address that 'wartezone setup' printed.",
+    },
+    modelSays: "The checks say:", serverSays: "Message:",
     modeZones: "Zones", modeFloor: "Floor plan", points: "Place points", drawRoom: "+ Draw room",
     hintPoints: "Tap a floor mark (a tile corner, a door post, a sticker) in the picture, then the same " +
       "place on the plan - or type its metres on the right. At least 4 pairs, spread over the floor; " +
@@ -173,6 +189,14 @@ function setOffline(value) {
   updateStatus();
 }
 
+// The setup process's error in the page's language: its code said in words, the English details
+// (the config model's messages) introduced once.
+function problemText(error) {
+  const said = t.errors[error.code];
+  if (!said) return t.serverSays + " " + error.message;
+  return (error.problems || []).length ? said + " " + t.modelSays : said;
+}
+
 function showNotice(kind, text, items = []) {
   notice = { kind, text, items };
   const el = $("notice");
@@ -247,8 +271,8 @@ async function save() {
     floorSaved();
     showNotice("ok", t.saved(body.file, body.backup));
   } else {
-    const problems = (body.error.problems || []).map(p => p.path + ": " + p.message);
-    showNotice("bad", t.notSaved + " " + body.error.message, problems);
+    showNotice("bad", t.notSaved + " " + problemText(body.error), (body.error.problems || []).map(
+      p => p.path + ": " + p.message));
   }
   updateCards();
 }
@@ -353,6 +377,7 @@ function renderTabs() {
       const b = document.createElement("button");
       b.type = "button";
       b.dataset.camera = id;
+      b.translate = false;  // a camera id from the configuration, not a word of the page's language
       b.append(document.createElement("span"), document.createTextNode(id));
       b.firstChild.className = "dot";
       b.addEventListener("click", () => select(id));
@@ -361,7 +386,7 @@ function renderTabs() {
   }
   for (const b of nav.children) {
     const cam = cams.get(b.dataset.camera);
-    b.setAttribute("aria-selected", String(b.dataset.camera === current));
+    b.setAttribute("aria-pressed", String(b.dataset.camera === current));
     b.firstChild.className = "dot " + statusOf(cam).kind;
   }
 }
@@ -505,7 +530,7 @@ function updateCards() {
     if (!card) return;
     card.style.setProperty("--c", colour(i));
     card.dataset.zoneCard = zone.id;
-    card.setAttribute("aria-selected", isSelected("zone", zone.key));
+    card.setAttribute("aria-current", isSelected("zone", zone.key));
     card.querySelector(".title").textContent = zone.name.trim() || zone.id || "?";
     const n = counts && zone.id in counts ? counts[zone.id] : null;
     card.dataset.count = n === null ? "" : String(n);
@@ -531,7 +556,7 @@ function updateCards() {
   cam.masks.forEach((mask, i) => {
     const card = $("masks").querySelector('[data-key="' + mask.key + '"]');
     if (!card) return;
-    card.setAttribute("aria-selected", isSelected("mask", mask.key));
+    card.setAttribute("aria-current", isSelected("mask", mask.key));
     card.querySelector(".title").textContent = t.mask(i + 1);
     card.querySelector(".count").textContent = t.corners(mask.polygon.length);
     card.querySelector(".mdelete").textContent = t.deleteMask;
