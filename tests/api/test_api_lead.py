@@ -356,11 +356,16 @@ def stored_rule(site: Site, zone: str) -> dict[str, Any] | None:
     return rule
 
 
-def shoot_docs(page: Any, name: str, sizes: dict[str, dict[str, int]] = LEAD_SIZES) -> None:
-    """The README's screenshots of the lead page: docs/screenshots/NAME-WxH.png."""
+def shoot_docs(
+    page: Any, name: str, sizes: dict[str, dict[str, int]] = LEAD_SIZES, show: str | None = None
+) -> None:
+    """The README's screenshots of the lead page: docs/screenshots/NAME-WxH.png, with `show` (a
+    selector) in view."""
     for label, size in sizes.items():
         page.set_viewport_size(size)
         page.wait_for_timeout(300)
+        if show:
+            page.locator(show).scroll_into_view_if_needed()
         page.screenshot(path=str(DOCS_SCREENS / f"{name}-{label}.png"))
 
 
@@ -392,14 +397,14 @@ def test_deleting_a_rule_asks_first_and_can_be_undone(browser: Any, make_site: C
         assert stored_rule(site, "queue") == saved
 
         lead.click("#delete-rule")
-        shoot_docs(lead, "lead-delete-confirm")
+        shoot_docs(lead, "lead-delete-confirm", show="#confirm-delete")
         lead.click("#confirm-yes")
         toast = lead.locator("#toast")
         toast.wait_for()
         assert toast.inner_text().split() == ["Regel", "für", "Schlange", "gelöscht", DASH, "Rückgängig"]
         row(lead, "queue").locator(".rule", has_text="keine Regel").wait_for()
         assert stored_rule(site, "queue") is None
-        shoot_docs(lead, "lead-delete-undo")
+        shoot_docs(lead, "lead-delete-undo", show="#form-message")
 
         lead.click("#undo")
         toast.locator("#toast-text", has_text="Regel für Schlange wiederhergestellt.").wait_for()
