@@ -109,7 +109,9 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
         lead.fill("#closed-dates input", berlin.date().isoformat())
         lead.click("#save")
         lead.wait_for_selector("#form-message.ok")
-        waiting.locator(".status", has_text=f"Geschlossen {DASH} kein Alarm").wait_for()
+        desk.locator('article.zone[data-zone="north/entrance/waiting"][data-look="closed"]').wait_for()
+        assert waiting.locator(".badge .word").inner_text() == "Geschlossen"
+        assert waiting.locator(".status").inner_text() == "kein Alarm"
         row(lead, "waiting").locator(".id", has_text="geschlossen").wait_for()
         assert waiting.locator(".limit").inner_text() == "ab 5 Personen"
         assert desk.locator("#banner").inner_text() == ""
