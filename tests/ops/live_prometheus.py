@@ -20,11 +20,15 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import yaml
 
+from api.domain import ZoneKey
+from api.simulated import seed
+from api.storage import Storage
 from tests.ops.grafana_queries import PROMETHEUS_CONFIG, Variable, fill, load_dashboards, queries, variables
 from tests.support import free_port
 
@@ -86,10 +90,23 @@ class Api:
         return f"http://127.0.0.1:{self.port}"
 
 
-def start_api(folder: Path, edge_port: int, site: str, camera: str, raise_levels: dict[str, int]) -> Api:
+def start_api(
+    folder: Path,
+    edge_port: int,
+    site: str,
+    camera: str,
+    raise_levels: dict[str, int],
+    simulated_days: int = 8,
+) -> Api:
     """`wartezone api` scraping the edge on edge_port every second, with a rule per zone in
-    raise_levels (clear level 0, no minimum durations, so it fires as soon as a zone gets there)."""
+    raise_levels (clear level 0, no minimum durations, so it fires as soon as a zone gets there).
+    Its store starts with `simulated_days` SIMULATED past days of each of those zones (4 counters
+    open), so that the queue figures (counters needed, a forecast) have data to show."""
     folder.mkdir(parents=True, exist_ok=True)
+    storage = Storage.open(folder / "api.sqlite3")
+    for zone in raise_levels:
+        seed(storage, ZoneKey(site, camera, zone), time.time(), simulated_days, 4, ZoneInfo("Europe/Berlin"))
+    storage.close()
     port = free_port()
     settings = {
         "host": "127.0.0.1",

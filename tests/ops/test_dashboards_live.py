@@ -18,9 +18,6 @@ import pytest
 import yaml
 
 import wartezone_contract as contract
-from api.domain import ZoneKey
-from api.simulated import seed
-from api.storage import Storage
 from tests.conftest import need_tool
 from tests.ops.grafana_queries import REPO, fill, load_dashboards, panels
 from tests.ops.live_prometheus import (
@@ -110,11 +107,6 @@ def stack(demo_video: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         stoppers.append(lambda: stop(edge))
         wait_for_url(f"http://127.0.0.1:{edge_port}/metrics", "the edge", edge, logs["edge"], 60)
 
-        # SIMULATED past days in the API's store, so that counters needed (a forecast) has data.
-        storage = Storage.open(tmp / "api.sqlite3")
-        for zone in ZONES:
-            seed(storage, ZoneKey(SITE, CAMERA, zone), time.time(), 8, 4, ZoneInfo("Europe/Berlin"))
-        storage.close()
         api = start_api(tmp, edge_port, SITE, CAMERA, RAISE_LEVELS)
         stoppers.append(lambda: stop(api.process))
         stoppers.append(acknowledge_alerts(api, ZONES))
