@@ -53,13 +53,13 @@ NOTIFICATIONS_FAILED = "wartezone_notifications_failed"
 OUTBOX_PENDING = "wartezone_outbox_pending"
 ALERT_TIME_TO_ACKNOWLEDGE = "wartezone_alert_time_to_acknowledge_seconds"  # histogram: fired to acknowledged
 AUTH_FAILURES = "wartezone_api_auth_failures"  # counter per kind (bearer, cookie, login); no address
-# Queue figures per waiting zone, computed by the API every minute (README "Forecast and counters needed")
+# Queue figures per waiting zone, computed by the API every minute (docs/lead.md "Counters and forecast")
 COUNTERS_OPEN = "wartezone_counters_open"  # counters serving the zone now: set at reception or by schedule
 COUNTERS_NEEDED = "wartezone_counters_needed"  # Erlang C on the next 30 minutes' forecast (counters_needed)
 SERVICE_RATE = "wartezone_service_rate_per_hour"  # people called per open counter and hour (service_rate)
 OCCUPANCY_FORECAST = "wartezone_occupancy_forecast"  # people waiting forecast OCCUPANCY_FORECAST_S ahead
 
-# --- wait figures per zone (README "Wait figures"): one definition per figure ---------------------
+# --- wait figures per zone (docs/waits.md): one definition per figure ---------------------
 # Prometheus computes them as recording rules (deploy/prometheus/rules/recording.yml) for Grafana;
 # the functions below are the same formulas for code that holds the counts itself (the queue
 # simulation in benchmarks/queue_sim.py, benchmarks/pets_wait.py; the API, for reception and its
@@ -145,7 +145,7 @@ def expected_wait_s(
     return waiting_now * window_s / exits
 
 
-# --- queue figures per waiting zone (README "Forecast and counters needed") -----------------------
+# --- queue figures per waiting zone (docs/lead.md "Counters and forecast") -----------------------
 # A waiting zone as an M/M/c queue: people arrive at `arrival_rate`, each of `counters` open counters
 # calls them at `service_rate` (both per second); the zone holds the people waiting for a counter,
 # not those at one. The API (advice, early warning) and benchmarks/forecast.py use these alone.

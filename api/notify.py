@@ -57,8 +57,8 @@ def verify(
     now: float,
     window_s: float = REPLAY_WINDOW_S,
 ) -> bool:
-    """What a receiver checks (the README's recipe also remembers the ids it took): the signature,
-    compared in constant time, and its timestamp within window_s of now."""
+    """What a receiver checks (the recipe in docs/integration.md also remembers the ids it took):
+    the signature, compared in constant time, and its timestamp within window_s of now."""
     if timestamp is None or signature is None or not (timestamp.isascii() and timestamp.isdigit()):
         return False
     expected = _signature(secret, timestamp, body).encode()  # over the header as sent

@@ -146,7 +146,7 @@ class ZoneOut(ZoneRef):
     alert: AlertOut | None = Field(description="The open alert, if any.")
     expected_wait_s: float | None = Field(
         description="Expected wait in seconds for someone arriving now: people waiting now / people "
-        "who left in the last 15 minutes (README, Wait figures). Null (unknown, never 0) while the "
+        "who left in the last 15 minutes (docs: Wait figures). Null (unknown, never 0) while the "
         "count is unknown, with fewer than 3 who left, or before the input has 15 minutes of them."
     )
 
@@ -249,7 +249,7 @@ class WarningOut(Out):
 
 
 class ForecastOut(Out):
-    """What the next half hour and two hours hold (README, Forecast and counters needed). Null parts:
+    """What the next half hour and two hours hold (docs: Counters and forecast). Null parts:
     not known."""
 
     at: datetime = Field(description="The minute the figures are of.")
@@ -455,7 +455,7 @@ class ReportRow(ZoneRef):
     exits: float | None = Field(description="People who left.")
     little_wait_s: float | None = Field(
         description="Waited lately by Little's law over the step: mean occupancy x step / entries, in "
-        "seconds; null with fewer than 5 entries (README, Wait figures)."
+        "seconds; null with fewer than 5 entries (docs: Wait figures)."
     )
     minutes_at_raise_level: float | None = Field(
         description="Minutes at or above the zone's raise level; null while the zone had no rule."
@@ -469,8 +469,8 @@ class ReportRow(ZoneRef):
         None,
         description="The fewest counters that would have kept the share waiting longer than the rule's "
         "target_wait_min at or under max_share_over_target for the step's arrivals (entries), at the "
-        "step's service rate (exits per open counter); null while either is unknown (README, Forecast "
-        "and counters needed).",
+        "step's service rate (exits per open counter); null while either is unknown (docs: Counters "
+        "and forecast).",
     )
 
 

@@ -33,7 +33,7 @@ SUSTAINED = 0.95
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "every-frame": ("every analysed frame detected (before the motion gate)", {"motion_gate": None}),
     "defaults": ("the built-in defaults (motion gate on)", {}),
-    "int8": ("the defaults with precision: int8 (less accurate, README 'Speed')", {"precision": "int8"}),
+    "int8": ("the defaults with precision: int8 (less accurate, docs: Speed)", {"precision": "int8"}),
 }
 
 

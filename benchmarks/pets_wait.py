@@ -1,4 +1,4 @@
-"""The wait figures on real video with per-person ground truth (PETS 2009 S2.L1, README "Wait figures").
+"""The wait figures on real video with per-person ground truth (PETS 2009 S2.L1, docs/waits.md).
 
 `wartezone replay` of the video at the rates a box analyses (2 and 1 frames/s, the built-in
 settings, one zone over the whole picture) gives visits, their dwell times and the occupancy over

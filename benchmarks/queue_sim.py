@@ -1,4 +1,4 @@
-"""A simulated waiting room: what the wait figures (README "Wait figures") are worth, and where each
+"""A simulated waiting room: what the wait figures (docs/waits.md) are worth, and where each
 one fails.
 
 People arrive at random (a fixed seed), wait in one zone for the first free of a few counters, and

@@ -1,7 +1,7 @@
 """Recovery: how soon a camera is analysed again after its RTSP server comes back.
 
 Kills a real RTSP server for each outage length given, restarts it, and measures the time from
-the restart to the next analysed frame, with the reconnect settings the README shows (the
+the restart to the next analysed frame, with the reconnect settings docs/installer.md shows (the
 defaults) unless told otherwise. Prints one line per outage, then the median and the maximum.
     .venv/bin/python -m benchmarks.recovery [--down-s 1,2,5,10,20] [--rounds 2] [--initial-s 0.5 --max-s 3]
 """

@@ -42,7 +42,7 @@ from wartezone_contract import (
 Language = Literal["de", "en"]
 LANGUAGES: tuple[Language, ...] = ("de", "en")
 
-# The API's defaults where its settings file says nothing (README "Settings"; pinned by a test
+# The API's defaults where its settings file says nothing (docs/integration.md "Settings"; pinned by a test
 # against api.settings and api.service, which edge may not import).
 API_ENV_PREFIX = "WARTEZONE_API__"
 API_READINGS_RETENTION_DAYS = 90
