@@ -59,7 +59,7 @@ WORDS = {
         "cooldown": "Alarm vorbei",
         "warning": "Bald voll",
         "down": "Störung",
-        "partial": "In Ordnung",
+        "partial": "Teilweise",
     },
     "en": {
         "ok": "OK",
@@ -73,7 +73,7 @@ WORDS = {
         "cooldown": "Alert over",
         "warning": "Filling up",
         "down": "Fault",
-        "partial": "OK",
+        "partial": "Partial",
     },
 }
 LINES = {
@@ -182,11 +182,9 @@ def test_every_card_state_has_its_own_word_and_icon(states_page: Any, lang: str)
     icons = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll("article.zone")]
         .map((c) => [c.dataset.look, c.querySelector(".badge .icon").textContent]))""")
     assert all(icons.values()) and len(set(icons.values())) >= len(icons) - 2, icons
-    partial = page.locator('article.zone[data-zone$="/partial"] .count')
-    assert partial.inner_text() == "2"
-    assert (
-        partial.evaluate("(n) => getComputedStyle(n, '::before').content") == '"\N{GREATER-THAN OR EQUAL TO}"'
-    )
+    partial = page.locator('article.zone[data-zone$="/partial"]')
+    assert partial.locator(".count").inner_text() == "2"
+    assert partial.locator(".badge .icon").inner_text() == "\N{GREATER-THAN OR EQUAL TO}"
     # One cause, once, for IT, folded away; no card repeats it.
     trouble = page.locator("#trouble")
     assert trouble.evaluate("(n) => n.tagName") == "DETAILS" and not trouble.evaluate("(n) => n.open")
@@ -209,7 +207,7 @@ def test_state_words_read_from_three_metres(states_page: Any, lang: str) -> None
                         box.right <= card.right + 0.5};
     })""")
     assert len(found) == 12
-    assert min(f["px"] for f in found) >= STATE_PX, found
+    assert [f["zone"] for f in found if f["px"] < STATE_PX] == []
     assert [f["zone"] for f in found if not f["inside"]] == []
 
 
@@ -245,25 +243,24 @@ def shoot_docs(page: Any, name: str, label: str) -> None:
 @pytest.mark.parametrize("label", list(SIZES))
 def test_every_state_passes_axe_at_each_size(states_page: Any, axe: Any, label: str) -> None:
     """0 serious or critical axe-core violations and text contrast in every state, at each size;
-    on a phone nothing in a card covers anything else."""
+    nothing in a card covers anything else."""
     page = states_page
     page.set_viewport_size(SIZES[label])
     page.wait_for_timeout(400)
     shoot_docs(page, "states", label)
     assert state_problems(page, axe) == []
-    if label == "390x844":
-        overlaps = page.evaluate("""() => [...document.querySelectorAll("article.zone")].flatMap((card) => {
-            const parts = [...card.querySelectorAll("h2, .count, .limit, .down, .badge, .status")]
-              .filter((n) => n.checkVisibility() && n.textContent.trim());
-            const over = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
-                                   Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
-            return parts.flatMap((a, i) => parts.slice(i + 1)
-              .filter((b) => !a.contains(b) && !b.contains(a) &&
-                             over(a.getBoundingClientRect(), b.getBoundingClientRect()))
-              .map((b) => `${card.dataset.zone}: ${a.className} over ${b.className}`));
-        })""")
-        assert overlaps == []
-        assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[label]["width"]
+    overlaps = page.evaluate("""() => [...document.querySelectorAll("article.zone")].flatMap((card) => {
+        const parts = [...card.querySelectorAll("h2, .count, .limit, .down, .badge, .status")]
+          .filter((n) => n.checkVisibility() && n.textContent.trim());
+        const over = (a, b) => Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 &&
+                               Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5;
+        return parts.flatMap((a, i) => parts.slice(i + 1)
+          .filter((b) => !a.contains(b) && !b.contains(a) &&
+                         over(a.getBoundingClientRect(), b.getBoundingClientRect()))
+          .map((b) => `${card.dataset.zone}: ${a.className || a.tagName} over ${b.className}`));
+    })""")
+    assert overlaps == [], overlaps
+    assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[label]["width"]
     # Names wrap, never cut with "...": every name is shown whole.
     cut = page.evaluate("""() => [...document.querySelectorAll("article.zone h2")]
         .filter((n) => n.scrollHeight > n.clientHeight + 1 || getComputedStyle(n).textOverflow === "ellipsis")
