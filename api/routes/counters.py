@@ -13,7 +13,7 @@ from api.directory import UnknownZone
 from api.errors import responses
 from api.schemas import CounterChangeOut, CountersIn, CountersOut
 
-router = APIRouter(prefix="/api/v1/zones", tags=["counters"], responses=responses(401, 422))
+router = APIRouter(prefix="/api/v1/zones", tags=["counters"], responses=responses(401, 422, 429))
 COUNTERS_PATH = "/{site}/{camera}/{zone}/counters"
 
 

@@ -23,6 +23,8 @@ async def metrics(request: Request) -> Response:
     return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/api/v1/health", response_model=Health, summary="Input and outbox", responses=responses(401))
+@router.get(
+    "/api/v1/health", response_model=Health, summary="Input and outbox", responses=responses(401, 429)
+)
 async def health(runtime: RuntimeDep, role: DeskRole) -> Health:
     return runtime.health()

@@ -55,7 +55,7 @@ COMPLETE_HEADER = {
     f"{MAX_STEPS} steps and {MAX_ROWS} rows: a longer report ends early, with `complete` false (CSV: "
     "the header X-Wartezone-Report-Complete) and `end` where it stops; ask again from there.",
     responses={
-        **responses(401, 403, 404, 422, 502),
+        **responses(401, 403, 404, 422, 429, 502),
         200: {"content": CSV_CONTENT, "headers": COMPLETE_HEADER},
     },
 )

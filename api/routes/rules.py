@@ -14,7 +14,7 @@ from api.errors import responses
 from api.rules import RuleSpec, TooManyRules
 from api.schemas import RuleOut
 
-router = APIRouter(prefix="/api/v1/rules", tags=["rules"], responses=responses(401, 422))
+router = APIRouter(prefix="/api/v1/rules", tags=["rules"], responses=responses(401, 422, 429))
 RULE_PATH = "/{site}/{camera}/{zone}"
 
 

@@ -16,7 +16,7 @@ from api.schemas import AlertOut, EventPayload, ZoneList, ZoneOut
 from api.service import StillReported
 from wartezone_contract import ID_MAX_LENGTH, ID_PATTERN
 
-router = APIRouter(prefix="/api/v1", tags=["state"], responses=responses(401, 422))
+router = APIRouter(prefix="/api/v1", tags=["state"], responses=responses(401, 422, 429))
 ZONE_PATH = "/zones/{site}/{camera}/{zone}"
 MAX_ID = 2**63 - 1  # SQLite's INTEGER
 # An optional header or query parameter is a number or absent, never null: documented as such.
