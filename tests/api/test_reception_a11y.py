@@ -229,6 +229,14 @@ def test_the_badge_tiers_differ_by_three_to_one(states_page: Any) -> None:
     main = {tier: luminance(tiers[tier]) for tier in ("calm", "attention", "alarm")}
     pairs = [(a, b, ratio(main[a], main[b])) for a in main for b in main if a < b]
     assert all(r >= 3 for _, _, r in pairs), pairs
+    # Each badge stands out 3:1 from its card: by its fill, or a calm one by its ring.
+    edges = states_page.evaluate("""() => [...document.querySelectorAll(".badge")].filter((b) => !b.hidden)
+        .map((b) => [b.closest("article").dataset.look, b.dataset.tier,
+                     getComputedStyle(b)[b.dataset.tier === "attention" || b.dataset.tier === "alarm"
+                                         ? "backgroundColor" : "borderTopColor"],
+                     getComputedStyle(b.closest("article")).backgroundColor])""")
+    weak = [(look, round(ratio(luminance(a), luminance(b)), 2)) for look, _, a, b in edges]
+    assert [w for w in weak if w[1] < 3] == [], weak
 
 
 def state_problems(page: Any, axe: Any) -> list[str]:
