@@ -53,12 +53,12 @@ from edge.sources.file import FileSource
 from edge.zones.floor import fit_floor, footprint, to_floor
 from edge.zones.geometry import contains
 from edge.zones.rooms import (
-    GATE_M,
     PAIRING_TOLERANCE_S,
     RoomView,
     count_room,
     floor_points,
     pair_frames,
+    times_counted,
 )
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
@@ -339,19 +339,6 @@ class RoomResult:
             "merge_ms_per_room_frame": round(1000 * self.merge_s / max(self.frames, 1), 3),
             "merge_overhead": round(self.merge_s / self.detector_s, 5) if self.detector_s else None,
         }
-
-
-def times_counted(found: Points, truth: Points) -> NDArray[np.int64]:
-    """Per true person, how many found points are theirs: each found point goes to the nearest true
-    person within the gate (many to one, so a person counted twice shows as 2)."""
-    counted = np.zeros(len(truth), np.int64)
-    if len(truth) == 0 or len(found) == 0:
-        return counted
-    distance = np.linalg.norm(found[:, None] - truth[None], axis=2)
-    nearest = distance.argmin(axis=1)
-    close = distance[np.arange(len(found)), nearest] <= GATE_M
-    np.add.at(counted, nearest[close], 1)
-    return counted
 
 
 def bottom_centres(boxes: list[tuple[float, float, float, float]]) -> Points:

@@ -21,7 +21,6 @@ from benchmarks.rooms import (
     TsaiCamera,
     bottom_centres,
     table,
-    times_counted,
     true_people,
     view_settings,
     virtual_cameras,
@@ -31,6 +30,7 @@ from edge.detections import Anchor
 from edge.evaluate import read_cvml
 from edge.zones.floor import to_floor
 from edge.zones.geometry import contains
+from edge.zones.rooms import times_counted
 from tests.conftest import last_json, run_python
 
 # A floor for the real picture: 2 cm per pixel, seen a little in perspective.
