@@ -179,3 +179,20 @@ def serving(site: Path) -> Iterator[Running]:
     finally:
         server.stop()
         session.stop()
+
+
+def write_opencv_calibration(path: Path) -> None:
+    """A camera 3 m above the floor at (6, -2), looking down at 45 degrees, as cv2.FileStorage writes it."""
+    storage = cv2.FileStorage(str(path), cv2.FILE_STORAGE_WRITE)
+    half = np.sqrt(0.5)
+    rotation = np.array([[1.0, 0, 0], [0, -half, -half], [0, half, -half]])
+    rvec, _ = cv2.Rodrigues(rotation)
+    for name, value in (
+        ("camera_matrix", np.array([[800.0, 0, 640], [0, 800, 360], [0, 0, 1]])),
+        ("rvec", rvec),
+        ("tvec", -rotation @ np.array([6.0, -2.0, 3.0])),
+    ):
+        storage.write(name, value)
+    storage.write("image_width", 1280)
+    storage.write("image_height", 720)
+    storage.release()

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from edge.config import load_config
 from edge.setup.config_file import Layout, ZoneDraft, layout_of, save_layouts
+from tests.edge.setup.conftest import write_opencv_calibration
 
 SITE = """\
 site: north   # the branch
@@ -71,19 +69,7 @@ def test_saving_zones_keeps_the_floor_plan_and_each_zones_room(tmp_path: Path) -
 
 
 def test_an_opencv_calibration_path_is_written_back_as_given(tmp_path: Path) -> None:
-    storage = cv2.FileStorage(str(tmp_path / "hall.xml"), cv2.FILE_STORAGE_WRITE)
-    half = np.sqrt(0.5)
-    rotation = np.array([[1.0, 0, 0], [0, -half, -half], [0, half, -half]])
-    rvec, _ = cv2.Rodrigues(rotation)
-    for name, value in (
-        ("camera_matrix", np.array([[800.0, 0, 640], [0, 800, 360], [0, 0, 1]])),
-        ("rvec", rvec),
-        ("tvec", -rotation @ np.array([6.0, -2.0, 3.0])),
-    ):
-        storage.write(name, value)
-    storage.write("image_width", 1280)
-    storage.write("image_height", 720)
-    storage.release()
+    write_opencv_calibration(tmp_path / "hall.xml")
     path = tmp_path / "site.yaml"
     path.write_text(SITE)
     layout = layout_of(load_config(path).cameras[1])

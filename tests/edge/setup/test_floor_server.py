@@ -15,7 +15,7 @@ import pytest
 
 from edge.config import load_config
 from edge.zones.floor import RESIDUAL_WARNING_CM, to_floor
-from tests.edge.setup.conftest import SITE_YAML, WAITING, WINDOW, Running, serving
+from tests.edge.setup.conftest import SITE_YAML, WAITING, WINDOW, Running, serving, write_opencv_calibration
 
 # The door camera looks down at the floor from the front: its picture's bottom corners are 2 m
 # apart at 1 m from the wall, its picture's top 8 m wide at 9 m (a trapezoid: perspective).
@@ -365,23 +365,6 @@ def test_a_zone_whose_room_is_deleted_from_the_plan_is_named_and_not_saved(runni
     assert any("names room 'halle', which is not in floor.rooms" in p["message"] for p in problems), problems
     assert running.call("POST", "/api/save", {}).status == 422
     assert running.path.read_text(encoding="utf-8") == SITE_YAML
-
-
-def write_opencv_calibration(path: Path) -> None:
-    """A camera 3 m above the floor at (6, -2), looking down at 45 degrees, as cv2.FileStorage writes it."""
-    storage = cv2.FileStorage(str(path), cv2.FILE_STORAGE_WRITE)
-    half = np.sqrt(0.5)
-    rotation = np.array([[1.0, 0, 0], [0, -half, -half], [0, half, -half]])
-    rvec, _ = cv2.Rodrigues(rotation)
-    for name, value in (
-        ("camera_matrix", np.array([[800.0, 0, 640], [0, 800, 360], [0, 0, 1]])),
-        ("rvec", rvec),
-        ("tvec", -rotation @ np.array([6.0, -2.0, 3.0])),
-    ):
-        storage.write(name, value)
-    storage.write("image_width", 1280)
-    storage.write("image_height", 720)
-    storage.release()
 
 
 def test_an_opencv_calibration_is_shown_with_its_footprint_and_kept_as_written(site: Path) -> None:
