@@ -29,6 +29,7 @@ with perfect detections (the true boxes, warped into each view).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -53,6 +54,7 @@ from edge.sources.file import FileSource
 from edge.zones.floor import fit_floor, footprint, to_floor
 from edge.zones.geometry import contains
 from edge.zones.rooms import (
+    FAINT_BELOW,
     PAIRING_TOLERANCE_S,
     RoomView,
     count_room,
@@ -93,14 +95,13 @@ PLATFORM_CAMERAS: dict[str, tuple[Quad, tuple[int, int]]] = {
     "far": (((0, 0), (360, 10), (360, 370), (0, 390)), (352, 384)),
     "near": (((0, 250), (360, 270), (360, 640), (0, 640)), (352, 384)),
 }
+# How far from the picture's bottom a camera's footprint reaches: all of both scenes' floors.
+FULL_VIEW_REACH_M = 60.0
 STILLS_APART_S = 60.0  # platform stills are moments of their own; each is a room step
 # Where a person's head (nose, eyes, ears) is above the floor, for the head rule: eye height of an
 # adult standing (1.60 m for a 1.72 m person).
 HEAD_HEIGHT_M = 1.6
 MATCH_IOU = 0.5  # a detection is a true person's where their boxes overlap this much
-# Faint people in an overlap need a second camera below this confidence (merge_views' confirm_below):
-# the confidence above which the usual detector settings (ultralytics' 0.25) keep a box alone.
-CONFIRM_BELOW = 0.25
 
 
 # --- PETS' calibration: Tsai's camera model ----------------------------------------------------
@@ -265,7 +266,9 @@ def virtual_cameras(scene: Scene) -> list[VirtualCamera]:
         # virtual fractions -> virtual pixels -> real pixels -> real fractions -> floor
         real_fractions = np.diag([1 / scene.size[0], 1 / scene.size[1], 1.0])
         homography = scene.floor @ real_fractions @ np.linalg.inv(warp) @ np.diag([width, height, 1.0])
-        cameras.append(VirtualCamera(name, warp, size, homography, footprint(homography, 60.0), offset))
+        cameras.append(
+            VirtualCamera(name, warp, size, homography, footprint(homography, FULL_VIEW_REACH_M), offset)
+        )
     return cameras
 
 
@@ -356,15 +359,65 @@ class Step:
     views: list[tuple[float, Detections]]
 
 
+def _cache_file(cache: Path, scene: Scene, cameras: list[VirtualCamera], settings: str) -> Path:
+    """Where a run's detections are kept: named by everything that decides them."""
+    key = json.dumps(
+        [
+            scene.name,
+            scene.numbers,
+            settings,
+            [(c.name, c.warp.round(6).tolist(), c.size, c.offset) for c in cameras],
+        ]
+    )
+    return cache / f"rooms-{scene.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
+
+
+def _save_seen(path: Path, seen: dict[tuple[str, int], tuple[float, Detections]], seconds: float) -> None:
+    arrays: dict[str, NDArray[Any]] = {"seconds": np.asarray(seconds)}
+    for (name, number), (time_s, people) in seen.items():
+        key = f"{name}:{number}"
+        arrays[f"{key}:time"] = np.asarray(time_s)
+        arrays[f"{key}:xyxy"] = people.xyxy
+        arrays[f"{key}:confidence"] = people.confidence
+        if people.keypoints is not None:
+            arrays[f"{key}:keypoints"] = people.keypoints
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, allow_pickle=False, **arrays)
+
+
+def _load_seen(path: Path) -> tuple[dict[tuple[str, int], tuple[float, Detections]], float]:
+    seen: dict[tuple[str, int], tuple[float, Detections]] = {}
+    with np.load(path) as stored:
+        for name in stored.files:
+            if name.endswith(":time"):
+                key = name.removesuffix(":time")
+                camera, number = key.rsplit(":", 1)
+                keypoints = stored[f"{key}:keypoints"] if f"{key}:keypoints" in stored.files else None
+                people = Detections(stored[f"{key}:xyxy"], stored[f"{key}:confidence"], keypoints)
+                seen[(camera, int(number))] = (float(stored[name]), people)
+        return seen, float(stored["seconds"])
+
+
 def detect_steps(
-    scene: Scene, detectors: tuple[Detector, Detector], cameras: list[VirtualCamera], progress: bool
+    scene: Scene,
+    detectors: tuple[Detector, Detector],
+    cameras: list[VirtualCamera],
+    progress: bool,
+    cache: Path | None = None,
+    settings: str = "",
 ) -> tuple[list[Step], float]:
     """Each step's people in the real view and in each virtual camera (whose frame is `offset`
-    frames later), and the detector's seconds on the virtual views."""
+    frames later), and the detector's seconds on the virtual views. With `cache`, the detections
+    (and the detector's seconds as measured then) are read from there if a run with the same scene,
+    cameras and detector `settings` left them, else kept there."""
     detector, view_detector = detectors
     numbers = set(scene.numbers)
+    stored = None if cache is None else _cache_file(cache, scene, cameras, settings)
+    if stored is not None and stored.exists():
+        seen, seconds = _load_seen(stored)
+        return _steps_of(scene, cameras, seen), seconds
     wanted = {number + camera.offset for number in numbers for camera in cameras} | numbers
-    seen: dict[tuple[str, int], tuple[float, Detections]] = {}
+    seen = {}
     seconds = 0.0
     bar = tqdm(total=len(wanted), desc=scene.name, unit="frame", disable=not progress, file=sys.stderr)
     for number, time_s, image in scene.frames(wanted):
@@ -377,11 +430,19 @@ def detect_steps(
             seen[("full", number)] = (time_s, detector.detect(image))
         bar.update()
     bar.close()
+    if stored is not None:
+        _save_seen(stored, seen, seconds)
+    return _steps_of(scene, cameras, seen), seconds
+
+
+def _steps_of(
+    scene: Scene, cameras: list[VirtualCamera], seen: dict[tuple[str, int], tuple[float, Detections]]
+) -> list[Step]:
     steps = []
-    for number in sorted(numbers):
+    for number in sorted(scene.numbers):
         time_s, full = seen[("full", number)]
         steps.append(Step(number, time_s, full, [seen[(c.name, number + c.offset)] for c in cameras]))
-    return steps, seconds
+    return steps
 
 
 def true_people(
@@ -430,12 +491,16 @@ def score_room(
     cameras: list[VirtualCamera],
     scene: Scene,
     anchor: Anchor,
-    confirm_below: float | None = None,
+    faint_below: float | None = FAINT_BELOW,
+    pictures: bool = True,
 ) -> RoomResult:
-    """The room's figures with `anchor` as each person's floor point (and faint people in overlaps
-    confirmed by a second camera below `confirm_below`). The reference: the true people's floor
+    """The room's figures with `anchor` as each person's floor point, faint people (below
+    `faint_below`) confirmed by a second camera, and (with `pictures`) each view's boxes and floor
+    mapping, as the edge builds its views: without them no border cut is known and a faint person
+    needs confirming wherever another footprint covers them. The reference: the true people's floor
     points where the scene has them, else the real view's people."""
     result = RoomResult(alone={camera.name: [] for camera in cameras})
+    whole = footprint(scene.floor, FULL_VIEW_REACH_M)
     for step in steps:
         started = time.perf_counter()
         picked = pair_frames([[t] for t, _ in step.views], [step.time_s], PAIRING_TOLERANCE_S)[0]
@@ -444,25 +509,36 @@ def score_room(
                 floor_points(people, camera.homography, camera.size, anchor),
                 camera.footprint,
                 people.confidence,
+                people.xyxy / np.tile(camera.size, 2) if pictures else None,
+                camera.homography if pictures else None,
             )
             for camera, (_, people) in zip(cameras, step.views, strict=True)
         ]
         paired = [view if index >= 0 else None for view, index in zip(views, picked, strict=True)]
-        room = count_room(paired, scene.room, confirm_below=confirm_below)
+        room = count_room(paired, scene.room, faint_below=faint_below)
         merged = room.people
         result.merge_s += time.perf_counter() - started
         result.frames += 1
         result.partial += int(room.partial)
-        full = floor_points(step.full, scene.floor, scene.size, anchor)
-        if scene.truth is None:
-            reference = full[np.isfinite(full).all(axis=1)]
+        # The real view alone, counted by the same rules (a single camera: no faint check).
+        full_view = RoomView(
+            floor_points(step.full, scene.floor, scene.size, anchor),
+            whole,
+            step.full.confidence,
+            step.full.xyxy / np.tile(scene.size, 2) if pictures else None,
+            scene.floor if pictures else None,
+        )
+        full = count_room([full_view], scene.room).people
+        if scene.truth is None:  # the real view's people, those just outside the room too
+            placed = np.isfinite(full_view.points).all(axis=1) & ~full_view.cut_below
+            reference = full_view.points[placed]
         else:
             reference = to_floor(scene.floor, bottom_centres(scene.truth.get(step.number, [])) / scene.size)
         in_room = inside(scene.room, reference)
         result.truth.append(int(in_room.sum()))
         result.merged.append(len(merged))
         result.full_view.append(int(inside(scene.room, full).sum()))
-        each = [view.points[inside(scene.room, view.points)] for view in views]
+        each = [count_room([view], scene.room).people for view in views]
         for camera, points in zip(cameras, each, strict=True):
             result.alone[camera.name].append(len(points))
         result.summed.append(sum(len(points) for points in each))
@@ -481,16 +557,23 @@ def score_room(
 
 
 def run_scene(
-    scene: Scene, detectors: tuple[Detector, Detector], progress: bool = True
+    scene: Scene,
+    detectors: tuple[Detector, Detector],
+    progress: bool = True,
+    cache: Path | None = None,
+    settings: str = "",
 ) -> tuple[dict[str, RoomResult], dict[str, dict[str, float | int]], list[VirtualCamera]]:
     """The room's figures per way of counting, and (with a truth) the floor-point rules' errors;
     `detectors`: the real view's and the virtual cameras'."""
     cameras = virtual_cameras(scene)
-    steps, detector_s = detect_steps(scene, detectors, cameras, progress)
+    steps, detector_s = detect_steps(scene, detectors, cameras, progress, cache, settings)
+    box = Anchor.BOX_BOTTOM
     results = {
-        "box bottom": score_room(steps, cameras, scene, Anchor.BOX_BOTTOM),
+        "box bottom": score_room(steps, cameras, scene, box),
         "feet": score_room(steps, cameras, scene, Anchor.FEET),
-        f"box, confirm<{CONFIRM_BELOW}": score_room(steps, cameras, scene, Anchor.BOX_BOTTOM, CONFIRM_BELOW),
+        "no checks": score_room(steps, cameras, scene, box, None, pictures=False),
+        "border cut only": score_room(steps, cameras, scene, box, None),
+        "faint, by footprint": score_room(steps, cameras, scene, box, pictures=False),
     }
     rules = FloorRules()
     if scene.truth is not None and scene.head_plane is not None:
@@ -701,6 +784,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--config", type=Path, help="detector settings from this site YAML (default: built-in)"
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="keep the detections in this folder and read them from there on a rerun with the same "
+        "scenes and settings (the detector time is then the first run's)",
+    )
     parser.add_argument("--plot", type=Path, help="draw the plans with footprints and overlaps (PNG)")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args(argv)
@@ -725,7 +814,8 @@ def main(argv: list[str] | None = None) -> int:
         (size,) = {size for _, size in scene.cameras.values()}  # one picture size: one detector for the views
         views = build_detector(view_settings(config.detector, scene.size, size))
         started = time.perf_counter()
-        results, rules, cameras = run_scene(scene, (detector, views))
+        settings = config.detector.model_dump_json()
+        results, rules, cameras = run_scene(scene, (detector, views), cache=args.cache, settings=settings)
         wall_s = round(time.perf_counter() - started, 1)
         figures[name] = {
             "rooms": {way: result.figures() for way, result in results.items()},

@@ -157,6 +157,19 @@ def to_floor(homography: Points, points: ArrayLike) -> Points:
     return floor
 
 
+def to_picture(homography: Points, points: ArrayLike) -> Points:
+    """(N, 2) floor metres to (N, 2) picture fractions of the camera whose floor mapping is
+    `homography` (to_floor's inverse); rows behind the camera are NaN."""
+    xy = np.asarray(points, np.float64).reshape(-1, 2)
+    inverse = np.asarray(np.linalg.inv(homography), np.float64)
+    mapped = xy @ inverse[:, :2].T + inverse[:, 2]
+    w = mapped[:, 2:3]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        picture = mapped[:, :2] / w
+    picture[(w[:, 0] <= _HORIZON_EPS)] = np.nan
+    return picture
+
+
 def footprint(
     homography: Points, max_distance_m: float = FOOTPRINT_MAX_DISTANCE_M, samples: int = _FOOTPRINT_SAMPLES
 ) -> Points:

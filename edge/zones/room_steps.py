@@ -57,9 +57,15 @@ class _Sighting:
 
 def view_of(floor: CameraFloor, people: Detections, size: tuple[int, int]) -> RoomView:
     """A camera's people in a picture of `size` (width, height) as a room view: floor points of
-    their FLOOR_ANCHOR, the camera's footprint and their confidences."""
-    fractions = people.anchors(FLOOR_ANCHOR) / np.asarray(size, np.float64)
-    return RoomView(floor.to_floor(fractions), floor.footprint, people.confidence)
+    their FLOOR_ANCHOR, the camera's footprint, their confidences and boxes, and its floor mapping.
+    With a lens model the boxes are undistorted as the floor mapping's fractions are (corner by
+    corner: a box stays a box to within the lens's bend over a person's size)."""
+    scale = np.asarray(size, np.float64)
+    fractions = people.anchors(FLOOR_ANCHOR) / scale
+    boxes = people.xyxy.astype(np.float64) / np.tile(scale, 2)
+    if floor.lens is not None and len(boxes):
+        boxes = floor.lens.undistort(boxes.reshape(-1, 2)).reshape(-1, 4)
+    return RoomView(floor.to_floor(fractions), floor.footprint, people.confidence, boxes, floor.homography)
 
 
 class RoomSteps:

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import linear_sum_assignment
 
 from edge.detections import Anchor, Detections
-from edge.zones.floor import to_floor
+from edge.zones.floor import to_floor, to_picture
 from edge.zones.geometry import contains
 
 Points = NDArray[np.float64]
@@ -38,6 +38,16 @@ PAIRING_TOLERANCE_S = 0.25
 # camera that looks at the floor at a shallow angle stretches that height into half a metre; the
 # box's bottom edge is the sole, on the floor itself.
 FLOOR_ANCHOR = Anchor.BOX_BOTTOM
+# A sighting below this confidence is faint: a person only where a second camera confirms it or
+# cannot see the place plainly (merge_views). The confidence above which the usual detector settings
+# (ultralytics' 0.25) keep a box on its own; the edge's detector keeps fainter ones to count crowds.
+FAINT_BELOW = 0.25
+# A box within this share of its picture's size from the left, right or bottom border is cut by it.
+CUT_MARGIN = 0.01
+# A camera sees a place plainly where a person's feet there fall this far inside its picture
+# (share of width from the sides, of height from the top): nearer the sides part of the body is
+# outside, nearer the top the head (a person is about a tenth to a fifth of a picture's height).
+PLAIN_MARGIN = (0.05, 0.15)
 _NO_PAIR = 1e6  # the cost of a pair beyond the gate: any assignment with fewer of them wins
 
 
@@ -104,11 +114,16 @@ def assign(a: ArrayLike, b: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int
 @dataclass(frozen=True, slots=True)
 class RoomView:
     """One camera's part in a room step: its people's floor points (NaN rows: no floor point), the
-    floor it sees (footprint polygon, metres) and, optionally, the detector's confidence per person."""
+    floor it sees (footprint polygon, metres) and, optionally, per person the detector's confidence
+    and box (picture fractions x1, y1, x2, y2), and the camera's floor mapping (the 3x3 homography
+    from those fractions to metres; its inverse places a floor point in the picture). Boxes and
+    mapping tell where the camera sees a place plainly and which of its people the border cuts."""
 
     points: Points
     footprint: Points
     confidence: NDArray[np.float32] | None = None
+    boxes: Points | None = None
+    homography: Points | None = None
 
     def __post_init__(self) -> None:
         points = np.asarray(self.points, np.float64).reshape(-1, 2)
@@ -119,6 +134,59 @@ class RoomView:
             if confidence.shape != (len(points),):
                 raise ValueError(f"confidence must have shape ({len(points)},), got {confidence.shape}")
             object.__setattr__(self, "confidence", confidence)
+        if self.boxes is not None:
+            boxes = np.asarray(self.boxes, np.float64)
+            if boxes.shape != (len(points), 4):
+                raise ValueError(f"boxes must have shape ({len(points)}, 4), got {boxes.shape}")
+            object.__setattr__(self, "boxes", boxes)
+        if self.homography is not None:
+            homography = np.asarray(self.homography, np.float64)
+            if homography.shape != (3, 3):
+                raise ValueError(f"homography must have shape (3, 3), got {homography.shape}")
+            object.__setattr__(self, "homography", homography)
+
+    @property
+    def cut_below(self) -> NDArray[np.bool_]:
+        """(N,) people whose box the picture's bottom border cuts: their feet are below the picture,
+        so they stand nearer the camera than any floor it sees, outside its footprint, and the box's
+        bottom edge (the border) gives a floor point that is too far by up to their height's reach."""
+        if self.boxes is None:
+            return np.zeros(len(self.points), bool)
+        cut: NDArray[np.bool_] = self.boxes[:, 3] >= 1 - CUT_MARGIN
+        return cut
+
+    @property
+    def cut_aside(self) -> NDArray[np.bool_]:
+        """(N,) people whose box the picture's left or right border cuts: the box's bottom centre is
+        the middle of the part seen, off the feet by up to half a body."""
+        if self.boxes is None:
+            return np.zeros(len(self.points), bool)
+        cut: NDArray[np.bool_] = (self.boxes[:, 0] <= CUT_MARGIN) | (self.boxes[:, 2] >= 1 - CUT_MARGIN)
+        return cut
+
+    def sees_whole(self, points: Points) -> NDArray[np.bool_]:
+        """(P,) whether a person standing at each floor point would be inside this camera's picture
+        whole: in its footprint, with their feet away from the picture's border (PLAIN_MARGIN).
+        Without a floor mapping: its footprint."""
+        seen = _inside(self.footprint, points) if len(points) else np.zeros(0, bool)
+        if self.homography is None or not len(points):
+            return seen
+        feet = to_picture(self.homography, points)
+        side, top = PLAIN_MARGIN
+        with np.errstate(invalid="ignore"):
+            seen &= (feet[:, 0] >= side) & (feet[:, 0] <= 1 - side) & (feet[:, 1] >= top) & (feet[:, 1] <= 1)
+        return seen
+
+    def sees_plainly(self, points: Points) -> NDArray[np.bool_]:
+        """(P,) whether this camera would see a person standing at each floor point whole
+        (sees_whole) and unhidden: their feet behind none of its people's boxes."""
+        seen = self.sees_whole(points)
+        if self.boxes is None or self.homography is None or not seen.any():
+            return seen
+        feet = to_picture(self.homography, points)
+        for x1, y1, x2, y2 in self.boxes:
+            seen &= ~((feet[:, 0] >= x1) & (feet[:, 0] <= x2) & (feet[:, 1] >= y1) & (feet[:, 1] <= y2))
+        return seen
 
 
 def _inside(polygon: ArrayLike, points: Points) -> NDArray[np.bool_]:
@@ -126,7 +194,10 @@ def _inside(polygon: ArrayLike, points: Points) -> NDArray[np.bool_]:
 
 
 def merge_views(
-    views: Sequence[RoomView], room: ArrayLike, gate_m: float = GATE_M, confirm_below: float | None = None
+    views: Sequence[RoomView],
+    room: ArrayLike,
+    gate_m: float = GATE_M,
+    faint_below: float | None = FAINT_BELOW,
 ) -> Points:
     """The room's people on the floor, each once: (K, 2) metres; K is the room's count.
 
@@ -138,11 +209,18 @@ def merge_views(
     camera's own detections are never merged with each other (the assignment is one to one), which
     is why cameras are merged in turn rather than all points clustered at once.
 
-    With `confirm_below`, a person in an overlap seen by one camera only, with a confidence below it,
-    is dropped: there every camera sees the place, and a faint box only one of them finds is more
-    often a thing (a stand, a bag) than a person hidden from the others. Each camera adds its own
-    faint false people to the room, so without this a room of three cameras has three cameras'
-    worth; the price is a hidden person who is also faint. Views need confidences for it.
+    Two kinds of sighting yield to the other cameras, because each camera adds its own mistakes to
+    the room and a merge adds them up:
+    - a person the picture's bottom border cuts (RoomView.cut_below): their feet, below the
+      picture, are outside this camera's footprint; a camera whose footprint holds them counts them;
+    - a person the left or right border cuts (RoomView.cut_aside) where another camera would see them
+      whole (RoomView.sees_whole): that camera counts them, this one has their floor point off;
+    - with `faint_below`, a person seen by one camera only, with a confidence below it, where
+      another camera would see them plainly (RoomView.sees_plainly: in its picture, behind none of
+      its people): a faint box the other camera does not confirm in open view is more often a thing
+      (a stand, a bollard) than a person. Where the other camera's view of the place is blocked by
+      someone (a crowd), the faint person stays: they may be hidden there. Views without
+      confidences have no faint people.
     """
     polygon = np.asarray(room, np.float64).reshape(-1, 2)
     if len(polygon) < 3:
@@ -150,16 +228,19 @@ def merge_views(
     people = np.zeros((0, 2))
     sightings = np.zeros(0)
     best = np.zeros(0)  # the highest confidence of each person's sightings
+    origin = np.zeros(0, int)  # the view that first saw each person
     for index, view in enumerate(views):
         kept: NDArray[np.bool_] = np.asarray(np.isfinite(view.points).all(axis=1), bool)
         kept[kept] = _inside(polygon, view.points[kept])
+        kept &= ~view.cut_below
+        cut = view.cut_aside & kept
+        for other in views:
+            if other is not view and cut.any():
+                kept[cut] &= ~other.sees_whole(view.points[cut])
         points = view.points[kept]
-        if view.confidence is not None:
-            confidence = view.confidence[kept].astype(np.float64)
-        elif confirm_below is not None:
-            raise ValueError(f"view {index} has no confidences, which confirm_below needs")
-        else:
-            confidence = np.ones(len(points))
+        confidence = (
+            np.ones(len(points)) if view.confidence is None else view.confidence[kept].astype(np.float64)
+        )
         seen_before = np.zeros(len(points), bool)
         for earlier in views[:index]:
             seen_before |= _inside(earlier.footprint, points)
@@ -175,13 +256,15 @@ def merge_views(
         people = np.concatenate([people, points[new]])
         sightings = np.concatenate([sightings, np.ones(int(new.sum()))])
         best = np.concatenate([best, confidence[new]])
-    if confirm_below is None:
+        origin = np.concatenate([origin, np.full(int(new.sum()), index)])
+    if faint_below is None:
         return people
-    coverage = np.zeros(len(people), int)
-    for view in views:
-        coverage += _inside(view.footprint, people)
-    unconfirmed = (sightings == 1) & (coverage >= 2) & (best < confirm_below)
-    confirmed: Points = people[~unconfirmed]
+    unconfirmed = np.flatnonzero((sightings == 1) & (best < faint_below))
+    plain = np.zeros(len(unconfirmed), bool)
+    for index, view in enumerate(views):
+        theirs = origin[unconfirmed] != index
+        plain[theirs] |= view.sees_plainly(people[unconfirmed[theirs]])
+    confirmed: Points = np.delete(people, unconfirmed[plain], axis=0)
     return confirmed
 
 
@@ -202,12 +285,12 @@ def count_room(
     views: Sequence[RoomView | None],
     room: ArrayLike,
     gate_m: float = GATE_M,
-    confirm_below: float | None = None,
+    faint_below: float | None = FAINT_BELOW,
 ) -> RoomCount:
     """The room's people at one step from its cameras' views, None for a camera with no frame close
     enough in time (pair_frames) or down: the others still count, and the step is partial."""
     present = [view for view in views if view is not None]
-    people = merge_views(present, room, gate_m, confirm_below)
+    people = merge_views(present, room, gate_m, faint_below)
     return RoomCount(people, len(present) < len(views))
 
 

@@ -18,6 +18,7 @@ from edge.zones.floor import (
     homography_from_camera,
     read_opencv_calibration,
     to_floor,
+    to_picture,
 )
 from edge.zones.geometry import contains
 
@@ -136,6 +137,22 @@ def test_points_above_the_horizon_have_no_floor_point(points: Points, on_floor: 
 
     assert floor.shape == (len(points), 2)
     assert np.isfinite(floor).all(axis=1).tolist() == on_floor
+
+
+@pytest.mark.parametrize("camera", [ROOM_CAMERA, HORIZON_CAMERA])
+def test_to_picture_undoes_to_floor(camera: Points) -> None:
+    picture = PICTURE[2:]  # below the horizon camera's horizon
+
+    np.testing.assert_allclose(to_picture(camera, to_floor(camera, picture)), picture, atol=1e-9)
+    assert to_picture(camera, np.zeros((0, 2))).shape == (0, 2)
+
+
+def test_floor_behind_the_camera_has_no_picture_point() -> None:
+    # Mapped through the horizon (w < 0), a point of the sky lands on the floor behind the camera.
+    behind = warp(HORIZON_CAMERA, np.array([[0.5, 0.1]]))
+
+    assert not np.isfinite(to_picture(HORIZON_CAMERA, behind)).any()
+    assert np.isfinite(to_picture(HORIZON_CAMERA, to_floor(HORIZON_CAMERA, np.array([[0.5, 0.9]])))).all()
 
 
 def test_a_fit_keeps_its_floor_in_front_whatever_sign_the_solver_returns() -> None:

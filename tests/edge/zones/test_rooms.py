@@ -8,6 +8,7 @@ import pytest
 from numpy.typing import NDArray
 
 from edge.detections import Anchor, Detections
+from edge.zones.floor import to_floor
 from edge.zones.rooms import (
     GATE_M,
     RoomView,
@@ -191,13 +192,105 @@ def test_faint_people_in_an_overlap_need_a_second_camera(
         RoomView(right, RIGHT, np.asarray(right_confidence, np.float32)),
     ]
 
-    assert len(merge_views(views, ROOM, confirm_below=0.25)) == confirmed
-    assert len(merge_views(views, ROOM)) == all_counted
+    assert len(merge_views(views, ROOM)) == confirmed
+    assert len(merge_views(views, ROOM, faint_below=None)) == all_counted
 
 
-def test_confirmation_needs_confidences() -> None:
-    with pytest.raises(ValueError, match="view 0 has no confidences"):
-        merge_views([RoomView(points((5, 3)), LEFT)], ROOM, confirm_below=0.25)
+def test_without_confidences_nobody_is_faint() -> None:
+    assert len(merge_views([RoomView(points((5, 3)), LEFT), RoomView(points(), RIGHT)], ROOM)) == 1
+
+
+# Each camera looks straight down at its footprint: picture fraction (u, v) is floor
+# (x0 + 7u, -1 + 8v), v = 1 (the picture's bottom) at y = 7.
+def straight_down(x0: float) -> Points:
+    return np.array([[7.0, 0.0, x0], [0.0, 8.0, -1.0], [0.0, 0.0, 1.0]])
+
+
+LEFT_CAMERA, RIGHT_CAMERA = straight_down(-1.0), straight_down(4.0)
+
+
+def pictured(
+    floor: Points, homography: Points, confidence: list[float], boxes: list[list[float]]
+) -> RoomView:
+    corners = to_floor(homography, np.array([[0, 0], [1, 0], [1, 1], [0, 1]], np.float64))
+    return RoomView(
+        floor, corners, np.asarray(confidence, np.float32), np.asarray(boxes).reshape(-1, 4), homography
+    )
+
+
+# The right camera's person at floor (5, 3), picture (1/7, 1/2), and its box around there.
+RIGHT_PERSON = [0.10, 0.30, 0.18, 0.50]
+
+
+@pytest.mark.parametrize(
+    ("right_boxes", "faint_counted"),
+    [
+        ([], 0),  # the right camera sees the place plainly and found no one: a thing
+        ([[0.05, 0.35, 0.25, 0.60]], 1),  # someone nearer the right camera covers the place: maybe hidden
+        ([[0.05, 0.10, 0.25, 0.45]], 0),  # someone behind the place: it is still in plain view
+    ],
+)
+def test_a_faint_person_stays_where_the_other_camera_cannot_see_the_place(
+    right_boxes: list[list[float]], faint_counted: int
+) -> None:
+    # The right camera's people stand outside the room (y = 7.5) but their boxes cover the picture.
+    right_floor = points(*[(5.0, 7.5)] * len(right_boxes))
+    views = [
+        pictured(points((5, 3)), LEFT_CAMERA, [0.1], [[0.80, 0.30, 0.88, 0.50]]),
+        pictured(right_floor, RIGHT_CAMERA, [0.9] * len(right_boxes), right_boxes),
+    ]
+
+    assert len(merge_views(views, ROOM)) == faint_counted
+
+
+@pytest.mark.parametrize(
+    ("box", "counted"),
+    [
+        ([0.40, 0.30, 0.50, 0.50], 1),
+        ([0.40, 0.80, 0.50, 1.00], 0),  # cut by the bottom border: the feet are out of the picture
+        ([0.40, 0.00, 0.50, 0.50], 1),  # cut by the top: the feet are seen
+    ],
+)
+def test_a_person_cut_by_the_bottom_border_has_no_floor_point(box: list[float], counted: int) -> None:
+    view = pictured(points((2.0, 3.0)), LEFT_CAMERA, [0.9], [box])
+
+    assert len(merge_views([view], ROOM)) == counted
+
+
+@pytest.mark.parametrize(
+    ("left_box", "right_sees", "count"),
+    [
+        ([0.90, 0.30, 1.00, 0.50], [RIGHT_PERSON], 1),  # cut aside, the right camera sees them whole
+        ([0.90, 0.30, 1.00, 0.50], [], 0),  # ... and found no one: the left one's point is off
+        ([0.75, 0.30, 0.85, 0.50], [], 1),  # not cut: hidden from the right camera
+    ],
+)
+def test_a_person_cut_aside_yields_to_a_camera_that_sees_them_whole(
+    left_box: list[float], right_sees: list[list[float]], count: int
+) -> None:
+    # The left camera's cut box puts the person 0.6 m off, beyond the gate from the right camera's.
+    right_floor = points(*[(5.0, 3.0)] * len(right_sees))
+    views = [
+        pictured(points((5.3, 3.6)), LEFT_CAMERA, [0.9], [left_box]),
+        pictured(right_floor, RIGHT_CAMERA, [0.9] * len(right_sees), right_sees),
+    ]
+
+    assert len(merge_views(views, ROOM, gate_m=0.5)) == count
+
+
+@pytest.mark.parametrize(("right_from", "count"), [(4.0, 0), (5.8, 1)])
+def test_a_person_cut_aside_is_kept_where_no_other_camera_sees_them_whole(
+    right_from: float, count: int
+) -> None:
+    # Floor (5.85, 3): the left camera's right border cuts them; a right camera starting at
+    # x = 5.8 sees them at its left border, one starting at x = 4 well inside its picture.
+    views = [
+        pictured(points((5.85, 3.0)), LEFT_CAMERA, [0.9], [[0.95, 0.3, 1.0, 0.5]]),
+        pictured(points(), straight_down(right_from), [], []),
+    ]
+
+    assert len(merge_views(views, ROOM)) == count
+    assert len(merge_views(views[::-1], ROOM)) == count
 
 
 def test_a_view_names_confidences_of_the_wrong_shape() -> None:
