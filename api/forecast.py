@@ -28,6 +28,7 @@ DAY_S = 86400
 WEEK_DAYS = 7
 WARN_AHEAD_S = 1200.0  # a rule's warn_ahead_min default: 20 minutes
 WARNING_HOLD_S = 600.0  # a warning stays on this long after the last minute that warned
+MIN_ABOVE_S = 60.0  # a rule's min_above_s default: the alert fires after this long at the level
 # The warning reads the fluid queue plus this many standard deviations of the arrivals and calls
 # to come (sqrt((lambda + c mu) t)): the fluid mean alone crosses the raise level only minutes
 # before the room does. On 20 simulated branch weeks (benchmarks/forecast.py) a spread of
@@ -273,25 +274,26 @@ def early_warning(
     raise_level: float,
     open_now: bool,
     warn_ahead_s: float = WARN_AHEAD_S,
+    min_above_s: float = MIN_ABOVE_S,
 ) -> float | None:
-    """Seconds until the zone is forecast to reach raise_level (0: it has), if that is within
-    warn_ahead_s and the zone is open; None: no warning. occupancy_path[i] is the forecast at
-    (i + 1) * step_s from now (wartezone_contract.occupancy_forecast)."""
-    if not step_s > 0 or not warn_ahead_s >= 0 or not raise_level > 0:
+    """Seconds until the zone is forecast to reach raise_level (0: it has) and stay there for
+    min_above_s, as the alert rule needs to fire, if it reaches it within warn_ahead_s and the
+    zone is open; None: no warning. occupancy_path[i] is the forecast at (i + 1) * step_s from now
+    (wartezone_contract.occupancy_forecast); a run still above at the path's end counts."""
+    if not step_s > 0 or not warn_ahead_s >= 0 or not raise_level > 0 or not min_above_s >= 0:
         raise ValueError(
-            f"step_s and raise_level above 0, warn_ahead_s 0 or more: got {step_s}, {raise_level}, "
-            f"{warn_ahead_s}"
+            f"step_s and raise_level above 0, warn_ahead_s and min_above_s 0 or more: got {step_s}, "
+            f"{raise_level}, {warn_ahead_s}, {min_above_s}"
         )
     if not open_now:
         return None
-    if waiting_now >= raise_level:
-        return 0.0
-    for i, waiting in enumerate(occupancy_path):
-        ahead = (i + 1) * step_s
-        if ahead > warn_ahead_s:
+    held = math.ceil(min_above_s / step_s)  # steps after the first one at the level
+    path = [waiting_now, *occupancy_path]
+    for i, waiting in enumerate(path):
+        if i * step_s > warn_ahead_s:
             break
-        if waiting >= raise_level:
-            return ahead
+        if waiting >= raise_level and all(w >= raise_level for w in path[i + 1 : i + 1 + held]):
+            return i * step_s
     return None
 
 
@@ -336,6 +338,7 @@ def queue_outlook(
     target_s: float = contract.TARGET_WAIT_S,
     level: float = contract.WAIT_LONGER_LEVEL,
     spread: float = OCCUPANCY_SPREAD,
+    min_above_s: float = MIN_ABOVE_S,
 ) -> QueueOutlook:
     """The arrival forecast turned into the occupancy forecast, the counters advice and the early
     warning (the one chain the API and benchmarks/queue_sim.py both run)."""
@@ -355,6 +358,12 @@ def queue_outlook(
     if raise_level is not None:
         band = contract.occupancy_forecast(waiting_now, rates, service_rate, counters, spread=spread)
         warning = early_warning(
-            waiting_now, band, contract.OCCUPANCY_FORECAST_STEP_S, raise_level, open_now, warn_ahead_s
+            waiting_now,
+            band,
+            contract.OCCUPANCY_FORECAST_STEP_S,
+            raise_level,
+            open_now,
+            warn_ahead_s,
+            min_above_s,
         )
     return QueueOutlook(tuple(rates), tuple(path), needed, warning)

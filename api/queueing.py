@@ -112,6 +112,7 @@ class QueueWatch:
             rule.warn_ahead_min * 60,
             rule.target_wait_min * 60,
             rule.max_share_over_target,
+            min_above_s=rule.min_above_s,
         )
         return ZoneQueue(at, number, until, rate, arrivals, arrivals_start, outlook)
 

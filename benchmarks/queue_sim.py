@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import bisect
-import functools
 import heapq
 import json
 import math
@@ -45,6 +44,7 @@ from api.forecast import (
     ArrivalForecast,
     ArrivalSeries,
     counters_advice,
+    early_warning,
     forecast_arrivals,
     public_holidays,
     queue_outlook,
@@ -522,6 +522,7 @@ if __name__ == "__main__":
 
 BRANCH_STEP_S = 900
 MINUTE_S = 60.0
+SPREADS = (0.0, 0.5, 1.0, 1.5, 2.0)  # the warning's spread (api/forecast.py) traced on fixed counters
 
 
 @dataclass(frozen=True)
@@ -571,7 +572,9 @@ class BranchDay:
     counters: list[int] = field(default_factory=list)
     warning_s: list[float | None] = field(default_factory=list)  # early_warning's answer (open minutes)
     forecast: list[list[float] | None] = field(default_factory=list)  # the occupancy path then
-    reach_chance: list[float | None] = field(default_factory=list)  # reach_chance's answer then
+    # early_warning's answer at each of SPREADS (fixed counters only: the trade-off's curve)
+    warning_by_spread: list[tuple[float | None, ...]] = field(default_factory=list)
+    in_service: list[tuple[float, ...]] = field(default_factory=list)  # each busy counter's service left, s
     waits_s: list[float] = field(default_factory=list)  # of everyone who came that day
     level: float = 1.0  # the day's arrivals against the weekly profile
     surge: tuple[float, float, float] | None = None  # (start, end) seconds after opening, rate per second
@@ -603,7 +606,8 @@ def _arrival_times(scenario: BranchScenario, rng: random.Random, day: BranchDay)
         start = rng.uniform(0, scenario.hours_open * 3600 - length)
         day.surge = (start, start + length, rng.uniform(*scenario.surge_per_hour) / 3600)
     top = max(scenario.arrivals_per_hour) * day.level / 3600 + (day.surge[2] if day.surge else 0.0)
-    times, t = [], 0.0
+    times: list[float] = []
+    t = 0.0
     while True:
         t += rng.expovariate(top)
         if t >= scenario.hours_open * 3600:
@@ -693,7 +697,8 @@ def simulate_branch_run(
                 contract.service_rate(day.exits[window], day.counters[window], day.waiting[window], MINUTE_S)
                 or rate_known
             )
-            warning, path, chance = None, None, None
+            warning, path = None, None
+            by_spread: tuple[float | None, ...] = tuple(None for _ in SPREADS)
             if not doors_open:
                 ahead = None
             elif true_rates:
@@ -713,13 +718,23 @@ def simulate_branch_run(
                     scenario.raise_level,
                     True,
                     scenario.warn_ahead_s,
+                    min_above_s=scenario.min_above_s,
                 )
                 assert seen.arrival_rates is not None and seen.occupancy is not None
                 rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s
-                ahead_minutes = int(scenario.warn_ahead_s // MINUTE_S)
-                chance = reach_chance(
-                    len(queue), rates[:ahead_minutes], rate_known, open_now, scenario.raise_level
-                )
+                if policy == "fixed":
+                    by_spread = tuple(
+                        early_warning(
+                            len(queue),
+                            contract.occupancy_forecast(len(queue), rates, rate_known, open_now, spread=k),
+                            MINUTE_S,
+                            scenario.raise_level,
+                            True,
+                            scenario.warn_ahead_s,
+                            scenario.min_above_s,
+                        )
+                        for k in SPREADS
+                    )
                 if policy == "advice":
                     needed = _advice(scenario, rates, rate_known, len(queue))
                     if minute == 0:
@@ -737,7 +752,8 @@ def simulate_branch_run(
                     if pending is not None and t >= pending:
                         open_now, pending = needed, None
             day.warning_s.append(warning)
-            day.reach_chance.append(chance)
+            day.warning_by_spread.append(by_spread)
+            day.in_service.append(tuple(end - t for end in sorted(busy)))
             day.forecast.append(path)
             day.waiting.append(len(queue))
             day.counters.append(open_now)
@@ -779,35 +795,6 @@ def simulate_branch_run(
     return run_
 
 
-@functools.lru_cache(maxsize=100_000)
-def _minute_step(arrivals_per_ks: int, calls_per_ks: int, level: int) -> Any:
-    """One minute of the birth-death queue 0..level (level absorbing), rates per 1000 s."""
-    up, down = arrivals_per_ks / 1000, calls_per_ks / 1000
-    rates = np.zeros((level + 1, level + 1))
-    for q in range(level):
-        rates[q, q + 1] = up
-        if q:
-            rates[q, q - 1] = down
-        rates[q, q] = -rates[q].sum()
-    return np.linalg.matrix_power(np.eye(level + 1) + rates * 2.0, 30)  # 30 steps of 2 s
-
-
-def reach_chance(
-    waiting: int, arrival_rates: Sequence[float], service_rate: float, counters: int, level: int
-) -> float:
-    """The chance that the people waiting reach `level` within the minutes of arrival_rates: a
-    birth-death queue (arrivals at each minute's rate, calls at counters x service_rate while
-    someone waits), its transient distribution absorbed at the level. A warning variant."""
-    if waiting >= level:
-        return 1.0
-    state = np.zeros(level + 1)
-    state[waiting] = 1.0
-    calls = round(counters * service_rate * 1000)
-    for rate in arrival_rates:
-        state = state @ _minute_step(round(rate * 1000), calls, level)
-    return float(state[level])
-
-
 def alert_times(day: BranchDay, scenario: BranchScenario) -> list[tuple[float, float]]:
     """(fired, resolved) seconds after opening, by the API's rule on the minute readings while
     open: at or above raise_level for min_above_s fires, at or below clear_level for min_below_s
@@ -839,7 +826,17 @@ WARNED_AHEAD_S = 600.0  # an alert counts as warned when a warning began at leas
 
 @dataclass(frozen=True)
 class WarningScore:
-    """Early warnings against the alerts of the scored days."""
+    """Early warnings against the alerts of the scored days, on fixed counters only: there the
+    warning changes nothing that follows, while with the advice followed a warning that had a
+    counter opened averts its alert and would read as false.
+
+    An alert fires by the API's rule on the minute readings (alert_times: at or above the raise
+    level for min_above_s, outside the cooldown, while open). A warning is an episode
+    (warning_episodes: a run of warned minutes outside an alert, gaps under WARNING_HOLD_S
+    bridged, as the banner holds). Recall: the share of alerts with an episode that began at least
+    WARNED_AHEAD_S before the alert fired and ended no more than warn_ahead_s before it. False
+    share (1 - precision): the share of episodes with no alert firing from their start until
+    warn_ahead_s after their end. Lead: from the first such episode's start to the alert."""
 
     alerts: int
     warned: int  # alerts with a warning that began WARNED_AHEAD_S or more before they fired
@@ -880,15 +877,70 @@ WARNING_VARIANTS = (
     ("5 minutes in a row", 5, None),
     ("within 10 minutes only", 1, 600.0),
 )
-CHANCE_LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.8)  # warn where reach_chance is at least this
+BEST_CASE_LEVELS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)  # warn where alert_chances is at least this
 
 
-def by_chance(day: BranchDay, at_least: float) -> BranchDay:
-    """The day warned where the chance of reaching the raise level within warn_ahead_s is at least
-    `at_least` (instead of the fluid queue plus one spread)."""
-    return replace(
-        day, warning_s=[0.0 if c is not None and c >= at_least else None for c in day.reach_chance]
-    )
+def by_spread(day: BranchDay, spread: float) -> BranchDay:
+    """The day as warned with the occupancy band's `spread` (one of SPREADS) instead of
+    api/forecast.py's OCCUPANCY_SPREAD."""
+    k = SPREADS.index(spread)
+    return replace(day, warning_s=[w[k] for w in day.warning_by_spread])
+
+
+def alert_chances(
+    day: BranchDay, scenario: BranchScenario, paths: int, rng: np.random.Generator, tick_s: float = 5.0
+) -> list[float | None]:
+    """The best any early warning can do: at each open minute outside an alert, the chance that
+    the alert fires within warn_ahead_s, by Monte Carlo from the true state: the people waiting,
+    each busy counter's service left, the day's real arrival rates (surge included), the real
+    service-time distribution, the rule's min_above_s, cooldown and closing. Fixed counters; the
+    only unknown is the future's own chance. (tick_s: the arrivals' and calls' time step.)"""
+    sigma = math.sqrt(math.log(1 + scenario.service_cv**2))
+    mu = math.log(scenario.service_mean_s) - sigma**2 / 2
+    close_s = scenario.hours_open * 3600.0
+    alerts = alert_times(day, scenario)
+    minutes = int(scenario.warn_ahead_s // MINUTE_S)
+    held = math.ceil(scenario.min_above_s / MINUTE_S)
+    counters = scenario.counters
+    chances: list[float | None] = []
+
+    def call(queue: Any, left: Any) -> None:  # idle counters take the next waiting, as the day's loop
+        while True:
+            idle = left <= 0
+            rows = np.nonzero(idle.any(axis=1) & (queue > 0))[0]
+            if not len(rows):
+                return
+            free = np.argmax(idle[rows], axis=1)
+            left[rows, free] = np.maximum(left[rows, free], 0) + rng.lognormal(mu, sigma, len(rows))
+            queue[rows] -= 1
+
+    for minute, in_service in enumerate(day.in_service):
+        t0 = minute * MINUTE_S
+        if t0 >= close_s or any(fired <= t0 < resolved for fired, resolved in alerts):
+            chances.append(None)
+            continue
+        cool_until = max((r + scenario.cooldown_s for _, r in alerts if r <= t0), default=-math.inf)
+        queue = np.full(paths, day.waiting[minute], np.int64)
+        left = np.full((paths, counters), -1.0)
+        left[:, : len(in_service)] = in_service
+        earlier = [day.waiting[minute - k] if minute >= k else 0 for k in range(held, 0, -1)]
+        runs = [np.full(paths, w >= scenario.raise_level) for w in earlier] + [queue >= scenario.raise_level]
+        fires = np.zeros(paths, bool)
+        t = t0
+        for k in range(minutes + 1):
+            if k:
+                call(queue, left)
+                for _ in range(int(MINUTE_S / tick_s)):
+                    queue += rng.poisson(_true_rate(scenario, day, t) * tick_s, paths)
+                    left -= tick_s
+                    t += tick_s
+                    call(queue, left)
+                runs = [*runs[1:], queue >= scenario.raise_level]
+            at = t0 + k * MINUTE_S
+            if at >= cool_until and at < close_s:
+                fires |= np.logical_and.reduce(runs)
+        chances.append(float(fires.mean()))
+    return chances
 
 
 def filtered(day: BranchDay, minutes: int = 1, within_s: float | None = None) -> BranchDay:
@@ -974,7 +1026,33 @@ class BranchResult:
     scenario: BranchScenario
     fixed: BranchRun
     advice: BranchRun
-    true_rates: BranchRun  # fixed counters, the forecast knowing the real rates: the best case
+    true_rates: BranchRun  # fixed counters, the forecast knowing the real rates
+    chances: dict[date, list[float | None]] = field(default_factory=dict)  # alert_chances, fixed days
+
+    def best_case(self) -> list[tuple[float, WarningScore]]:
+        """Warnings where the true-state chance of the alert (alert_chances) is at least each of
+        BEST_CASE_LEVELS, scored like the rest; empty unless chances were computed."""
+        days = [d for d in self.scored(self.fixed) if d.day in self.chances]
+        if not days:
+            return []
+        return [
+            (
+                at_least,
+                score_warnings(
+                    [
+                        replace(
+                            d,
+                            warning_s=[
+                                0.0 if c is not None and c >= at_least else None for c in self.chances[d.day]
+                            ],
+                        )
+                        for d in days
+                    ],
+                    self.scenario,
+                ),
+            )
+            for at_least in BEST_CASE_LEVELS
+        ]
 
     @property
     def runs(self) -> tuple[BranchRun, ...]:
@@ -987,13 +1065,22 @@ class BranchResult:
         out: dict[str, object] = {"scenario": asdict(self.scenario)}
         for run_ in self.runs:
             days = self.scored(run_)
+            fixed = run_.policy.startswith("fixed")
             out[run_.policy] = {
-                "warnings": asdict(score_warnings(days, self.scenario)),
+                "warnings": asdict(score_warnings(days, self.scenario)) if fixed else None,
                 "staffing": asdict(staffing(days, self.scenario)),
                 "occupancy": asdict(occupancy_error(days, self.scenario)),
                 "surge_days": sum(d.surge is not None for d in days),
                 "days": len(days),
             }
+        out["trade_off"] = {
+            run_.policy: {
+                str(k): asdict(score_warnings([by_spread(d, k) for d in self.scored(run_)], self.scenario))
+                for k in SPREADS
+            }
+            for run_ in (self.fixed, self.true_rates)
+        }
+        out["best_case"] = {str(k): asdict(w) for k, w in self.best_case()}
         return out
 
     def report(self) -> list[str]:
@@ -1017,9 +1104,11 @@ class BranchResult:
                 run_.policy, f"fixed {s.counters}, true rates"
             )
             lead = "-" if w.median_lead_s is None else f"{w.median_lead_s / 60:.0f} min"
+            scored = run_.policy.startswith("fixed")  # the advice averts what it warns of: not scored
             lines.append(
-                f"{name:22} {len(days):>4} {sum(d.surge is not None for d in days):>6} {w.alerts:>6} "
-                f"{_pct(w.recall):>10} {w.warnings:>8} {_pct(w.false_share):>6} {lead:>6} "
+                f"{name:22} {len(days):>4} {sum(d.surge is not None for d in days):>6} {st.alerts:>6} "
+                f"{_pct(w.recall) if scored else '-':>10} {w.warnings if scored else '-':>8} "
+                f"{_pct(w.false_share) if scored else '-':>6} {lead if scored else '-':>6} "
                 f"{occ.mae:>7.1f} {_pct(st.over_target):>7} {st.p90_wait_s / 60:>6.1f} m "
                 f"{st.counter_hours_per_day:>9.1f}"
             )
@@ -1038,22 +1127,29 @@ class BranchResult:
                 f"  {name:24} {_pct(first.recall):>5} / {_pct(first.false_share):>4} | "
                 f"{_pct(later.recall):>5} / {_pct(later.false_share):>4}"
             )
-        for at_least in CHANCE_LEVELS:
-            first, later = (
-                score_warnings([by_chance(d, at_least) for d in part], s)
-                for part in (days[:half], days[half:])
-            )
-            name = f"chance >= {at_least:.1f}"
+        lines.append(
+            "the trade-off, fixed counters: the warning's spread (api/forecast.py OCCUPANCY_SPREAD) "
+            "against warned>=10 / without an alert / median lead"
+        )
+        for spread in SPREADS:
+            cells = []
+            for run_ in (self.fixed, self.true_rates):
+                w = score_warnings([by_spread(d, spread) for d in self.scored(run_)], s)
+                lead = "-" if w.median_lead_s is None else f"{w.median_lead_s / 60:.0f} min"
+                cells.append(f"{_pct(w.recall):>5} / {_pct(w.false_share):>4} / {lead:>6}")
+            lines.append(f"  spread {spread:<4} forecast {cells[0]} | true rates {cells[1]}")
+        for at_least, w in self.best_case():
+            lead = "-" if w.median_lead_s is None else f"{w.median_lead_s / 60:.0f} min"
             lines.append(
-                f"  {name:24} {_pct(first.recall):>5} / {_pct(first.false_share):>4} | "
-                f"{_pct(later.recall):>5} / {_pct(later.false_share):>4}"
+                f"  best case: warn at a chance >= {at_least:.1f} (true state, Monte Carlo) "
+                f"{_pct(w.recall):>5} / {_pct(w.false_share):>4} / {lead:>6}"
             )
         surge_days = [d for d in self.scored(self.fixed) if d.surge is not None]
         on_surges = score_warnings(surge_days, s)
         lines.append(
             f"where it fails: on the {len(surge_days)} surge days {on_surges.alerts} alerts, "
-            f"{_pct(on_surges.recall)} warned 10 min ahead; the true-rates row is the best any arrival "
-            "forecast can do: the rest of the false warnings are the queue's own chance (near misses)"
+            f"{_pct(on_surges.recall)} warned 10 min ahead; the true-rates row is what a perfect arrival "
+            "forecast gives, the best case what any warning can: the rest is the queue's own chance"
         )
         return lines
 
@@ -1094,10 +1190,20 @@ class BranchResult:
         ax.legend(loc="upper left", fontsize=8)
 
 
-def simulate_branch(scenario: BranchScenario, progress: bool = False) -> BranchResult:
-    return BranchResult(
+def simulate_branch(
+    scenario: BranchScenario, progress: bool = False, best_case_paths: int = 0
+) -> BranchResult:
+    """The three runs; with best_case_paths, also alert_chances on the fixed run's scored days
+    from that many futures a minute (200: about 6 minutes on one core)."""
+    result = BranchResult(
         scenario,
         simulate_branch_run(scenario, "fixed", progress),
         simulate_branch_run(scenario, "advice", progress),
         simulate_branch_run(scenario, "fixed", progress, true_rates=True),
     )
+    if best_case_paths:
+        rng = np.random.default_rng(scenario.seed)
+        days = result.scored(result.fixed)
+        for day in tqdm(days, desc="best case (Monte Carlo)", unit="day", disable=not progress):
+            result.chances[day.day] = alert_chances(day, scenario, best_case_paths, rng)
+    return result

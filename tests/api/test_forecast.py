@@ -306,13 +306,42 @@ def test_per_second_spreads_each_step_over_its_minutes() -> None:
         (3.0, [4.0] * 20 + [15.0], True, None),  # reaches it after warn_ahead_s (20 min)
         (3.0, [4.0] * 19 + [15.0], True, 1200.0),  # at exactly 20 minutes
         (3.0, [14.9] * 30, True, None),  # just below
+        (3.0, [9.0, 15.0, 14.0, 12.0], True, None),  # touches it for one minute: the rule would not fire
+        (16.0, [14.0, 12.0], True, None),  # at the level now, below in a minute: no alert either
+        (16.0, [15.0, 12.0], True, 0.0),  # ... there for a minute: the alert fires
+        (3.0, [9.0, 15.0, 14.0, 15.0, 16.0], True, 240.0),  # the run that holds, from minute 4
     ],
-    ids=["empty", "crosses", "closed", "already", "too late", "at the limit", "below"],
+    ids=[
+        "empty",
+        "crosses",
+        "closed",
+        "already",
+        "too late",
+        "at the limit",
+        "below",
+        "a blip",
+        "falling",
+        "held",
+        "the second run",
+    ],
 )
 def test_early_warning(waiting_now: float, path: list[float], open_now: bool, expected: float | None) -> None:
-    assert early_warning(waiting_now, path, 60.0, 15, open_now) == expected
+    assert early_warning(waiting_now, path, 60.0, 15, open_now) == expected  # min_above_s: 60
+
+
+@pytest.mark.parametrize(
+    ("min_above_s", "expected"),
+    [(0.0, 120.0), (60.0, None), (120.0, None), (90.0, None)],
+)
+def test_early_warning_looks_as_long_as_the_rule_needs(min_above_s: float, expected: float | None) -> None:
+    # at the level for one forecast minute only, then held there for three
+    path = [9.0, 15.0, 12.0, 10.0]
+    assert early_warning(3.0, path, 60.0, 15, True, min_above_s=min_above_s) == expected
+    assert early_warning(3.0, [9.0, 15.0, 15.0, 15.0], 60.0, 15, True, min_above_s=min_above_s) == 120.0
 
 
 def test_early_warning_names_bad_input() -> None:
     with pytest.raises(ValueError, match="raise_level"):
         early_warning(1.0, [], 60.0, 0, True)
+    with pytest.raises(ValueError, match="min_above_s"):
+        early_warning(1.0, [], 60.0, 15, True, min_above_s=-1.0)

@@ -6,15 +6,17 @@ import dataclasses
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.queue_sim import (
     BranchDay,
     BranchResult,
     BranchScenario,
+    alert_chances,
     alert_times,
     filtered,
-    reach_chance,
+    score_warnings,
     simulate_branch,
     warning_episodes,
 )
@@ -71,19 +73,45 @@ def test_warning_variants(minutes: int, within_s: float | None, kept: list[float
 
 
 @pytest.mark.parametrize(
-    ("waiting", "rates", "low", "high"),
+    ("warned", "waiting", "expected"),
     [
-        (3, [], 0.0, 0.0),  # no time: no chance
-        (5, [0.1] * 5, 1.0, 1.0),  # there already
-        (0, [0.0] * 20, 0.0, 0.0),  # nobody comes
-        (4, [1 / 60], 0.3, 0.6),  # one a minute against one called, one minute: about even
-        (4, [1 / 60] * 20, 0.8, 1.0),  # ... for 20 minutes: a random walk gets there
-        (4, [3 / 60] * 20, 0.99, 1.0),  # three a minute against one: it gets there
+        ([], [], (0, 0, 0, 0)),
+        # warned from minute 2, the alert fires at 14 (13 and 14 at the level): warned 12 min ahead
+        ([None] * 2 + [600.0] * 11 + [None] * 7, [0] * 13 + [15] * 3 + [0] * 4, (1, 1, 1, 1)),
+        # warned from minute 8 only: 6 minutes ahead, not counted as warned, but followed
+        ([None] * 8 + [300.0] * 5 + [None] * 7, [0] * 13 + [15] * 3 + [0] * 4, (1, 0, 1, 1)),
+        # a warning and a touch of the level for one minute: no alert, a false warning
+        ([None] * 2 + [600.0] * 3 + [None] * 15, [0] * 13 + [15] + [0] * 6, (0, 0, 1, 0)),
     ],
+    ids=["empty", "warned ahead", "too late", "false"],
 )
-def test_the_chance_to_reach_the_level(waiting: int, rates: list[float], low: float, high: float) -> None:
-    chance = reach_chance(waiting, rates, 1 / 60, 1, 5)
-    assert low <= chance <= high
+def test_warnings_are_scored_against_the_rule_s_alerts(
+    warned: list[float | None], waiting: list[int], expected: tuple[int, int, int, int]
+) -> None:
+    score = score_warnings([_day(waiting, warned)], SCENARIO)
+    assert (score.alerts, score.warned, score.warnings, score.followed) == expected
+
+
+@pytest.mark.parametrize(
+    ("waiting", "in_service", "low", "high"),
+    [
+        ([0] * 5, [()] * 5, 0.0, 0.05),  # an empty room, 30 an hour against five free counters
+        ([14] * 5, [(300.0,) * 5] * 5, 0.2, 1.0),  # one short of the level, every counter busy
+        ([15, 15], [(300.0,) * 5] * 2, None, None),  # the alert is on at minute 1: not asked
+    ],
+    ids=["empty room", "one short", "alert on"],
+)
+def test_the_best_case_chance(
+    waiting: list[int], in_service: list[tuple[float, ...]], low: float | None, high: float | None
+) -> None:
+    day = _day(waiting)
+    day.in_service = in_service
+    chances = alert_chances(day, SCENARIO, 200, np.random.default_rng(1))
+    assert len(chances) == len(waiting)
+    if low is None:
+        assert chances[-1] is None
+    else:
+        assert all(c is not None and low <= c <= high for c in chances)
 
 
 @pytest.fixture(scope="module")
