@@ -106,6 +106,7 @@ class ZoneView:
     resolved_at: float | None = None  # end of the last alert (its cooldown runs from here)
     warned_until: float | None = None  # the early warning holds until then (state warning)
     partial: bool = False  # the count is a lower bound (a room lacks a camera)
+    below_since: float | None = None  # an open alert's run at or below the clear level began then
 
 
 class NothingToAcknowledge(Exception):
@@ -192,6 +193,7 @@ class AlertEngine:
             z.resolved_at,
             z.warned_until,
             z.partial,
+            z.below_since,
         )
 
     # -- what people do ------------------------------------------------------------------------

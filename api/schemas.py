@@ -143,6 +143,10 @@ class ZoneOut(ZoneRef):
     pause_until: datetime | None = Field(
         description="Resolved: the end of the cooldown, in which no new alert fires (edge time)."
     )
+    clear_at: datetime | None = Field(
+        description="An open alert whose count is at or below the clear level: when it ends if the "
+        "count stays there (min_below_s after the count fell, edge time)."
+    )
     alert: AlertOut | None = Field(description="The open alert, if any.")
     expected_wait_s: float | None = Field(
         description="Expected wait in seconds for someone arriving now: people waiting now / people "
@@ -189,6 +193,9 @@ class ZoneOut(ZoneRef):
         alert_at = None
         if rule is not None and view.above_since is not None and view.alert is None:
             alert_at = max(view.above_since + rule.min_above_s, pause_until or -1.0)
+        clear_at = None
+        if rule is not None and view.alert is not None and view.below_since is not None:
+            clear_at = view.below_since + rule.min_below_s
         expected = None
         if view.state is not State.UNKNOWN and view.occupancy is not None and recent_exits is not None:
             expected = expected_wait_s(view.occupancy, recent_exits)
@@ -213,6 +220,7 @@ class ZoneOut(ZoneRef):
             over_since=utc(view.above_since),
             alert_at=utc(alert_at),
             pause_until=utc(pause_until),
+            clear_at=utc(clear_at),
             alert=AlertOut.of(view.alert) if view.alert else None,
             expected_wait_s=_whole(expected),
             counters_open=None if queue is None else queue.counters_open,

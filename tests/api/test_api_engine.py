@@ -12,6 +12,7 @@ from api_support import FakeClock
 from api.domain import Reading, Role, Snapshot, State, Unknown, Why, ZoneKey
 from api.engine import NO_SERIES, Alert, AlertEngine, EndReason, NothingToAcknowledge, Notice
 from api.rules import OpeningHours, RuleSpec
+from api.schemas import ZoneOut
 
 BERLIN = ZoneInfo("Europe/Berlin")
 KEY = ZoneKey("north", "entrance", "waiting")
@@ -523,3 +524,22 @@ def test_a_zone_without_rule_is_never_warned() -> None:
     assert engine.foresee(KEY, 300.0, T0) == []
     view = engine.zone(KEY)
     assert view is not None and view.state is State.OK
+
+
+def test_an_ending_alert_says_when_it_ends() -> None:
+    """At or below the clear level the open alert ends min_below_s later (ZoneOut.clear_at); a count
+    back above the clear level withdraws that time, and a resolved zone has none."""
+
+    def clear_at(steps: list[Step]) -> float | None:
+        _, _, engine = drive(steps)
+        view = engine.zone(KEY)
+        assert view is not None
+        out = ZoneOut.of(view, None)
+        return None if out.clear_at is None else out.clear_at.timestamp() - T0
+
+    fired = [(0, 6), (10, 6)]
+    assert clear_at(fired) is None
+    assert clear_at([*fired, (12, 2), (15, 1)]) == 32  # fell at 12, min_below_s 20
+    assert clear_at([*fired, (12, 2), (15, 4)]) is None
+    assert clear_at([*fired, (12, 2), (15, 4), (18, 2)]) == 38
+    assert clear_at([*fired, (12, 2), (32, 2)]) is None  # resolved

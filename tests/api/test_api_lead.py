@@ -92,7 +92,7 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
         assert names == ["Schlange", "Wartebereich Süd"]
         assert row(lead, "waiting").locator(".rule").inner_text() == "keine Regel"
         waiting = desk.locator('article.zone[data-zone="north/entrance/waiting"]')
-        assert waiting.locator(".limit").inner_text() == "keine Grenze gesetzt"
+        assert waiting.locator(".limit").inner_text() == "keine Alarmgrenze gesetzt"
 
         # A rule open today all day, but today is a closed date: reception says closed, no alert.
         berlin = datetime.now(ZoneInfo(site.settings.timezone))
@@ -113,7 +113,7 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
         assert waiting.locator(".badge .word").inner_text() == "Geschlossen"
         assert waiting.locator(".status").inner_text() == "kein Alarm"
         row(lead, "waiting").locator(".id", has_text="geschlossen").wait_for()
-        assert waiting.locator(".limit").inner_text() == "ab 5 Personen"
+        assert waiting.locator(".limit").inner_text() == "Alarmgrenze 5"
         assert desk.locator("#banner").inner_text() == ""
         shoot(lead, "lead")
 

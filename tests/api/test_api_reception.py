@@ -68,7 +68,7 @@ def test_reception_page(browser: Any, make_site: Callable[..., Site], tmp_path: 
         waiting = card(page, "entrance/waiting")
         waiting.locator(".count", has_text="3").wait_for()
         assert waiting.locator("h2").inner_text() == "Wartebereich Süd"  # the display name, not the id
-        assert waiting.locator(".limit").inner_text() == "ab 5 Personen"
+        assert waiting.locator(".limit").inner_text() == "Alarmgrenze 5"
 
         # Camera down is shown as such, in words staff act on, with no number.
         bench = card(page, "hall/bench")
@@ -100,7 +100,7 @@ def test_reception_page(browser: Any, make_site: Callable[..., Site], tmp_path: 
         page.click("#lang")
         bench.locator(".down", has_text=f"Camera down {DASH} tell IT").wait_for()
         assert "Acknowledged at" in page.inner_text("#banner")
-        assert waiting.locator(".limit").inner_text() == "alert at 5"
+        assert waiting.locator(".limit").inner_text() == "alert level 5"
         page.click("#lang")
 
         # The API restarts: the page says it lost the connection, then reconnects by itself.
@@ -177,7 +177,7 @@ def test_a_zone_without_rule_shows_its_count_without_judging_it(
         waiting = card(page, "entrance/waiting")
         waiting.locator(".count", has_text="14").wait_for()
         assert waiting.get_attribute("data-level") == "none"
-        assert waiting.locator(".limit").inner_text() == "keine Grenze gesetzt"
+        assert waiting.locator(".limit").inner_text() == "keine Alarmgrenze gesetzt"
         assert "In Ordnung" not in waiting.inner_text()
         assert (
             card(page, "entrance/queue").locator(".badge .word").inner_text() == "In Ordnung"
