@@ -537,7 +537,7 @@ def test_an_ending_alert_says_when_it_ends() -> None:
         out = ZoneOut.of(view, None)
         return None if out.clear_at is None else out.clear_at.timestamp() - T0
 
-    fired = [(0, 6), (10, 6)]
+    fired: list[Step] = [(0, 6), (10, 6)]
     assert clear_at(fired) is None
     assert clear_at([*fired, (12, 2), (15, 1)]) == 32  # fell at 12, min_below_s 20
     assert clear_at([*fired, (12, 2), (15, 4)]) is None

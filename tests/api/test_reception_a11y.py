@@ -92,6 +92,9 @@ LINES = {
 }
 
 
+TIMED = ("alert", "alert_at", "pause_until", "clear_at", "warning")  # fields set relative to now below
+
+
 def zones_answer(template: dict[str, Any]) -> dict[str, Any]:
     """The /zones answer with one zone in each state, from a real zone of the API as the template."""
     now = datetime.now(UTC)
@@ -103,10 +106,16 @@ def zones_answer(template: dict[str, Any]) -> dict[str, Any]:
     for zone, (name, fields) in STATES.items():
         z = copy.deepcopy(template)
         z.update(zone=zone, name=name, state="ok", raise_level=5, clear_level=2, observed_at=iso(0))
-        z.update(alert=None, alert_at=None, pause_until=None, clear_at=None, warning=None, in_opening_hours=True)
+        z.update(
+            alert=None, alert_at=None, pause_until=None, clear_at=None, warning=None, in_opening_hours=True
+        )
         z.update(counters_open=None, counters_needed=None, expected_wait_s=None)
         z.update(
-            {k: v for k, v in fields.items() if k not in ("alert", "alert_at", "pause_until", "clear_at", "warning")}
+            {
+                k: v
+                for k, v in fields.items()
+                if k not in ("alert", "alert_at", "pause_until", "clear_at", "warning")
+            }
         )
         if "alert" in fields:
             acked = iso(-60) if fields["alert"] == "acked" else None
@@ -230,10 +239,16 @@ def test_state_words_read_from_three_metres(states_page: Any, lang: str) -> None
         found = page.evaluate(MEASURE_JS)
         assert len(found) == n
         caps_mm = min(mm for up_to, mm in CAPS_MM.items() if n <= up_to)
-        small += [(n, f["zone"], "caps", round(f["caps"] / PX_PER_MM, 2)) for f in found
-                  if f["caps"] / PX_PER_MM < caps_mm]
-        small += [(n, f["zone"], "digits", round(f["digits"] / PX_PER_MM, 2)) for f in found
-                  if f["digits"] / PX_PER_MM < DIGITS_MM]
+        small += [
+            (n, f["zone"], "caps", round(f["caps"] / PX_PER_MM, 2))
+            for f in found
+            if f["caps"] / PX_PER_MM < caps_mm
+        ]
+        small += [
+            (n, f["zone"], "digits", round(f["digits"] / PX_PER_MM, 2))
+            for f in found
+            if f["digits"] / PX_PER_MM < DIGITS_MM
+        ]
         small += [(n, f["zone"], "cut", 0) for f in found if not f["inside"]]
     assert small == []
 
