@@ -51,6 +51,7 @@ from edge.detect.postprocess import faces
 from edge.detections import KEYPOINT_VISIBLE, LEFT_ANKLE, RIGHT_ANKLE, Anchor, Detections
 from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
+from edge.zones.fixtures import FIXTURE_AFTER_S, Fixtures
 from edge.zones.floor import fit_floor, footprint, to_floor
 from edge.zones.geometry import contains
 from edge.zones.rooms import (
@@ -95,6 +96,8 @@ PLATFORM_CAMERAS: dict[str, tuple[Quad, tuple[int, int]]] = {
     "far": (((0, 0), (360, 10), (360, 370), (0, 390)), (352, 384)),
     "near": (((0, 250), (360, 270), (360, 640), (0, 640)), (352, 384)),
 }
+# Other waits before a place of faint boxes is a fixture, to show what the wait buys and costs.
+FIXTURE_SWEEP_S = (5.0, 30.0, 60.0)
 # How far from the picture's bottom a camera's footprint reaches: all of both scenes' floors.
 FULL_VIEW_REACH_M = 60.0
 STILLS_APART_S = 60.0  # platform stills are moments of their own; each is a room step
@@ -182,6 +185,7 @@ class Scene:
     frames: Frames  # the wanted frames: (number, capture time, image)
     truth: dict[int, list[Box]] | None  # true boxes per frame; None: the real view is the reference
     head_plane: Points | None = None  # picture fractions -> the plane of heads, for the head rule
+    stream: bool = True  # frames of one video; False: stills, each a moment of its own
 
 
 def pets_scene(data: Path, every: int, offsets: list[int]) -> Scene:
@@ -240,6 +244,7 @@ def platform_scene(data: Path, every: int) -> Scene:
         list(range(len(rows))),
         frames,
         None,
+        stream=False,
     )
 
 
@@ -493,17 +498,36 @@ def score_room(
     anchor: Anchor,
     faint_below: float | None = FAINT_BELOW,
     pictures: bool = True,
+    fixtures_after_s: float | None = FIXTURE_AFTER_S,
 ) -> RoomResult:
     """The room's figures with `anchor` as each person's floor point, faint people (below
-    `faint_below`) confirmed by a second camera, and (with `pictures`) each view's boxes and floor
+    `faint_below`) confirmed by a second camera, (with `pictures`) each view's boxes and floor
     mapping, as the edge builds its views: without them no border cut is known and a faint person
-    needs confirming wherever another footprint covers them. The reference: the true people's floor
-    points where the scene has them, else the real view's people."""
+    needs confirming wherever another footprint covers them; and, in a video, each camera's faint
+    boxes at a place where it found only faint ones for `fixtures_after_s` left out (stills have
+    no time between them). The reference: the true people's floor points where the scene has them,
+    else the real view's people."""
     result = RoomResult(alone={camera.name: [] for camera in cameras})
     whole = footprint(scene.floor, FULL_VIEW_REACH_M)
+    memory = (
+        {name: Fixtures(fixtures_after_s) for name in ["full", *(c.name for c in cameras)]}
+        if fixtures_after_s is not None and scene.stream
+        else {}
+    )
+
+    def without_fixtures(name: str, people: Detections, size: tuple[int, int], time_s: float) -> Detections:
+        if name not in memory:
+            return people
+        things = memory[name].update(people.xyxy / np.tile(size, 2), people.confidence, time_s)
+        return people.select(~things)
+
     for step in steps:
         started = time.perf_counter()
         picked = pair_frames([[t] for t, _ in step.views], [step.time_s], PAIRING_TOLERANCE_S)[0]
+        seen = [
+            without_fixtures(camera.name, people, camera.size, time_s)
+            for camera, (time_s, people) in zip(cameras, step.views, strict=True)
+        ]
         views = [
             RoomView(
                 floor_points(people, camera.homography, camera.size, anchor),
@@ -512,7 +536,7 @@ def score_room(
                 people.xyxy / np.tile(camera.size, 2) if pictures else None,
                 camera.homography if pictures else None,
             )
-            for camera, (_, people) in zip(cameras, step.views, strict=True)
+            for camera, people in zip(cameras, seen, strict=True)
         ]
         paired = [view if index >= 0 else None for view, index in zip(views, picked, strict=True)]
         room = count_room(paired, scene.room, faint_below=faint_below)
@@ -521,11 +545,12 @@ def score_room(
         result.frames += 1
         result.partial += int(room.partial)
         # The real view alone, counted by the same rules (a single camera: no faint check).
+        full_people = without_fixtures("full", step.full, scene.size, step.time_s)
         full_view = RoomView(
-            floor_points(step.full, scene.floor, scene.size, anchor),
+            floor_points(full_people, scene.floor, scene.size, anchor),
             whole,
-            step.full.confidence,
-            step.full.xyxy / np.tile(scene.size, 2) if pictures else None,
+            full_people.confidence,
+            full_people.xyxy / np.tile(scene.size, 2) if pictures else None,
             scene.floor if pictures else None,
         )
         full = count_room([full_view], scene.room).people
@@ -571,10 +596,16 @@ def run_scene(
     results = {
         "box bottom": score_room(steps, cameras, scene, box),
         "feet": score_room(steps, cameras, scene, Anchor.FEET),
-        "no checks": score_room(steps, cameras, scene, box, None, pictures=False),
-        "border cut only": score_room(steps, cameras, scene, box, None),
-        "faint, by footprint": score_room(steps, cameras, scene, box, pictures=False),
+        "no checks": score_room(steps, cameras, scene, box, None, pictures=False, fixtures_after_s=None),
+        "border cut only": score_room(steps, cameras, scene, box, None, fixtures_after_s=None),
+        "faint, by footprint": score_room(steps, cameras, scene, box, pictures=False, fixtures_after_s=None),
+        "no fixtures": score_room(steps, cameras, scene, box, fixtures_after_s=None),
     }
+    if scene.stream:
+        for after_s in FIXTURE_SWEEP_S:
+            results[f"fixtures {after_s:g} s"] = score_room(
+                steps, cameras, scene, box, fixtures_after_s=after_s
+            )
     rules = FloorRules()
     if scene.truth is not None and scene.head_plane is not None:
         results["true boxes"] = score_room(

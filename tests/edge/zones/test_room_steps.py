@@ -105,6 +105,30 @@ def test_frames_are_paired_by_capture_time(
     assert all(s.reading.raw_count == 1 for _, s in steps)
 
 
+def faint(*floor_points: tuple[float, float], x0: float) -> Detections:
+    found = people(*floor_points, x0=x0)
+    return make_detections([tuple(box) for box in found.xyxy.tolist()], [0.05] * len(found))
+
+
+def test_a_faint_box_the_other_camera_does_not_confirm_is_left_out() -> None:
+    rooms = SiteRooms(site())
+    rooms.seen("left", 0.0, 100.0, faint(IN_OVERLAP, x0=LEFT), SIZE)
+    [(_, step)] = rooms.seen("right", 0.0, 100.0, people(x0=RIGHT), SIZE)
+
+    assert step.reading.raw_count == 0
+
+
+def test_a_faint_thing_one_camera_keeps_finding_at_one_place_is_left_out() -> None:
+    rooms = SiteRooms(site())
+    counts = []
+    for second in range(0, 16, 2):
+        rooms.seen("left", float(second), 100.0 + second, faint(LEFT_ONLY, x0=LEFT), SIZE)
+        [(_, step)] = rooms.seen("right", float(second), 100.0 + second, people(x0=RIGHT), SIZE)
+        counts.append(step.reading.raw_count)
+
+    assert counts == [1, 1, 1, 1, 1, 0, 0, 0]  # a fixture after FIXTURE_AFTER_S (10 s)
+
+
 def test_a_camera_down_leaves_its_rooms_partial_without_waiting() -> None:
     rooms = SiteRooms(site())
     assert rooms.unseen("right") == []
