@@ -21,9 +21,13 @@ each camera alone and the plain sum of the cameras; how many times a person in a
 counted (goal 1.00 +/- 0.03); people outside the room counted (goal none); the time to map and
 merge against the detector's time on the views (goal <= 5 %). On PETS also: which floor point per
 person is closest to the true one (box bottom, ankles, head at a typical height), and the merge
-with perfect detections (the true boxes, warped into each view).
+with perfect detections (the true boxes, warped into each view). The ways: the edge's merge as it
+is (`box bottom`, `feet`), the merge with none of its checks of what each camera adds on its own
+(`no checks`: no border cut, no faint check, no fixtures), each check alone, and the fixture's
+wait swept. The real view alone is counted by the same rules as the merge of each way.
 
     .venv/bin/python -m benchmarks.rooms [--every 5] [--every-still 2] [--plot plan.png] [--json]
+        [--cache DIR]
 """
 
 from __future__ import annotations
