@@ -207,6 +207,7 @@ function planBounds() {
 
 function planSize() {
   const stage = $("stage").getBoundingClientRect();
+  if (stacked()) return { w: Math.max(1, Math.floor(stage.width)), h: Math.max(1, Math.floor(stage.width)) };
   return { w: Math.max(1, Math.floor((stage.width - 12) / 2)), h: Math.max(1, Math.floor(stage.height)) };
 }
 
@@ -434,6 +435,23 @@ function finishRoom() {
 
 // --- the side: the camera's pairs, the plan's rooms -------------------------------------------------
 
+// A text with camera ids in it: the ids are names, not words (translate="no", as on the zone cards).
+function showWithNames(node, text, names) {
+  const key = JSON.stringify([text, names]);
+  if (node.dataset.shown === key) return;
+  node.dataset.shown = key;
+  const ids = [...new Set(names)].sort((a, b) => b.length - a.length);
+  const escaped = ids.map(id => id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const parts = ids.length ? text.split(new RegExp("(?<![\\w-])(" + escaped.join("|") + ")(?![\\w-])")) : [text];
+  node.replaceChildren(...parts.map(part => {
+    if (!ids.includes(part)) return part;
+    const name = document.createElement("span");
+    name.setAttribute("translate", "no");
+    name.textContent = part;
+    return name;
+  }));
+}
+
 function renderFloorSide() {
   if (mode !== "floor" || current === null) return;
   const body = $("pairs").querySelector("tbody");
@@ -499,7 +517,7 @@ function updateFloorSide() {
   if (mode !== "floor" || current === null) return;
   const fit = floor.view && floor.view.fits[current];
   const pairs = pairsOf(current);
-  $("calib-title").textContent = t.calibTitle(current);
+  showWithNames($("calib-title"), t.calibTitle(current), [current]);
   const line = $("fitline");
   const complete = pairs.filter(p => p.image && p.floor).length;
   let kind = "", text = t.needPairs(complete);
@@ -541,7 +559,8 @@ function updateFloorSide() {
   });
   $("plan-title").textContent = t.planTitle;
   const overlaps = floor.view ? floor.view.overlaps : [];
-  $("overlaps").textContent = overlaps.length ? t.overlaps(overlaps.map(o => o.cameras.join(" + ") + " " + t.area(o.area_m2)).join(", ")) : t.noOverlaps;
+  showWithNames($("overlaps"), overlaps.length ? t.overlaps(overlaps.map(o => o.cameras.join(" + ") + " " + t.area(o.area_m2)).join(", ")) : t.noOverlaps,
+                overlaps.flatMap(o => o.cameras));
   $("rooms-title").textContent = t.rooms;
   const problems = floor.view ? floor.view.problems : [];
   floor.rooms.forEach((room, i) => {
@@ -550,7 +569,8 @@ function updateFloorSide() {
     card.querySelector(".title").textContent = room.name.trim() || room.id || "?";
     const covered = floor.view && floor.view.coverage[String(i)];
     card.querySelector(".count").textContent = covered ? t.area(covered.area_m2) : "";
-    card.querySelector(".seen").textContent = covered ? t.seenBy(Math.round(covered.seen_share * 100), covered.cameras) : "";
+    showWithNames(card.querySelector(".seen"), covered ? t.seenBy(Math.round(covered.seen_share * 100), covered.cameras) : "",
+                  covered ? covered.cameras : []);
     card.querySelector(".l-id").textContent = t.id;
     card.querySelector(".l-name").textContent = t.name;
     card.querySelector(".l-corners").textContent = t.corners(room.polygon.length) + " (m)";

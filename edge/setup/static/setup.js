@@ -615,13 +615,17 @@ function applyLanguage() {
 
 // --- the picture and what is drawn on it -----------------------------------------------------------
 
+// A narrow screen (the CSS's phone layout): the floor plan goes under the picture, not beside it.
+function stacked() { return matchMedia("(max-width: 760px)").matches; }
+
 function size() {
   const cam = cams.get(current);
   const meta = cam && cam.shown && cam.shown.meta;
   if (!meta) return null;
   const stage = $("stage").getBoundingClientRect();
-  const width = mode === "floor" ? (stage.width - 12) / 2 : stage.width;  // the plan beside it
-  const scale = Math.min(width / meta.width, stage.height / meta.height);
+  const width = mode === "floor" && !stacked() ? (stage.width - 12) / 2 : stage.width;  // the plan beside it
+  // Stacked on a phone, the picture takes the width and the page scrolls to the plan below it.
+  const scale = mode === "floor" && stacked() ? width / meta.width : Math.min(width / meta.width, stage.height / meta.height);
   return { w: Math.max(1, Math.floor(meta.width * scale)), h: Math.max(1, Math.floor(meta.height * scale)) };
 }
 

@@ -29,6 +29,7 @@ def picture_of(homography: np.ndarray, floor: list[tuple[float, float]]) -> list
 
 
 def click_picture(page: Any, fraction: tuple[float, float], touch: bool = False) -> None:
+    page.locator("#canvas").scroll_into_view_if_needed()  # a phone shows the picture and the plan in turn
     box = page.locator("#canvas").bounding_box()
     x, y = box["x"] + fraction[0] * box["width"], box["y"] + fraction[1] * box["height"]
     page.touchscreen.tap(x, y) if touch else page.mouse.click(x, y)
@@ -36,6 +37,7 @@ def click_picture(page: Any, fraction: tuple[float, float], touch: bool = False)
 
 def click_plan(page: Any, metres: tuple[float, float], touch: bool = False) -> None:
     """Click the plan where these metres are drawn now (the plan grows with what is on it)."""
+    page.locator("#plan").scroll_into_view_if_needed()
     box = page.locator("#plan").bounding_box()
     px = page.evaluate("(p) => toPlan(p)", list(metres))
     x, y = box["x"] + px[0], box["y"] + px[1]

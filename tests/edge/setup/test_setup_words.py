@@ -1,7 +1,7 @@
 """The German setup page in Chromium: a failed save said in German, "nicht gespeichert" once, the
 config model's own (English) messages introduced by German words once; the loitering limit called
 "Verweildauer-Grenze"; no word of the page's English table; 0 serious or critical axe-core
-violations at 1280x800, 1024x768 and 390x844."""
+violations at 1280x800, 1024x768 and 390x844, also on the floor plan in each of its states."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from tests.edge.setup.conftest import Running
+from tests.edge.setup.test_floor_page import MARKS_M, click_picture, draw_room, picture_of
+from tests.edge.setup.test_floor_server import DOOR_H
 from tests.page_checks import english_words, serious_violations
 
 pytestmark = pytest.mark.browser
@@ -73,5 +75,41 @@ def test_the_german_page_passes_axe_and_has_no_english_word(
         assert "Wartezeit-Grenze" not in page.evaluate("document.body.innerText")
         page.click("#lang")  # the check sees English where there is some
         assert {"zones", "save"} <= set(english_words(page))
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_german_floor_plan_passes_axe_and_has_no_english_word(
+    browser: Any, running: Running, size: str
+) -> None:
+    """The plan in each of its states: marks placed (too few for a fit), fitted, warned about a
+    mark 0.7 m off, and a room drawn."""
+    page = german_page(browser, running, size)
+    try:
+        page.click("#mode-floor")
+        page.wait_for_selector("#plan:not([hidden])")
+        # Each mark tapped in the picture and typed in metres (a phone's plan is too small to tap).
+        for i, (picture, floor) in enumerate(zip(picture_of(DOOR_H, MARKS_M), MARKS_M, strict=True)):
+            if i == 3:
+                problems = {"three marks": serious_violations(page) + english_words(page)}
+            click_picture(page, picture)
+            row = page.locator("#pairs tbody tr").nth(i)
+            row.locator(".fx").fill(str(floor[0]))
+            row.locator(".fy").fill(str(floor[1]))
+        page.wait_for_selector("#fitline.ok")
+        assert page.evaluate("document.documentElement.scrollWidth") <= SIZES[size]["width"]
+        problems["fitted"] = serious_violations(page) + english_words(page)
+        row = page.locator("#pairs tbody tr").nth(4)
+        row.locator(".fx").fill(str(MARKS_M[4][0] + 0.6))
+        row.locator(".fy").fill(str(MARKS_M[4][1] + 0.35))
+        page.wait_for_selector("#fitline.warn")
+        assert page.inner_text("#fitwarn").startswith("Bitte prüfen: ")
+        problems["warned"] = serious_violations(page) + english_words(page)
+        draw_room(
+            page, [(2.0, 3.0), (8.0, 3.0), (8.0, 9.0), (2.0, 9.0)], "wartebereich-eg", "Wartebereich EG"
+        )
+        problems["room"] = serious_violations(page) + english_words(page)
+        assert {state: found for state, found in problems.items() if found} == {}
     finally:
         page.close()
