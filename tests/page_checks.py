@@ -30,9 +30,11 @@ _WORDS_JS = """() => {
   // Ids from the configuration (translate="no": north/entrance/waiting) are names, not words.
   let body = document.body.innerText;
   for (const id of document.querySelectorAll('[translate="no"]')) body = body.replace(id.innerText, " ");
+  // So is a title that is a configuration path (site/camera/zone), for IT.
+  const path = /^[\w.-]+(\/[\w.-]+)+$/;
   const shown = [body,
     ...[...document.querySelectorAll("[placeholder], [aria-label], [title]")].map((n) =>
-      [n.placeholder, n.getAttribute("aria-label"), n.title].filter(Boolean).join(" "))].join(" ");
+      [n.placeholder, n.getAttribute("aria-label"), path.test(n.title) ? "" : n.title].filter(Boolean).join(" "))].join(" ");
   const seen = new Set(shown.toLowerCase().match(/[a-zäöüß]{3,}/g) || []);
   return [...english].filter((w) => !german.has(w) && seen.has(w)).sort();
 }"""

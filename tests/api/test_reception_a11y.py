@@ -20,6 +20,7 @@ from api_support import DESK, Site
 
 from tests.browser import CONTRAST_JS, REPO, contrast_problems
 from tests.conftest import need_module
+from tests.page_checks import english_words
 from tests.support import wait_for
 
 pytestmark = pytest.mark.browser
@@ -316,8 +317,10 @@ def test_every_state_passes_axe_at_each_size(states_page: Any, axe: Any, label: 
         .filter((n) => n.scrollHeight > n.clientHeight + 1 || getComputedStyle(n).textOverflow === "ellipsis")
         .map((n) => n.textContent)""")
     assert cut == []
+    assert english_words(page) == [], str(english_words(page))
     page.click("#lang")
     assert state_problems(page, axe) == []
+    assert {"alert", "level"} <= set(english_words(page))  # the check sees English where there is some
     shoot_docs(page, "states-en", label)
 
 
