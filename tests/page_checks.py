@@ -10,7 +10,7 @@ from typing import Any
 from tests.conftest import need_module
 
 # The words of a table's texts (functions called with a sample argument: they hold words too).
-_WORDS_JS = """() => {
+_WORDS_JS = r"""() => {
   const words = (table) => {
     const found = new Set();
     const walk = (value) => {
@@ -34,7 +34,8 @@ _WORDS_JS = """() => {
   const path = /^[\w.-]+(\/[\w.-]+)+$/;
   const shown = [body,
     ...[...document.querySelectorAll("[placeholder], [aria-label], [title]")].map((n) =>
-      [n.placeholder, n.getAttribute("aria-label"), path.test(n.title) ? "" : n.title].filter(Boolean).join(" "))].join(" ");
+      [n.placeholder, n.getAttribute("aria-label"), path.test(n.title) ? "" : n.title]
+        .filter(Boolean).join(" "))].join(" ");
   const seen = new Set(shown.toLowerCase().match(/[a-zäöüß]{3,}/g) || []);
   return [...english].filter((w) => !german.has(w) && seen.has(w)).sort();
 }"""
