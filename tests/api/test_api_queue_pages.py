@@ -98,6 +98,31 @@ def test_reception_shows_the_warning_the_advice_and_sets_counters(browser: Any, 
     assert [(h["set_by"], h["counters"]) for h in history[:3]] == [("desk", 3), ("desk", 4), ("desk", 3)]
 
 
+def test_reception_enters_the_first_counters_before_any_schedule(
+    browser: Any, make_site: Callable[..., Site]
+) -> None:
+    """A zone with a rule but no counters, schedule or forecast yet offers - / + where its card has
+    room; a zone without a rule has nothing to staff."""
+    site = make_site(NAMES)
+    site.edge.set({("entrance", "waiting"): 4, ("entrance", "queue"): 1})
+    site.rule("entrance/waiting", RULE)
+    wait_for(lambda: site.zone("entrance/waiting")["raise_level"] == 10, 10, "the rule")
+    assert site.zone("entrance/waiting")["counters_open"] is None
+    page = page_for(browser, site, "reception", DESK, "de")
+    try:
+        card = page.locator('article.zone[data-zone="north/entrance/waiting"]')
+        card.locator(".counters").wait_for()
+        assert card.locator(".counters .open").inner_text() == "\N{EN DASH}"
+        assert card.locator(".counters .minus").is_disabled()
+        assert page.locator('article.zone[data-zone="north/entrance/queue"] .counters').is_hidden()
+        card.locator(".counters .plus").click()
+        wait_for(lambda: site.zone("entrance/waiting")["counters_open"] == 1, 10, "the first counter")
+        card.locator(".counters .open", has_text="1").wait_for()
+        assert contrast_problems(page) == []
+    finally:
+        page.close()
+
+
 def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, busy_site: Site) -> None:
     for lang, state, advice, forecast in (
         ("de", "bald voll", "mehr öffnen", "in 30 Min.:"),
