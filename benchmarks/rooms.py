@@ -366,6 +366,9 @@ class Step:
     time_s: float
     full: Detections
     views: list[tuple[float, Detections]]
+    # per view, people that stand nowhere on the floor (benchmarks/rooms_occlusion.py: a person pasted
+    # into one view only): they count in no room, but their boxes still block that view
+    unplaced: list[NDArray[np.bool_]] | None = None
 
 
 def _cache_file(cache: Path, scene: Scene, cameras: list[VirtualCamera], settings: str) -> Path:
@@ -381,7 +384,7 @@ def _cache_file(cache: Path, scene: Scene, cameras: list[VirtualCamera], setting
     return cache / f"rooms-{scene.name}-{hashlib.sha256(key.encode()).hexdigest()[:16]}.npz"
 
 
-def _save_seen(path: Path, seen: dict[tuple[str, int], tuple[float, Detections]], seconds: float) -> None:
+def save_seen(path: Path, seen: dict[tuple[str, int], tuple[float, Detections]], seconds: float) -> None:
     arrays: dict[str, NDArray[Any]] = {"seconds": np.asarray(seconds)}
     for (name, number), (time_s, people) in seen.items():
         key = f"{name}:{number}"
@@ -394,7 +397,7 @@ def _save_seen(path: Path, seen: dict[tuple[str, int], tuple[float, Detections]]
     np.savez_compressed(path, allow_pickle=False, **arrays)
 
 
-def _load_seen(path: Path) -> tuple[dict[tuple[str, int], tuple[float, Detections]], float]:
+def load_seen(path: Path) -> tuple[dict[tuple[str, int], tuple[float, Detections]], float]:
     seen: dict[tuple[str, int], tuple[float, Detections]] = {}
     with np.load(path) as stored:
         for name in stored.files:
@@ -423,7 +426,7 @@ def detect_steps(
     numbers = set(scene.numbers)
     stored = None if cache is None else _cache_file(cache, scene, cameras, settings)
     if stored is not None and stored.exists():
-        seen, seconds = _load_seen(stored)
+        seen, seconds = load_seen(stored)
         return _steps_of(scene, cameras, seen), seconds
     wanted = {number + camera.offset for number in numbers for camera in cameras} | numbers
     seen = {}
@@ -440,7 +443,7 @@ def detect_steps(
         bar.update()
     bar.close()
     if stored is not None:
-        _save_seen(stored, seen, seconds)
+        save_seen(stored, seen, seconds)
     return _steps_of(scene, cameras, seen), seconds
 
 
@@ -462,16 +465,20 @@ def true_people(
     less than half of whose box is in the picture is not seen."""
     if not boxes:
         return Detections.empty()
-    xyxy = np.asarray(boxes, np.float64)
-    if warp is not None:
-        corners = np.stack(
-            [xyxy[:, [0, 1]], xyxy[:, [2, 1]], xyxy[:, [2, 3]], xyxy[:, [0, 3]]], axis=1
-        ).reshape(-1, 1, 2)
-        warped = cv2.perspectiveTransform(corners, warp).reshape(-1, 4, 2)
-        xyxy = np.concatenate([warped.min(axis=1), warped.max(axis=1)], axis=1)
+    xyxy = np.asarray(boxes, np.float64) if warp is None else warp_boxes(boxes, warp)
     cut = np.clip(xyxy, 0, [size[0], size[1], size[0], size[1]])
     seen = _area(cut) >= 0.5 * _area(xyxy)
     return Detections(cut[seen].astype(np.float32), np.ones(int(seen.sum()), np.float32))
+
+
+def warp_boxes(boxes: list[Box], warp: Points) -> Points:
+    """(N, 4) boxes x1, y1, x2, y2 around each box's corners warped (real picture -> a view)."""
+    xyxy = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if not len(xyxy):
+        return xyxy
+    corners = np.stack([xyxy[:, [0, 1]], xyxy[:, [2, 1]], xyxy[:, [2, 3]], xyxy[:, [0, 3]]], axis=1)
+    warped = cv2.perspectiveTransform(corners.reshape(-1, 1, 2), warp).reshape(-1, 4, 2)
+    return np.concatenate([warped.min(axis=1), warped.max(axis=1)], axis=1)
 
 
 def _area(xyxy: Points) -> Points:
@@ -519,29 +526,34 @@ def score_room(
         else {}
     )
 
-    def without_fixtures(name: str, people: Detections, size: tuple[int, int], time_s: float) -> Detections:
+    def kept(name: str, people: Detections, size: tuple[int, int], time_s: float) -> NDArray[np.bool_]:
         if name not in memory:
-            return people
+            return np.ones(len(people), bool)
         things = memory[name].update(people.xyxy / np.tile(size, 2), people.confidence, time_s)
-        return people.select(~things)
+        return ~things
+
+    def without_fixtures(name: str, people: Detections, size: tuple[int, int], time_s: float) -> Detections:
+        return people.select(kept(name, people, size, time_s))
 
     for step in steps:
         started = time.perf_counter()
         picked = pair_frames([[t] for t, _ in step.views], [step.time_s], PAIRING_TOLERANCE_S)[0]
-        seen = [
-            without_fixtures(camera.name, people, camera.size, time_s)
-            for camera, (time_s, people) in zip(cameras, step.views, strict=True)
-        ]
-        views = [
-            RoomView(
-                floor_points(people, camera.homography, camera.size, anchor),
-                camera.footprint,
-                people.confidence,
-                people.xyxy / np.tile(camera.size, 2) if pictures else None,
-                camera.homography if pictures else None,
+        unplaced = step.unplaced or [np.zeros(len(people), bool) for _, people in step.views]
+        views = []
+        for camera, (time_s, people), nowhere in zip(cameras, step.views, unplaced, strict=True):
+            keep = kept(camera.name, people, camera.size, time_s)
+            seen = people.select(keep)
+            points = floor_points(seen, camera.homography, camera.size, anchor)
+            points[nowhere[keep]] = np.nan
+            views.append(
+                RoomView(
+                    points,
+                    camera.footprint,
+                    seen.confidence,
+                    seen.xyxy / np.tile(camera.size, 2) if pictures else None,
+                    camera.homography if pictures else None,
+                )
             )
-            for camera, people in zip(cameras, seen, strict=True)
-        ]
         paired = [view if index >= 0 else None for view, index in zip(views, picked, strict=True)]
         room = count_room(paired, scene.room, faint_below=faint_below)
         merged = room.people
