@@ -1,13 +1,18 @@
 """Every answer says `Cache-Control: no-store` and `X-Content-Type-Options: nosniff`: JSON, errors
 (from a route, from the request validation, from the body limit, from a crash), the exposition and
-the pages; and the pages take `?lang=`, which their script reads."""
+the pages; the pages take `?lang=`, which their script reads, and run only their own inline
+script and style blocks (a content security policy with their hashes)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
-from api_support import DESK_HEADERS, LEAD_HEADERS, FakeEdge
+from api_support import DESK, DESK_HEADERS, LEAD_HEADERS, FakeEdge, Site
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -73,3 +78,48 @@ def test_pages_take_their_language(client: TestClient, page: str, query: str, st
     if status == 422:
         [problem] = response.json()["error"]["fields"]
         assert problem["path"] == "query.lang" and "'de' or 'en'" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    ("page", "headers"),
+    [("/reception", DESK_HEADERS), ("/lead", LEAD_HEADERS), ("/reception", {}), ("/docs", {})],
+    ids=["reception", "lead", "login", "docs"],
+)
+def test_a_page_allows_only_its_own_inline_blocks(
+    client: TestClient, page: str, headers: dict[str, str]
+) -> None:
+    """The policy names each inline script and style block of the page by its hash, nothing inline
+    besides (no 'unsafe-inline'): a script or style put into the page some other way does not run."""
+    response = client.get(page, headers=headers)
+    policy = dict(
+        part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";")
+    )
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
+    for kind in ("script", "style"):
+        blocks = re.findall(rf"<{kind}>(.*?)</{kind}>", response.text, re.S)
+        hashes = {
+            "'sha256-" + base64.b64encode(hashlib.sha256(b.encode()).digest()).decode() + "'" for b in blocks
+        }
+        assert blocks and set(policy[f"{kind}-src"].split()) == hashes, kind
+
+
+@pytest.mark.browser
+def test_the_policy_blocks_what_the_page_did_not_bring(browser: Any, make_site: Callable[..., Site]) -> None:
+    """In Chromium the reception page runs (its own blocks are allowed) and a script injected into it
+    is refused."""
+    site = make_site({("entrance", "waiting"): "Wartebereich"})
+    site.edge.set({("entrance", "waiting"): 2.0})
+    page = browser.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    try:
+        page.goto(f"{site.server.url}/reception?lang=de#token={DESK}")
+        page.wait_for_selector('#connection[data-connected="true"]')
+        assert refused == []
+        page.evaluate("""() => { const s = document.createElement("script");
+            s.textContent = "window.injected = true"; document.body.append(s); }""")
+        page.wait_for_timeout(200)
+        assert page.evaluate("window.injected === undefined")
+        assert any("inline script" in text and "blocked" in text for text in refused), refused
+    finally:
+        page.close()
