@@ -10,8 +10,8 @@ back; the figures say how many). The draws are nested: whoever is hidden at p = 
 0.35 and 0.5 too, in the same views, behind the same occluder.
 
 Occluders are painted into that camera's copy of the real picture, before its warp:
-- person: a real PETS person from a frame at least 5 s away (their pixels where they differ from
-  the video's median background, edges feathered), scaled to OCCLUDER_HEIGHT times the hidden
+- person: a real PETS person from a frame at least 5 s away (person_bank: their silhouette cut
+  from the video's median background by GrabCut), scaled to OCCLUDER_HEIGHT times the hidden
   person's height and pasted in front of them, feet OCCLUDER_DROP heights lower: someone standing
   nearer the camera. The pasted person is nobody in the room: the detection matching their box (IoU
   >= 0.5, one to one against the true boxes and the pasted ones together) gets no floor point, so it
@@ -31,7 +31,9 @@ Per layout, occluder and p: the merged count (edge/zones/rooms.py with fixtures,
 `box bottom`), each camera alone, the best single camera (the lowest MAE), MAE and bias overall
 and per crowd band against PETS' true count in the room; and the same with perfect detections
 (`true boxes`: the true people less those hidden in each view), where only people hidden in every
-view that sees them are lost.
+view that sees them are lost. Also the merge with every sighting of one camera alone confirmed by
+the others (`all confirmed`: dropped where another camera would see the place plainly, whatever its
+confidence; the edge asks that of faint sightings only), to show what that rule would buy and cost.
 
     .venv/bin/python -m benchmarks.rooms_occlusion [--every 5] [--chances 0.2,0.35,0.5]
         [--occluders person,pillar] [--layouts whole,strips] [--seed 2009] [--cache DIR] [--json]
@@ -459,12 +461,28 @@ def count_figures(result: RoomResult) -> dict[str, Any]:
         "mean_true": round(float(truth.mean()), 2) if len(truth) else None,
         "overall": overall,
         "best_single": best,
+        "overlap_times_counted": round(float(np.mean(result.overlap_counted)), 3)
+        if result.overlap_counted
+        else None,
+        "outside_counted": f"{result.outside_counted} of {result.outside_people}",
         "merged_below_best": round(1 - merged_mae / best_mae, 3) if best_mae else None,
         "bands": {
             label: {"frames": int(mask.sum())} | errors(mask)
             for label, low, high in BANDS
             if (mask := (truth >= low) & (truth <= high)) is not None
         },
+    }
+
+
+def room_figures(steps: list[Step], cameras: list[VirtualCamera], scene: Scene) -> dict[str, Any]:
+    """count_figures of the edge's merge, and of the merge with every sighting of one camera alone
+    confirmed by the others (`confirm_all`: dropped where another camera sees the place plainly,
+    whatever its confidence): what full overlap could buy against each camera's own mistakes."""
+    figures = count_figures(score_room(steps, cameras, scene, Anchor.BOX_BOTTOM))
+    confirmed = count_figures(score_room(steps, cameras, scene, Anchor.BOX_BOTTOM, faint_below=np.inf))
+    return figures | {
+        "confirm_all": {"overall": confirmed["overall"]["merged"]}
+        | {"bands": {label: cells["merged"] for label, cells in confirmed["bands"].items()}}
     }
 
 
@@ -486,26 +504,25 @@ def run_layout(
     plans = {f"{chance:g}": hide_plan(scene, truth, cameras, chance, bank, seed) for chance in chances}
     variants = {f"{kind} {name}": (kind, plan) for kind in kinds for name, plan in plans.items()}
     seen = detect_occluded(scene, detectors[1], cameras, variants, bank, cache, settings)
-    box = Anchor.BOX_BOTTOM
     unhidden: Plan = {(camera.name, number): [] for camera in cameras for number in scene.numbers}
     figures: dict[str, Any] = {
         "0": {
             "hiding": hiding(scene, cameras, truth, unhidden),
-            "true boxes": count_figures(
-                score_room(true_hidden_steps(base, cameras, scene, truth, unhidden), cameras, scene, box)
+            "true boxes": room_figures(
+                true_hidden_steps(base, cameras, scene, truth, unhidden), cameras, scene
             ),
         }
-        | {kind: count_figures(score_room(base, cameras, scene, box)) for kind in kinds}
+        | {kind: room_figures(base, cameras, scene) for kind in kinds}
     }
     for name, plan in plans.items():
         perfect = true_hidden_steps(base, cameras, scene, truth, plan)
         figures[name] = {
             "hiding": hiding(scene, cameras, truth, plan),
-            "true boxes": count_figures(score_room(perfect, cameras, scene, box)),
+            "true boxes": room_figures(perfect, cameras, scene),
         }
         for kind in kinds:
             steps, pasted, found = occluded_steps(base, cameras, truth, kind, plan, seen[f"{kind} {name}"])
-            figures[name][kind] = count_figures(score_room(steps, cameras, scene, box))
+            figures[name][kind] = room_figures(steps, cameras, scene)
             if kind == "person":
                 figures[name][kind] |= {"pasted_in_view": pasted, "pasted_found": found}
     return figures
@@ -519,7 +536,8 @@ def table(layout: str, figures: dict[str, Any], kinds: list[str]) -> list[str]:
             "",
             f"{layout}, {kind if kind != 'true boxes' else 'true boxes (perfect detector)'}",
             f"{'p':>5} {'hidden: some/all views':>23} {'merged MAE (bias)':>18} "
-            f"{'best single MAE (bias)':>30} {'merged lower':>12}  per band: merged / best MAE",
+            f"{'best single MAE (bias)':>30} {'merged lower':>12} {'all confirmed':>16}"
+            "  per band: merged / best MAE",
         ]
         for chance, row in figures.items():
             result = row[kind]
@@ -532,12 +550,28 @@ def table(layout: str, figures: dict[str, Any], kinds: list[str]) -> list[str]:
                 if cells["frames"]
             )
             below = result["merged_below_best"]
+            confirmed = result["confirm_all"]["overall"]
             lines.append(
                 f"{chance:>5} {hiding['hidden_somewhere']:>11.1%} / {hiding['hidden_everywhere']:>6.1%}"
                 f"   {merged['mae']:>7.3f} ({merged['bias']:+.3f})"
                 f" {best:>12} {single['mae']:>7.3f} ({single['bias']:+.3f})"
-                f" {'-' if below is None else f'{below:.0%}':>12}  {bands}"
+                f" {'-' if below is None else f'{below:.0%}':>12}"
+                f" {confirmed['mae']:>7.3f} ({confirmed['bias']:+.3f})  {bands}"
             )
+        if kind == "person":
+            pasted = [
+                (row["person"]["pasted_found"], row["person"]["pasted_in_view"])
+                for row in figures.values()
+                if "pasted_in_view" in row["person"]
+            ]
+            lines.append(
+                "pasted people found by the detector (they stand nowhere): "
+                + ", ".join(f"{found} of {in_view}" for found, in_view in pasted)
+            )
+        lines.append(
+            "people seen in two views counted (times): "
+            + ", ".join(f"{row[kind]['overlap_times_counted']}" for row in figures.values())
+        )
     return lines
 
 
