@@ -16,6 +16,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from edge.config import Config, ConfigError
 from edge.detect import Detector, build_detector
+from edge.memory import limit_malloc
 from edge.metrics import EdgeMetrics
 from edge.pipeline import CameraPipeline, FrameResult
 from edge.runner import CameraRunner, CameraState
@@ -56,6 +57,7 @@ class EdgeService:
         registry: CollectorRegistry | None = None,
         detector: Detector | None = None,
     ) -> None:
+        limit_malloc()  # before the detector's threads and the readers start
         self.config = config
         self.registry = registry or CollectorRegistry()
         ProcessCollector(registry=self.registry)

@@ -29,7 +29,8 @@ class ExportedPoseModel(NetworkBackend):
         shapes = [network_shape(crop.shape[:2], self.height, self.width) for crop in crops]
         height, width = max(h for h, _ in shapes), max(w for _, w in shapes)
         canvases, boxes = zip(*(letterbox(crop, height, width) for crop in crops), strict=True)
-        output = self.infer(np.stack(canvases))
+        # One frame (the service's case) goes in as a view: no second copy of a network-sized canvas.
+        output = self.infer(canvases[0][np.newaxis] if len(canvases) == 1 else np.stack(canvases))
         return [
             self.in_region(self._decode(rows, box), region)
             for rows, box, region in zip(output, boxes, regions, strict=True)

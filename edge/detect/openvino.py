@@ -12,8 +12,10 @@ the frame goes in as uint8.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections import OrderedDict
@@ -39,6 +41,7 @@ PROBE_SHAPE = (1, 640, 640, 3)
 PROBE_RUNS = 3  # each precision's fastest of these counts, the runs interleaved against noise
 # float32 is exact; another precision is chosen only when it is faster by more than this share.
 FASTER_BY = 0.05
+PROBE_TIMEOUT_S = 120.0
 # Static shapes run ~15 % faster than one dynamic graph; a camera needs one, tiling one more.
 COMPILED_SHAPES_KEPT = 4
 # Values of oneDNN's ONEDNN_MAX_CPU_ISA that leave it no bfloat16 kernels: set, they make a CPU with
@@ -114,6 +117,25 @@ def time_precisions(core: ov.Core, model: ov.Model, precisions: list[str], threa
     return best
 
 
+def time_precisions_apart(model_path: str, precisions: list[str], threads: int) -> dict[str, float]:
+    """time_precisions in a child process (this module run as a program, with this environment):
+    the probe's compiled models leave about 25 MiB of kernels and caches in the process that ran
+    them, for as long as it lives (docs/accuracy.md, "Memory"); a child takes them along when it
+    exits. Where the child fails, the probe runs in this process after all."""
+    command = [sys.executable, "-m", __name__, model_path, str(threads), *precisions]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=PROBE_TIMEOUT_S)
+        if done.returncode == 0:
+            found = json.loads(done.stdout.strip().splitlines()[-1])
+            return {str(p): float(ms) for p, ms in found.items()}
+        why = f"exit {done.returncode}: {done.stderr.strip()[-300:]}"
+    except (OSError, subprocess.TimeoutExpired, ValueError, IndexError) as error:
+        why = f"{type(error).__name__}: {error}"
+    log.warning("detector: timing the precisions in a child process failed (%s); timing them here", why)
+    core = import_openvino().Core()
+    return time_precisions(core, core.read_model(model_path), precisions, threads)
+
+
 @functools.cache
 def auto_precision(model_path: str, threads: int, isa_limit: str) -> PrecisionChoice:
     """What `precision: auto` computes in on this CPU, measured once per process (the CPU does
@@ -121,7 +143,7 @@ def auto_precision(model_path: str, threads: int, isa_limit: str) -> PrecisionCh
     core = import_openvino().Core()
     if not native_bf16(core):
         return PrecisionChoice("f32", "auto: f32, no native bf16 on this CPU")
-    ms = time_precisions(core, core.read_model(model_path), ["f32", "bf16"], threads)
+    ms = time_precisions_apart(model_path, ["f32", "bf16"], threads)
     choice = choose_precision(ms)
     log.info(
         "detector: precision auto computes in %s (a %dx%d probe: %s)",
@@ -208,3 +230,11 @@ class OpenvinoDetector(ExportedPoseModel):
         if len(self._requests) > COMPILED_SHAPES_KEPT:
             self._requests.popitem(last=False)
         return request
+
+
+if __name__ == "__main__":  # time_precisions_apart's child: MODEL THREADS PRECISION...
+    probe_core = import_openvino().Core()
+    model_file, probe_threads, *probed = sys.argv[1:]
+    print(
+        json.dumps(time_precisions(probe_core, probe_core.read_model(model_file), probed, int(probe_threads)))
+    )

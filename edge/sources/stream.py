@@ -20,6 +20,11 @@ FFMPEG_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 # FFmpeg probes a new stream for 5 s by default; half a second finds an IP camera's codec
 # parameters, and a camera back from a reboot is then analysed again within a second.
 PROBE_OPTIONS = "analyzeduration;500000|probesize;500000"
+# FFmpeg decodes with a thread per core by default, each holding its own copy of the decoder's
+# state and reference frames, and delivers frames that many frames late. The service already
+# gives each camera a thread, so one decoding thread a stream costs no throughput (docs/accuracy.md,
+# "Memory": about 2 MiB less a camera).
+DECODER_THREADS = 1
 # OpenCV itself holds a global lock while a capture opens, so opens are serial anyway: a camera
 # that times out opening delays other cameras' reconnects (never their running streams).
 _open_lock = threading.Lock()
@@ -70,7 +75,9 @@ class StreamSource:
                 previous = os.environ.get(FFMPEG_OPTIONS)
                 os.environ[FFMPEG_OPTIONS] = options
                 try:
-                    capture = cv2.VideoCapture(c.url, cv2.CAP_FFMPEG, timeouts)
+                    capture = cv2.VideoCapture(
+                        c.url, cv2.CAP_FFMPEG, [*timeouts, cv2.CAP_PROP_N_THREADS, DECODER_THREADS]
+                    )
                 finally:
                     if previous is None:
                         os.environ.pop(FFMPEG_OPTIONS, None)

@@ -346,3 +346,16 @@ def test_a_metrics_port_in_use_names_the_port_and_the_setting(video: Path) -> No
     assert (
         message.startswith(f"port {port} on 127.0.0.1 is in use") and "choose another metrics.port" in message
     )
+
+
+def test_malloc_is_limited_before_the_detector_is_built(video: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(edge.service, "limit_malloc", lambda: calls.append("limit_malloc") or [])
+
+    def build(_: object) -> ScriptedDetector:
+        calls.append("build_detector")
+        return ScriptedDetector()
+
+    monkeypatch.setattr(edge.service, "build_detector", build)
+    EdgeService(config({"door": video}))
+    assert calls == ["limit_malloc", "build_detector"]  # its threads' arenas are limited from the start

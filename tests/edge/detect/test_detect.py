@@ -37,6 +37,7 @@ from edge.detect.openvino import (
     import_openvino,
     native_bf16,
     time_precisions,
+    time_precisions_apart,
 )
 from edge.detect.postprocess import (
     PAD_VALUE,
@@ -853,10 +854,31 @@ def test_the_precisions_are_timed_on_this_cpu() -> None:
     assert list(ms) == ["f32"] and 0 < ms["f32"] < 10_000
 
 
+def test_the_precisions_are_timed_in_a_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its compiled models' kernels and caches leave with it, not held by the edge for ever."""
+    monkeypatch.setattr(edge.detect.openvino, "time_precisions", None)  # here, it would fail
+
+    ms = time_precisions_apart(str(MODEL), ["f32"], threads=1)
+
+    assert list(ms) == ["f32"] and 0 < ms["f32"] < 10_000
+
+
+def test_a_failed_child_probe_times_in_this_process(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(edge.detect.openvino.sys, "executable", "/bin/false")
+    monkeypatch.setattr(edge.detect.openvino, "time_precisions", lambda *_: {"f32": 80.0})
+
+    assert time_precisions_apart(str(MODEL), ["f32"], threads=1) == {"f32": 80.0}
+    assert any("child process failed (exit 1" in r.getMessage() for r in caplog.records)
+
+
 def test_auto_computes_in_float32_where_this_cpu_runs_it_faster(monkeypatch: pytest.MonkeyPatch) -> None:
     """Where bfloat16 is native but slower (as on some CPU generations), auto takes float32 and says so."""
     monkeypatch.setattr(edge.detect.openvino, "native_bf16", lambda _: True)
-    monkeypatch.setattr(edge.detect.openvino, "time_precisions", lambda *_: {"f32": 80.0, "bf16": 120.0})
+    monkeypatch.setattr(
+        edge.detect.openvino, "time_precisions_apart", lambda *_: {"f32": 80.0, "bf16": 120.0}
+    )
     auto_precision.cache_clear()
     try:
         detector = build_detector(OpenvinoDetectorConfig())
@@ -872,6 +894,7 @@ def test_auto_computes_in_float32_where_this_cpu_runs_it_faster(monkeypatch: pyt
 def test_on_a_cpu_without_bfloat16_auto_measures_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2_VNNI")
     monkeypatch.setattr(edge.detect.openvino, "time_precisions", None)  # called, it would fail
+    monkeypatch.setattr(edge.detect.openvino, "time_precisions_apart", None)
 
     choice = auto_precision(str(MODEL), 2, "AVX2_VNNI")
 

@@ -33,7 +33,7 @@ from edge.runner import CameraRunner, CameraState
 from edge.service import EdgeService
 from edge.sources.base import Frame, SourceError
 from edge.sources.reader import Backoff
-from edge.sources.stream import StreamSource, redact
+from edge.sources.stream import DECODER_THREADS, StreamSource, redact
 from tests.conftest import make_detections
 from tests.edge.sources.conftest import RtspServer, jpeg_frames
 from tests.support import free_port, wait_for
@@ -279,6 +279,21 @@ def test_backoff_grows_to_its_cap_with_jitter(attempts: int) -> None:
 def test_states_are_reported_by_name() -> None:
     expected = {"connecting", "up", "stalled", "down", "failing", "ended"}
     assert {s.value for s in CameraState} == expected
+
+
+def test_a_stream_is_decoded_by_one_thread(rtsp: Callable[..., RtspServer]) -> None:
+    """FFmpeg's default, a thread per core, holds a copy of the decoder's state in each."""
+    import cv2
+
+    server = rtsp()
+    source = StreamSource(RtspSourceConfig(type="rtsp", url=server.url(), open_timeout_s=5, read_timeout_s=5))
+    try:
+        frame = next(iter(source.frames())).decode()
+        assert frame is not None and frame.image.shape == (576, 768, 3)
+        assert source._capture is not None
+        assert source._capture.get(cv2.CAP_PROP_N_THREADS) == DECODER_THREADS == 1
+    finally:
+        source.close()
 
 
 def test_http_mjpeg_stream_delivers_frames(video: Path, mjpeg: Callable[..., str]) -> None:
