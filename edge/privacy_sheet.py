@@ -27,6 +27,7 @@ import yaml
 
 from edge.config import CameraConfig, Config, ConfigError, parse_config
 from edge.zones.accounting import MAX_PEOPLE_PER_ZONE
+from edge.zones.fixtures import FIXTURE_FORGET_S, MAX_PLACES
 from edge.zones.geometry import polygon_area
 from wartezone_contract import (
     ZONE_DWELL,
@@ -347,6 +348,11 @@ T: dict[Language, dict[str, str]] = {
         "tracks": "Short-lived tracks (to measure how long someone stays in a zone)",
         "tracks_long": "dropped {lost} after the person was last seen, a visit {grace} after leaving "
         "the zone; at most {most} per zone",
+        "floor": "Positions on the floor plan, to count each person once in a room several cameras see "
+        "(rooms: {rooms})",
+        "floor_long": "for one frame; a room's people are tracked as above; places where a camera keeps "
+        "finding a faint box but never a person (a bollard) until {forget} after the last such box, at "
+        "most {places} per camera",
         "fps_each": "{camera}: {fps} frames a second",
         "kept_h": "3. What is kept",
         "kept_intro": "Counts per zone only, labelled {labels}, exported by the edge at `/metrics`:",
@@ -481,6 +487,11 @@ T: dict[Language, dict[str, str]] = {
         "tracks": "Kurzlebige Spuren (um zu messen, wie lange jemand in einem Bereich bleibt)",
         "tracks_long": "gelöscht {lost}, nachdem die Person zuletzt gesehen wurde, ein Aufenthalt {grace} "
         "nach Verlassen des Bereichs; höchstens {most} je Bereich",
+        "floor": "Positionen auf dem Grundriss, um in einem Raum, den mehrere Kameras sehen, jede Person "
+        "einmal zu zählen (Räume: {rooms})",
+        "floor_long": "ein Bild lang; die Personen eines Raums werden wie oben verfolgt; Stellen, an denen "
+        "eine Kamera immer wieder ein schwaches Kästchen, aber nie eine Person findet (ein Poller), bis "
+        "{forget} nach dem letzten solchen Kästchen, höchstens {places} je Kamera",
         "fps_each": "{camera}: {fps} Bilder je Sekunde",
         "kept_h": "3. Was gespeichert wird",
         "kept_intro": "Nur Zahlen je Bereich, gekennzeichnet mit {labels}, vom Edge unter `/metrics` "
@@ -652,6 +663,16 @@ def _processed(config: Config, lang: Language) -> list[str]:
             ),
         ],
     ]
+    if config.floor is not None:
+        rooms = ", ".join(f"`{room.id}`" for room in config.floor.rooms)
+        forget = _seconds(FIXTURE_FORGET_S, lang)
+        rows.append(
+            [
+                t["floor"].format(rooms=rooms),
+                t["in_memory"],
+                t["floor_long"].format(forget=forget, places=MAX_PLACES),
+            ]
+        )
     return [f"## {t['processed_h']}", "", *_table([t["col_what"], t["col_where"], t["col_how_long"]], rows)]
 
 

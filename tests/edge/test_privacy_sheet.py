@@ -121,6 +121,14 @@ def _region_zones(data: dict[str, Any]) -> None:
     data["detector"] = {"region": "zones"}
 
 
+def _a_room(data: dict[str, Any]) -> None:
+    data["floor"] = {
+        "rooms": [{"id": "halle", "name": "Wartehalle", "polygon": [[0, 0], [10, 0], [10, 8], [0, 8]]}]
+    }
+    pairs = [((0.1, 0.9), (1, 1)), ((0.9, 0.9), (9, 1)), ((0.9, 0.3), (9, 7)), ((0.1, 0.3), (1, 7))]
+    data["cameras"][0]["floor_calibration"] = {"points": [{"image": i, "floor": f} for i, f in pairs]}
+
+
 @pytest.mark.parametrize(
     ("change", "present", "absent"),
     [
@@ -138,6 +146,7 @@ def _region_zones(data: dict[str, Any]) -> None:
         (_renamed_zone, ["| `path-west` | Wartebereich Nord | 14 % |"], ["Weg West"]),
         (_no_masks, ["No privacy masks."], ["mask 1 covers"]),
         (_region_zones, ["Only the area around the zones is analysed"], ["The whole picture outside"]),
+        (_a_room, ["Positions on the floor plan", "(rooms: `halle`)", "until 1 minute after"], []),
         (
             _metrics_everywhere,
             ["listens on 0.0.0.0:9464: reachable from the network"],
