@@ -23,10 +23,8 @@ merge against the detector's time on the views (goal <= 5 %). On PETS also: whic
 person is closest to the true one (box bottom, ankles, head at a typical height), and the merge
 with perfect detections (the true boxes, warped into each view). The ways: the edge's merge as it
 is (`box bottom`, `feet`), the merge with none of its checks of what each camera adds on its own
-(`no checks`: no border cut, no faint check, no fixtures), each check alone, the fixture's wait
-swept, and a hysteresis per floor track at the room's edge (`hysteresis ...`, edge/zones/
-floor_tracker.py; off in the edge) with what it costs people just inside the edge. The real view
-alone is counted by the same rules as the merge of each way.
+(`no checks`: no border cut, no faint check, no fixtures), each check alone, and the fixture's
+wait swept. The real view alone is counted by the same rules as the merge of each way.
 
     .venv/bin/python -m benchmarks.rooms [--every 5] [--every-still 2] [--plot plan.png] [--json]
         [--cache DIR]
@@ -59,18 +57,12 @@ from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
 from edge.zones.fixtures import FIXTURE_AFTER_S, Fixtures
 from edge.zones.floor import fit_floor, footprint, to_floor
-from edge.zones.floor_tracker import SETTLE_S, FloorTracker
 from edge.zones.geometry import contains
-from edge.zones.room_steps import HYSTERESIS_M
 from edge.zones.rooms import (
-    EDGE_MARGIN_M,
     FAINT_BELOW,
-    NEAR_ROOM_M,
     PAIRING_TOLERANCE_S,
-    RoomCount,
     RoomView,
     count_room,
-    edge_distance,
     floor_points,
     pair_frames,
     times_counted,
@@ -110,15 +102,8 @@ PLATFORM_CAMERAS: dict[str, tuple[Quad, tuple[int, int]]] = {
 }
 # Other waits before a place of faint boxes is a fixture, to show what the wait buys and costs.
 FIXTURE_SWEEP_S = (5.0, 30.0, 60.0)
-# The edge hysteresis tried (margin m, settle s; edge/zones/floor_tracker.py): the floor point's p90
-# error as the margin, a track first seen just inside counted after 1 s, at once or only once margin
-# deep; and the median error as the margin.
-EDGE_SWEEP = ((EDGE_MARGIN_M, SETTLE_S), (EDGE_MARGIN_M, 0.0), (EDGE_MARGIN_M, np.inf), (0.13, SETTLE_S))
 # How far from the picture's bottom a camera's footprint reaches: all of both scenes' floors.
 FULL_VIEW_REACH_M = 60.0
-# The edge's hysteresis at a room's edge (margin m, settle s), None where it has none.
-EDGE = (HYSTERESIS_M, SETTLE_S) if HYSTERESIS_M > 0 else None
-TRACK_LOST_S = 4.0  # a track unseen this long is dropped: a room's exit_grace_s by default
 STILLS_APART_S = 60.0  # platform stills are moments of their own; each is a room step
 # Where a person's head (nose, eyes, ears) is above the floor, for the head rule: eye height of an
 # adult standing (1.60 m for a 1.72 m person).
@@ -327,10 +312,6 @@ class RoomResult:
     overlap_summed: list[int] = field(default_factory=list)  # the same without merging
     outside_people: int = 0  # true people in some view but outside the room (person-frames)
     outside_counted: int = 0  # of those, counted in the room
-    full_outside_counted: int = 0  # the same by the real view alone
-    edge_people: int = 0  # true people in some view, inside the room within EDGE_MARGIN_M of its edge
-    edge_missed: int = 0  # of those, not counted
-    inside_missed: int = 0  # true people in some view and in the room not counted
     detector_s: float = 0.0  # the views' detector time
     merge_s: float = 0.0  # mapping to the floor and merging
 
@@ -366,10 +347,6 @@ class RoomResult:
             else None,
             "outside_people": self.outside_people,
             "outside_counted": self.outside_counted,
-            "full_view_outside_counted": self.full_outside_counted,
-            "edge_people": self.edge_people,
-            "edge_missed": self.edge_missed,
-            "inside_missed": self.inside_missed,
             "detector_ms_per_room_frame": round(1000 * self.detector_s / max(self.frames, 1), 1),
             "merge_ms_per_room_frame": round(1000 * self.merge_s / max(self.frames, 1), 3),
             "merge_overhead": round(self.merge_s / self.detector_s, 5) if self.detector_s else None,
@@ -533,34 +510,16 @@ def score_room(
     faint_below: float | None = FAINT_BELOW,
     pictures: bool = True,
     fixtures_after_s: float | None = FIXTURE_AFTER_S,
-    edge: tuple[float, float] | None = EDGE,
 ) -> RoomResult:
     """The room's figures with `anchor` as each person's floor point, faint people (below
     `faint_below`) confirmed by a second camera, (with `pictures`) each view's boxes and floor
     mapping, as the edge builds its views: without them no border cut is known and a faint person
-    needs confirming wherever another footprint covers them; in a video, each camera's faint
-    boxes at a place where it found only faint ones for `fixtures_after_s` left out, and with `edge`
-    (margin_m, settle_s) the room's people tracked on the floor and counted by their track's side of
-    the room's edge (edge/zones/floor_tracker.py); stills have no time between them, so are scored
-    without either, by where each point is at that moment. The merged count and the real view's
-    alike. The reference: the true people's floor points where the scene has them, else the real
-    view's people."""
+    needs confirming wherever another footprint covers them; and, in a video, each camera's faint
+    boxes at a place where it found only faint ones for `fixtures_after_s` left out (stills have
+    no time between them). The reference: the true people's floor points where the scene has them,
+    else the real view's people."""
     result = RoomResult(alone={camera.name: [] for camera in cameras})
     whole = footprint(scene.floor, FULL_VIEW_REACH_M)
-    tracked = edge is not None and scene.stream
-    trackers = (
-        {name: FloorTracker(TRACK_LOST_S, margin_m=edge[0], settle_s=edge[1]) for name in ("merged", "full")}
-        if tracked and edge is not None
-        else {}
-    )
-
-    def room_people(name: str, room: RoomCount, time_s: float) -> Points:
-        """The room's people counted at this step: by their track's side, or where they are."""
-        if name not in trackers:
-            return room.people[room.inside]
-        side = trackers[name].update(room.people, time_s, room.depth)
-        return room.people[side.inside]
-
     memory = (
         {name: Fixtures(fixtures_after_s) for name in ["full", *(c.name for c in cameras)]}
         if fixtures_after_s is not None and scene.stream
@@ -596,14 +555,11 @@ def score_room(
                 )
             )
         paired = [view if index >= 0 else None for view, index in zip(views, picked, strict=True)]
-        near_m = NEAR_ROOM_M if tracked else 0.0
-        merged = room_people(
-            "merged", count_room(paired, scene.room, faint_below=faint_below, near_m=near_m), step.time_s
-        )
-        room_partial = any(index < 0 for index in picked)
+        room = count_room(paired, scene.room, faint_below=faint_below)
+        merged = room.people
         result.merge_s += time.perf_counter() - started
         result.frames += 1
-        result.partial += int(room_partial)
+        result.partial += int(room.partial)
         # The real view alone, counted by the same rules (a single camera: no faint check).
         full_people = without_fixtures("full", step.full, scene.size, step.time_s)
         full_view = RoomView(
@@ -613,7 +569,7 @@ def score_room(
             full_people.xyxy / np.tile(scene.size, 2) if pictures else None,
             scene.floor if pictures else None,
         )
-        full = room_people("full", count_room([full_view], scene.room, near_m=near_m), step.time_s)
+        full = count_room([full_view], scene.room).people
         if scene.truth is None:  # the real view's people, those just outside the room too
             placed = np.isfinite(full_view.points).all(axis=1) & ~full_view.cut_below
             reference = full_view.points[placed]
@@ -622,8 +578,8 @@ def score_room(
         in_room = inside(scene.room, reference)
         result.truth.append(int(in_room.sum()))
         result.merged.append(len(merged))
-        result.full_view.append(len(full))
-        each = [count_room([view], scene.room).people for view in views]  # plain, as the eval's
+        result.full_view.append(int(inside(scene.room, full).sum()))
+        each = [count_room([view], scene.room).people for view in views]
         for camera, points in zip(cameras, each, strict=True):
             result.alone[camera.name].append(len(points))
         result.summed.append(sum(len(points) for points in each))
@@ -638,12 +594,6 @@ def score_room(
         outside = ~in_room & (covered >= 1)
         result.outside_people += int(outside.sum())
         result.outside_counted += int((counted[outside] > 0).sum())
-        result.full_outside_counted += int((times_counted(full, reference)[outside] > 0).sum())
-        # Inside, within the margin of the edge: where a hysteresis would lose people.
-        at_edge = in_room & (covered >= 1) & (edge_distance(scene.room, reference) < EDGE_MARGIN_M)
-        result.edge_people += int(at_edge.sum())
-        result.edge_missed += int((counted[at_edge] == 0).sum())
-        result.inside_missed += int((counted[in_room & (covered >= 1)] == 0).sum())
     return result
 
 
@@ -662,9 +612,7 @@ def run_scene(
     results = {
         "box bottom": score_room(steps, cameras, scene, box),
         "feet": score_room(steps, cameras, scene, Anchor.FEET),
-        "no checks": score_room(
-            steps, cameras, scene, box, None, pictures=False, fixtures_after_s=None, edge=None
-        ),
+        "no checks": score_room(steps, cameras, scene, box, None, pictures=False, fixtures_after_s=None),
         "border cut only": score_room(steps, cameras, scene, box, None, fixtures_after_s=None),
         "faint, by footprint": score_room(steps, cameras, scene, box, pictures=False, fixtures_after_s=None),
         "no fixtures": score_room(steps, cameras, scene, box, fixtures_after_s=None),
@@ -674,16 +622,10 @@ def run_scene(
             results[f"fixtures {after_s:g} s"] = score_room(
                 steps, cameras, scene, box, fixtures_after_s=after_s
             )
-        for margin_m, settle_s in EDGE_SWEEP:
-            results[f"hysteresis {margin_m:g} m, {settle_s:g} s"] = score_room(
-                steps, cameras, scene, box, edge=(margin_m, settle_s)
-            )
     rules = FloorRules()
     if scene.truth is not None and scene.head_plane is not None:
-        perfect = true_steps(steps, cameras, scene)
-        results["true boxes"] = score_room(perfect, cameras, scene, box)
-        results[f"true, hysteresis {EDGE_MARGIN_M:g} m"] = score_room(
-            perfect, cameras, scene, box, edge=(EDGE_MARGIN_M, SETTLE_S)
+        results["true boxes"] = score_room(
+            true_steps(steps, cameras, scene), cameras, scene, Anchor.BOX_BOTTOM
         )
         for step in steps:
             rules.add(step.full, scene.truth.get(step.number, []), scene.floor, scene.head_plane)

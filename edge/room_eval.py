@@ -5,9 +5,8 @@ recorded together (their timestamps on one clock). Each camera's frames go throu
 pipeline as in the service, interleaved by capture time (edge/runner.run_together), and the room is
 counted step by step as the service counts it (edge/zones/room_steps.py). Per step: the count of
 each camera alone inside the room, the merged count, and against the truth MAE and bias per crowd
-band; with true floor points, how many times a person in an overlap of views was counted, whether
-anyone outside the room was, and whether people just inside its edge were missed. Only counts come
-out: no floor point is printed or written.
+band; with true floor points, how many times a person in an overlap of views was counted and
+whether anyone outside the room was. Only counts come out: no floor point is printed or written.
 """
 
 from __future__ import annotations
@@ -29,14 +28,7 @@ from edge.sources.file import FileSource
 from edge.sources.sampling import every_nth
 from edge.zones.geometry import contains
 from edge.zones.room_steps import RoomStep, SiteRooms
-from edge.zones.rooms import (
-    EDGE_MARGIN_M,
-    PAIRING_TOLERANCE_S,
-    Points,
-    count_room,
-    edge_distance,
-    times_counted,
-)
+from edge.zones.rooms import PAIRING_TOLERANCE_S, Points, count_room, times_counted
 
 MERGED = "merged"
 
@@ -102,8 +94,6 @@ class RoomEvalResult:
     overlap_counted: list[int] = field(default_factory=list)  # per true person in an overlap and found
     outside_people: int = 0  # true people outside the room within some camera's view (person-steps)
     outside_counted: int = 0  # of those, counted in the room
-    edge_people: int = 0  # true people in the room within EDGE_MARGIN_M of its edge, in some view
-    edge_missed: int = 0  # of those, not counted
     detector_s: float = 0.0  # the cameras' detector time
     analysis_s: float = 0.0  # the cameras' whole analysis, the room's steps included
     seconds: float = 0.0
@@ -139,8 +129,6 @@ class RoomEvalResult:
             "overlap_counted_twice": round(float((counted >= 2).mean()), 4) if len(counted) else None,
             "outside_people": self.outside_people,
             "outside_counted": self.outside_counted,
-            "edge_people": self.edge_people,
-            "edge_missed": self.edge_missed,
             "detector_ms_per_room_frame": round(1000 * self.detector_s / steps, 1),
             "analysis_ms_per_room_frame": round(1000 * self.analysis_s / steps, 1),
             "analysis_over_detector": round(self.analysis_s / self.detector_s, 4)
@@ -234,8 +222,7 @@ def eval_room(
 def _score_places(
     result: RoomEvalResult, step: RoomStep, true_points: Points, polygon: Points, footprints: list[Points]
 ) -> None:
-    """Times each true person in an overlap of views was counted, people outside counted, and people
-    just inside the edge (where a floor point's error puts them outside) missed."""
+    """Times each true person in an overlap of views was counted, and people outside counted."""
     in_room = contains(polygon.astype(np.float32), true_points.astype(np.float32))
     covered = np.zeros(len(true_points), int)
     for area in footprints:
@@ -246,9 +233,6 @@ def _score_places(
     outside = ~in_room & (covered >= 1)
     result.outside_people += int(outside.sum())
     result.outside_counted += int((counted[outside] > 0).sum())
-    at_edge = in_room & (covered >= 1) & (edge_distance(polygon, true_points) < EDGE_MARGIN_M)
-    result.edge_people += int(at_edge.sum())
-    result.edge_missed += int((counted[at_edge] == 0).sum())
 
 
 def plot_plan(path: Path, config: Config, room: str) -> None:

@@ -5,11 +5,9 @@ last detection's where the motion gate let it stand), less the faint boxes at th
 keeps finding things (edge/zones/fixtures.py), become floor points, handed with the frame's
 capture time to every room the camera sees. A room's step takes one frame per camera captured within
 PAIRING_TOLERANCE_S of the oldest frame not yet counted (the nearest, as pair_frames picks it),
-counts each person once (count_room), gives them ids on the floor (FloorTracker), counts the tracks
-on the room's side of its edge (each step's point decides; the tracker's hysteresis, HYSTERESIS_M,
-is off) and feeds the room's accounting, the one zones use. A camera down, or without a frame close
-enough in time, leaves the step partial: the others still count, and the count is a lower bound,
-exported as such.
+counts each person once (count_room), gives them ids on the floor (FloorTracker) and feeds the room's
+accounting, the one zones use. A camera down, or without a frame close enough in time, leaves the
+step partial: the others still count, and the count is a lower bound, exported as such.
 
 Floor points and floor ids live for a step inside this process; a step's reading is aggregates only.
 """
@@ -30,28 +28,13 @@ from edge.zones.accounting import ZoneAccount, ZoneReading
 from edge.zones.camera_floor import CameraFloor
 from edge.zones.fixtures import Fixtures
 from edge.zones.floor_tracker import FloorTracker
-from edge.zones.rooms import (
-    FLOOR_ANCHOR,
-    NEAR_ROOM_M,
-    PAIRING_TOLERANCE_S,
-    Points,
-    RoomView,
-    count_room,
-    pair_frames,
-)
+from edge.zones.rooms import FLOOR_ANCHOR, PAIRING_TOLERANCE_S, Points, RoomView, count_room, pair_frames
 
 # A step waits for a late camera's frame until another camera's frames are this far past it, then
 # counts without it (partial): a camera that stalls must not hold its room still until the watchdog
 # notices (stall_timeout_s, 10 s by default).
 WAIT_S = 4 * PAIRING_TOLERANCE_S
 MAX_PENDING = 64  # frames kept per camera while waiting; bounds the state whatever the clocks do
-# A room's people change side of its edge only this far over it (FloorTracker's hysteresis); 0: each
-# step's point decides. A margin of the floor point's p90 error (EDGE_MARGIN_M) keeps someone standing
-# just outside from being counted when their point strays in, but counts everyone walking out until
-# they are that far out, and on PETS people cross the edge far more often than they stand at it: more
-# people outside were counted with it (16 of 147 against 4) and the count's error grew (MAE 0.26 ->
-# 0.35), see docs/accuracy.md. Off until a room whose people stand at an open edge asks for it.
-HYSTERESIS_M = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +79,7 @@ class RoomSteps:
         self._polygon = np.asarray(room.polygon, np.float64)
         self._pending: dict[str, deque[_Sighting]] = {c: deque(maxlen=MAX_PENDING) for c in self.cameras}
         self._absent: set[str] = set()
-        self._tracker = FloorTracker(room.exit_grace_s, margin_m=HYSTERESIS_M)
-        self._near_m = NEAR_ROOM_M if HYSTERESIS_M > 0 else 0.0  # tracks need people near the edge
+        self._tracker = FloorTracker(room.exit_grace_s)
         self._account = ZoneAccount(room.id, room.loiter_limit_s, room.smoothing_frames, room.exit_grace_s)
         self._last_s: float | None = None
 
@@ -173,10 +155,10 @@ class RoomSteps:
             return None  # a clock that went back: wait for frames after the last step
         self._last_s = anchor
         views = tuple(None if s is None else s.view for s in picked)
-        count = count_room(views, self._polygon, near_m=self._near_m)
-        tracked = self._tracker.update(count.people, anchor, count.depth)
-        reading = self._account.update(int(tracked.inside.sum()), tracked.ids[tracked.inside], anchor)
-        return RoomStep(reading, count.partial, anchor, first.wall_time, views, count.people[tracked.inside])
+        count = count_room(views, self._polygon)
+        ids = self._tracker.update(count.people, anchor)
+        reading = self._account.update(count.count, ids, anchor)
+        return RoomStep(reading, count.partial, anchor, first.wall_time, views, count.people)
 
 
 class SiteRooms:

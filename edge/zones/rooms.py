@@ -42,14 +42,6 @@ FLOOR_ANCHOR = Anchor.BOX_BOTTOM
 # cannot see the place plainly (merge_views). The confidence above which the usual detector settings
 # (ultralytics' 0.25) keep a box on its own; the edge's detector keeps fainter ones to count crowds.
 FAINT_BELOW = 0.25
-# A person's floor point is off by 0.13 m (median) and 0.27 m (p90) on PETS (docs/accuracy.md,
-# benchmarks/rooms.py): within this of a room's edge one step's point cannot tell a person just
-# inside from one just outside. A person's track changes side only once its point is this far over
-# the edge (edge/zones/floor_tracker.py).
-EDGE_MARGIN_M = 0.27
-# A room's people are followed this far outside its edge, so that someone walking in is seen outside
-# before they cross (1.4 m/s: 0.7 m between steps at two a second) and starts on the right side.
-NEAR_ROOM_M = 1.0
 # A box within this share of its picture's size from the left, right or bottom border is cut by it.
 CUT_MARGIN = 0.01
 # A camera sees a place plainly where a person's feet there fall this far inside its picture
@@ -201,30 +193,13 @@ def _inside(polygon: ArrayLike, points: Points) -> NDArray[np.bool_]:
     return contains(np.asarray(polygon, np.float32).reshape(-1, 2), points.astype(np.float32))
 
 
-def edge_distance(polygon: ArrayLike, points: ArrayLike) -> NDArray[np.float64]:
-    """(N,) metres from each point to the nearest edge of the polygon, inside or out."""
-    corners = np.asarray(polygon, np.float64).reshape(-1, 2)
-    where = np.asarray(points, np.float64).reshape(-1, 2)
-    if not len(where):
-        return np.zeros(0)
-    start, along = corners, np.roll(corners, -1, axis=0) - corners
-    offset = where[:, None, :] - start[None]
-    length2 = np.maximum((along**2).sum(axis=1), 1e-12)
-    share = np.clip((offset * along[None]).sum(axis=2) / length2, 0, 1)
-    nearest = start[None] + share[..., None] * along[None]
-    distance: NDArray[np.float64] = np.linalg.norm(where[:, None, :] - nearest, axis=2).min(axis=1)
-    return distance
-
-
 def merge_views(
     views: Sequence[RoomView],
     room: ArrayLike,
     gate_m: float = GATE_M,
     faint_below: float | None = FAINT_BELOW,
-    near_m: float = 0.0,
 ) -> Points:
-    """The room's people on the floor, each once: (K, 2) metres; with `near_m`, those standing
-    within that many metres outside its edge too (for the room's tracks, see count_room).
+    """The room's people on the floor, each once: (K, 2) metres; K is the room's count.
 
     Cameras are merged one after another in their order. Each camera's points inside the room are
     matched (assign) against the people found so far that its footprint covers, and only its
@@ -256,7 +231,7 @@ def merge_views(
     origin = np.zeros(0, int)  # the view that first saw each person
     for index, view in enumerate(views):
         kept: NDArray[np.bool_] = np.asarray(np.isfinite(view.points).all(axis=1), bool)
-        kept[kept] = _near(polygon, view.points[kept], near_m)
+        kept[kept] = _inside(polygon, view.points[kept])
         kept &= ~view.cut_below
         cut = view.cut_aside & kept
         for other in views:
@@ -293,29 +268,17 @@ def merge_views(
     return confirmed
 
 
-def _near(polygon: Points, points: Points, near_m: float) -> NDArray[np.bool_]:
-    """Points inside the polygon or, with near_m > 0, within near_m of it."""
-    near = _inside(polygon, points)
-    if near_m > 0 and not near.all():
-        near[~near] = edge_distance(polygon, points[~near]) <= near_m
-    return near
-
-
 @dataclass(frozen=True, slots=True)
 class RoomCount:
-    """A room at one step: its people's floor points (for the room's tracks and accounting in this
-    process, dropped after the step), which of them stand inside it, how deep (metres from its edge,
-    negative outside) and whether a camera of the room had no frame for it."""
+    """A room at one step: its people's floor points (for the room's accounting in this process,
+    dropped after the step) and whether a camera of the room had no frame for it."""
 
-    people: Points  # (K, 2) inside the room, and near it where count_room was asked to
-    inside: NDArray[np.bool_]  # (K,) inside the room's polygon (its edges half-open)
-    depth: NDArray[np.float64]  # (K,) metres from the room's edge: positive inside, negative outside
+    people: Points
     partial: bool  # then the count is a lower bound: shown and exported as partial, never as the count
 
     @property
     def count(self) -> int:
-        """People whose floor point is inside the room at this step (no history: see FloorTracker)."""
-        return int(self.inside.sum())
+        return len(self.people)
 
 
 def count_room(
@@ -323,18 +286,12 @@ def count_room(
     room: ArrayLike,
     gate_m: float = GATE_M,
     faint_below: float | None = FAINT_BELOW,
-    near_m: float = 0.0,
 ) -> RoomCount:
     """The room's people at one step from its cameras' views, None for a camera with no frame close
-    enough in time (pair_frames) or down: the others still count, and the step is partial. With
-    `near_m`, people within that many metres outside the room come back too (not inside), so that
-    a track near the edge keeps its side (edge/zones/floor_tracker.py)."""
+    enough in time (pair_frames) or down: the others still count, and the step is partial."""
     present = [view for view in views if view is not None]
-    polygon = np.asarray(room, np.float64).reshape(-1, 2)
-    people = merge_views(present, polygon, gate_m, faint_below, near_m)
-    inside = _inside(polygon, people) if len(people) else np.zeros(0, bool)
-    distance = edge_distance(polygon, people)
-    return RoomCount(people, inside, np.where(inside, distance, -distance), len(present) < len(views))
+    people = merge_views(present, room, gate_m, faint_below)
+    return RoomCount(people, len(present) < len(views))
 
 
 def times_counted(found: ArrayLike, truth: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int64]:

@@ -193,29 +193,3 @@ def test_pending_frames_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for step in range(room_steps.MAX_PENDING + 10):
         rooms.seen("left", step * 0.5, step * 0.5, people(x0=LEFT), SIZE)
     assert max(len(p) for r in rooms.rooms for p in r._pending.values()) == room_steps.MAX_PENDING
-
-
-@pytest.mark.parametrize(
-    ("hysteresis_m", "expected"),
-    [
-        # Without: counted whenever the floor point strays over the edge.
-        (0.0, [0, 1, 0, 1, 1]),
-        # With a margin: someone standing 0.1 m outside whose point strays 0.05 m in stays outside,
-        # and is counted once 0.5 m inside.
-        (0.27, [0, 0, 0, 0, 1]),
-    ],
-)
-def test_someone_just_outside_the_room_is_counted_by_the_hysteresis_setting(
-    monkeypatch: pytest.MonkeyPatch, hysteresis_m: float, expected: list[int]
-) -> None:
-    monkeypatch.setattr(room_steps, "HYSTERESIS_M", hysteresis_m)
-    data = site_data()
-    data["floor"]["rooms"][0]["polygon"] = [[0, 0], [6, 0], [6, 8], [0, 8]]  # both cameras see beyond x = 6
-    rooms = SiteRooms(parse_config(data, Path("/")))
-    counts = []
-    for step, x in enumerate([6.1, 5.95, 6.1, 5.95, 5.5]):
-        time_s = 0.5 * step
-        rooms.seen("left", time_s, 100 + time_s, people((x, 4.0), x0=LEFT), SIZE)
-        [(_, found)] = rooms.seen("right", time_s, 100 + time_s, people((x, 4.0), x0=RIGHT), SIZE)
-        counts.append(found.reading.raw_count)
-    assert counts == expected

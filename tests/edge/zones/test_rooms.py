@@ -14,7 +14,6 @@ from edge.zones.rooms import (
     RoomView,
     assign,
     count_room,
-    edge_distance,
     floor_points,
     merge_views,
     pair_frames,
@@ -346,30 +345,3 @@ def test_count_room_counts_the_cameras_it_has_and_says_when_one_is_missing(
     assert result.count == count
     assert result.partial is partial
     assert result.people.shape == (count, 2)
-
-
-@pytest.mark.parametrize(
-    ("where", "expected"),
-    [
-        ([], []),
-        ([(5, 3)], [3.0]),  # the middle of the 10 x 6 room: 3 m from its long sides
-        ([(0.2, 3)], [0.2]),
-        ([(-0.3, 3)], [0.3]),  # outside too
-        ([(-3, -4)], [5.0]),  # beyond a corner: to the corner
-        ([(10, 2)], [0.0]),  # on an edge
-    ],
-)
-def test_edge_distance_is_to_the_nearest_edge(
-    where: list[tuple[float, float]], expected: list[float]
-) -> None:
-    assert edge_distance(ROOM, points(*where)) == pytest.approx(expected)
-
-
-def test_count_room_brings_people_near_the_room_uncounted_with_their_depth() -> None:
-    views = [RoomView(points((5, 3), (-0.3, 3), (-2, 3), (9.9, 1)), rectangle(-3, -1, 11, 7))]
-    plain, near = count_room(views, ROOM), count_room(views, ROOM, near_m=1.0)
-
-    assert (plain.count, len(plain.people)) == (2, 2)
-    assert (near.count, len(near.people)) == (2, 3)  # 2 m outside is not near
-    assert near.inside.tolist() == [True, False, True]
-    assert near.depth == pytest.approx([3.0, -0.3, 0.1])
