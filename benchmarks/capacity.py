@@ -16,6 +16,7 @@ people walk all the time (PETS), so give a video of the scene in question with -
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.live import cameras_config, find_video, rss_mib, start_rtsp_server
+from benchmarks.memory import status
 from edge.service import EdgeService
 
 SUSTAINED = 0.95
@@ -44,7 +46,8 @@ class Probe:
     mean: float
     busy: float  # the detector's busy share over the last 10 s
     detected: float  # share of analysed frames the detector ran on (the rest: the gate let them pass)
-    rss_mib: float
+    rss_mib: float  # at the end of the measurement
+    peak_rss_mib: float = float("nan")  # the most the process held (VmHWM), start-up included
 
     def sustained(self, fps: float) -> bool:
         return self.slowest >= SUSTAINED * fps
@@ -116,6 +119,7 @@ def measure(port: int, cameras: int, fps: float, seconds: float, detector: dict[
             value("wartezone_detector_busy_ratio", {"site": "bench"}) or 0.0,
             (sum(detected_after) - sum(detected_before)) / frames if frames else 0.0,
             rss_mib(),
+            status()["VmHWM"],
         )
     finally:
         service.stop()
@@ -160,8 +164,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         setting, port, cameras, fps, seconds = args.child
-        found = measure(int(port), int(cameras), float(fps), float(seconds), SETTINGS[setting][1])
-        print(json.dumps(found.__dict__))
+        measured = measure(int(port), int(cameras), float(fps), float(seconds), SETTINGS[setting][1])
+        print(json.dumps(measured.__dict__))
         return
     names = args.settings.split(",")
     unknown = [n for n in names if n not in SETTINGS]
@@ -172,17 +176,17 @@ def main() -> None:
     found: dict[str, int] = {}
     try:
         print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
-        columns = ("cameras", "slowest", "mean", "busy", "detected", "RSS")
+        columns = ("cameras", "slowest", "mean", "busy", "detected", "RSS, peak")
         print(
             f"{'setting':<12} "
-            + " ".join(f"{c:>{w}}" for c, w in zip(columns, (7, 8, 6, 5, 8, 8), strict=True))
+            + " ".join(f"{c:>{w}}" for c, w in zip(columns, (7, 8, 6, 5, 8, 14), strict=True))
         )
 
         def probe(cameras: int, name: str) -> bool:
             p = probe_in_child(name, port, cameras, args.fps, args.seconds)
             print(
                 f"{name:<12} {cameras:>7} {p.slowest:8.2f} {p.mean:6.2f} {p.busy:5.0%} {p.detected:8.0%} "
-                f"{p.rss_mib:4.0f} MiB  {'yes' if p.sustained(args.fps) else 'no'}",
+                f"{p.rss_mib:5.0f}, {p.peak_rss_mib:4.0f} MiB  {'yes' if p.sustained(args.fps) else 'no'}",
                 flush=True,
             )
             return p.sustained(args.fps)
@@ -195,7 +199,7 @@ def main() -> None:
                         found[name] = cameras
         else:
             for name in names:
-                found[name] = search(lambda cameras, name=name: probe(cameras, name), args.max_cameras)
+                found[name] = search(functools.partial(probe, name=name), args.max_cameras)
     finally:
         server.kill()
     print()
