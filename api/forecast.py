@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 import holidays
 
 import wartezone_contract as contract
+from api.rules import RuleSpec
 
 DAY_S = 86400
 WEEK_DAYS = 7
-WARN_AHEAD_S = 1200.0  # a rule's warn_ahead_min default: 20 minutes
+WARN_AHEAD_S = RuleSpec.model_fields["warn_ahead_min"].default * 60.0  # a rule's default, in seconds
 WARNING_HOLD_S = 600.0  # a warning stays on this long after the last minute that warned
-MIN_ABOVE_S = 60.0  # a rule's min_above_s default: the alert fires after this long at the level
+MIN_ABOVE_S: float = RuleSpec.model_fields["min_above_s"].default  # a rule's default: time at the level
 # The warning reads the fluid queue plus this many standard deviations of the arrivals and calls
 # to come (sqrt((lambda + c mu) t)): the fluid mean alone crosses the raise level only minutes
 # before the room does. On 20 simulated branch weeks (benchmarks/forecast.py) a spread of
