@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.live import cameras_config, find_video, rss_mib, start_rtsp_server
-from benchmarks.memory import status
+from benchmarks.live import cameras_config, find_video, rss_mib, start_rtsp_server, status
 from edge.service import EdgeService
 
 SUSTAINED = 0.95

@@ -63,8 +63,15 @@ def cameras_config(
     )
 
 
-def rss_mib() -> float:
+def status() -> dict[str, float]:
+    """VmRSS, VmHWM (peak), RssAnon, RssFile of this process in MiB."""
+    found = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            found[key] = int(value.split()[0]) / 1024
+    return found
+
+
+def rss_mib() -> float:
+    return status().get("VmRSS", float("nan"))

@@ -25,17 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.live import status
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def status() -> dict[str, float]:
-    """VmRSS, VmHWM (peak), RssAnon, RssFile of this process in MiB."""
-    found = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            found[key] = int(value.split()[0]) / 1024
-    return found
 
 
 def child(tree: Path, port: int, cameras: int, fps: float, seconds: float) -> dict[str, Any]:
