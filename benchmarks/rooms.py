@@ -49,13 +49,13 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
-from edge.config import DetectorConfig, default_config, load_config
+from edge.config import DetectorConfig, FixturesConfig, default_config, load_config
 from edge.detect import Detector, build_detector
 from edge.detect.postprocess import faces
 from edge.detections import KEYPOINT_VISIBLE, LEFT_ANKLE, RIGHT_ANKLE, Anchor, Detections
 from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
-from edge.zones.fixtures import FIXTURE_AFTER_S, Fixtures
+from edge.zones.fixtures import Fixtures
 from edge.zones.floor import fit_floor, footprint, to_floor
 from edge.zones.geometry import contains
 from edge.zones.rooms import (
@@ -509,7 +509,7 @@ def score_room(
     anchor: Anchor,
     faint_below: float | None = FAINT_BELOW,
     pictures: bool = True,
-    fixtures_after_s: float | None = FIXTURE_AFTER_S,
+    fixtures_after_s: float | None = FixturesConfig().after_s,
 ) -> RoomResult:
     """The room's figures with `anchor` as each person's floor point, faint people (below
     `faint_below`) confirmed by a second camera, (with `pictures`) each view's boxes and floor
@@ -520,8 +520,10 @@ def score_room(
     else the real view's people."""
     result = RoomResult(alone={camera.name: [] for camera in cameras})
     whole = footprint(scene.floor, FULL_VIEW_REACH_M)
+    crowd, sure = FixturesConfig().crowd, default_config().detector.confidence  # as the edge's pipeline
+    names = ["full", *(c.name for c in cameras)]
     memory = (
-        {name: Fixtures(fixtures_after_s) for name in ["full", *(c.name for c in cameras)]}
+        {name: Fixtures(fixtures_after_s, crowd=crowd, sure=sure) for name in names}
         if fixtures_after_s is not None and scene.stream
         else {}
     )
@@ -529,8 +531,7 @@ def score_room(
     def kept(name: str, people: Detections, size: tuple[int, int], time_s: float) -> NDArray[np.bool_]:
         if name not in memory:
             return np.ones(len(people), bool)
-        things = memory[name].update(people.xyxy / np.tile(size, 2), people.confidence, time_s)
-        return ~things
+        return ~memory[name].things(people, size, time_s)
 
     def without_fixtures(name: str, people: Detections, size: tuple[int, int], time_s: float) -> Detections:
         return people.select(kept(name, people, size, time_s))

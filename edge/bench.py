@@ -96,9 +96,7 @@ def _pipeline_counter(name: str, video: Path, every: int) -> tuple[Callable[[Fra
     assert isinstance(detector, OpenvinoDetectorConfig), "the built-in default runs on OpenVINO"
     chosen = VARIANTS[name](detector) if name in VARIANTS else detector
     network = build_detector(chosen)
-    pipeline = CameraPipeline(
-        camera, network, config.tracker, region=chosen.region, motion_gate=chosen.motion_gate
-    )
+    pipeline = CameraPipeline(camera, network, config.tracker, settings=chosen)
     runner = CameraRunner(camera, pipeline)
     runner.came_up()
 

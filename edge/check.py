@@ -167,7 +167,9 @@ def _fourcc_text(code: int) -> str:
 
 
 def _analyse_once(config: Config, camera: CameraConfig, detector: Detector, frame: Frame) -> Finding:
-    pipeline = CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
+    # One frame, analysed as it is each time: no gate letting an earlier detection stand.
+    settings = config.detector.model_copy(update={"motion_gate": None})
+    pipeline = CameraPipeline(camera, detector, config.tracker, settings=settings)
     runner = CameraRunner(camera, pipeline)
     # The tracker counts a person once seen in `confirm_frames` frames: the one frame goes through
     # that often, a camera's frame interval apart, as a room that stands still would.

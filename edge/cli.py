@@ -95,7 +95,11 @@ def _replay(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from edge.evaluate import band_table, eval_counts, eval_video, plot_counts
 
+    if not 0 <= args.first < max(args.every, 1):
+        raise ConfigError([("--first", f"{args.first} must be at least 0 and below --every ({args.every})")])
     if args.room is not None:
+        if args.first:
+            raise ConfigError([("--first", "not with --room: a room's cameras are paired by time")])
         return _eval_room(args)
     if (args.counts is None) == (args.gt is None):
         raise ConfigError(
@@ -109,10 +113,11 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError([("--plot", f"folder {args.plot.parent} does not exist")])
     config = _load(args.config, args.path)
     if args.counts is not None:
-        result = eval_counts(args.path, args.counts, config, args.every, stills=args.stills)
+        result = eval_counts(args.path, args.counts, config, args.every, stills=args.stills, first=args.first)
     else:
         camera = _camera_for(config, None, args.path)
-        result = eval_video(args.path, args.gt, config.model_copy(update={"cameras": [camera]}), args.every)
+        one_camera = config.model_copy(update={"cameras": [camera]})
+        result = eval_video(args.path, args.gt, one_camera, args.every, first=args.first)
     if args.plot is not None:
         name = "/".join(args.path.resolve().parts[-3:])
         plot_counts(args.plot, result, name, stills=args.stills)
@@ -311,6 +316,13 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--counts", type=Path, help="CSV frame,file,count (the Mall format)")
     ev.add_argument("--gt", type=Path, help="CVML XML per-person ground truth (the PETS format)")
     ev.add_argument("--every", type=int, default=1, help="evaluate every Nth frame (default 1)")
+    ev.add_argument(
+        "--first",
+        type=int,
+        default=0,
+        help="start at this frame, below --every (default 0): with --every 5, --first 0..4 are the five "
+        "ways to take every 5th frame",
+    )
     ev.add_argument("-c", "--config", type=Path, help="YAML config (detector, tracker, zones)")
     ev.add_argument(
         "--stills",

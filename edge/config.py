@@ -367,6 +367,26 @@ class QuietDuplicatesConfig(Strict):
     )
 
 
+class FixturesConfig(Strict):
+    """Faint boxes found at one place for a while, never a confident one there, are a thing (a bollard,
+    a door frame), not a person; see edge/zones/fixtures.py."""
+
+    after_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="Faint boxes at one place this long make it a thing's place. A person seen only "
+        "faintly who stays this long at one place, never once clearly, is left out too.",
+    )
+    crowd: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="The rule holds in frames with fewer boxes at `confidence` or more than this; in a "
+        "crowd a faint box that stays is someone hidden between others.",
+    )
+
+
 class MotionGateConfig(Strict):
     """The detector runs on a frame only where the picture changed since its last detection; see
     edge/motion.py."""
@@ -444,6 +464,11 @@ class DetectorSettings(Strict):
         default_factory=MotionGateConfig,
         description="Where a camera's picture did not change since its last detection, that detection's "
         "people stand and the detector is not run; null: every analysed frame is detected.",
+    )
+    fixtures: FixturesConfig | None = Field(
+        default_factory=FixturesConfig,
+        description="In a video, faint boxes a camera keeps finding at one place, never a confident one "
+        "there, are left out as a thing; null keeps them.",
     )
 
     @model_validator(mode="after")

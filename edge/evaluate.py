@@ -21,6 +21,7 @@ from edge.runner import CameraRunner
 from edge.sources.base import Frame, PendingFrame
 from edge.sources.file import FileSource
 from edge.sources.sampling import every_nth
+from edge.zones.fixtures import FIXTURE_FORGET_S
 from edge.zones.geometry import contains, to_pixels
 
 IMAGE_FOLDER_FRAME_S = 1.0  # an image folder has no clock; tracking assumes one second per evaluated frame
@@ -220,19 +221,18 @@ class _Scorer:
         )
 
 
-def _runner(config: Config, analysed_fps: float, every: int) -> CameraRunner:
-    """The first camera's runner, taking every `every`-th frame by position (as labels number them),
-    its tracker stepping at the rate frames are evaluated."""
+def _runner(config: Config, analysed_fps: float, every: int, first: int = 0) -> CameraRunner:
+    """The first camera's runner, taking every `every`-th frame by position from frame `first` (as
+    labels number them), its tracker stepping at the rate frames are evaluated."""
     camera = config.cameras[0].model_copy(update={"fps": analysed_fps})
     detector = build_detector(config.detector)
     pipeline = CameraPipeline(
         camera,
         detector,
         config.tracker,
-        region=config.detector.region,
-        motion_gate=config.detector.motion_gate,
+        settings=config.detector,
     )
-    return CameraRunner(camera, pipeline, select=every_nth(every))
+    return CameraRunner(camera, pipeline, select=every_nth(every, first))
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,20 +257,28 @@ class _LabelledImage:
 
 def stills_apart_s(config: Config) -> float:
     """How far apart in time stills are placed: further than the tracker keeps a lost person
-    (lost_track_s), a zone keeps a visit open (exit_grace_s) and the motion gate lets a detection
-    stand (full_every_s), so each still starts with no tracks and no visits and is detected anew,
-    as if it were the first frame analysed."""
+    (lost_track_s), a zone keeps a visit open (exit_grace_s), the motion gate lets a detection
+    stand (full_every_s) and a camera remembers where it found faint boxes (FIXTURE_FORGET_S), so
+    each still starts with no tracks, no visits and no fixtures and is detected anew, as if it were
+    the first frame analysed."""
     gate = config.detector.motion_gate
     memory_s = max(
         config.tracker.lost_track_s,
         0.0 if gate is None else gate.full_every_s,
+        0.0 if config.detector.fixtures is None else FIXTURE_FORGET_S,
         *(z.exit_grace_s for z in config.cameras[0].zones),
     )
     return memory_s + IMAGE_FOLDER_FRAME_S
 
 
 def eval_counts(
-    folder: Path, counts: Path, config: Config, every: int, stills: bool = False, progress: bool = True
+    folder: Path,
+    counts: Path,
+    config: Config,
+    every: int,
+    stills: bool = False,
+    progress: bool = True,
+    first: int = 0,
 ) -> EvalResult:
     """Whole-frame counts on a folder of images against a frame,file,count CSV.
 
@@ -292,7 +300,7 @@ def eval_counts(
     runner = _runner(config, 1.0 / apart_s, every=1)  # the rows are picked here
     images = [
         _LabelledImage(i * apart_s, i * apart_s, folder / row.file, row, counts)
-        for i, row in enumerate(rows[::every])
+        for i, row in enumerate(rows[first::every])
     ]
     truth = {image.time_s: image.row.count for image in images}
     scorer = _Scorer()
@@ -338,19 +346,21 @@ def _gt_visits(
     return [last[p] - first[p] for p in first]
 
 
-def eval_video(video: Path, gt: Path, config: Config, every: int, progress: bool = True) -> EvalResult:
+def eval_video(
+    video: Path, gt: Path, config: Config, every: int, progress: bool = True, first: int = 0
+) -> EvalResult:
     """Counts, visits and dwell on a video against CVML per-person ground truth."""
     truth = read_cvml(gt)
     source = FileSource(video, realtime=False)
     total = source.frame_count()
-    runner = _runner(config, source.nominal_fps() / every, every)
+    runner = _runner(config, source.nominal_fps() / every, every, first)
     camera = config.cameras[0]
     scorer = _Scorer()
     times: dict[int, float] = {}  # every frame's timestamp, for the ground truth's visits
     numbers: dict[float, int] = {}  # an analysed frame's number, by its timestamp
     dwells: list[float] = []
     visits = 0
-    bar = tqdm(total=(total + every - 1) // every, desc="eval", unit="frame", disable=not progress)
+    bar = tqdm(total=(total - first + every - 1) // every, desc="eval", unit="frame", disable=not progress)
 
     def frames() -> Iterator[PendingFrame]:
         for number, pending in enumerate(source.frames()):

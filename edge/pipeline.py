@@ -1,5 +1,6 @@
 """The one place that knows the order of the stages:
-source -> sampling -> privacy masks -> motion gate -> detector -> tracker -> zones (and rooms) -> metrics."""
+source -> sampling -> privacy masks -> motion gate -> detector -> fixtures -> tracker -> zones (and rooms)
+-> metrics."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import CameraConfig, MotionGateConfig, TrackerConfig
+from edge.config import CameraConfig, DetectorSettings, TrackerConfig
 from edge.detect.base import Detector
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
@@ -18,6 +19,7 @@ from edge.motion import MotionGate
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
+from edge.zones.fixtures import Fixtures
 from edge.zones.geometry import bounding_box, to_pixels
 from edge.zones.room_steps import SiteRooms
 
@@ -67,19 +69,24 @@ class CameraPipeline:
         detector: Detector,
         tracker: TrackerConfig,
         metrics: EdgeMetrics | None = None,
-        region: str = "frame",
-        motion_gate: MotionGateConfig | None = None,
+        settings: DetectorSettings | None = None,
         rooms: SiteRooms | None = None,
     ) -> None:
+        """`settings`: the detector's region, motion gate and fixtures; None looks at the whole frame,
+        detects every frame and keeps every box."""
         self.camera = camera
         self.detector = detector
         self.metrics = metrics
         self.mask = PrivacyMask(camera.privacy_masks)
         self.tracker = PersonTracker(tracker, camera.fps)
         self.zones = CameraZones(camera)
-        self._zones_only = region == "zones"
-        self.gate = None if motion_gate is None else MotionGate(motion_gate)
+        self._zones_only = settings is not None and settings.region == "zones"
+        gate = None if settings is None else settings.motion_gate
+        self.gate = None if gate is None else MotionGate(gate)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
+        self.fixtures = None
+        if settings is not None and settings.fixtures is not None:
+            self.fixtures = Fixtures.configured(settings.fixtures, settings.confidence)
         # The rooms this camera sees take its people as floor points after each frame.
         self.rooms = rooms if rooms is not None and rooms.sees_rooms(camera.id) else None
 
@@ -98,8 +105,11 @@ class CameraPipeline:
                 self.gate.detected()
         detector_s = time.perf_counter() - started if detected else 0.0
         assert self._last_found is not None
+        found = self._last_found
+        if self.fixtures is not None:
+            found = self.fixtures.leave_out(found, (width, height), frame.time_s)
         # A frame the gate let pass still steps the tracker and the zones: time passed, dwell grows.
-        people = self.tracker.update(self._last_found, frame.time_s)
+        people = self.tracker.update(found, frame.time_s)
         readings = self.zones.update(people, width, height, frame.time_s)
         if self.rooms is not None:
             self.rooms.seen(self.camera.id, frame.time_s, frame.wall_time, people, (width, height))
@@ -124,6 +134,8 @@ class CameraPipeline:
         self._last_found = None
         if self.gate is not None:
             self.gate.reset()
+        if self.fixtures is not None:
+            self.fixtures.reset()
         if self.metrics is not None:
             self.metrics.forget_camera(self.camera.id)
         if self.rooms is not None:

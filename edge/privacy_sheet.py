@@ -350,9 +350,10 @@ T: dict[Language, dict[str, str]] = {
         "the zone; at most {most} per zone",
         "floor": "Positions on the floor plan, to count each person once in a room several cameras see "
         "(rooms: {rooms})",
-        "floor_long": "for one frame; a room's people are tracked as above; places where a camera keeps "
-        "finding a faint box but never a person (a bollard) until {forget} after the last such box, at "
-        "most {places} per camera",
+        "floor_long": "for one frame; a room's people are tracked as above",
+        "fixtures": "Places in a camera's picture where it keeps finding a faint box but never a person "
+        "(a bollard), so that the thing is not counted",
+        "fixtures_long": "until {forget} after the last such box, at most {places} per camera",
         "fps_each": "{camera}: {fps} frames a second",
         "kept_h": "3. What is kept",
         "kept_intro": "Counts per zone only, labelled {labels}, exported by the edge at `/metrics`:",
@@ -489,9 +490,10 @@ T: dict[Language, dict[str, str]] = {
         "nach Verlassen des Bereichs; höchstens {most} je Bereich",
         "floor": "Positionen auf dem Grundriss, um in einem Raum, den mehrere Kameras sehen, jede Person "
         "einmal zu zählen (Räume: {rooms})",
-        "floor_long": "ein Bild lang; die Personen eines Raums werden wie oben verfolgt; Stellen, an denen "
-        "eine Kamera immer wieder ein schwaches Kästchen, aber nie eine Person findet (ein Poller), bis "
-        "{forget} nach dem letzten solchen Kästchen, höchstens {places} je Kamera",
+        "floor_long": "ein Bild lang; die Personen eines Raums werden wie oben verfolgt",
+        "fixtures": "Stellen im Bild einer Kamera, an denen sie immer wieder ein schwaches Kästchen, aber "
+        "nie eine Person findet (ein Poller), damit das Ding nicht mitgezählt wird",
+        "fixtures_long": "bis {forget} nach dem letzten solchen Kästchen, höchstens {places} je Kamera",
         "fps_each": "{camera}: {fps} Bilder je Sekunde",
         "kept_h": "3. Was gespeichert wird",
         "kept_intro": "Nur Zahlen je Bereich, gekennzeichnet mit {labels}, vom Edge unter `/metrics` "
@@ -663,16 +665,13 @@ def _processed(config: Config, lang: Language) -> list[str]:
             ),
         ],
     ]
+    if config.detector.fixtures is not None:
+        forget = _seconds(FIXTURE_FORGET_S, lang)
+        places = t["fixtures_long"].format(forget=forget, places=MAX_PLACES)
+        rows.append([t["fixtures"], t["in_memory"], places])
     if config.floor is not None:
         rooms = ", ".join(f"`{room.id}`" for room in config.floor.rooms)
-        forget = _seconds(FIXTURE_FORGET_S, lang)
-        rows.append(
-            [
-                t["floor"].format(rooms=rooms),
-                t["in_memory"],
-                t["floor_long"].format(forget=forget, places=MAX_PLACES),
-            ]
-        )
+        rows.append([t["floor"].format(rooms=rooms), t["in_memory"], t["floor_long"]])
     return [f"## {t['processed_h']}", "", *_table([t["col_what"], t["col_where"], t["col_how_long"]], rows)]
 
 

@@ -59,16 +59,7 @@ def replay(
     out_dir.mkdir(parents=True, exist_ok=True)
     source = FileSource(video, realtime=False)
     detector = build_detector(config.detector)
-    runner = CameraRunner(
-        camera,
-        CameraPipeline(
-            camera,
-            detector,
-            config.tracker,
-            region=config.detector.region,
-            motion_gate=config.detector.motion_gate,
-        ),
-    )
+    runner = CameraRunner(camera, CameraPipeline(camera, detector, config.tracker, settings=config.detector))
     summaries = {z.id: ZoneSummary(z.id) for z in camera.zones}
     results: list[FrameResult] = []
     bar = tqdm(total=source.frame_count(), desc=f"replay {video.name}", unit="frame", disable=not progress)

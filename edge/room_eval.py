@@ -197,9 +197,7 @@ def eval_room(
     detector = build_detector(config.detector)
     runners = []
     for camera in chosen:
-        pipeline = CameraPipeline(
-            camera, detector, config.tracker, None, config.detector.region, config.detector.motion_gate, rooms
-        )
+        pipeline = CameraPipeline(camera, detector, config.tracker, None, config.detector, rooms)
         runners.append(CameraRunner(camera, pipeline, select=every_nth(every)))
     sources = [
         FileSource(c.source.path, realtime=False) for c in chosen if isinstance(c.source, FileSourceConfig)

@@ -74,8 +74,7 @@ class EdgeService:
                 detector,
                 config.tracker,
                 self.metrics,
-                config.detector.region,
-                config.detector.motion_gate,
+                config.detector,
                 self.rooms,
             )
             # A room's cameras take frames on one grid of the clock, so their frames pair in time.

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import CameraConfig, TrackerConfig
+from edge.config import CameraConfig, DetectorSettings, TrackerConfig
 from edge.detect import Detector
 from edge.detections import Anchor, Detections
 from edge.pipeline import CameraPipeline
@@ -47,7 +47,9 @@ class SetupPipeline(CameraPipeline):
     """The camera's pipeline, its zones witnessed (see _WitnessedZones); counting is unchanged."""
 
     def __init__(self, camera: CameraConfig, detector: Detector, tracker: TrackerConfig, region: str) -> None:
-        super().__init__(camera, detector, tracker, region=region)
+        # One frame, as `wartezone check` analyses it: nothing before it to gate on or learn from.
+        settings = DetectorSettings(region=region, motion_gate=None, fixtures=None)
+        super().__init__(camera, detector, tracker, settings=settings)
         self.witness = _WitnessedZones(camera)
         self.zones = self.witness
 

@@ -41,11 +41,14 @@ def at_rate(fps: float) -> Selection:
     return lambda _index, time_s: sampler.due(time_s)
 
 
-def every_nth(n: int) -> Selection:
-    """Frames 0, n, 2n, ...: labelled data is numbered by frame, so evaluations pick by position."""
+def every_nth(n: int, first: int = 0) -> Selection:
+    """Frames first, first + n, first + 2n, ...: labelled data is numbered by frame, so evaluations
+    pick by position."""
     if n < 1:
         raise ValueError(f"every must be 1 or more, got {n}")
-    return lambda index, _time_s: index % n == 0
+    if not 0 <= first < n:
+        raise ValueError(f"first must be at least 0 and below every ({n}), got {first}")
+    return lambda index, _time_s: index % n == first
 
 
 def on_grid(fps: float) -> Selection:

@@ -1,15 +1,15 @@
-"""Things a camera keeps taking for faint people: a bollard, a tripod, a corner.
+"""Things a camera keeps taking for faint people: a bollard, a tripod, a corner, a door frame.
 
-A room adds up its cameras' mistakes (edge/zones/rooms.py). Where two cameras see a place, a faint
-box the other one does not confirm is dropped there; a place only one camera sees has no second
-opinion, but it has time: a thing stays where it is and the detector never finds it clearly, while
-a person moves now and then and is seen clearly at least once in a while (a turn of the head, a
-step). So per camera, each faint box is matched to the faint boxes found at the same place before
-(the same box, to within a person's sway: FIXTURE_IOU); a place where faint boxes have been found
-for FIXTURE_AFTER_S, and never a confident one, holds a fixture, and its faint boxes are left out.
+One still cannot tell a faint person from a thing; time can: a thing stays where it is and the
+detector never finds it clearly, while a person moves now and then and is seen clearly at least
+once in a while (a turn of the head, a step). So per camera, each faint box is matched to the faint
+boxes found at the same place before (the same box, to within a person's sway: FIXTURE_IOU); a place
+where faint boxes have been found for `after_s`, and never a confident one, holds a fixture, and its
+faint boxes are left out before the tracker, so a thing makes no visit, no count and no room point.
 A confident box in the place's box (CLEAR_IOU) clears the place. The price: a person only ever seen
 faintly (mostly hidden) who stays that long at one place without once being seen clearly is left
-out too, unless another camera sees them.
+out too. In a crowd that is what a faint box that stays is (someone between others), so in a frame
+with `crowd` or more boxes at the detector's threshold nothing is learned or left out.
 
 Places are boxes in picture fractions, kept only in this process, forgotten FIXTURE_FORGET_S after
 their last faint box, at most MAX_PLACES per camera.
@@ -20,14 +20,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from edge.config import FixturesConfig
+from edge.detections import Detections
 from edge.zones.rooms import FAINT_BELOW
 
-# A faint box at one place this long, never a confident one, is a thing. What it costs hardly
-# depends on it: a person hidden and faint for a wait of minutes is lost after this much of it
-# either way; it only spares people who stand still, faintly seen, for less. What it buys does:
-# a fixture counts this long after each start and after each confident box that clears its place
-# (someone walking past). benchmarks/rooms.py sweeps it.
-FIXTURE_AFTER_S = 10.0
 # A place not found faint for this long is forgotten: the thing was moved, or it was a person.
 FIXTURE_FORGET_S = 60.0
 # Boxes overlapping this much (intersection over union) are one place. A thing's box varies with the
@@ -58,15 +54,18 @@ class Fixtures:
 
     def __init__(
         self,
-        after_s: float = FIXTURE_AFTER_S,
+        after_s: float,
         forget_s: float = FIXTURE_FORGET_S,
         faint_below: float = FAINT_BELOW,
+        crowd: int | None = None,
+        sure: float = 0.0,
     ) -> None:
         if not after_s > 0:
             raise ValueError(f"after_s must be > 0, got {after_s}")
         if not forget_s > 0:
             raise ValueError(f"forget_s must be > 0, got {forget_s}")
         self.after_s, self.forget_s, self.faint_below = after_s, forget_s, faint_below
+        self.crowd, self.sure = crowd, sure  # leave_out's crowd: `crowd` boxes at `sure` or more
         self._boxes = np.zeros((0, 4))  # each place's box: the mean of its faint boxes
         self._hits = np.zeros(0)  # faint boxes found there
         self._first_s = np.zeros(0)  # when the place was first found faint
@@ -75,6 +74,23 @@ class Fixtures:
 
     def __len__(self) -> int:
         return len(self._boxes)
+
+    @classmethod
+    def configured(cls, config: FixturesConfig, sure: float) -> Fixtures:
+        """A camera's fixtures as configured; `sure`: the detector's threshold, which counts a crowd."""
+        return cls(config.after_s, crowd=config.crowd, sure=sure)
+
+    def things(self, people: Detections, size: tuple[int, int], time_s: float) -> NDArray[np.bool_]:
+        """(N,) True for a frame's people (in a picture of (width, height), at `time_s`) that are
+        faint boxes at a fixture's place; none in a crowd's frame, which is not learned from."""
+        if self.crowd is not None and int((people.confidence >= self.sure).sum()) >= self.crowd:
+            return np.zeros(len(people), bool)
+        width, height = size
+        boxes = people.xyxy / np.array([width, height, width, height], np.float32)
+        return self.update(boxes, people.confidence, time_s)
+
+    def leave_out(self, people: Detections, size: tuple[int, int], time_s: float) -> Detections:
+        return people.select(~self.things(people, size, time_s))
 
     def update(self, boxes: ArrayLike, confidence: ArrayLike, time_s: float) -> NDArray[np.bool_]:
         """A frame's people, boxes (N, 4) in picture fractions and confidences (N,), at `time_s`;

@@ -1,13 +1,13 @@
 """A site's rooms counted step by step from its cameras' analysed frames.
 
 After each analysed frame of a calibrated camera, its people (as the camera's zones count them: the
-last detection's where the motion gate let it stand), less the faint boxes at the places where it
-keeps finding things (edge/zones/fixtures.py), become floor points, handed with the frame's
-capture time to every room the camera sees. A room's step takes one frame per camera captured within
-PAIRING_TOLERANCE_S of the oldest frame not yet counted (the nearest, as pair_frames picks it),
-counts each person once (count_room), gives them ids on the floor (FloorTracker) and feeds the room's
-accounting, the one zones use. A camera down, or without a frame close enough in time, leaves the
-step partial: the others still count, and the count is a lower bound, exported as such.
+last detection's where the motion gate let it stand, without the things of edge/zones/fixtures.py)
+become floor points, handed with the frame's capture time to every room the camera sees. A room's
+step takes one frame per camera captured within PAIRING_TOLERANCE_S of the oldest frame not yet
+counted (the nearest, as pair_frames picks it), counts each person once (count_room), gives them ids
+on the floor (FloorTracker) and feeds the room's accounting, the one zones use. A camera down, or
+without a frame close enough in time, leaves the step partial: the others still count, and the count
+is a lower bound, exported as such.
 
 Floor points and floor ids live for a step inside this process; a step's reading is aggregates only.
 """
@@ -26,7 +26,6 @@ from edge.detections import Detections
 from edge.metrics import EdgeMetrics
 from edge.zones.accounting import ZoneAccount, ZoneReading
 from edge.zones.camera_floor import CameraFloor
-from edge.zones.fixtures import Fixtures
 from edge.zones.floor_tracker import FloorTracker
 from edge.zones.rooms import FLOOR_ANCHOR, PAIRING_TOLERANCE_S, Points, RoomView, count_room, pair_frames
 
@@ -184,7 +183,6 @@ class SiteRooms:
             if floor is not None and any(camera.id in cameras for cameras in seeing.values()):
                 self.floors[camera.id] = floor
         self._by_camera = {c: [r for r in self.rooms if c in r.cameras] for c in self.floors}
-        self._fixtures = {c: Fixtures() for c in self.floors}
 
     def sees_rooms(self, camera: str) -> bool:
         return bool(self._by_camera.get(camera))
@@ -198,9 +196,7 @@ class SiteRooms:
         if not rooms:
             return []
         with self._lock:
-            boxes = people.xyxy / np.tile(np.asarray(size, np.float32), 2)
-            things = self._fixtures[camera].update(boxes, people.confidence, time_s)
-            view = view_of(self.floors[camera], people.select(~things), size)
+            view = view_of(self.floors[camera], people, size)
             steps = [(r.room.id, step) for r in rooms for step in r.add(camera, time_s, wall_time, view)]
             self._record(steps)
         return steps
@@ -209,8 +205,6 @@ class SiteRooms:
         """The camera is not analysed now (down, failing, ended): its rooms go on without it, and a
         room none of whose cameras is left ends its visits and reads unknown."""
         with self._lock:
-            if camera in self._fixtures:
-                self._fixtures[camera].reset()
             rooms = self._by_camera.get(camera, [])
             steps = [(r.room.id, step) for r in rooms for step in r.absent(camera)]
             self._record(steps)

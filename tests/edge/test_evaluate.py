@@ -34,6 +34,7 @@ from edge.evaluate import (
 from edge.pipeline import CameraPipeline, FrameResult
 from edge.runner import CameraRunner
 from edge.sources.base import Frame
+from edge.zones.fixtures import FIXTURE_FORGET_S
 from tests.conftest import last_json, make_detections, run_python
 
 BANDS = ["0-9", "10-19", "20-39", "40+"]
@@ -237,6 +238,25 @@ def test_stills_are_counted_without_smoothing(
 
 
 @pytest.mark.usefixtures("stand_in_detector")
+@pytest.mark.parametrize(("first", "raw"), [(0, [0, 0, 0]), (1, [3, 5])])
+def test_first_picks_which_of_every_nth_frame(
+    labelled_images: Callable[[list[int], list[int]], tuple[Path, Path]], first: int, raw: list[int]
+) -> None:
+    folder, counts = labelled_images([0, 3, 0, 5, 0], [0, 3, 0, 5, 0])
+
+    result = eval_counts(folder, counts, default_config(), every=2, stills=True, progress=False, first=first)
+
+    assert [c.raw for c in result.counts] == raw
+
+
+def test_stills_are_further_apart_than_a_camera_remembers_its_things() -> None:
+    """A faint box in the same place in two stills is no thing: the stills have no time between them."""
+    config = default_config()
+    assert config.detector.fixtures is not None
+    assert stills_apart_s(config) > FIXTURE_FORGET_S
+
+
+@pytest.mark.usefixtures("stand_in_detector")
 def test_stills_of_an_empty_list_score_no_frames(
     labelled_images: Callable[[list[int], list[int]], tuple[Path, Path]],
 ) -> None:
@@ -400,8 +420,21 @@ def test_the_as_dict_is_json_with_every_key(tmp_path: Path) -> None:
         (["--gt", "truth.xml", "--stills"], "--stills: only for a folder of images"),
         (["--counts", "counts.csv", "--plot", "counts.svg"], "--plot: counts.svg must end in .png"),
         (["--counts", "counts.csv", "--plot", "absent/counts.png"], "--plot: folder absent does not exist"),
+        (
+            ["--counts", "counts.csv", "--every", "5", "--first", "5"],
+            "--first: 5 must be at least 0 and below",
+        ),
+        (["--counts", "counts.csv", "--first", "-1"], "--first: -1 must be at least 0"),
+        (["--room", "--every", "5", "--first", "2"], "--first: not with --room"),
     ],
-    ids=["stills of a video", "plot not a png", "plot into no folder"],
+    ids=[
+        "stills of a video",
+        "plot not a png",
+        "plot into no folder",
+        "first not below every",
+        "first < 0",
+        "room",
+    ],
 )
 def test_eval_rejects_what_it_cannot_do(
     extra: list[str],

@@ -10,7 +10,16 @@ import pytest
 from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry
 
-from edge.config import CameraConfig, Config, FileSourceConfig, MotionGateConfig, TrackerConfig, ZoneConfig
+from edge.config import (
+    CameraConfig,
+    Config,
+    DetectorSettings,
+    FileSourceConfig,
+    FixturesConfig,
+    MotionGateConfig,
+    TrackerConfig,
+    ZoneConfig,
+)
 from edge.detect.base import ModelInfo
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
@@ -21,6 +30,7 @@ from tests.conftest import make_detections
 
 Polygon = list[tuple[float, float]]
 Region = tuple[int, int, int, int]
+Box = tuple[float, float, float, float]
 WIDTH, HEIGHT = 200, 160
 TOP_HALF: Polygon = [(0, 0), (1, 0), (1, 0.5), (0, 0.5)]
 PERSON = (80.0, 40.0, 120.0, 150.0)  # anchor (box bottom) inside the whole-frame zone
@@ -42,8 +52,9 @@ class RecordingDetector:
 
     info = ModelInfo(name="fake", sha256="0" * 64, backend="fake", input_size="any")
 
-    def __init__(self, people: list[tuple[float, float, float, float]] | None = None) -> None:
+    def __init__(self, people: list[Box] | None = None, confidence: list[float] | None = None) -> None:
         self.people = people or []
+        self.confidence = confidence
         self.images: list[NDArray[np.uint8]] = []
         self.regions: list[Region] = []
 
@@ -55,7 +66,7 @@ class RecordingDetector:
     ) -> list[Detections]:
         self.images.extend(image.copy() for image in images)
         self.regions.extend(regions or [(0, 0, im.shape[1], im.shape[0]) for im in images])
-        return [make_detections(self.people) for _ in images]
+        return [make_detections(self.people, self.confidence) for _ in images]
 
 
 @dataclass
@@ -271,7 +282,8 @@ def test_the_detector_runs_only_where_the_picture_changed(
     detector = RecordingDetector([PERSON])
     metrics = EdgeMetrics(registry, config, detector.info)
     gate = MotionGateConfig(full_every_s=full_every_s)
-    pipeline = CameraPipeline(config.cameras[0], detector, TrackerConfig(), metrics, motion_gate=gate)
+    settings = DetectorSettings(motion_gate=gate, fixtures=None)
+    pipeline = CameraPipeline(config.cameras[0], detector, TrackerConfig(), metrics, settings)
     images = {"still": STILL_IMAGE, "moved": MOVED_IMAGE}
     frames = [FakePending(0.5 * i, 1.7e9 + 0.5 * i, images[p]) for i, p in enumerate(pictures)]
 
@@ -291,7 +303,8 @@ def test_the_detector_runs_only_where_the_picture_changed(
 def test_after_an_outage_the_first_frame_is_detected() -> None:
     """Frames of a camera that was down are detected anew, not covered by a detection from before."""
     detector = RecordingDetector([PERSON])
-    pipeline = CameraPipeline(camera(), detector, TrackerConfig(), motion_gate=MotionGateConfig())
+    settings = DetectorSettings(motion_gate=MotionGateConfig(), fixtures=None)
+    pipeline = CameraPipeline(camera(), detector, TrackerConfig(), settings=settings)
     runner = CameraRunner(pipeline.camera, pipeline)
     runner.came_up()
     first = [runner.analyse(Frame(STILL_IMAGE, t, t)) for t in (0.0, 0.5)]
@@ -312,3 +325,54 @@ def test_without_a_gate_every_frame_is_detected() -> None:
 
     assert [r.detected for r in results] == [True, True, True]
     assert len(detector.images) == 3
+
+
+THING = (20.0, 20.0, 40.0, 70.0)  # where the detector keeps finding something faint
+FAINT, SURE = 0.05, 0.9
+
+
+def people_every_2_s(
+    detector: RecordingDetector, fixtures: FixturesConfig | None, seconds: int = 16
+) -> list[int]:
+    settings = DetectorSettings(motion_gate=None, fixtures=fixtures)
+    pipeline = CameraPipeline(camera(fps=0.5), detector, TrackerConfig(), settings=settings)
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    image = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+    results = [runner.analyse(Frame(image, float(t), 1.7e9 + t)) for t in range(0, seconds, 2)]
+    return [r.people for r in results if r is not None]
+
+
+def test_a_faint_box_found_at_one_place_for_a_while_is_a_thing_and_left_out() -> None:
+    detector = RecordingDetector([PERSON, THING], [SURE, FAINT])
+
+    assert people_every_2_s(detector, FixturesConfig(after_s=10)) == [2, 2, 2, 2, 2, 1, 1, 1]
+    assert people_every_2_s(detector, None) == [2] * 8  # null keeps such boxes
+
+
+def test_a_crowd_keeps_its_faint_boxes_that_stay() -> None:
+    """In a crowd a faint box that stays is someone hidden between others: nothing left out."""
+    crowd = [(100.0 + 8 * i, 30.0, 106.0 + 8 * i, 60.0) for i in range(9)]
+    detector = RecordingDetector([*crowd, THING], [SURE] * 9 + [FAINT])
+
+    assert people_every_2_s(detector, FixturesConfig(after_s=10, crowd=10)) == [10] * 8
+    assert people_every_2_s(detector, FixturesConfig(after_s=10, crowd=11)) == [10] * 5 + [9] * 3
+
+
+def test_an_outage_forgets_the_things() -> None:
+    detector = RecordingDetector([THING], [FAINT])
+    settings = DetectorSettings(motion_gate=None, fixtures=FixturesConfig(after_s=4))
+    pipeline = CameraPipeline(camera(fps=0.5), detector, TrackerConfig(), settings=settings)
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    image = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+
+    def people(t: float) -> int:
+        result = runner.analyse(Frame(image, t, 1.7e9 + t))
+        assert result is not None
+        return result.people
+
+    assert [people(t) for t in (0.0, 2.0, 4.0)] == [1, 1, 0]
+    runner.went_down("stream lost")
+    runner.came_up()
+    assert [people(t) for t in (6.0, 8.0, 10.0)] == [1, 1, 0]  # found anew, a thing again 4 s later

@@ -121,6 +121,10 @@ def _region_zones(data: dict[str, Any]) -> None:
     data["detector"] = {"region": "zones"}
 
 
+def _no_fixtures(data: dict[str, Any]) -> None:
+    data["detector"] = {"fixtures": None}
+
+
 def _a_room(data: dict[str, Any]) -> None:
     data["floor"] = {
         "rooms": [{"id": "halle", "name": "Wartehalle", "polygon": [[0, 0], [10, 0], [10, 8], [0, 8]]}]
@@ -146,7 +150,8 @@ def _a_room(data: dict[str, Any]) -> None:
         (_renamed_zone, ["| `path-west` | Wartebereich Nord | 14 % |"], ["Weg West"]),
         (_no_masks, ["No privacy masks."], ["mask 1 covers"]),
         (_region_zones, ["Only the area around the zones is analysed"], ["The whole picture outside"]),
-        (_a_room, ["Positions on the floor plan", "(rooms: `halle`)", "until 1 minute after"], []),
+        (_a_room, ["Positions on the floor plan", "(rooms: `halle`)"], []),
+        (_no_fixtures, [], ["a faint box but never a person", "until 1 minute after"]),
         (
             _metrics_everywhere,
             ["listens on 0.0.0.0:9464: reachable from the network"],

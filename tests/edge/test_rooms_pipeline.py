@@ -37,7 +37,7 @@ def test_frames_the_gate_lets_pass_still_count_in_the_room() -> None:
             detectors[camera.id],
             TrackerConfig(),
             metrics,
-            motion_gate=config.detector.motion_gate,
+            settings=config.detector,
             rooms=rooms,
         )
         runners[camera.id] = CameraRunner(camera, pipeline, metrics)

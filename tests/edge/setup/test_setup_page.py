@@ -197,7 +197,7 @@ def test_draw_name_and_save_a_zone_whose_live_count_is_the_pipelines(
     # The page's count is what the camera's pipeline counts on the same frame.
     camera = config.cameras[0]
     detector = build_detector(config.detector)
-    pipeline = CameraPipeline(camera, detector, config.tracker, region=config.detector.region)
+    pipeline = CameraPipeline(camera, detector, config.tracker, settings=config.detector)
     result = CameraRunner(camera, pipeline).analyse(_frame_at(demo_video, float(shown["time"])))
     assert result is not None
     counted = {r.zone: r.raw_count for r in result.zones}

@@ -95,7 +95,10 @@ def test_places_are_bounded() -> None:
 
 @pytest.mark.parametrize(
     ("words", "kwargs"),
-    [("after_s must be > 0, got 0", {"after_s": 0.0}), ("forget_s must be > 0, got -1", {"forget_s": -1.0})],
+    [
+        ("after_s must be > 0, got 0", {"after_s": 0.0}),
+        ("forget_s must be > 0, got -1", {"after_s": 10.0, "forget_s": -1.0}),
+    ],
 )
 def test_bad_settings_are_named(words: str, kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match=words):
@@ -104,7 +107,7 @@ def test_bad_settings_are_named(words: str, kwargs: dict[str, float]) -> None:
 
 def test_confidences_of_the_wrong_shape_are_named() -> None:
     with pytest.raises(ValueError, match=r"confidence must have shape \(1,\), got \(2,\)"):
-        Fixtures().update(np.array([BOLLARD]), [0.1, 0.2], 0.0)
+        Fixtures(after_s=10).update(np.array([BOLLARD]), [0.1, 0.2], 0.0)
 
 
 def test_iou_of_boxes() -> None:

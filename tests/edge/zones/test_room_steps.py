@@ -118,17 +118,6 @@ def test_a_faint_box_the_other_camera_does_not_confirm_is_left_out() -> None:
     assert step.reading.raw_count == 0
 
 
-def test_a_faint_thing_one_camera_keeps_finding_at_one_place_is_left_out() -> None:
-    rooms = SiteRooms(site())
-    counts = []
-    for second in range(0, 16, 2):
-        rooms.seen("left", float(second), 100.0 + second, faint(LEFT_ONLY, x0=LEFT), SIZE)
-        [(_, step)] = rooms.seen("right", float(second), 100.0 + second, people(x0=RIGHT), SIZE)
-        counts.append(step.reading.raw_count)
-
-    assert counts == [1, 1, 1, 1, 1, 0, 0, 0]  # a fixture after FIXTURE_AFTER_S (10 s)
-
-
 def test_a_camera_down_leaves_its_rooms_partial_without_waiting() -> None:
     rooms = SiteRooms(site())
     assert rooms.unseen("right") == []
