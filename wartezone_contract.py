@@ -38,6 +38,7 @@ DETECTOR_LATENCY = "wartezone_detector_latency_seconds"
 DETECTOR_BUSY = "wartezone_detector_busy_ratio"
 MODEL_INFO = "wartezone_model"
 COUNT_CORRECTION_INFO = "wartezone_camera_count_correction"
+CAMERA_THINGS = "wartezone_camera_things"  # places left out as things (edge/zones/fixtures.py): a count
 # Rooms of the floor plan are zones of this reserved camera: the zone families above, camera="floor"
 # (and wartezone_camera_up / _last_frame_timestamp_seconds for the rooms' steps); no camera has this id.
 ROOM_CAMERA = "floor"

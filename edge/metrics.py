@@ -116,6 +116,13 @@ class EdgeMetrics:
             buckets=LATENCY_BUCKETS_S,
             registry=registry,
         )
+        self.things = Gauge(
+            contract.CAMERA_THINGS,
+            "Places where the camera keeps finding a faint box but never a person, left out as things "
+            "(a bollard, a door frame; or someone hidden there, seen only faintly, for a long time).",
+            CAMERA_LABELS,
+            registry=registry,
+        )
         self.camera_up = Gauge(
             contract.CAMERA_UP,
             "1 while the camera delivers frames that are analysed, else 0 (its zones are then unknown).",
@@ -285,6 +292,9 @@ class EdgeMetrics:
     def rooms_down(self) -> None:
         """No camera of any room is analysed."""
         self.camera_up.labels(self.site, ROOM).set(0)
+
+    def set_things(self, camera: str, places: int) -> None:
+        self.things.labels(self.site, camera).set(places)
 
     def forget_camera(self, camera: str) -> None:
         """The camera is not analysed any more: down, and its zones' occupancy unknown."""

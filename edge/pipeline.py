@@ -108,6 +108,8 @@ class CameraPipeline:
         found = self._last_found
         if self.fixtures is not None:
             found = self.fixtures.leave_out(found, (width, height), frame.time_s)
+            if self.metrics is not None:
+                self.metrics.set_things(self.camera.id, self.fixtures.places_left_out)
         # A frame the gate let pass still steps the tracker and the zones: time passed, dwell grows.
         people = self.tracker.update(found, frame.time_s)
         readings = self.zones.update(people, width, height, frame.time_s)

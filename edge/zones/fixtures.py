@@ -75,6 +75,11 @@ class Fixtures:
     def __len__(self) -> int:
         return len(self._boxes)
 
+    @property
+    def places_left_out(self) -> int:
+        """Places whose faint boxes are left out now: found faint for after_s, not yet forgotten."""
+        return int((self._last_s - self._first_s >= self.after_s).sum())
+
     @classmethod
     def configured(cls, config: FixturesConfig, sure: float) -> Fixtures:
         """A camera's fixtures as configured; `sure`: the detector's threshold, which counts a crowd."""

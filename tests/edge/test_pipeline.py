@@ -376,3 +376,20 @@ def test_an_outage_forgets_the_things() -> None:
     runner.went_down("stream lost")
     runner.came_up()
     assert [people(t) for t in (6.0, 8.0, 10.0)] == [1, 1, 0]  # found anew, a thing again 4 s later
+
+
+def test_the_things_a_camera_leaves_out_are_counted_in_a_metric() -> None:
+    """A count per camera, so that operations see a camera that keeps leaving something out."""
+    config = Config(site="test-site", cameras=[camera(fps=0.5)])
+    registry = CollectorRegistry()
+    detector = RecordingDetector([PERSON, THING], [SURE, FAINT])
+    metrics = EdgeMetrics(registry, config, detector.info)
+    settings = DetectorSettings(motion_gate=None, fixtures=FixturesConfig(after_s=4))
+    pipeline = CameraPipeline(config.cameras[0], detector, TrackerConfig(), metrics, settings)
+    image = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+    things = []
+    for t in (0.0, 2.0, 4.0, 6.0):
+        pipeline.analyse(Frame(image, t, 1.7e9 + t))
+        things.append(registry.get_sample_value("wartezone_camera_things", CAMERA_LABELS))
+
+    assert things == [0, 0, 1, 1]

@@ -333,6 +333,7 @@ def test_edge_health_has_what_operations_needs() -> None:
         "process_resident_memory_bytes",
         "process_cpu_seconds_total",
         contract.DETECTOR_BUSY,
+        contract.CAMERA_THINGS,
     ]:
         assert name in used, f"Edge health does not show {name}"
 
