@@ -138,6 +138,8 @@ class CameraPipeline:
             self.gate.reset()
         if self.fixtures is not None:
             self.fixtures.reset()
+            if self.metrics is not None:
+                self.metrics.set_things(self.camera.id, 0)  # the places are forgotten with it
         if self.metrics is not None:
             self.metrics.forget_camera(self.camera.id)
         if self.rooms is not None:

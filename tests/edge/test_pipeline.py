@@ -391,5 +391,7 @@ def test_the_things_a_camera_leaves_out_are_counted_in_a_metric() -> None:
     for t in (0.0, 2.0, 4.0, 6.0):
         pipeline.analyse(Frame(image, t, 1.7e9 + t))
         things.append(registry.get_sample_value("wartezone_camera_things", CAMERA_LABELS))
+    pipeline.forget()  # the camera went down: its places are forgotten
 
     assert things == [0, 0, 1, 1]
+    assert registry.get_sample_value("wartezone_camera_things", CAMERA_LABELS) == 0
