@@ -122,4 +122,5 @@ class StandInEdge:
                         readings.append(zone.account.update(len(ids), np.asarray(ids, np.int64), t))
                     latency = self._rng.uniform(0.03, 0.08)
                     self.metrics.record_frame(camera, time.time(), latency, readings)
+                    self.metrics.set_things(camera, 0)  # as the pipeline does; no detector, no things
                 self.metrics.set_busy(self._rng.uniform(0.2, 0.4))
