@@ -520,13 +520,14 @@ def score_room(
     else the real view's people."""
     result = RoomResult(alone={camera.name: [] for camera in cameras})
     whole = footprint(scene.floor, FULL_VIEW_REACH_M)
-    crowd, sure = FixturesConfig().crowd, default_config().detector.confidence  # as the edge's pipeline
-    names = ["full", *(c.name for c in cameras)]
-    memory = (
-        {name: Fixtures(fixtures_after_s, crowd=crowd, sure=sure) for name in names}
-        if fixtures_after_s is not None and scene.stream
-        else {}
-    )
+    memory = {}
+    if fixtures_after_s is not None and scene.stream:  # each camera's, as the edge's pipeline makes them
+        detector = default_config().detector
+        settings = FixturesConfig(after_s=fixtures_after_s)
+        memory = {
+            name: Fixtures.configured(settings, detector.confidence)
+            for name in ["full", *(c.name for c in cameras)]
+        }
 
     def kept(name: str, people: Detections, size: tuple[int, int], time_s: float) -> NDArray[np.bool_]:
         if name not in memory:
