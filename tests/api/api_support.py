@@ -20,6 +20,7 @@ import yaml
 from fastapi import FastAPI
 
 from api.app import create_app
+from api.domain import Clock, SystemClock
 from api.notify import verify
 from api.settings import Settings
 from tests.conftest import need_tool
@@ -42,6 +43,17 @@ class FakeClock:
     def advance(self, seconds: float) -> float:
         self.t += seconds
         return self.t
+
+
+class RunningClock:
+    """Real time, started at a chosen instant: a test whose figures depend on the hour of day
+    (the simulated arrival profile) sees the same hour whenever it runs."""
+
+    def __init__(self, start: float) -> None:
+        self._offset = start - time.time()
+
+    def now(self) -> float:
+        return time.time() + self._offset
 
 
 # What FakeEdge reports as its zones' display names (wartezone_zone_info) unless a test says otherwise.
@@ -114,6 +126,7 @@ class FakeEdge:
         self.entries: dict[tuple[str, str], float] = {}
         self.exits: dict[tuple[str, str], float] = {}
         self._live: tuple[dict[tuple[str, str], float], dict[str, bool]] | None = None
+        self.clock: Clock = SystemClock()  # the frames' time; a test with its own clock gives it here too
         edge = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -153,7 +166,7 @@ class FakeEdge:
         if self._live is None:  # nothing set: the configured zones, nothing counted yet
             return exposition(self.site, {}, {}, {}, self.names, self.entries, self.exits)
         occupancy, cameras = self._live
-        last = dict.fromkeys(cameras, time.time())
+        last = dict.fromkeys(cameras, self.clock.now())
         return exposition(self.site, occupancy, cameras, last, self.names, self.entries, self.exits)
 
     def close(self) -> None:

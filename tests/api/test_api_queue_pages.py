@@ -5,15 +5,15 @@ forecast shows. Screenshots in German and English at 1280x800 and 1024x768 go to
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from api_support import DESK, DESK_HEADERS, LEAD, Site
+from api_support import DESK, DESK_HEADERS, LEAD, FakeEdge, RunningClock, Site
 
 from api.domain import ZoneKey
 from api.simulated import seed
@@ -28,16 +28,23 @@ NAMES = {("entrance", "waiting"): "Wartebereich Süd", ("entrance", "queue"): "S
 KEY = ZoneKey("north", "entrance", "waiting")
 RULE = {"raise_level": 10, "clear_level": 4, "min_above_s": 60, "min_below_s": 60, "cooldown_s": 300}
 COUNTERS = "/api/v1/zones/north/entrance/waiting/counters"
+BERLIN = ZoneInfo("Europe/Berlin")
+# A Tuesday morning: the simulated profile's busiest hour follows (48 arrivals an hour against 30
+# served), so the forecast crosses the raise level. At some other instants (15:00, a quieter hour
+# ahead) it does not: the fixture must not depend on when the suite runs.
+BUSY_MORNING = datetime(2026, 11, 24, 9, 40, tzinfo=BERLIN).timestamp()
 
 
 @pytest.fixture
-def busy_site(make_site: Callable[..., Site], tmp_path: Path) -> Iterator[Site]:
+def busy_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Path) -> Iterator[Site]:
     """8 people waiting (raise level 10), simulated past days with 4 counters, 3 open now: the
     forecast rises, more counters are needed."""
+    clock = RunningClock(BUSY_MORNING)
     storage = Storage.open(tmp_path / "api.sqlite3")  # the database make_site's settings name
-    seed(storage, KEY, time.time(), 8, 4, ZoneInfo("Europe/Berlin"))
+    seed(storage, KEY, clock.now(), 8, 4, BERLIN)
     storage.close()
-    site = make_site(NAMES)
+    fake_edge.clock = clock  # the edge's frames and the API on one clock
+    site = make_site(NAMES, clock=clock)
     site.edge.set({("entrance", "waiting"): 8, ("entrance", "queue"): 1})
     site.rule("entrance/waiting", RULE)
     site.rule("entrance/queue", {**RULE, "raise_level": 30})
