@@ -64,6 +64,8 @@ async function sendFloor() {
   floor.timer = null;
   const revision = floor.revision;
   const answer = await api("/api/floor", { method: "POST", body: JSON.stringify({ revision, floor: floorToServer() }) });
+  // The server busy or failing (408, 429, 5xx): not sent, so the next poll sends it again.
+  if (answer.status === 408 || answer.status === 429 || answer.status >= 500) throw new Error(String(answer.status));
   const body = await answer.json();
   if (!answer.ok) {  // a value the page let through (a number out of range): said once, the last view kept
     floor.sent = revision;
