@@ -309,7 +309,11 @@ class CameraConfig(Strict):
     id: Identifier
     source: SourceConfig
     fps: float = Field(2.0, gt=0, le=30, description="Frames per second to analyse.")
-    zones: list[ZoneConfig] = Field(min_length=1, description="Waiting zones seen by this camera.")
+    zones: list[ZoneConfig] = Field(
+        default_factory=list,
+        description="Waiting zones seen by this camera; none: the camera counts only for the rooms "
+        "its floor calibration reaches (and needs one).",
+    )
     privacy_masks: list[Annotated[Polygon, AfterValidator(_mask_area)]] = Field(
         default_factory=list, description="Polygons blanked to black before detection."
     )
@@ -758,6 +762,17 @@ def floor_problems(config: Config) -> list[tuple[str, str]]:
                     "their frames pair up in time",
                 )
             )
+    if not problems:  # a failed calibration is said above; what it would see is unknown
+        in_rooms = {camera for cameras in seeing.values() for camera in cameras}
+        for i, camera in enumerate(config.cameras):
+            if not camera.zones and camera.id not in in_rooms:
+                problems.append(
+                    (
+                        f"cameras[{i}].zones",
+                        f"camera {camera.id!r} has no zone and sees no room of the floor plan (no "
+                        "floor_calibration whose footprint reaches one): give it a zone, or a room to count",
+                    )
+                )
     for j, room in enumerate(config.floor.rooms if config.floor else []):
         if room.id not in members and seen_share(room.polygon, footprints) == 0:
             problems.append(

@@ -78,9 +78,11 @@ class CameraPipeline:
         self.detector = detector
         self.metrics = metrics
         self.mask = PrivacyMask(camera.privacy_masks)
-        self.tracker = PersonTracker(tracker, camera.fps)
+        # Track ids serve the zones' visits only; a camera that counts just for rooms needs none
+        # (a room's people get their ids on the floor, edge/zones/floor_tracker.py).
+        self.tracker = PersonTracker(tracker, camera.fps) if camera.zones else None
         self.zones = CameraZones(camera)
-        self._zones_only = settings is not None and settings.region == "zones"
+        self._zones_only = settings is not None and settings.region == "zones" and bool(camera.zones)
         gate = None if settings is None else settings.motion_gate
         self.gate = None if gate is None else MotionGate(gate)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
@@ -111,7 +113,7 @@ class CameraPipeline:
             if self.metrics is not None:
                 self.metrics.set_things(self.camera.id, self.fixtures.places_left_out)
         # A frame the gate let pass still steps the tracker and the zones: time passed, dwell grows.
-        people = self.tracker.update(found, frame.time_s)
+        people = found if self.tracker is None else self.tracker.update(found, frame.time_s)
         readings = self.zones.update(people, width, height, frame.time_s)
         if self.rooms is not None:
             self.rooms.seen(self.camera.id, frame.time_s, frame.wall_time, people, (width, height))
@@ -149,7 +151,8 @@ class CameraPipeline:
         """End every open visit at its last sighting and forget who was where (end of a video, or
         an outage too long to bridge); the visits are counted."""
         readings = self.zones.finish()
-        self.tracker.reset()
+        if self.tracker is not None:
+            self.tracker.reset()
         if self.metrics is not None:
             self.metrics.record_visits(self.camera.id, readings)
         return readings

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import yaml
 
-from edge.config import CameraConfig, Config, ConfigError, parse_config
+from edge.config import CameraConfig, Config, ConfigError, parse_config, room_cameras
 from edge.zones.accounting import MAX_PEOPLE_PER_ZONE
 from edge.zones.fixtures import FIXTURE_FORGET_S, MAX_PLACES
 from edge.zones.geometry import polygon_area
@@ -429,6 +429,8 @@ T: dict[Language, dict[str, str]] = {
         "masks": "Privacy masks, blacked out before any analysis: {masks}.",
         "mask_item": "mask {n} covers {share}",
         "no_masks": "No privacy masks.",
+        "no_zones": "No zones of its own: its people are counted only in the rooms its floor calibration "
+        "reaches ({rooms}).",
         "measures_h": "6. Measures and the tests that prove them",
         "col_measure": "Measure",
         "col_tests": "Tests (run with `pytest`)",
@@ -575,6 +577,8 @@ T: dict[Language, dict[str, str]] = {
         "masks": "Datenschutzmasken, vor jeder Auswertung geschwärzt: {masks}.",
         "mask_item": "Maske {n} deckt {share} ab",
         "no_masks": "Keine Datenschutzmasken.",
+        "no_zones": "Keine eigenen Bereiche: Personen werden nur in den Räumen gezählt, die ihre "
+        "Bodenkalibrierung erreicht ({rooms}).",
         "measures_h": "6. Maßnahmen und die Tests, die sie belegen",
         "col_measure": "Maßnahme",
         "col_tests": "Tests (mit `pytest` auszuführen)",
@@ -638,8 +642,10 @@ def render(sources: Sources, lang: Language) -> str:
     out += _kept(sources, lang)
     out += _who(sources, lang)
     out += [f"## {t['cameras_h']}", ""]
+    seeing = room_cameras(config)
     for camera in config.cameras:
-        out += _camera(camera, config.detector.region, lang)
+        rooms = [room for room, cameras in seeing.items() if camera.id in cameras]
+        out += _camera(camera, config.detector.region, rooms, lang)
     out += _measures(lang)
     out += _sign(sources, lang)
     return "\n".join(out).rstrip() + "\n"
@@ -651,7 +657,10 @@ def _processed(config: Config, lang: Language) -> list[str]:
         t["fps_each"].format(camera=c.id, fps=f"{c.fps:g}".replace(".", "," if lang == "de" else "."))
         for c in config.cameras
     )
-    grace = sorted({z.exit_grace_s for c in config.cameras for z in c.zones})
+    floor_rooms = config.floor.rooms if config.floor is not None else []
+    grace = sorted(
+        {z.exit_grace_s for c in config.cameras for z in c.zones} | {r.exit_grace_s for r in floor_rooms}
+    )
     rows = [
         [t["frames"].format(cameras=len(config.cameras), fps=fps), t["frames_where"], t["frames_long"]],
         [t["detections"], t["in_memory"], t["detections_long"]],
@@ -768,11 +777,15 @@ def _published(loopback: bool | None, lang: Language) -> str:
     return t["published_local"] if loopback else t["published_network"]
 
 
-def _camera(camera: CameraConfig, region: str, lang: Language) -> list[str]:
+def _camera(camera: CameraConfig, region: str, rooms: list[str], lang: Language) -> list[str]:
+    """rooms: the rooms the camera's floor calibration reaches."""
     t = T[lang]
     fps = f"{camera.fps:g}".replace(".", "," if lang == "de" else ".")
     out = [f"### {t['camera_h'].format(camera=camera.id)}", ""]
     out += [t["source"].format(source=t[f"src_{camera.source.type}"], fps=fps), ""]
+    if not camera.zones:
+        out += [t["no_zones"].format(rooms=", ".join(f"`{room}`" for room in rooms)), ""]
+        return out + _masks(camera, lang)
     rows = [
         [
             f"`{zone.id}`",
@@ -784,12 +797,16 @@ def _camera(camera: CameraConfig, region: str, lang: Language) -> list[str]:
     ]
     out += _table([t["col_zone"], t["col_name"], t["col_share"], t["col_limit"]], rows)
     out += [t["region_zones"] if region == "zones" else t["region_frame"], ""]
+    return out + _masks(camera, lang)
+
+
+def _masks(camera: CameraConfig, lang: Language) -> list[str]:
+    t = T[lang]
     masks = [
         t["mask_item"].format(n=n, share=_percent(polygon_area(list(mask)), lang))
         for n, mask in enumerate(camera.privacy_masks, 1)
     ]
-    out += [t["masks"].format(masks="; ".join(masks)) if masks else t["no_masks"], ""]
-    return out
+    return [t["masks"].format(masks="; ".join(masks)) if masks else t["no_masks"], ""]
 
 
 def _measures(lang: Language) -> list[str]:

@@ -109,7 +109,7 @@ def analyse(
     people = pipeline.witness.people
     shown = pipeline.mask.apply(frame.image)
     boxes = people.xyxy
-    if region == "zones":  # the pipeline looked only inside the zones; the picture shows the rest too
+    if region == "zones" and camera.zones:  # the pipeline looked inside them; the picture shows the rest
         boxes = np.concatenate([boxes, detector.detect(shown).xyxy])
     picture = pixelate(shown, boxes)
     # The only picture the project encodes: pixelated, masks black, kept in this process's memory

@@ -26,13 +26,14 @@ def contains(polygon: NDArray[np.float32], points: NDArray[np.float32]) -> NDArr
     if len(xy) == 0:
         return np.zeros(0, bool)
     x, y = xy[:, 0:1], xy[:, 1:2]  # (N, 1) against (M,) edges
-    x1, y1 = polygon[:, 0].astype(np.float64), polygon[:, 1].astype(np.float64)
-    x2, y2 = np.roll(x1, -1), np.roll(y1, -1)
+    corners = np.asarray(polygon, np.float64)
+    following = np.r_[1 : len(corners), 0]  # each edge runs from a corner to the next
+    x1, y1 = corners[:, 0], corners[:, 1]
+    x2, y2 = x1[following], y1[following]
     spans = (y1 <= y) != (y2 <= y)  # edge crosses the horizontal line through the point
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-    crossings = spans & (x < x_cross)
-    inside: NDArray[np.bool_] = (crossings.sum(axis=1) % 2) == 1
+    rise = np.where(y2 == y1, 1.0, y2 - y1)  # a flat edge never spans: its crossing goes unused
+    crossings = spans & (x < x1 + (y - y1) * (x2 - x1) / rise)
+    inside: NDArray[np.bool_] = np.count_nonzero(crossings, axis=1) % 2 == 1
     return inside
 
 

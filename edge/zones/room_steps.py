@@ -132,9 +132,9 @@ class RoomSteps:
         anchor = min(p[0].time_s for p in waiting)
         newest = max(p[-1].time_s for p in waiting)
         picked: list[_Sighting | None] = []
-        for camera in self.cameras:
+        nearest = pair_frames([[s.time_s for s in self._pending[c]] for c in self.cameras], [anchor])[0]
+        for camera, index in zip(self.cameras, nearest.tolist(), strict=True):
             pending = self._pending[camera]
-            index = int(pair_frames([[s.time_s for s in pending]], [anchor])[0, 0]) if pending else -1
             later = bool(pending) and pending[-1].time_s > anchor + PAIRING_TOLERANCE_S
             settled = index >= 0 or later or camera in self._absent or newest > anchor + WAIT_S
             if not settled:

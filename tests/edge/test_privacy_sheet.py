@@ -133,6 +133,11 @@ def _a_room(data: dict[str, Any]) -> None:
     data["cameras"][0]["floor_calibration"] = {"points": [{"image": i, "floor": f} for i, f in pairs]}
 
 
+def _a_room_camera_without_zones(data: dict[str, Any]) -> None:
+    _a_room(data)
+    data["cameras"][0]["zones"] = []
+
+
 @pytest.mark.parametrize(
     ("change", "present", "absent"),
     [
@@ -151,6 +156,14 @@ def _a_room(data: dict[str, Any]) -> None:
         (_no_masks, ["No privacy masks."], ["mask 1 covers"]),
         (_region_zones, ["Only the area around the zones is analysed"], ["The whole picture outside"]),
         (_a_room, ["Positions on the floor plan", "(rooms: `halle`)"], []),
+        (
+            _a_room_camera_without_zones,
+            [
+                "No zones of its own: its people are counted only in the rooms its floor calibration "
+                "reaches (`halle`)."
+            ],
+            ["| Zone | Display name |"],
+        ),
         (_no_fixtures, [], ["a faint box but never a person", "until 1 minute after"]),
         (
             _metrics_everywhere,

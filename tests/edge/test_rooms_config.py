@@ -182,6 +182,45 @@ def test_a_broken_floor_is_refused_naming_the_problem(case: str, change: Any, pa
     assert any(where == path and words in message for where, message in found), found
 
 
+def test_a_camera_without_zones_counts_for_the_room_it_sees() -> None:
+    data = site()
+    _camera(data).pop("zones")
+    config = parse_config(data, Path("/"))
+    assert config.cameras[0].zones == []
+
+
+def _beside_the_room(camera: dict[str, Any]) -> None:
+    """The camera's floor 40 m east of the room: its footprint reaches no room."""
+    points = [{**p, "floor": [p["floor"][0] + 40, p["floor"][1]]} for p in PAIRS]
+    camera["floor_calibration"] = {"points": points}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [lambda camera: camera.pop("floor_calibration"), _beside_the_room],
+    ids=["no floor calibration", "its floor beside the room"],
+)
+def test_a_camera_without_zones_or_room_is_refused(change: Any) -> None:
+    data = site()
+    _camera(data)["zones"] = []
+    change(_camera(data))
+    data["cameras"].append(  # the room is counted by a member zone of another camera
+        {
+            "id": "hall",
+            "source": {"type": "file", "path": "b.mp4"},
+            "zones": [{"id": "seats", "polygon": [[0, 0], [1, 0], [1, 1]], "room": ROOM["id"]}],
+        }
+    )
+    found = problems(data)
+    assert found == [
+        (
+            "cameras[0].zones",
+            "camera 'entrance' has no zone and sees no room of the floor plan (no floor_calibration whose "
+            "footprint reaches one): give it a zone, or a room to count",
+        )
+    ], found
+
+
 def test_a_room_without_a_calibrated_camera_stands_on_its_member_zones() -> None:
     data = site()
     _camera(data).pop("floor_calibration")

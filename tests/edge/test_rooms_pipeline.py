@@ -67,3 +67,30 @@ def test_a_camera_without_rooms_takes_no_part() -> None:
     camera = config.cameras[0].model_copy(update={"id": "elsewhere"})
     pipeline = CameraPipeline(camera, RecordingDetector([(20, 30, 30, 50)]), TrackerConfig(), rooms=rooms)
     assert pipeline.rooms is None
+
+
+def test_a_camera_without_zones_tracks_nobody_and_counts_in_its_room() -> None:
+    """Track ids serve a camera's zones only: without zones it runs no tracker, and its people still
+    reach the room (the room gives them ids on the floor)."""
+    config = site()
+    cameras = [camera.model_copy(update={"zones": []}) for camera in config.cameras]
+    config = config.model_copy(update={"cameras": cameras})
+    registry = CollectorRegistry()
+    detectors = {
+        "left": RecordingDetector([(70, 30, 80, 50), (20, 30, 30, 50)]),
+        "right": RecordingDetector([(20, 30, 30, 50)]),
+    }
+    metrics = EdgeMetrics(registry, config, detectors["left"].info)
+    rooms = SiteRooms(config, metrics)
+    pipelines = {
+        camera.id: CameraPipeline(camera, detectors[camera.id], TrackerConfig(), metrics, rooms=rooms)
+        for camera in config.cameras
+    }
+    assert all(p.tracker is None for p in pipelines.values())
+    for step in range(3):
+        for pipeline in pipelines.values():
+            result = pipeline.analyse(Frame(STILL, step * 0.5, 1.7e9 + step * 0.5))
+            assert (result.zones, result.people) == ([], len(detectors[pipeline.camera.id].people))
+    assert registry.get_sample_value("wartezone_zone_occupancy", ROOM) == 2
+    assert registry.get_sample_value("wartezone_zone_entries_total", ROOM) == 2
+    assert pipelines["left"].end_visits() == []

@@ -12,7 +12,7 @@ const TEXT = {
     loiter: "Verweildauer-Grenze (s)", namePlaceholder: "z. B. Wartebereich Süd",
     people: n => n === 1 ? "Person jetzt" : "Personen jetzt", counting: "wird gezählt …",
     noMasks: "Keine. Was eine Maske bedeckt, wird schwarz, bevor gezählt wird (z. B. Fenster zur Straße).",
-    noZones: "Keine Zone: mindestens eine zeichnen.",
+    noZones: "Keine Zone: eine zeichnen, oder die Kamera zählt nur für ihre Räume (Grundriss).",
     mask: i => "Maske " + i, corners: n => n + " Ecken",
     deleteZone: "Zone löschen", deleteMask: "Maske löschen",
     hintSelect: "Zone oder Maske antippen zum Auswählen, Ecken oder Fläche ziehen zum Verschieben. " +
@@ -79,7 +79,7 @@ const TEXT = {
     loiter: "Loitering limit (s)", namePlaceholder: "e.g. Waiting area south",
     people: n => n === 1 ? "person now" : "people now", counting: "counting …",
     noMasks: "None. What a mask covers is blacked out before counting (e.g. windows to the street).",
-    noZones: "No zone: draw at least one.",
+    noZones: "No zone: draw one, or the camera counts only for its rooms (floor plan).",
     mask: i => "Mask " + i, corners: n => n + " corners",
     deleteZone: "Delete zone", deleteMask: "Delete mask",
     hintSelect: "Tap a zone or mask to select it, drag a corner or the area to move it. Double-click an " +

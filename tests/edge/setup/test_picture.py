@@ -130,6 +130,24 @@ def test_with_region_zones_people_outside_the_zones_are_pixelated_too() -> None:
     assert cv2.matchTemplate(picture[y1:y2, x1:x2], original, cv2.TM_CCOEFF_NORMED).max() < 0.3
 
 
+def test_a_camera_without_zones_shows_its_people_pixelated_and_counts_nothing() -> None:
+    """A camera there only for its rooms: the whole frame is looked at whatever the region says."""
+    image = noise(240, 320)
+    camera = CameraConfig(id="door", source=FileSourceConfig(path=Path("unused.avi")), zones=[])
+    person = (250.0, 60.0, 300.0, 200.0)
+    detector = RecordingDetector([person])
+
+    snapshot = analyse(Frame(image, 0.0, 0.0), camera, detector, TrackerConfig(), "zones", 1, 0)
+
+    assert snapshot is not None
+    assert detector.regions == [(0, 0, 320, 240)]  # one look, at the whole frame
+    assert (snapshot.counts, len(snapshot.people), snapshot.people[0].points) == ({}, 1, ())
+    picture = cv2.imdecode(np.frombuffer(snapshot.jpeg, np.uint8), cv2.IMREAD_COLOR).astype(np.float32)
+    x1, y1, x2, y2 = (int(v) for v in person)
+    original = image[y1:y2, x1:x2].astype(np.float32)
+    assert cv2.matchTemplate(picture[y1:y2, x1:x2], original, cv2.TM_CCOEFF_NORMED).max() < 0.3
+
+
 # --- real stills with faces ------------------------------------------------------------------------
 
 # BRT stills (a bus platform seen from above) in which people face the camera: OpenCV's face
