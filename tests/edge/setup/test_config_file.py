@@ -162,7 +162,7 @@ def test_a_mask_for_a_camera_that_had_none_goes_before_its_zones(tmp_path: Path)
 @pytest.mark.parametrize(
     ("zones", "path", "words"),
     [
-        ([], "cameras[0].zones", "at least 1 item"),  # the empty layout
+        ([], "cameras[0].zones", "has no zone and sees no room"),  # the empty layout, no floor plan
         (
             [ZoneDraft(id="Bank 1", polygon=ZONE_ALL, loiter_limit_s=600)],
             "cameras[0].zones[0].id",

@@ -197,7 +197,7 @@ def test_a_draft_the_config_model_refuses_is_named_and_not_counted(
 def test_a_draft_without_zones_or_with_a_bad_mask_is_named(running: Running) -> None:
     problems = running.draft(1, [], []).json()["problems"]
     assert [(p["path"], p["zone"]) for p in problems] == [("cameras[0].zones", None)]
-    assert "at least 1 item" in problems[0]["message"]
+    assert "has no zone and sees no room of the floor plan" in problems[0]["message"]
 
     problems = running.draft(2, [WAITING], [[[0, 0], [1.5, 0], [1, 1]]]).json()["problems"]
     assert [(p["path"], p["mask"]) for p in problems] == [("cameras[0].privacy_masks[0][1][0]", 0)]
