@@ -39,8 +39,23 @@ def _camera_for(config: Config, camera_id: str | None, video: Path) -> CameraCon
     cameras = {c.id: c for c in config.cameras}
     if camera_id is not None and camera_id not in cameras:
         raise ConfigError([("--camera", f"no camera {camera_id!r}; configured: {', '.join(cameras)}")])
-    camera = cameras[camera_id] if camera_id else config.cameras[0]
+    camera = _with_zones(cameras[camera_id] if camera_id else config.cameras[0])
     return camera.model_copy(update={"source": FileSourceConfig(path=video, realtime=False)})
+
+
+def _with_zones(camera: CameraConfig) -> CameraConfig:
+    """The camera whose zones a replay or an evaluation counts; one there only for its rooms has none."""
+    if not camera.zones:
+        raise ConfigError(
+            [
+                (
+                    "--camera",
+                    f"camera {camera.id!r} has no zones to count (it counts only for its rooms): choose "
+                    "a camera with zones, or evaluate its room with `wartezone eval --room`",
+                )
+            ]
+        )
+    return camera
 
 
 def _check_video_files(config: Config) -> None:
@@ -113,6 +128,7 @@ def _eval(args: argparse.Namespace) -> int:
         raise ConfigError([("--plot", f"folder {args.plot.parent} does not exist")])
     config = _load(args.config, args.path)
     if args.counts is not None:
+        _with_zones(config.cameras[0])
         result = eval_counts(args.path, args.counts, config, args.every, stills=args.stills, first=args.first)
     else:
         camera = _camera_for(config, None, args.path)

@@ -20,6 +20,14 @@ import pytest
 
 FAST_DETECTOR = {"input_size": [480, 640]}  # what these tests check does not depend on accuracy
 
+# The picture's lower half shows the floor 0..12 x 0..8 m.
+ROOM_CAMERA_PAIRS = [
+    {"image": [0.0, 0.5], "floor": [0.0, 0.0]},
+    {"image": [1.0, 0.5], "floor": [12.0, 0.0]},
+    {"image": [1.0, 1.0], "floor": [12.0, 8.0]},
+    {"image": [0.0, 1.0], "floor": [0.0, 8.0]},
+]
+
 
 def wartezone(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -72,6 +80,25 @@ def test_replay_of_an_unknown_camera_exits_2(fast_config: Path, demo_video: Path
     )
     assert done.returncode == 2
     assert "--camera: no camera 'lobby'" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["replay", "eval"])
+def test_a_camera_without_zones_is_not_replayed_or_evaluated_by_zones(
+    command: str,
+    config_dict: Callable[..., dict[str, Any]],
+    write_config: Callable[[Any], Path],
+    demo_video: Path,
+    tmp_path: Path,
+) -> None:
+    """A camera there only for its rooms has no zones to count: said before any frame is read."""
+    data = config_dict(zones=[], floor_calibration={"points": ROOM_CAMERA_PAIRS})
+    data["floor"] = {"rooms": [{"id": "hall", "polygon": [[0, 0], [12, 0], [12, 8], [0, 8]]}]}
+    config = str(write_config(data))
+    args = ["--out", str(tmp_path)] if command == "replay" else ["--gt", str(tmp_path / "none.xml")]
+    done = wartezone(command, str(demo_video), "-c", config, *args)
+    assert done.returncode == 2
+    assert "--camera: camera 'cam' has no zones to count (it counts only for its rooms)" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 @pytest.fixture
