@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from prometheus_client import CollectorRegistry
 
-from edge.config import TrackerConfig
+from edge.config import Config, TrackerConfig
 from edge.metrics import EdgeMetrics
 from edge.pipeline import CameraPipeline
 from edge.runner import CameraRunner
@@ -20,16 +20,22 @@ STILL = np.full((100, 100, 3), 128, np.uint8)
 ROOM = {"site": "north", "camera": "floor", "zone": "hall"}
 
 
-def test_frames_the_gate_lets_pass_still_count_in_the_room() -> None:
-    config = site()
-    registry = CollectorRegistry()
-    # Both cameras see one person at (6, 4) on the floor, in the overlap; the left one also (2, 4).
+def two_cameras(
+    config: Config,
+) -> tuple[dict[str, RecordingDetector], CollectorRegistry, EdgeMetrics, SiteRooms]:
+    """Both cameras see one person at (6, 4) on the floor, in the overlap; the left one also (2, 4)."""
     detectors = {
         "left": RecordingDetector([(70, 30, 80, 50), (20, 30, 30, 50)]),
         "right": RecordingDetector([(20, 30, 30, 50)]),
     }
+    registry = CollectorRegistry()
     metrics = EdgeMetrics(registry, config, detectors["left"].info)
-    rooms = SiteRooms(config, metrics)
+    return detectors, registry, metrics, SiteRooms(config, metrics)
+
+
+def test_frames_the_gate_lets_pass_still_count_in_the_room() -> None:
+    config = site()
+    detectors, registry, metrics, rooms = two_cameras(config)
     runners = {}
     for camera in config.cameras:
         pipeline = CameraPipeline(
@@ -75,13 +81,7 @@ def test_a_camera_without_zones_tracks_nobody_and_counts_in_its_room() -> None:
     config = site()
     cameras = [camera.model_copy(update={"zones": []}) for camera in config.cameras]
     config = config.model_copy(update={"cameras": cameras})
-    registry = CollectorRegistry()
-    detectors = {
-        "left": RecordingDetector([(70, 30, 80, 50), (20, 30, 30, 50)]),
-        "right": RecordingDetector([(20, 30, 30, 50)]),
-    }
-    metrics = EdgeMetrics(registry, config, detectors["left"].info)
-    rooms = SiteRooms(config, metrics)
+    detectors, registry, metrics, rooms = two_cameras(config)
     pipelines = {
         camera.id: CameraPipeline(camera, detectors[camera.id], TrackerConfig(), metrics, rooms=rooms)
         for camera in config.cameras
