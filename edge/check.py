@@ -183,14 +183,14 @@ def _analyse_once(config: Config, camera: CameraConfig, detector: Detector, fram
             break
     if result is None:
         return Finding("FAIL", f"camera {camera.id}: analysing its frame failed (the cause is logged above)")
-
-    def people(n: int) -> str:
-        return f"{n} {'person' if n == 1 else 'people'}"
-
-    found = ", ".join(f"{r.zone} {people(r.occupancy)}" for r in result.zones)
+    found = ", ".join(f"{r.zone} {_people(r.occupancy)}" for r in result.zones)
     if not result.zones:
-        found = f"{people(result.people)} in the picture (no zones: it counts for its rooms)"
+        found = f"{_people(result.people)} in the picture (no zones: it counts for its rooms)"
     return Finding("ok", f"camera {camera.id}: one frame analysed: {found}")
+
+
+def _people(n: int) -> str:
+    return f"{n} {'person' if n == 1 else 'people'}"
 
 
 def floor_checks(config: Config) -> Iterator[Finding]:
