@@ -35,6 +35,7 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "every-frame": ("every analysed frame detected (before the motion gate)", {"motion_gate": None}),
     "defaults": ("the built-in defaults (motion gate on)", {}),
     "int8": ("the defaults with precision: int8 (less accurate, docs: Speed)", {"precision": "int8"}),
+    "streams-2": ("the defaults with streams: 2 (two frames in flight)", {"streams": 2}),
 }
 
 

@@ -499,6 +499,13 @@ class OpenvinoDetectorConfig(DetectorSettings):
         description="OpenVINO device: CPU; GPU for an Intel integrated or discrete GPU; AUTO takes a GPU "
         'where there is one, else the CPU. Only the CPU is measured (README, "Speed").',
     )
+    streams: int = Field(
+        1,
+        ge=1,
+        le=4,
+        description="Frames the detector works on at once, each on its share of `threads` (OpenVINO's "
+        "throughput mode), from as many analysis threads. 1: one frame at a time on all threads.",
+    )
 
     @model_validator(mode="before")
     @classmethod

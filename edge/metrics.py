@@ -161,7 +161,8 @@ class EdgeMetrics:
         )
         self.detector_busy = Gauge(
             contract.DETECTOR_BUSY,
-            "Share of the last 10 s the shared detector was busy; near 1 means cameras lose frames.",
+            "Share of the last 10 s the shared detector was busy (the mean of its streams); near 1 means "
+            "cameras lose frames.",
             ["site"],
             registry=registry,
         )

@@ -1,5 +1,5 @@
-"""The edge service: a reader thread per camera, one analysis thread with the shared detector, a
-watchdog, and /metrics, /healthz, /readyz served beside them."""
+"""The edge service: a reader thread per camera, analysis threads sharing one detector (one per
+`detector.streams`), a watchdog, and /metrics, /healthz, /readyz served beside them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from wsgiref.simple_server import WSGIServer
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import ProcessCollector
 
-from edge.config import Config, ConfigError
+from edge.config import Config, ConfigError, OpenvinoDetectorConfig
 from edge.detect import Detector, build_detector
 from edge.memory import limit_malloc
 from edge.metrics import EdgeMetrics
@@ -41,10 +41,11 @@ class _Camera:
 class EdgeService:
     """Builds the stages from a config (failing fast on a bad model), then runs and serves them.
 
-    One detector serves every camera: a 2-core box cannot afford a model copy per camera, and
-    one inference at a time uses both cores best. The analysis thread takes the frame that has
-    waited longest, so when the CPU cannot keep up every camera loses frames in equal measure;
-    `wartezone_frames_dropped_total` and `wartezone_detector_busy_ratio` say so.
+    One detector serves every camera: a 2-core box cannot afford a model copy per camera. With
+    `detector.streams` > 1 as many analysis threads each analyse a camera's frame at once (never
+    two frames of one camera), each inference on its share of the cores. An analysis thread takes
+    the frame that has waited longest, so when the CPU cannot keep up every camera loses frames in
+    equal measure; `wartezone_frames_dropped_total` and `wartezone_detector_busy_ratio` say so.
 
     A thread that dies anyway (a fault outside a frame's analysis) marks the service failed:
     /healthz answers 500 and `wait` returns, so the process can exit non-zero and be restarted.
@@ -84,9 +85,16 @@ class EdgeService:
         self._stop = threading.Event()
         self._done = threading.Event()  # every camera ended, or a thread died
         self.failure: str | None = None
+        streams = config.detector.streams if isinstance(config.detector, OpenvinoDetectorConfig) else 1
+        self._schedule = threading.Lock()  # which cameras are in analysis, and the busy window
+        self._in_analysis: set[int] = set()
+        self._analysis_threads = streams
         self._threads = [
             *(self._thread(f"camera-{c.runner.camera.id}", c.reader.run) for c in self._cameras),
-            self._thread("analysis", self._analyse_loop),
+            *(
+                self._thread(f"analysis{f'-{i + 1}' if streams > 1 else ''}", self._analyse_loop)
+                for i in range(streams)
+            ),
             self._thread("watchdog", self._watch_loop),
         ]
         self._server: WSGIServer | None = None
@@ -162,28 +170,52 @@ class EdgeService:
         while not self._stop.is_set():
             self._wake.wait(WATCH_EVERY_S)
             self._wake.clear()
-            while (camera := self._longest_waiting()) is not None and not self._stop.is_set():
+            while not self._stop.is_set() and (taken := self._take_longest_waiting()) is not None:
+                camera = self._cameras[taken]
                 started = time.monotonic()
-                result = camera.runner.analyse_waiting()
-                self._record_busy(time.monotonic(), time.monotonic() - started)
+                try:
+                    result = camera.runner.analyse_waiting()
+                finally:
+                    self._release(taken, time.monotonic(), time.monotonic() - started)
                 if result is not None and self.on_result is not None:
                     self.on_result(camera.runner.camera.id, result)
-            if all(c.runner.state is CameraState.ENDED for c in self._cameras):
+            if self._all_ended():
                 self._done.set()
                 return
 
-    def _longest_waiting(self) -> _Camera | None:
-        waiting = [
-            (at, i) for i, c in enumerate(self._cameras) if (at := c.runner.waiting_since()) is not None
-        ]
-        return self._cameras[min(waiting)[1]] if waiting else None
+    def _all_ended(self) -> bool:
+        """Every camera ended and its last frame analysed (by this thread or another)."""
+        with self._schedule:
+            return not self._in_analysis and all(
+                c.runner.state is CameraState.ENDED and c.runner.waiting_since() is None
+                for c in self._cameras
+            )
 
-    def _record_busy(self, now: float, seconds: float) -> None:
-        self._busy.append((now, seconds))
-        self._busy_s += seconds
-        while now - self._busy[0][0] >= BUSY_WINDOW_S:
-            self._busy_s -= self._busy.popleft()[1]
-        self.metrics.set_busy(min(1.0, self._busy_s / BUSY_WINDOW_S))
+    def _take_longest_waiting(self) -> int | None:
+        """The camera whose frame has waited longest, of those no other analysis thread has."""
+        with self._schedule:
+            waiting = [
+                (at, i)
+                for i, c in enumerate(self._cameras)
+                if i not in self._in_analysis and (at := c.runner.waiting_since()) is not None
+            ]
+            if not waiting:
+                return None
+            taken = min(waiting)[1]
+            self._in_analysis.add(taken)
+            return taken
+
+    def _release(self, camera: int, now: float, seconds: float) -> None:
+        """The camera's analysis ended after `seconds`: its next frame may go to any thread, and
+        the busy share (of all analysis threads' time) counts it."""
+        with self._schedule:
+            self._in_analysis.discard(camera)
+            self._busy.append((now, seconds))
+            self._busy_s += seconds
+            while now - self._busy[0][0] >= BUSY_WINDOW_S:
+                self._busy_s -= self._busy.popleft()[1]
+            self.metrics.set_busy(min(1.0, self._busy_s / (BUSY_WINDOW_S * self._analysis_threads)))
+        self._wake.set()  # a frame of this camera may have come while it was analysed
 
     # --- the watchdog ----------------------------------------------------------------------
 

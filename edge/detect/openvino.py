@@ -17,6 +17,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -185,10 +186,14 @@ class OpenvinoDetector(ExportedPoseModel):
             choice = auto_precision(str(config.model), config.threads, isa_limit())
         else:  # a GPU's plugin picks its own (f16); not measured here
             choice = PrecisionChoice("", f"auto: the {config.device} plugin's own")
+        # LATENCY spreads one inference over every thread; THROUGHPUT gives each of `streams`
+        # inferences its own share, so one waits less on a core another thread has taken.
         properties: dict[str, object] = {
             "INFERENCE_NUM_THREADS": config.threads,
             "PERFORMANCE_HINT": "LATENCY",
         }
+        if config.streams > 1:
+            properties |= {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": config.streams}
         if choice.precision:
             properties["INFERENCE_PRECISION_HINT"] = choice.precision
         self._core.set_property(CPU, properties)  # AUTO runs on the CPU where it finds no GPU
@@ -200,7 +205,10 @@ class OpenvinoDetector(ExportedPoseModel):
         else:
             self.backend = f"openvino-{config.device.lower()}" + ("-int8" if int8 else "")
         super().__init__(config, manifest, precision=choice.reason)
-        self._requests: OrderedDict[tuple[int, ...], ov.InferRequest] = OrderedDict()
+        self._compiled: OrderedDict[tuple[int, ...], ov.CompiledModel] = OrderedDict()
+        # One infer request per compiled shape and calling thread: up to `streams` threads infer at once.
+        self._requests: dict[tuple[tuple[int, ...], int], ov.InferRequest] = {}
+        self._lock = threading.Lock()
 
     def infer(self, canvases: NDArray[np.uint8]) -> NDArray[np.float32]:
         request = self._request(canvases.shape)
@@ -208,12 +216,22 @@ class OpenvinoDetector(ExportedPoseModel):
         return np.array(request.get_output_tensor(0).data, copy=True)
 
     def _request(self, shape: tuple[int, ...]) -> ov.InferRequest:
+        with self._lock:
+            if shape not in self._compiled:
+                self._compiled[shape] = self._compile(shape)
+                if len(self._compiled) > COMPILED_SHAPES_KEPT:
+                    dropped, _ = self._compiled.popitem(last=False)
+                    self._requests = {key: r for key, r in self._requests.items() if key[0] != dropped}
+            self._compiled.move_to_end(shape)
+            key = (shape, threading.get_ident())
+            if key not in self._requests:
+                self._requests[key] = self._compiled[shape].create_infer_request()
+            return self._requests[key]
+
+    def _compile(self, shape: tuple[int, ...]) -> ov.CompiledModel:
         from openvino.preprocess import ColorFormat, PrePostProcessor
 
         runtime = self._ov
-        if shape in self._requests:
-            self._requests.move_to_end(shape)
-            return self._requests[shape]
         batch, height, width, _ = shape
         model = self._model.clone()
         model.reshape({model.input(0): runtime.PartialShape([batch, 3, height, width])})
@@ -225,11 +243,7 @@ class OpenvinoDetector(ExportedPoseModel):
         steps.input().preprocess().convert_element_type(runtime.Type.f32).convert_color(
             ColorFormat.RGB
         ).scale(255.0)
-        request = self._core.compile_model(steps.build(), self._device).create_infer_request()
-        self._requests[shape] = request
-        if len(self._requests) > COMPILED_SHAPES_KEPT:
-            self._requests.popitem(last=False)
-        return request
+        return self._core.compile_model(steps.build(), self._device)
 
 
 if __name__ == "__main__":  # time_precisions_apart's child: MODEL THREADS PRECISION...

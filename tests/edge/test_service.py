@@ -9,6 +9,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -62,7 +63,7 @@ FPS = 24  # the made-up videos' rate; every frame is due
 FRAMES = 24
 
 
-def config(videos: dict[str, Path], realtime: bool = True, **camera: Any) -> Config:
+def config(videos: dict[str, Path], realtime: bool = True, streams: int = 1, **camera: Any) -> Config:
     """Cameras reading files at their own pace (as a camera delivers), every frame due."""
     cameras = [
         {
@@ -76,7 +77,7 @@ def config(videos: dict[str, Path], realtime: bool = True, **camera: Any) -> Con
         for camera_id, video in videos.items()
     ]
     # every due frame reaches the detector (no motion gate), so calls and failures can be counted
-    detector = {"motion_gate": None}
+    detector = {"motion_gate": None, "streams": streams}
     return parse_config(
         {"site": SITE, "cameras": cameras, "detector": detector, "metrics": {"port": 0}}, Path(".")
     )
@@ -207,6 +208,52 @@ def test_failures_on_one_camera_leave_the_others_counting(
     assert running.value("wartezone_zone_entries_total", "door", "all") == 3
     assert (running.value("wartezone_analysis_errors_total", "hall") or 0) >= FRAMES - 4
     assert running.value("wartezone_frames_analysed_total", "hall") == 0
+    assert running.service.failure is None
+
+
+class InFlight(ScriptedDetector):
+    """Takes a while per frame and notes how many frames it holds at once, in all and per camera
+    (the cameras' pictures differ in width)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now: dict[int, int] = {}
+        self.most = 0
+        self.most_per_camera = 0
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[tuple[int, int, int, int]] | None = None
+    ) -> list[Detections]:
+        width = images[0].shape[1]
+        with self._lock:
+            self.now[width] = self.now.get(width, 0) + 1
+            self.most = max(self.most, sum(self.now.values()))
+            self.most_per_camera = max(self.most_per_camera, self.now[width])
+        time.sleep(0.01)
+        try:
+            return super().detect_batch(images, regions)
+        finally:
+            with self._lock:
+                self.now[width] -= 1
+
+
+@pytest.mark.parametrize("streams", [1, 2])
+def test_each_stream_analyses_a_camera_at_a_time_and_the_counts_hold(
+    tmp_path: Path, run_service: Callable[..., Running], streams: int
+) -> None:
+    """With streams: 2 two analysis threads take frames of two cameras at once, never two of one
+    camera (its tracker steps in order), and the service ends only once every last frame is counted."""
+    sizes = {"door": (64, 48), "hall": (96, 72), "desk": (128, 96)}
+    videos = {c: write_video(tmp_path / f"{c}.avi", frames=FRAMES, fps=FPS, size=s) for c, s in sizes.items()}
+    detector = InFlight()
+    running = run_service(config(videos, realtime=False, streams=streams), detector)
+    assert running.service.wait(timeout_s=30)
+
+    assert detector.most == streams and detector.most_per_camera == 1
+    for camera in sizes:  # every frame analysed, and each camera's visits whole
+        assert running.value("wartezone_frames_analysed_total", camera) == FRAMES
+        assert running.value("wartezone_zone_entries_total", camera, "all") == 3
+        assert running.value("wartezone_zone_exits_total", camera, "all") == 3
     assert running.service.failure is None
 
 

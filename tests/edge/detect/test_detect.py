@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
 from edge.detect.openvino import (
     ISA_LIMITS_WITHOUT_BF16,
+    OpenvinoDetector,
     PrecisionChoice,
     auto_precision,
     choose_precision,
@@ -940,6 +942,25 @@ def test_a_batch_of_cameras_counts_what_each_frame_counts_alone(
     assert [len(f) for f in together] == [len(f) for f in alone]
     for batched, single in zip(together, alone, strict=True):
         np.testing.assert_allclose(batched.xyxy, single.xyxy, atol=1.0)
+
+
+def test_two_streams_detect_two_frames_at_once_as_one_stream_does(
+    default_found: dict[int, Detections], demo_frames: dict[int, NDArray[np.uint8]]
+) -> None:
+    """streams: 2 runs OpenVINO's throughput mode: two threads infer at once, each on a request of
+    its own, and each frame keeps the people it has alone."""
+    detector = build_detector(OpenvinoDetectorConfig(streams=2))
+    assert isinstance(detector, OpenvinoDetector)
+    assert detector._core.get_property("CPU", "PERFORMANCE_HINT").name == "THROUGHPUT"
+    frames = [demo_frames[i] for i in DEMO_FRAMES]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = list(pool.map(detector.detect, frames * 2))
+
+    assert len({key[1] for key in detector._requests}) == 2  # one request per thread
+    for index, together in zip(DEMO_FRAMES * 2, found, strict=True):
+        alone = default_found[index]
+        assert len(together) == len(alone)
+        np.testing.assert_allclose(together.xyxy, alone.xyxy, atol=2.0)
 
 
 # --- int8 precision ----------------------------------------------------------------------------
