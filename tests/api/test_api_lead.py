@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from api_support import DESK, LEAD, Site, client_for
+from api_support import DESK, LEAD, FakeEdge, RunningClock, Site, client_for
 
 from tests.browser import DESKTOP, REPO, shoot
 from tests.support import wait_for
@@ -47,6 +47,7 @@ OVERFLOW_JS = """() => {
 }"""
 NAMES = {("entrance", "waiting"): "Wartebereich Süd", ("entrance", "queue"): "Schlange"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
 
 
 def lead_page(browser: Any, site: Site, locale: str = "de-DE") -> Any:
@@ -80,9 +81,11 @@ def fill_rule(page: Any, **values: object) -> None:
 
 
 def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
-    browser: Any, make_site: Callable[..., Site]
+    browser: Any, make_site: Callable[..., Site], fake_edge: FakeEdge
 ) -> None:
-    site = make_site(NAMES)
+    clock = RunningClock(WEDNESDAY_NOON)  # "today" stays one day while the test runs, whenever it runs
+    fake_edge.clock = clock
+    site = make_site(NAMES, clock=clock)
     site.edge.set({("entrance", "waiting"): 7, ("entrance", "queue"): 1})
     lead = lead_page(browser, site)
     desk = reception_page(browser, site)
@@ -95,7 +98,7 @@ def test_a_rule_with_opening_hours_set_on_the_lead_page_reaches_reception(
         assert waiting.locator(".limit").inner_text() == "keine Alarmgrenze gesetzt"
 
         # A rule open today all day, but today is a closed date: reception says closed, no alert.
-        berlin = datetime.now(ZoneInfo(site.settings.timezone))
+        berlin = datetime.fromtimestamp(clock.now(), ZoneInfo(site.settings.timezone))
         today = WEEKDAYS[berlin.weekday()]
         row(lead, "waiting").locator("button.edit").click()
         assert lead.inner_text("#editor-title") == "Regel für Wartebereich Süd"
