@@ -9,8 +9,14 @@ the server's encoding costs the box one stream, not N; each camera still receive
 own copy, as with real cameras. What a setting is worth depends on the scene: the motion gate
 saves the detector's time only where the picture stands still (a seated waiting room), not where
 people walk all the time (PETS), so give a video of the scene in question with --video.
-    .venv/bin/python -m benchmarks.capacity [--video V] [--max-cameras 16] [--seconds 30] [--fps 1]
-        [--settings every-frame,defaults]
+
+By default the server decodes the video and encodes it again, on this machine's cores. With
+--stream WIDTHxHEIGHT@FPS (several, comma-separated, each in turn) the video is first made into
+such an H.264 stream (a key frame every 2 s) and sent as it is, as a camera's own encoder sends:
+the box pays only for what it does itself, above all decoding every frame it receives, which
+grows with the stream's size and rate, not with the analysed rate.
+    .venv/bin/python -m benchmarks.capacity [--video V] [--stream 2048x1536@25,640x480@5]
+        [--max-cameras 16] [--seconds 30] [--fps 1] [--settings every-frame,defaults]
 """
 
 from __future__ import annotations
@@ -20,13 +26,14 @@ import functools
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.live import cameras_config, find_video, rss_mib, start_rtsp_server, status
+from benchmarks.live import camera_stream, cameras_config, find_video, rss_mib, start_rtsp_server, status
 from edge.service import EdgeService
 
 SUSTAINED = 0.95
@@ -150,6 +157,13 @@ def probe_in_child(setting: str, port: int, cameras: int, fps: float, seconds: f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=None, help="served in a loop (default: PETS)")
+    parser.add_argument(
+        "--stream",
+        default=None,
+        help="what the cameras send, e.g. 2048x1536@25,640x480@5: the video made into each such H.264 "
+        "stream once and sent as it is, as a camera's own encoder sends (default: the video as it is, "
+        "encoded by the server on this machine)",
+    )
     parser.add_argument("--max-cameras", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--fps", type=float, default=1.0)
@@ -172,39 +186,50 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
     video = args.video or find_video()
-    server, port = start_rtsp_server(video, ["cam"])
-    found: dict[str, int] = {}
-    try:
-        print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
-        columns = ("cameras", "slowest", "mean", "busy", "detected", "RSS, peak")
-        print(
-            f"{'setting':<12} "
-            + " ".join(f"{c:>{w}}" for c, w in zip(columns, (7, 8, 6, 5, 8, 14), strict=True))
-        )
-
-        def probe(cameras: int, name: str) -> bool:
-            p = probe_in_child(name, port, cameras, args.fps, args.seconds)
-            print(
-                f"{name:<12} {cameras:>7} {p.slowest:8.2f} {p.mean:6.2f} {p.busy:5.0%} {p.detected:8.0%} "
-                f"{p.rss_mib:5.0f}, {p.peak_rss_mib:4.0f} MiB  {'yes' if p.sustained(args.fps) else 'no'}",
-                flush=True,
-            )
-            return p.sustained(args.fps)
-
-        if args.cameras:
-            found = dict.fromkeys(names, 0)
-            for cameras in sorted(int(c) for c in args.cameras.split(",")):
-                for name in names:
-                    if probe(cameras, name) and found[name] == cameras_before(cameras, args.cameras):
-                        found[name] = cameras
-        else:
-            for name in names:
-                found[name] = search(functools.partial(probe, name=name), args.max_cameras)
-    finally:
-        server.kill()
+    print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
+    found: dict[tuple[str, str], int] = {}
+    with tempfile.TemporaryDirectory(prefix="wartezone-capacity-") as folder:
+        for stream in args.stream.split(",") if args.stream else [None]:
+            served = video if stream is None else camera_stream(video, stream, Path(folder))
+            label = stream or "as served"
+            server, port = start_rtsp_server(served, ["cam"], as_is=stream is not None)
+            try:
+                for name, cameras in probe_settings(args, names, port, label).items():
+                    found[(label, name)] = cameras
+            finally:
+                server.kill()
     print()
-    for name in names:
-        print(f"{name:<12} sustains {found[name]:>2} cameras at {args.fps} frame/s  ({SETTINGS[name][0]})")
+    for (label, name), cameras in found.items():
+        what = SETTINGS[name][0]
+        print(f"{label:<14} {name:<12} sustains {cameras:>2} cameras at {args.fps} frame/s  ({what})")
+
+
+def probe_settings(args: argparse.Namespace, names: list[str], port: int, label: str) -> dict[str, int]:
+    """Each setting's largest sustained camera count on the stream at `port`, printing each probe."""
+    columns = ("cameras", "slowest", "mean", "busy", "detected", "RSS, peak")
+    print(
+        f"{'stream':<14} {'setting':<12} "
+        + " ".join(f"{c:>{w}}" for c, w in zip(columns, (7, 8, 6, 5, 8, 14), strict=True))
+    )
+
+    def probe(cameras: int, name: str) -> bool:
+        p = probe_in_child(name, port, cameras, args.fps, args.seconds)
+        print(
+            f"{label:<14} {name:<12} {cameras:>7} {p.slowest:8.2f} {p.mean:6.2f} {p.busy:5.0%} "
+            f"{p.detected:8.0%} {p.rss_mib:5.0f}, {p.peak_rss_mib:4.0f} MiB  "
+            f"{'yes' if p.sustained(args.fps) else 'no'}",
+            flush=True,
+        )
+        return p.sustained(args.fps)
+
+    if not args.cameras:
+        return {name: search(functools.partial(probe, name=name), args.max_cameras) for name in names}
+    found = dict.fromkeys(names, 0)
+    for cameras in sorted(int(c) for c in args.cameras.split(",")):
+        for name in names:
+            if probe(cameras, name) and found[name] == cameras_before(cameras, args.cameras):
+                found[name] = cameras
+    return found
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -27,17 +28,34 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+SERVER = REPO / "tests" / "rtsp_server.py"
+
+
+def camera_stream(video: Path, stream: str, folder: Path) -> Path:
+    """`video` as a camera would send it, "WIDTHxHEIGHT@FPS": an H.264 .mp4 for
+    start_rtsp_server(as_is=True), made once in `folder`."""
+    size, _, fps = stream.partition("@")
+    out = folder / f"{video.stem}-{size}-{fps}.mp4"
+    if not out.is_file():
+        subprocess.run(
+            ["/usr/bin/python3", str(SERVER), "--encode", str(video), str(out), size, fps], check=True
+        )
+    return out
+
+
 def start_rtsp_server(
-    video: Path, mounts: list[str], port: int | None = None
+    video: Path, mounts: list[str], port: int | None = None, as_is: bool = False
 ) -> tuple[subprocess.Popen[str], int]:
     """GStreamer's RTSP server (tests/rtsp_server.py under Debian's python3), one looped stream per
-    mount, on `port` (default: a free one)."""
+    mount, on `port` (default: a free one). as_is: `video` is camera_stream's .mp4, sent without
+    encoding it again (else the server decodes and encodes it, on this machine's cores)."""
     port = port or free_port()
     server = subprocess.Popen(
-        ["/usr/bin/python3", str(REPO / "tests" / "rtsp_server.py"), str(video), str(port), *mounts],
+        ["/usr/bin/python3", str(SERVER), str(video), str(port), *mounts],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "RTSP_AS_IS": "1"} if as_is else None,
     )
     assert server.stdout is not None
     if server.stdout.readline().strip() != "ready":

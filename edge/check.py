@@ -53,6 +53,12 @@ CLOCK_TIMEOUT_S = 5.0
 # A room seen less than this much by its cameras is named: its people out of view are not counted.
 ROOM_SEEN_WARN = 0.95
 
+# A live stream is decoded whole, every frame it sends, whatever rate it is analysed at. Above this
+# many pixels a second (1280x720 at 10 frames/s) decoding takes a share of the box worth naming:
+# on 2 cores, cameras sending 3 MP at 25 frames/s left room for 4, at 640x480 and 5 frames/s for 8
+# (docs/accuracy.md, "Capacity").
+HEAVY_STREAM_PX_S = 1280 * 720 * 10
+
 Status = Literal["ok", "warn", "FAIL"]
 
 
@@ -87,7 +93,7 @@ def site_checks(config: Config, api_url: str | None = None) -> Iterator[Finding]
     for camera in config.cameras:
         yield from (Finding("warn", warning) for warning in layout_warnings(camera))
         opened, frame = _open_once(_label(camera.id), camera.source)
-        yield opened
+        yield from opened
         if frame is None:
             continue
         if detector_failed:
@@ -109,7 +115,7 @@ def site_checks(config: Config, api_url: str | None = None) -> Iterator[Finding]
 
 def camera_checks(address: str, api_url: str | None = None) -> Iterator[Finding]:
     """The checks of one camera named on the command line, without a config: it opens, and reads."""
-    yield _open_once(_label(None), source_for(address))[0]
+    yield from _open_once(_label(None), source_for(address))[0]
     if api_url is not None:
         yield check_clock(api_url)
 
@@ -128,36 +134,62 @@ def _check_model(config: Config) -> Finding:
     )
 
 
-def _open_once(label: str, config: SourceConfig) -> tuple[Finding, Frame | None]:
-    """Open the source, decode its first frame, close it: what it delivers, or why it does not."""
+def _open_once(label: str, config: SourceConfig) -> tuple[list[Finding], Frame | None]:
+    """Open the source, decode its first frame, close it: what it delivers, or why it does not; for
+    a live stream that costs the box much to decode, a warning too."""
     source = open_source(config)
     name = str(config.path) if isinstance(config, FileSourceConfig) else source.name
     try:
         for pending in source.frames():
             frame = pending.decode()
             if frame is None:
-                return Finding("FAIL", f"{label}: {name} opens, but its first frame cannot be decoded"), None
+                return [
+                    Finding("FAIL", f"{label}: {name} opens, but its first frame cannot be decoded")
+                ], None
             height, width = frame.image.shape[:2]
             fps, codec = _stream_format(source)
-            return Finding("ok", f"{label}: {name} opens: {width}x{height}, {fps}, {codec}"), frame
+            opened = [Finding("ok", f"{label}: {name} opens: {width}x{height}, {_rate(fps)}, {codec}")]
+            if not isinstance(config, FileSourceConfig):
+                opened.extend(heavy_stream(label, width, height, fps))
+            return opened, frame
     except SourceError as error:
-        return Finding("FAIL", f"{label}: {error}"), None
+        return [Finding("FAIL", f"{label}: {error}")], None
     finally:
         source.close()
     if isinstance(config, FileSourceConfig):
-        return Finding("FAIL", f"{label}: {name} opens, but holds no frame"), None
+        return [Finding("FAIL", f"{label}: {name} opens, but holds no frame")], None
     wait = f"within {config.read_timeout_s:g} s (source.read_timeout_s)"
-    return Finding("FAIL", f"{label}: {name} opens, but sent no frame {wait}: is the camera streaming?"), None
+    return [
+        Finding("FAIL", f"{label}: {name} opens, but sent no frame {wait}: is the camera streaming?")
+    ], None
 
 
-def _stream_format(source: FrameSource) -> tuple[str, str]:
-    """(frame rate, codec) of the open capture behind `source`, as words."""
+def heavy_stream(label: str, width: int, height: int, fps: float | None) -> list[Finding]:
+    """A warning where a live stream sends more pixels a second than HEAVY_STREAM_PX_S (none where
+    its rate is unknown)."""
+    if fps is None or width * height * fps <= HEAVY_STREAM_PX_S:
+        return []
+    return [
+        Finding(
+            "warn",
+            f"{label}: sends {width}x{height} at {fps:.0f} frames/s, and the box decodes every frame "
+            "it receives, analysed or not: give it the camera's second stream, about 640x480 to "
+            '1280x720 at 5 frames/s and 1 Mbit/s or more (installer guide, "Live cameras")',
+        )
+    ]
+
+
+def _stream_format(source: FrameSource) -> tuple[float | None, str]:
+    """(frame rate, None where unknown; codec, as words) of the open capture behind `source`."""
     found = source.stream_format() if isinstance(source, StreamSource | FileSource) else None
     if found is None:
-        return "frame rate unknown", "codec unknown"
+        return None, "codec unknown"
     fps, fourcc = found
-    rate = f"{fps:.1f} frames/s" if math.isfinite(fps) and 0 < fps < 1000 else "frame rate unknown"
-    return rate, _fourcc_text(fourcc)
+    return (fps if math.isfinite(fps) and 0 < fps < 1000 else None), _fourcc_text(fourcc)
+
+
+def _rate(fps: float | None) -> str:
+    return "frame rate unknown" if fps is None else f"{fps:.1f} frames/s"
 
 
 def _fourcc_text(code: int) -> str:

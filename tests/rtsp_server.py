@@ -5,6 +5,9 @@ Runs with Debian's /usr/bin/python3, which has the `gi` bindings:
     /usr/bin/python3 tests/rtsp_server.py VIDEO PORT [MOUNT ...]
 Prints "ready" on stdout once it listens. With RTSP_CREDENTIALS=user:password in its environment
 every mount asks for them (basic authentication; a wrong pair gets 401), as a real camera does.
+With RTSP_AS_IS=1 the file must be an .mp4 of H.264, sent without encoding it again. To make one
+as a camera's encoder would (a key frame every 2 s):
+    /usr/bin/python3 tests/rtsp_server.py --encode VIDEO OUT.mp4 WIDTHxHEIGHT FPS
 """
 
 import os
@@ -21,6 +24,34 @@ PIPELINE = (
     "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=10 bitrate=1000 ! "
     "rtph264pay name=pay0 pt=96 config-interval=1 )"
 )
+# With RTSP_AS_IS=1 an .mp4 file of H.264 is sent as it is, as a camera sends what its own encoder
+# made: the server then costs the machine next to nothing, whatever the stream's size and rate.
+PASSTHROUGH = (
+    '( filesrc location="{video}" ! qtdemux ! h264parse name=conv config-interval=-1 ! '
+    "rtph264pay name=pay0 pt=96 config-interval=1 )"
+)
+
+
+def encode(video, out, size, fps):
+    """VIDEO as an H.264 .mp4 of that size and rate, at about 0.06 bits a pixel (4.7 Mbit/s for
+    3 MP at 25 frames/s, what such cameras send), no B-frames."""
+    width, height = (int(side) for side in size.split("x"))
+    fps = int(fps)
+    kbits = max(256, round(width * height * fps * 0.06 / 1000))
+    Gst.init(None)
+    pipeline = Gst.parse_launch(
+        f'filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
+        f"video/x-raw,width={width},height={height} ! videorate ! video/x-raw,framerate={fps}/1 ! "
+        f"x264enc speed-preset=veryfast bframes=0 key-int-max={2 * fps} bitrate={kbits} ! h264parse ! "
+        f'mp4mux ! filesink location="{out}"'
+    )
+    pipeline.set_state(Gst.State.PLAYING)
+    message = pipeline.get_bus().timed_pop_filtered(
+        Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR
+    )
+    pipeline.set_state(Gst.State.NULL)
+    if message.type == Gst.MessageType.ERROR:
+        sys.exit(f"cannot encode {video}: {message.parse_error()[0].message}")
 
 
 def loop_forever(factory, media):
@@ -62,10 +93,11 @@ def main():
     server.set_address("127.0.0.1")
     server.set_service(port)
     credentials = os.environ.get("RTSP_CREDENTIALS")
+    as_is = os.environ.get("RTSP_AS_IS") == "1"
     permissions = require_credentials(server, credentials) if credentials else None
     for mount in mounts:
         factory = GstRtspServer.RTSPMediaFactory()
-        factory.set_launch(PIPELINE.format(video=video))
+        factory.set_launch((PASSTHROUGH if as_is else PIPELINE).format(video=video))
         factory.set_shared(True)
         factory.connect("media-configure", loop_forever)
         if permissions is not None:
@@ -78,4 +110,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--encode"]:
+        encode(*sys.argv[2:6])
+    else:
+        main()

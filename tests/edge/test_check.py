@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from edge.check import check_clock, check_metrics_port
+from edge.check import check_clock, check_metrics_port, heavy_stream
 from edge.server import make_app, serve
 from tests.edge.fake_camera import PASSWORD, Camera
-from tests.edge.sources.conftest import DEBIAN_PYTHON, RtspServer
+from tests.edge.sources.conftest import DEBIAN_PYTHON, RtspServer, encode_h264
 from tests.edge.sources.test_diagnose import RTSP_DIGEST
 from tests.edge.test_cli import wartezone
-from tests.support import free_port
+from tests.support import free_port, write_video
 
 
 @pytest.fixture
@@ -49,6 +49,36 @@ def test_a_camera_that_streams_opens_with_its_size_rate_and_codec(rtsp_server: R
     assert done.returncode == 0
     assert line.startswith(f"ok   camera: {rtsp_server.url('cam')} opens: 768x576, ")
     assert "frames/s" in line or "frame rate unknown" in line
+
+
+@pytest.mark.live_server
+def test_a_stream_that_costs_much_to_decode_is_named_with_what_to_send_instead(tmp_path: Path) -> None:
+    clip = write_video(tmp_path / "clip.avi", frames=50, fps=25, size=(1920, 1080))
+    server = RtspServer(encode_h264(clip, tmp_path / "main.mp4", "1920x1080", 25), as_is=True)
+    server.start()
+    try:
+        done = wartezone("check", "--camera", server.url("cam"), timeout=60)
+    finally:
+        server.kill()
+    opened, warning = _lines(done)
+    assert opened.startswith(f"ok   camera: {server.url('cam')} opens: 1920x1080, 25.0 frames/s, h264")
+    assert warning == (
+        "warn camera: sends 1920x1080 at 25 frames/s, and the box decodes every frame it receives, "
+        "analysed or not: give it the camera's second stream, about 640x480 to 1280x720 at 5 frames/s "
+        'and 1 Mbit/s or more (installer guide, "Live cameras")'
+    )
+    assert done.returncode == 0  # a warning, not a failure
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "fps", "warned"),
+    [(1280, 720, 10.0, False), (1280, 720, 10.5, True), (640, 480, 30.0, False), (2048, 1536, 5.0, True)],
+)
+def test_a_stream_is_heavy_above_720p_at_10_frames_a_second(
+    width: int, height: int, fps: float, warned: bool
+) -> None:
+    assert bool(heavy_stream("camera door", width, height, fps)) is warned
+    assert heavy_stream("camera door", width, height, None) == []  # rate unknown: nothing said
 
 
 @pytest.mark.live_server

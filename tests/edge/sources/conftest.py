@@ -28,11 +28,16 @@ class RtspServer:
     """GStreamer's RTSP server in a child process, so tests can kill, restart and freeze it."""
 
     def __init__(
-        self, video: Path, mounts: tuple[str, ...] = ("cam",), credentials: str | None = None
+        self,
+        video: Path,
+        mounts: tuple[str, ...] = ("cam",),
+        credentials: str | None = None,
+        as_is: bool = False,
     ) -> None:
         self.video = video
         self.mounts = mounts
         self.credentials = credentials  # "user:password": every mount asks for them
+        self.as_is = as_is  # video is an H.264 .mp4 (encode_h264), sent without encoding it again
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
 
@@ -42,7 +47,9 @@ class RtspServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [DEBIAN_PYTHON, str(SERVER_SCRIPT), str(self.video), str(self.port), *self.mounts],
-            env=os.environ | ({"RTSP_CREDENTIALS": self.credentials} if self.credentials else {}),
+            env=os.environ
+            | ({"RTSP_CREDENTIALS": self.credentials} if self.credentials else {})
+            | ({"RTSP_AS_IS": "1"} if self.as_is else {}),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -63,6 +70,14 @@ class RtspServer:
     def thaw(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
+
+
+def encode_h264(video: Path, out: Path, size: str, fps: int) -> Path:
+    """`video` as a camera's encoder sends it ("WIDTHxHEIGHT", frames a second): an H.264 .mp4."""
+    subprocess.run(
+        [DEBIAN_PYTHON, str(SERVER_SCRIPT), "--encode", str(video), str(out), size, str(fps)], check=True
+    )
+    return out
 
 
 @pytest.fixture
