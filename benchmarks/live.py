@@ -12,6 +12,7 @@ from typing import Any
 from edge.config import Config, parse_config
 
 REPO = Path(__file__).resolve().parent.parent
+SERVER = REPO / "tests" / "rtsp_server.py"
 VIDEOS = [REPO.parent / "shared" / "data" / "pets2009-s2l1" / "vtest.avi", REPO / ".cache" / "vtest.avi"]
 
 
@@ -26,9 +27,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-SERVER = REPO / "tests" / "rtsp_server.py"
 
 
 def camera_stream(video: Path, stream: str, folder: Path) -> Path:

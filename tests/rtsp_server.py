@@ -26,6 +26,7 @@ PIPELINE = (
 )
 # With RTSP_AS_IS=1 an .mp4 file of H.264 is sent as it is, as a camera sends what its own encoder
 # made: the server then costs the machine next to nothing, whatever the stream's size and rate.
+# (`conv` names the element whose end of file loop_forever watches, in both pipelines.)
 PASSTHROUGH = (
     '( filesrc location="{video}" ! qtdemux ! h264parse name=conv config-interval=-1 ! '
     "rtph264pay name=pay0 pt=96 config-interval=1 )"
