@@ -172,7 +172,7 @@ def heavy_stream(label: str, width: int, height: int, fps: float | None) -> list
     return [
         Finding(
             "warn",
-            f"{label}: sends {width}x{height} at {fps:.0f} frames/s, and the box decodes every frame "
+            f"{label}: sends {width}x{height} at {fps:g} frames/s, and the box decodes every frame "
             "it receives, analysed or not: give it the camera's second stream, about 640x480 to "
             '1280x720 at 5 frames/s and 1 Mbit/s or more (installer guide, "Live cameras")',
         )
