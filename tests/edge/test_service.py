@@ -257,6 +257,26 @@ def test_each_stream_analyses_a_camera_at_a_time_and_the_counts_hold(
     assert running.service.failure is None
 
 
+@pytest.mark.parametrize("streams", [1, 2])
+def test_a_room_two_cameras_see_counts_its_people_once_with_either_stream_count(
+    tmp_path: Path, run_service: Callable[..., Running], streams: int
+) -> None:
+    """Both cameras see the same floor (one calibration): the room's steps pair their frames, which
+    two analysis threads hand to the room in either order."""
+    videos = {c: write_video(tmp_path / f"{c}.avi", frames=FRAMES, fps=FPS) for c in ("door", "hall")}
+    pairs = [{"image": [x, y], "floor": [8 * x, 7 * y]} for x, y in [(0, 0), (1, 0), (1, 1), (0, 1)]]
+    data = config(videos, realtime=False, streams=streams).model_dump(mode="json")
+    for camera in data["cameras"]:
+        camera["floor_calibration"] = {"points": pairs}
+    data["floor"] = {"rooms": [{"id": "hall", "polygon": [[0, 0], [8, 0], [8, 7], [0, 7]]}]}
+    running = run_service(parse_config(data, Path(".")), ScriptedDetector())
+    assert running.service.wait(timeout_s=30)
+
+    assert running.value("wartezone_zone_entries_total", "floor", "hall") == len(PEOPLE)
+    assert running.value("wartezone_zone_exits_total", "floor", "hall") == len(PEOPLE)
+    assert running.service.failure is None
+
+
 def test_ten_minutes_with_every_seventh_frame_failing_keep_correct_figures(
     tmp_path: Path, run_service: Callable[..., Running]
 ) -> None:
