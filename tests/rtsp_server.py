@@ -7,7 +7,7 @@ Prints "ready" on stdout once it listens. With RTSP_CREDENTIALS=user:password in
 every mount asks for them (basic authentication; a wrong pair gets 401), as a real camera does.
 With RTSP_AS_IS=1 the file must be an .mp4 of H.264, sent without encoding it again. To make one
 as a camera's encoder would (a key frame every 2 s):
-    /usr/bin/python3 tests/rtsp_server.py --encode VIDEO OUT.mp4 WIDTHxHEIGHT FPS
+    /usr/bin/python3 tests/rtsp_server.py --encode VIDEO OUT.mp4 WIDTHxHEIGHT FPS [KBIT_S]
 """
 
 import os
@@ -33,12 +33,12 @@ PASSTHROUGH = (
 )
 
 
-def encode(video, out, size, fps):
-    """VIDEO as an H.264 .mp4 of that size and rate, at about 0.06 bits a pixel (4.7 Mbit/s for
-    3 MP at 25 frames/s, what such cameras send), no B-frames."""
+def encode(video, out, size, fps, kbits=None):
+    """VIDEO as an H.264 .mp4 of that size and rate, no B-frames, at `kbits` kbit/s or else about
+    0.06 bits a pixel (4.7 Mbit/s for 3 MP at 25 frames/s, what such cameras send)."""
     width, height = (int(side) for side in size.split("x"))
     fps = int(fps)
-    kbits = max(256, round(width * height * fps * 0.06 / 1000))
+    kbits = int(kbits) if kbits else max(256, round(width * height * fps * 0.06 / 1000))
     Gst.init(None)
     pipeline = Gst.parse_launch(
         f'filesrc location="{video}" ! decodebin ! videoconvert ! videoscale ! '
@@ -112,6 +112,6 @@ def main():
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--encode"]:
-        encode(*sys.argv[2:6])
+        encode(*sys.argv[2:7])
     else:
         main()
