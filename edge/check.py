@@ -36,7 +36,7 @@ from edge.pipeline import CameraPipeline
 from edge.runner import CameraRunner
 from edge.server import StartResponse, listen
 from edge.sources import FileSource, Frame, FrameSource, SourceError, open_source
-from edge.sources.stream import StreamSource
+from edge.sources.stream import StreamSource, heavy_stream
 from edge.zones.camera_floor import seen_share
 from edge.zones.layout import layout_warnings
 
@@ -52,12 +52,6 @@ CLOCK_TIMEOUT_S = 5.0
 
 # A room seen less than this much by its cameras is named: its people out of view are not counted.
 ROOM_SEEN_WARN = 0.95
-
-# A live stream is decoded whole, every frame it sends, whatever rate it is analysed at. Above this
-# many pixels a second (1280x720 at 10 frames/s) decoding takes a share of the box worth naming:
-# on 2 cores, cameras sending 3 MP at 25 frames/s left room for 4, at 640x480 and 5 frames/s for 8
-# (docs/accuracy.md, "Capacity").
-HEAVY_STREAM_PX_S = 1280 * 720 * 10
 
 Status = Literal["ok", "warn", "FAIL"]
 
@@ -149,8 +143,8 @@ def _open_once(label: str, config: SourceConfig) -> tuple[list[Finding], Frame |
             height, width = frame.image.shape[:2]
             fps, codec = _stream_format(source)
             opened = [Finding("ok", f"{label}: {name} opens: {width}x{height}, {_rate(fps)}, {codec}")]
-            if not isinstance(config, FileSourceConfig):
-                opened.extend(heavy_stream(label, width, height, fps))
+            if not isinstance(config, FileSourceConfig) and (heavy := heavy_stream(width, height, fps)):
+                opened.append(Finding("warn", f"{label}: {heavy}"))
             return opened, frame
     except SourceError as error:
         return [Finding("FAIL", f"{label}: {error}")], None
@@ -162,21 +156,6 @@ def _open_once(label: str, config: SourceConfig) -> tuple[list[Finding], Frame |
     return [
         Finding("FAIL", f"{label}: {name} opens, but sent no frame {wait}: is the camera streaming?")
     ], None
-
-
-def heavy_stream(label: str, width: int, height: int, fps: float | None) -> list[Finding]:
-    """A warning where a live stream sends more pixels a second than HEAVY_STREAM_PX_S (none where
-    its rate is unknown)."""
-    if fps is None or width * height * fps <= HEAVY_STREAM_PX_S:
-        return []
-    return [
-        Finding(
-            "warn",
-            f"{label}: sends {width}x{height} at {fps:g} frames/s, and the box decodes every frame "
-            "it receives, analysed or not: give it the camera's second stream, about 640x480 to "
-            '1280x720 at 5 frames/s and 1 Mbit/s or more (installer guide, "Live cameras")',
-        )
-    ]
 
 
 def _stream_format(source: FrameSource) -> tuple[float | None, str]:

@@ -17,6 +17,7 @@ from typing import Literal, Protocol
 
 from edge.config import CameraConfig, FileSourceConfig, ReconnectConfig
 from edge.sources.base import Frame, FrameSource, PendingFrame, SourceError
+from edge.sources.stream import StreamSource
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +66,18 @@ class CameraReader:
         self._stop = threading.Event()
         self._restart = threading.Event()
         self._receiving = False  # a frame arrived since the source was (re)opened
+        self._told_heavy = False  # the stream's decoding cost was logged (once per camera)
         # A file read as fast as it goes (a replay) waits for the detector instead of dropping frames.
         self._keep_every_frame = isinstance(camera.source, FileSourceConfig) and not camera.source.realtime
         self.last_new_frame = time.monotonic()
+
+    def _tell_if_heavy(self) -> None:
+        """Once per camera: a stream that costs the box much to decode, and what to send instead."""
+        if self._told_heavy or not isinstance(self._source, StreamSource):
+            return
+        self._told_heavy = True
+        if (heavy := self._source.decoding_warning()) is not None:
+            log.warning("camera %s: %s", self.camera.id, heavy)
 
     def check_stall(self, now: float) -> bool:
         """A receiving camera without a new frame for stall_timeout_s is stalled: reconnect. A frozen
@@ -123,6 +133,7 @@ class CameraReader:
                     self._receiving = True
                     self._backoff.reset()
                     self._events.came_up()
+                    self._tell_if_heavy()
                 frame = self._events.due_frame(index, pending)
                 if frame is not None:
                     while not self._events.offer(frame, replace=not self._keep_every_frame):

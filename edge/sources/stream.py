@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -39,6 +40,29 @@ def redact(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+# A live stream is decoded whole, every frame it sends, whatever rate it is analysed at. Above this
+# many pixels a second (1280x720 at 10 frames/s) decoding takes a share of the box worth naming:
+# on 2 cores, cameras sending 3 MP at 25 frames/s left room for 4, at 640x480 and 5 frames/s for 8
+# (docs/accuracy.md, "What the cameras send").
+HEAVY_STREAM_PX_S = 1280 * 720 * 10
+
+
+def heavy_stream(width: int, height: int, fps: float | None) -> str | None:
+    """What to tell the installer where a live stream sends more pixels a second than
+    HEAVY_STREAM_PX_S; None below, or where its rate is unknown."""
+    if (
+        fps is None
+        or not (math.isfinite(fps) and 0 < fps < 1000)
+        or width * height * fps <= HEAVY_STREAM_PX_S
+    ):
+        return None
+    return (
+        f"sends {width}x{height} at {fps:g} frames/s, and the box decodes every frame it receives, "
+        "analysed or not: give it the camera's second stream, about 640x480 to 1280x720 at 5 "
+        'frames/s and 1 Mbit/s or more (installer guide, "Live cameras")'
+    )
 
 
 class StreamSource:
@@ -113,6 +137,17 @@ class StreamSource:
     def stream_format(self) -> tuple[float, int] | None:
         """(frame rate, FOURCC code) of the open stream, while `frames()` runs (for `wartezone check`)."""
         return stream_format(self._capture)
+
+    def decoding_warning(self) -> str | None:
+        """heavy_stream of the open stream, at the size and rate it reports (None while none is open)."""
+        capture = self._capture
+        if capture is None:
+            return None
+        width, height = (
+            int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+        )
+        return heavy_stream(width, height, float(capture.get(cv2.CAP_PROP_FPS)))
 
     def close(self) -> None:
         if self._capture is not None:

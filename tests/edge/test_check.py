@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from edge.check import check_clock, check_metrics_port, heavy_stream
+from edge.check import check_clock, check_metrics_port
 from edge.server import make_app, serve
+from edge.sources.stream import heavy_stream
 from tests.edge.fake_camera import PASSWORD, Camera
 from tests.edge.sources.conftest import DEBIAN_PYTHON, RtspServer, encode_h264
 from tests.edge.sources.test_diagnose import RTSP_DIGEST
@@ -77,8 +78,9 @@ def test_a_stream_that_costs_much_to_decode_is_named_with_what_to_send_instead(t
 def test_a_stream_is_heavy_above_720p_at_10_frames_a_second(
     width: int, height: int, fps: float, warned: bool
 ) -> None:
-    assert bool(heavy_stream("camera door", width, height, fps)) is warned
-    assert heavy_stream("camera door", width, height, None) == []  # rate unknown: nothing said
+    assert (heavy_stream(width, height, fps) is not None) is warned
+    for unknown in (None, 0.0, float("nan"), 90000.0):  # a rate the stream does not say: nothing said
+        assert heavy_stream(width, height, unknown) is None
 
 
 @pytest.mark.live_server

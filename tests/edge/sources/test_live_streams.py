@@ -35,8 +35,8 @@ from edge.sources.base import Frame, SourceError
 from edge.sources.reader import Backoff
 from edge.sources.stream import DECODER_THREADS, StreamSource, redact
 from tests.conftest import make_detections
-from tests.edge.sources.conftest import RtspServer, jpeg_frames
-from tests.support import free_port, wait_for
+from tests.edge.sources.conftest import RtspServer, encode_h264, jpeg_frames
+from tests.support import free_port, wait_for, write_video
 
 SITE = "test-site"
 
@@ -222,6 +222,26 @@ def test_credentials_come_from_the_environment_and_never_show(
     assert secret not in caplog.text and "admin" not in caplog.text
     assert "rtsp://***@127.0.0.1" in caplog.text
     assert secret.encode() not in generate_latest(service.registry)
+
+
+def test_a_stream_costly_to_decode_is_logged_once_with_what_to_send_instead(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, running: Any
+) -> None:
+    clip = write_video(tmp_path / "clip.avi", frames=50, fps=25, size=(1920, 1080))
+    server = RtspServer(encode_h264(clip, tmp_path / "main.mp4", "1920x1080", 25), as_is=True)
+    server.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            _, watch = running(live_config({"door": server.url()}))
+            watch.until(lambda: watch.analysed("door") >= 2, 30)
+    finally:
+        server.kill()
+    told = [r.getMessage() for r in caplog.records if "decodes every frame" in r.getMessage()]
+    assert told == [
+        "camera door: sends 1920x1080 at 25 frames/s, and the box decodes every frame it receives, "
+        "analysed or not: give it the camera's second stream, about 640x480 to 1280x720 at 5 frames/s "
+        'and 1 Mbit/s or more (installer guide, "Live cameras")'
+    ]
 
 
 def test_a_missing_credential_variable_is_a_config_error() -> None:
