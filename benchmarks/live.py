@@ -35,6 +35,10 @@ def camera_stream(video: Path, stream: str, folder: Path) -> Path:
     size, _, fps = stream.partition("@")
     out = folder / f"{video.stem}-{size}-{fps}.mp4"
     if not out.is_file():
+        print(
+            f"making {video.name} into the stream {stream} (once; PETS at 3 MP, 25 frames/s: 30 s)",
+            flush=True,
+        )
         subprocess.run(
             ["/usr/bin/python3", str(SERVER), "--encode", str(video), str(out), size, fps], check=True
         )
