@@ -36,6 +36,7 @@ from edge.pipeline import CameraPipeline
 from edge.runner import CameraRunner
 from edge.server import StartResponse, listen
 from edge.sources import FileSource, Frame, FrameSource, SourceError, open_source
+from edge.sources.base import reported_rate
 from edge.sources.stream import StreamSource, heavy_stream
 from edge.zones.camera_floor import seen_share
 from edge.zones.layout import layout_warnings
@@ -164,7 +165,7 @@ def _stream_format(source: FrameSource) -> tuple[float | None, str]:
     if found is None:
         return None, "codec unknown"
     fps, fourcc = found
-    return (fps if math.isfinite(fps) and 0 < fps < 1000 else None), _fourcc_text(fourcc)
+    return reported_rate(fps), _fourcc_text(fourcc)
 
 
 def _rate(fps: float | None) -> str:

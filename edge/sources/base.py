@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -64,6 +65,12 @@ def quiet_ffmpeg() -> None:
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
     if "OPENCV_LOG_LEVEL" not in os.environ:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+
+
+def reported_rate(fps: float) -> float | None:
+    """A frame rate as a capture reports it, None where it says nothing real (0, NaN, 90000: a
+    stream's clock rate)."""
+    return fps if math.isfinite(fps) and 0 < fps < 1000 else None
 
 
 def stream_format(capture: cv2.VideoCapture | None) -> tuple[float, int] | None:

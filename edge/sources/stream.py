@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -12,7 +11,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 
 from edge.config import HttpSourceConfig, RtspSourceConfig, UsbSourceConfig
-from edge.sources.base import LazyFrame, SourceError, quiet_ffmpeg, retriever, stream_format
+from edge.sources.base import LazyFrame, SourceError, quiet_ffmpeg, reported_rate, retriever, stream_format
 from edge.sources.diagnose import why_not_open
 
 # OpenCV's FFmpeg backend reads its options from this variable when a capture opens; the lock keeps
@@ -52,14 +51,11 @@ HEAVY_STREAM_PX_S = 1280 * 720 * 10
 def heavy_stream(width: int, height: int, fps: float | None) -> str | None:
     """What to tell the installer where a live stream sends more pixels a second than
     HEAVY_STREAM_PX_S; None below, or where its rate is unknown."""
-    if (
-        fps is None
-        or not (math.isfinite(fps) and 0 < fps < 1000)
-        or width * height * fps <= HEAVY_STREAM_PX_S
-    ):
+    rate = None if fps is None else reported_rate(fps)
+    if rate is None or width * height * rate <= HEAVY_STREAM_PX_S:
         return None
     return (
-        f"sends {width}x{height} at {fps:g} frames/s, and the box decodes every frame it receives, "
+        f"sends {width}x{height} at {rate:g} frames/s, and the box decodes every frame it receives, "
         "analysed or not: give it the camera's second stream, about 640x480 to 1280x720 at 5 "
         'frames/s and 1 Mbit/s or more (installer guide, "Live cameras")'
     )

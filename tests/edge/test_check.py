@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
+from benchmarks.live import camera_stream
 from edge.check import check_clock, check_metrics_port
 from edge.server import make_app, serve
 from edge.sources.stream import heavy_stream
 from tests.edge.fake_camera import PASSWORD, Camera
-from tests.edge.sources.conftest import DEBIAN_PYTHON, RtspServer, encode_h264
+from tests.edge.sources.conftest import DEBIAN_PYTHON, RtspServer
 from tests.edge.sources.test_diagnose import RTSP_DIGEST
 from tests.edge.test_cli import wartezone
 from tests.support import free_port, write_video
@@ -55,7 +56,7 @@ def test_a_camera_that_streams_opens_with_its_size_rate_and_codec(rtsp_server: R
 @pytest.mark.live_server
 def test_a_stream_that_costs_much_to_decode_is_named_with_what_to_send_instead(tmp_path: Path) -> None:
     clip = write_video(tmp_path / "clip.avi", frames=50, fps=25, size=(1920, 1080))
-    server = RtspServer(encode_h264(clip, tmp_path / "main.mp4", "1920x1080", 25), as_is=True)
+    server = RtspServer(camera_stream(clip, "1920x1080@25", tmp_path), as_is=True)
     server.start()
     try:
         done = wartezone("check", "--camera", server.url("cam"), timeout=60)

@@ -37,7 +37,7 @@ class RtspServer:
         self.video = video
         self.mounts = mounts
         self.credentials = credentials  # "user:password": every mount asks for them
-        self.as_is = as_is  # video is an H.264 .mp4 (encode_h264), sent without encoding it again
+        self.as_is = as_is  # video is benchmarks.live.camera_stream's H.264 .mp4, sent as it is
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
 
@@ -70,14 +70,6 @@ class RtspServer:
     def thaw(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
-
-
-def encode_h264(video: Path, out: Path, size: str, fps: int) -> Path:
-    """`video` as a camera's encoder sends it ("WIDTHxHEIGHT", frames a second): an H.264 .mp4."""
-    subprocess.run(
-        [DEBIAN_PYTHON, str(SERVER_SCRIPT), "--encode", str(video), str(out), size, str(fps)], check=True
-    )
-    return out
 
 
 @pytest.fixture

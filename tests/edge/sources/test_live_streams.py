@@ -16,6 +16,7 @@ import pytest
 from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry
 
+from benchmarks.live import camera_stream
 from edge.config import (
     CameraConfig,
     Config,
@@ -35,7 +36,7 @@ from edge.sources.base import Frame, SourceError
 from edge.sources.reader import Backoff
 from edge.sources.stream import DECODER_THREADS, StreamSource, redact
 from tests.conftest import make_detections
-from tests.edge.sources.conftest import RtspServer, encode_h264, jpeg_frames
+from tests.edge.sources.conftest import RtspServer, jpeg_frames
 from tests.support import free_port, wait_for, write_video
 
 SITE = "test-site"
@@ -228,7 +229,7 @@ def test_a_stream_costly_to_decode_is_logged_once_with_what_to_send_instead(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, running: Any
 ) -> None:
     clip = write_video(tmp_path / "clip.avi", frames=50, fps=25, size=(1920, 1080))
-    server = RtspServer(encode_h264(clip, tmp_path / "main.mp4", "1920x1080", 25), as_is=True)
+    server = RtspServer(camera_stream(clip, "1920x1080@25", tmp_path), as_is=True)
     server.start()
     try:
         with caplog.at_level(logging.WARNING):
