@@ -40,7 +40,11 @@ SUSTAINED = 0.95
 # name -> (what it is, the detector section of the config)
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "every-frame": ("every analysed frame detected (before the motion gate)", {"motion_gate": None}),
-    "defaults": ("the built-in defaults (motion gate on)", {}),
+    "whole-looks": (
+        "the motion gate detecting the whole picture on any change (before windows)",
+        {"motion_gate": {"windows": False}},
+    ),
+    "defaults": ("the built-in defaults (motion gate on, windows where a part changed)", {}),
     "int8": ("the defaults with precision: int8 (less accurate, docs: Speed)", {"precision": "int8"}),
     "streams-2": ("the defaults with streams: 2 (two frames in flight)", {"streams": 2}),
 }

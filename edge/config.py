@@ -412,6 +412,13 @@ class MotionGateConfig(Strict):
         description="The detector runs at least this often however still the picture, so a count never "
         "stands longer than this on an old detection.",
     )
+    windows: bool = Field(
+        True,
+        description="Where what changed, grown to the whole people it touches, fits in half the picture's "
+        "width and height, the detector looks only at a window of that size around it (at the whole "
+        "picture's scale, about a quarter of the time) and the people elsewhere stand; false: a change "
+        "has the whole picture detected.",
+    )
 
 
 class DetectorSettings(Strict):

@@ -7,6 +7,10 @@ changed. The comparison is against the picture of the last detection, not the pr
 slow change (someone edging along a bench) adds up until it counts. The periodic detection bounds
 how long any mistake can stand: a person the detector missed, a count frozen by a threshold set
 too high.
+
+Where the change is local (someone sits down, one person walks in), the detector looks only at a
+window around it, grown to the whole people it touches, at the scale the whole picture gets; the
+people elsewhere stand as last found. The cost of a detection follows the window's area.
 """
 
 from __future__ import annotations
@@ -16,9 +20,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.config import MotionGateConfig
+from edge.detect.postprocess import Region, overlapping
+from edge.detections import Detections
 
 THUMBNAIL_WIDTH = 160  # a person of a frame's 1/30 width still covers several of its pixels
 BLUR = (5, 5)  # sensor noise and compression blocks smoothed away before comparing
+# A window is padded by this share of its longer side, and by at least this share of the picture's
+# height: the network needs some of a person's surroundings to see them whole.
+WINDOW_PAD, WINDOW_MIN_PAD = 0.1, 0.02
+
+Box = tuple[float, float, float, float]  # x1, y1, x2, y2 as fractions of the picture's width and height
 
 
 def thumbnail(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -41,6 +52,54 @@ def changed_share(reference: NDArray[np.uint8], now: NDArray[np.uint8], pixel_ch
     return float((cv2.absdiff(reference, now) > pixel_change).mean())
 
 
+def changed_box(reference: NDArray[np.uint8], now: NDArray[np.uint8], pixel_change: int) -> Box | None:
+    """The part of the picture that holds every thumbnail pixel whose grey value moved by more than
+    `pixel_change`, as fractions; None where none did or the size changed (all of it is new)."""
+    if reference.shape != now.shape:
+        return None
+    rows, cols = np.nonzero(cv2.absdiff(reference, now) > pixel_change)
+    if not len(rows):
+        return None
+    height, width = now.shape
+    return (cols.min() / width, rows.min() / height, (cols.max() + 1) / width, (rows.max() + 1) / height)
+
+
+def detection_window(
+    changed: Box, size: tuple[int, int], region: Region, people: NDArray[np.float32]
+) -> Region:
+    """The part of `region` to detect, in pixels of a picture of `size` (width, height): `changed`
+    padded, then grown until every box of `people` (the last detection's xyxy) that it overlaps lies
+    wholly inside with a margin, so that each person is either looked at whole or left standing
+    whole."""
+    width, height = size
+    x1, y1, x2, y2 = changed[0] * width, changed[1] * height, changed[2] * width, changed[3] * height
+    pad = max(WINDOW_PAD * max(x2 - x1, y2 - y1), WINDOW_MIN_PAD * height)
+    x1, y1, x2, y2 = x1 - pad, y1 - pad, x2 + pad, y2 + pad
+    # each person with a margin of a tenth of their height: they may have moved since
+    margin = WINDOW_PAD * (people[:, 3:4] - people[:, 1:2])
+    people = people + np.hstack([-margin, -margin, margin, margin])
+    while True:
+        touched = people[overlapping(people, x1, y1, x2, y2)]
+        grown = (
+            float(np.min(touched[:, 0], initial=x1)),
+            float(np.min(touched[:, 1], initial=y1)),
+            float(np.max(touched[:, 2], initial=x2)),
+            float(np.max(touched[:, 3], initial=y2)),
+        )
+        if grown == (x1, y1, x2, y2):
+            break
+        x1, y1, x2, y2 = grown
+    rx1, ry1, rx2, ry2 = region
+    return (max(rx1, int(x1)), max(ry1, int(y1)), min(rx2, int(np.ceil(x2))), min(ry2, int(np.ceil(y2))))
+
+
+def with_window(last: Detections, window: Region, found: Detections) -> Detections:
+    """The people `found` in `window` in place of those the last detection had there: a person of
+    the last detection overlapping the window was inside it whole (detection_window), so is either
+    found again or gone."""
+    return Detections.concatenate([last.select(~overlapping(last.xyxy, *window)), found])
+
+
 class MotionGate:
     """One camera's gate. `due` says whether a frame needs the detector; `detected` tells the gate
     that it ran on that frame (only then does the frame become the reference); `reset` forgets the
@@ -48,6 +107,9 @@ class MotionGate:
 
     def __init__(self, config: MotionGateConfig) -> None:
         self.config = config
+        # After `due` said yes: the part that changed since the reference, or None where the whole
+        # picture is to be detected (the first frame, a periodic detection, another size).
+        self.changed: Box | None = None
         self._reference: NDArray[np.uint8] | None = None
         self._reference_s = 0.0
         self._candidate: tuple[NDArray[np.uint8], float] | None = None
@@ -55,12 +117,16 @@ class MotionGate:
     def due(self, image: NDArray[np.uint8], time_s: float) -> bool:
         small = thumbnail(image)
         self._candidate = (small, time_s)
+        self.changed = None
         if self._reference is None:
             return True
         age_s = time_s - self._reference_s
         if age_s >= self.config.full_every_s or age_s < 0:  # < 0: the clock went back (a file looped)
             return True
-        return changed_share(self._reference, small, self.config.pixel_change) > self.config.changed_share
+        if changed_share(self._reference, small, self.config.pixel_change) <= self.config.changed_share:
+            return False
+        self.changed = changed_box(self._reference, small, self.config.pixel_change)
+        return True
 
     def detected(self) -> None:
         if self._candidate is not None:
@@ -68,4 +134,4 @@ class MotionGate:
             self._candidate = None
 
     def reset(self) -> None:
-        self._reference, self._candidate = None, None
+        self._reference, self._candidate, self.changed = None, None, None

@@ -1,6 +1,6 @@
 """The one place that knows the order of the stages:
-source -> sampling -> privacy masks -> motion gate -> detector -> fixtures -> tracker -> zones (and rooms)
--> metrics."""
+source -> sampling -> privacy masks -> motion gate (and window) -> detector -> fixtures -> tracker
+-> zones (and rooms) -> metrics."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from numpy.typing import NDArray
 
 from edge.config import CameraConfig, DetectorSettings, TrackerConfig
 from edge.detect.base import Detector
+from edge.detect.postprocess import Region, cut_by_inner_edge, fits_part
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
-from edge.motion import MotionGate
+from edge.motion import MotionGate, detection_window, with_window
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
@@ -102,7 +103,14 @@ class CameraPipeline:
         detected = self.gate is None or self.gate.due(image, frame.time_s) or self._last_found is None
         started = time.perf_counter()
         if detected:
-            self._last_found = self.detector.detect_batch([image], [region])[0]
+            window = self._window((width, height), region)
+            found_there = None if window is None else self.detector.detect_part(image, region, window)
+            if window is None or found_there is None or cut_by_inner_edge(found_there, window, region).any():
+                # someone reaches out of the window (walked further than it allowed): look at all
+                self._last_found = self.detector.detect_batch([image], [region])[0]
+            else:
+                assert self._last_found is not None
+                self._last_found = with_window(self._last_found, window, found_there)
             if self.gate is not None:
                 self.gate.detected()
         detector_s = time.perf_counter() - started if detected else 0.0
@@ -131,6 +139,18 @@ class CameraPipeline:
             (height, width),
             detected,
         )
+
+    def _window(self, size: tuple[int, int], region: Region) -> Region | None:
+        """The part of the region to detect where only a part changed; None: the whole region."""
+        if self.gate is None or not self.gate.config.windows or self.gate.changed is None:
+            return None
+        if self._last_found is None:
+            return None
+        window = detection_window(self.gate.changed, size, region, self._last_found.xyxy)
+        x1, y1, x2, y2 = window
+        if x2 <= x1 or y2 <= y1:  # what changed lies outside the region: nothing to look at there
+            return None
+        return window if fits_part(region, window) else None
 
     def forget(self) -> None:
         """The camera is not analysed now: its zones are unknown (not 0) until it is again, and the

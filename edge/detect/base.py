@@ -60,13 +60,17 @@ class NetworkBackend:
             manifest.name, manifest.sha256, self.backend, f"{self.height}x{self.width}", precision
         )
 
-    def in_region(self, found: Detections, region: Region) -> Detections:
-        """Region-coordinate people, after NMS, as the whole image's: the sure ones and the faint ones
-        with a face seen, cut to the region, fragments of people cut by its edge dropped, and in a
-        quiet frame second boxes around a person."""
+    def in_region(
+        self, found: Detections, region: Region, origin: tuple[int, int] | None = None
+    ) -> Detections:
+        """People in coordinates of the part of the image at `origin` (default: the region's corner),
+        after NMS, as the whole image's: the sure ones and the faint ones with a face seen, cut to the
+        region, fragments of people cut by its edge dropped, and in a quiet frame second boxes around
+        a person."""
         if self.face_confidence is not None:
             found = sure_or_face_seen(found, self.confidence)
-        found = clip_to_region(found.shifted(region[0], region[1]), region)
+        x, y = origin or region[:2]
+        found = clip_to_region(found.shifted(x, y), region)
         if self.edge_fragment_inside is not None:
             found = drop_edge_fragments(found, region, self.edge_fragment_inside)
         if (quiet := self.quiet_duplicates) is not None:
@@ -79,6 +83,9 @@ class NetworkBackend:
     def detect_batch(
         self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
     ) -> list[Detections]:
+        raise NotImplementedError
+
+    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
         raise NotImplementedError
 
 
@@ -97,4 +104,11 @@ class Detector(Protocol):
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         """People in one BGR image."""
+        ...
+
+    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+        """The people in `part` of `region` (both image pixels) as a look at the whole region
+        (detect_batch) would find them there, for about the part's share of its time: the part seen
+        at the region's scale. Boxes are cut to the part, so someone reaching out of it touches its
+        edge."""
         ...

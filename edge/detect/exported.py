@@ -6,7 +6,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from edge.detect.base import NetworkBackend, whole_images
-from edge.detect.postprocess import Letterbox, Region, faint_and_large, letterbox, network_shape, nms
+from edge.detect.postprocess import (
+    Letterbox,
+    Region,
+    faint_and_large,
+    letterbox,
+    network_shape,
+    nms,
+    part_look,
+)
 from edge.detections import Detections
 
 # output rows: cx, cy, w, h (network-input pixels), person score, then keypoints x, y, visibility
@@ -18,6 +26,13 @@ class ExportedPoseModel(NetworkBackend):
 
     def infer(self, canvases: NDArray[np.uint8]) -> NDArray[np.float32]:
         raise NotImplementedError
+
+    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+        looked, (height, width) = part_look(region, part, self.height, self.width)
+        x1, y1, x2, y2 = looked
+        canvas, box = letterbox(image[y1:y2, x1:x2], height, width)
+        output = self.infer(canvas[np.newaxis])
+        return self.in_region(self._decode(output[0], box), part, origin=(x1, y1))
 
     def detect_batch(
         self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None

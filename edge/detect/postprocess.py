@@ -53,6 +53,50 @@ def network_shape(image_hw: tuple[int, int], height: int, width: int) -> tuple[i
     return min(height, padded[0]), min(width, padded[1])
 
 
+# A part of a region is looked at in whole quarters of the region's input on each side, so that a
+# camera's parts need few network shapes (each prepared once); a part needing more than half the
+# input's area is no saving worth a look of its own: the whole region is looked at.
+PART_STEPS = 4
+PART_MAX_SHARE = 0.5
+
+
+def _widened(low: int, high: int, size: int, start: int, end: int) -> tuple[int, int]:
+    """[low, high) grown around its middle to `size` (never shrunk) within [start, end)."""
+    size = min(max(size, high - low), end - start)
+    low = min(max(start, (low + high - size) // 2), end - size)
+    return low, low + size
+
+
+def _steps(part_side: int, region_side: int) -> int:
+    return max(1, -(-part_side * PART_STEPS // region_side))  # ceil
+
+
+def fits_part(region: Region, part: Region) -> bool:
+    """Whether `part` of `region` is looked at on its own: its quarters take at most PART_MAX_SHARE."""
+    steps = _steps(part[2] - part[0], region[2] - region[0]) * _steps(
+        part[3] - part[1], region[3] - region[1]
+    )
+    return steps <= PART_MAX_SHARE * PART_STEPS**2
+
+
+def part_look(region: Region, part: Region, height: int, width: int) -> tuple[Region, tuple[int, int]]:
+    """What to look at for `part` of `region`, and the network input for it: the region's input (from
+    the (height, width) budget) cut to the whole quarters the part needs on each side, rounded up to
+    the stride; the part widened around its middle to fill it at the region's scale (context for
+    people at its edge)."""
+    rx1, ry1, rx2, ry2 = region
+    full_h, full_w = network_shape((ry2 - ry1, rx2 - rx1), height, width)
+    scale = min(full_h / (ry2 - ry1), full_w / (rx2 - rx1))
+    part_h = full_h * _steps(part[3] - part[1], ry2 - ry1) / PART_STEPS
+    part_w = full_w * _steps(part[2] - part[0], rx2 - rx1) / PART_STEPS
+    part_h, part_w = (
+        min(full, -(-round(side) // STRIDE) * STRIDE) for full, side in ((full_h, part_h), (full_w, part_w))
+    )
+    x1, x2 = _widened(part[0], part[2], int(part_w / scale), rx1, rx2)
+    y1, y2 = _widened(part[1], part[3], int(part_h / scale), ry1, ry2)
+    return (x1, y1, x2, y2), (part_h, part_w)
+
+
 def letterbox(image: NDArray[np.uint8], height: int, width: int) -> tuple[NDArray[np.uint8], Letterbox]:
     """Resize keeping the aspect ratio, pad to (height, width) around the centre."""
     h, w = image.shape[:2]
@@ -149,6 +193,11 @@ def clip_to_region(detections: Detections, region: Region) -> Detections:
 EDGE_MARGIN_PX = 2.0  # a box this close to an edge of the picture is cut by it
 
 
+def overlapping(xyxy: NDArray[np.float32], x1: float, y1: float, x2: float, y2: float) -> NDArray[np.bool_]:
+    """Which boxes share some area with the rectangle."""
+    return (xyxy[:, 0] < x2) & (xyxy[:, 2] > x1) & (xyxy[:, 1] < y2) & (xyxy[:, 3] > y1)
+
+
 def touches(
     xyxy: NDArray[np.float32],
     left: float | None = None,
@@ -167,6 +216,20 @@ def touches(
     if bottom is not None:
         hit |= xyxy[:, 3] >= bottom - EDGE_MARGIN_PX
     return hit
+
+
+def cut_by_inner_edge(detections: Detections, tile: Region, region: Region) -> NDArray[np.bool_]:
+    """Boxes touching an edge of `tile` (a part of `region`) that lies inside the region: the person
+    continues beyond the tile."""
+    tx1, ty1, tx2, ty2 = tile
+    rx1, ry1, rx2, ry2 = region
+    return touches(
+        detections.xyxy,
+        left=tx1 if tx1 > rx1 else None,
+        top=ty1 if ty1 > ry1 else None,
+        right=tx2 if tx2 < rx2 else None,
+        bottom=ty2 if ty2 < ry2 else None,
+    )
 
 
 def drop_inside_surer(detections: Detections, candidates: NDArray[np.bool_], inside: float) -> Detections:

@@ -7,7 +7,7 @@ from numpy.typing import NDArray
 
 from edge.config import TilingConfig
 from edge.detect.base import Detector, whole_images
-from edge.detect.postprocess import Region, nms, touches
+from edge.detect.postprocess import Region, clip_to_region, cut_by_inner_edge, nms, overlapping
 from edge.detections import Detections
 
 
@@ -27,19 +27,6 @@ def tile_regions(region: Region, rows: int, cols: int, overlap: float) -> list[R
     return tiles
 
 
-def cut_by_inner_edge(detections: Detections, tile: Region, region: Region) -> NDArray[np.bool_]:
-    """Boxes touching a tile edge that lies inside the region: the person continues in the next tile."""
-    tx1, ty1, tx2, ty2 = tile
-    rx1, ry1, rx2, ry2 = region
-    return touches(
-        detections.xyxy,
-        left=tx1 if tx1 > rx1 else None,
-        top=ty1 if ty1 > ry1 else None,
-        right=tx2 if tx2 < rx2 else None,
-        bottom=ty2 if ty2 < ry2 else None,
-    )
-
-
 class TiledDetector:
     """Runs a backend on tiles of each region (and the whole region), merged by NMS in one batch.
 
@@ -56,6 +43,11 @@ class TiledDetector:
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]
+
+    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+        """Tiles are laid over the whole region, so a part costs a whole look."""
+        found = self.detect_batch([image], [region])[0]
+        return clip_to_region(found.select(overlapping(found.xyxy, *part)), part)
 
     def detect_batch(
         self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None

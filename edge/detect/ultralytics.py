@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from edge.config import UltralyticsDetectorConfig
 from edge.detect.base import NetworkBackend, whole_images
 from edge.detect.model import ModelManifest
-from edge.detect.postprocess import Region, faint_and_large, oriented
+from edge.detect.postprocess import Region, faint_and_large, oriented, part_look
 from edge.detections import Detections
 
 PERSON_CLASS = 0
@@ -47,30 +47,31 @@ class UltralyticsDetector(NetworkBackend):
     ) -> list[Detections]:
         regions = regions or whole_images(images)
         crops = [im[y1:y2, x1:x2] for im, (x1, y1, x2, y2) in zip(images, regions, strict=True)]
-        budgets = [oriented(crop.shape[:2], self.height, self.width) for crop in crops]
-        predict: Any = self._model.predict
-        results = [  # one call per crop: each has its own budget, turned to its orientation
-            predict(
-                crop,
-                imgsz=budget,
-                conf=self.floor,
-                iou=self.nms_iou,
-                classes=[PERSON_CLASS],
-                verbose=False,
-            )[0]
-            for crop, budget in zip(crops, budgets, strict=True)
+        # one call per crop: each has its own budget, turned to its orientation
+        return [
+            self.in_region(self._predict(crop, oriented(crop.shape[:2], self.height, self.width)), region)
+            for crop, region in zip(crops, regions, strict=True)
         ]
-        out = []
-        for result, region, crop, (height, width) in zip(results, regions, crops, budgets, strict=True):
-            boxes: Any = result.boxes
-            keypoints: Any = result.keypoints
-            found = Detections(
-                boxes.xyxy.cpu().numpy(),
-                boxes.conf.cpu().numpy(),
-                None if keypoints is None else keypoints.data.cpu().numpy(),
-            )
-            scale = min(height / crop.shape[0], width / crop.shape[1])  # as ultralytics letterboxes
-            heights = (found.xyxy[:, 3] - found.xyxy[:, 1]) * scale  # in network-input pixels
-            faint = faint_and_large(heights, found.confidence, self.large_box_px, self.large_box_confidence)
-            out.append(self.in_region(found.select(~faint), region))
-        return out
+
+    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+        (x1, y1, x2, y2), budget = part_look(region, part, self.height, self.width)
+        return self.in_region(self._predict(image[y1:y2, x1:x2], budget), part, origin=(x1, y1))
+
+    def _predict(self, crop: NDArray[np.uint8], budget: tuple[int, int]) -> Detections:
+        """People in the crop's pixels, large faint boxes left out."""
+        predict: Any = self._model.predict
+        result = predict(
+            crop, imgsz=budget, conf=self.floor, iou=self.nms_iou, classes=[PERSON_CLASS], verbose=False
+        )[0]
+        boxes: Any = result.boxes
+        keypoints: Any = result.keypoints
+        found = Detections(
+            boxes.xyxy.cpu().numpy(),
+            boxes.conf.cpu().numpy(),
+            None if keypoints is None else keypoints.data.cpu().numpy(),
+        )
+        height, width = budget
+        scale = min(height / crop.shape[0], width / crop.shape[1])  # as ultralytics letterboxes
+        heights = (found.xyxy[:, 3] - found.xyxy[:, 1]) * scale  # in network-input pixels
+        faint = faint_and_large(heights, found.confidence, self.large_box_px, self.large_box_confidence)
+        return found.select(~faint)

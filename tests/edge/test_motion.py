@@ -1,5 +1,6 @@
 """The motion gate: the detector is due when the picture changed since the last detection, when
-that detection is full_every_s old, and on the first frame; never otherwise."""
+that detection is full_every_s old, and on the first frame; never otherwise. Where only a part
+changed, the window to detect holds it and every person it touches whole."""
 
 from __future__ import annotations
 
@@ -8,7 +9,17 @@ import pytest
 from numpy.typing import NDArray
 
 from edge.config import MotionGateConfig
-from edge.motion import THUMBNAIL_WIDTH, MotionGate, changed_share, thumbnail
+from edge.detections import Detections
+from edge.motion import (
+    THUMBNAIL_WIDTH,
+    MotionGate,
+    changed_box,
+    changed_share,
+    detection_window,
+    thumbnail,
+    with_window,
+)
+from tests.conftest import make_detections
 
 HEIGHT, WIDTH = 360, 640
 
@@ -121,3 +132,85 @@ def test_reset_makes_the_next_frame_due() -> None:
     gate.reset()
 
     assert gate.due(room(), 2.0)
+
+
+# --- where it changed, and the window detected ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "box"),
+    [
+        (np.zeros((4, 8), np.uint8), None),
+        (np.pad(np.full((2, 2), 200, np.uint8), ((1, 1), (2, 4))), (2 / 8, 1 / 4, 4 / 8, 3 / 4)),
+        (np.pad(np.full((1, 1), 200, np.uint8), ((3, 0), (7, 0))), (7 / 8, 3 / 4, 1.0, 1.0)),
+        (np.zeros((4, 5), np.uint8), None),  # another size: the whole picture is new
+    ],
+    ids=["same", "a-patch", "a-corner", "resized"],
+)
+def test_changed_box_holds_every_changed_pixel(now: NDArray[np.uint8], box: tuple[float, ...] | None) -> None:
+    assert changed_box(np.zeros((4, 8), np.uint8), now, pixel_change=16) == box
+
+
+def test_the_gate_says_where_the_picture_changed_and_when_all_of_it_is_due() -> None:
+    gate = MotionGate(MotionGateConfig(full_every_s=10.0))
+    assert gate.due(room(), 0.0) and gate.changed is None  # the first frame: all of it
+    gate.detected()
+
+    assert gate.due(with_person(room(), 300), 1.0)
+    assert gate.changed is not None
+    x1, y1, x2, y2 = gate.changed
+    # the figure is columns 300-324, rows 150-210 of 640 x 360; the thumbnail's blur adds a little
+    assert 280 / 640 <= x1 <= 300 / 640 and 324 / 640 <= x2 <= 344 / 640
+    assert 130 / 360 <= y1 <= 150 / 360 and 210 / 360 <= y2 <= 230 / 360
+    gate.detected()
+
+    assert not gate.due(with_person(room(), 300), 2.0)
+    assert gate.due(with_person(room(), 300), 11.0) and gate.changed is None  # periodic: all of it
+    gate.reset()
+    assert gate.due(room(), 12.0) and gate.changed is None
+
+
+SIZE = (1000, 500)  # width, height
+WHOLE: tuple[int, int, int, int] = (0, 0, 1000, 500)
+CHANGED = (0.5, 0.5, 0.6, 0.6)  # x 500-600, y 250-300: padded by 10 px (a tenth of 100)
+
+
+@pytest.mark.parametrize(
+    ("people", "window"),
+    [
+        ([], (490, 240, 610, 310)),
+        ([(100, 100, 140, 200)], (490, 240, 610, 310)),  # far away: left standing
+        # touched: taken in whole, with a tenth of their height around (they may have moved)
+        ([(580, 200, 640, 380)], (490, 182, 658, 398)),
+        ([(580, 200, 640, 380), (630, 150, 700, 260)], (490, 139, 711, 398)),  # and whom that touches
+        ([(600, 280, 1100, 520)], (490, 240, 1000, 500)),  # cut to the picture
+    ],
+    ids=["nobody", "far", "touched", "touched-in-turn", "at-the-border"],
+)
+def test_a_window_holds_what_changed_and_each_person_it_touches_whole(
+    people: list[tuple[float, float, float, float]], window: tuple[int, int, int, int]
+) -> None:
+    xyxy = make_detections(people).xyxy
+
+    assert detection_window(CHANGED, SIZE, WHOLE, xyxy) == window
+
+
+def test_a_window_stays_in_the_region_looked_at() -> None:
+    assert detection_window(CHANGED, SIZE, (0, 0, 550, 280), make_detections([]).xyxy) == (490, 240, 550, 280)
+
+
+def test_a_small_change_is_padded_by_a_share_of_the_pictures_height() -> None:
+    tiny = (0.5, 0.5, 0.501, 0.502)  # 1 x 1 pixels: padded by 2 % of 500
+
+    assert detection_window(tiny, SIZE, WHOLE, make_detections([]).xyxy) == (490, 240, 511, 261)
+
+
+def test_the_people_found_in_a_window_replace_those_there_and_the_others_stand() -> None:
+    last = make_detections([(100, 100, 140, 200), (500, 250, 540, 300)], [0.9, 0.8])
+    found = make_detections([(520, 250, 560, 300)], [0.7])
+
+    merged = with_window(last, (490, 240, 610, 310), found)
+
+    assert sorted(merged.xyxy.tolist()) == [[100, 100, 140, 200], [520, 250, 560, 300]]
+    assert sorted(merged.confidence.tolist()) == pytest.approx([0.7, 0.9])
+    assert len(with_window(last, (490, 240, 610, 310), Detections.empty())) == 1

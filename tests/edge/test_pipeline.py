@@ -21,6 +21,7 @@ from edge.config import (
     ZoneConfig,
 )
 from edge.detect.base import ModelInfo
+from edge.detect.postprocess import clip_to_region
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
 from edge.pipeline import CameraPipeline, FrameResult, PrivacyMask
@@ -57,6 +58,7 @@ class RecordingDetector:
         self.confidence = confidence
         self.images: list[NDArray[np.uint8]] = []
         self.regions: list[Region] = []
+        self.parts: list[Region] = []
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]
@@ -67,6 +69,11 @@ class RecordingDetector:
         self.images.extend(image.copy() for image in images)
         self.regions.extend(regions or [(0, 0, im.shape[1], im.shape[0]) for im in images])
         return [make_detections(self.people, self.confidence) for _ in images]
+
+    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+        """The fixed people that reach into the part, cut to it."""
+        self.parts.append(part)
+        return clip_to_region(make_detections(self.people, self.confidence), part)
 
 
 @dataclass
@@ -290,7 +297,7 @@ def test_the_detector_runs_only_where_the_picture_changed(
     results, _ = run(pipeline, frames)
 
     assert [r.detected for r in results] == detected
-    assert len(detector.images) == sum(detected)
+    assert len(detector.images) + len(detector.parts) == sum(detected)
     assert [r.people for r in results] == [1] * len(pictures)
     assert all(r.detector_s == 0.0 for r in results if not r.detected)
     dwell = [r.zones[0].longest_dwell_s for r in results]
@@ -298,6 +305,69 @@ def test_the_detector_runs_only_where_the_picture_changed(
     value = registry.get_sample_value
     assert value("wartezone_frames_analysed_total", CAMERA_LABELS) == len(pictures)
     assert (value("wartezone_detector_latency_seconds_count", CAMERA_LABELS) or 0) == sum(detected)
+
+
+WIDE = (640, 360)  # width, height: a person is a small part of the picture
+LEFT: Box = (50.0, 100.0, 90.0, 200.0)
+RIGHT: Box = (500.0, 100.0, 540.0, 200.0)
+
+
+@pytest.mark.parametrize(
+    ("windows", "moved", "parts", "people"),
+    [
+        (True, (slice(100, 200), slice(505, 545)), 1, 2),
+        (False, (slice(100, 200), slice(505, 545)), 0, 1),
+        (True, (slice(0, 250), slice(100, 545)), 0, 1),
+    ],
+    ids=["window", "windows-off", "change-too-large"],
+)
+def test_where_a_part_changed_only_that_part_is_detected_and_the_others_stand(
+    windows: bool, moved: tuple[slice, slice], parts: int, people: int
+) -> None:
+    """The person on the right moves; the one on the left is no longer found by a look at the whole
+    picture, but a look at the right only leaves them standing as last seen. A change that needs
+    more than half the picture has all of it looked at."""
+    detector = RecordingDetector([LEFT, RIGHT])
+    gate = MotionGateConfig(windows=windows)
+    pipeline = CameraPipeline(
+        camera(), detector, TrackerConfig(), settings=DetectorSettings(motion_gate=gate)
+    )
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    changed = still.copy()
+    changed[moved] = 20
+    first = runner.analyse(Frame(still, 0.0, 1.7e9))
+    detector.people = [(505.0, 100.0, 545.0, 200.0)]
+
+    second = runner.analyse(Frame(changed, 0.5, 1.7e9 + 0.5))
+
+    assert first is not None and second is not None
+    assert second.detected and second.people == people
+    assert len(detector.parts) == parts and len(detector.images) == 2 - parts
+    if parts:
+        x1, y1, x2, y2 = detector.parts[0]
+        assert x1 <= 500 and y1 <= 100 and x2 >= 545 and y2 >= 200  # the person, whole
+        assert x1 > LEFT[2]  # not the one on the left
+
+
+def test_someone_reaching_out_of_the_window_has_all_of_the_picture_looked_at() -> None:
+    """The person on the right came much nearer than the window allowed for: cut by its edge, so
+    the whole picture is looked at, and nobody is counted as a piece."""
+    detector = RecordingDetector([LEFT, RIGHT])
+    pipeline = CameraPipeline(camera(), detector, TrackerConfig(), settings=DetectorSettings())
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    changed = still.copy()
+    changed[100:200, 505:545] = 20
+    runner.analyse(Frame(still, 0.0, 1.7e9))
+    detector.people = [LEFT, (480.0, 100.0, 560.0, 340.0)]
+
+    result = runner.analyse(Frame(changed, 0.5, 1.7e9 + 0.5))
+
+    assert result is not None and result.people == 2
+    assert len(detector.parts) == 1 and len(detector.images) == 2
 
 
 def test_after_an_outage_the_first_frame_is_detected() -> None:

@@ -43,18 +43,23 @@ from edge.detect.openvino import (
 )
 from edge.detect.postprocess import (
     PAD_VALUE,
+    PART_MAX_SHARE,
+    PART_STEPS,
     STRIDE,
     clip_to_region,
+    cut_by_inner_edge,
     drop_edge_fragments,
     drop_quiet_duplicates,
     faint_and_large,
+    fits_part,
     letterbox,
     network_shape,
     nms,
     oriented,
+    part_look,
     sure_or_face_seen,
 )
-from edge.detect.tiling import Region, TiledDetector, cut_by_inner_edge, tile_regions
+from edge.detect.tiling import Region, TiledDetector, tile_regions
 from edge.detections import Detections
 from tests.conftest import MODEL, REPO, ZONE_ALL, last_json, make_detections, need, need_module, run_python
 
@@ -251,6 +256,56 @@ def test_network_shape_pads_the_scaled_image_only_up_to_the_stride(
     for side, image_side in zip(shape, image_hw, strict=True):
         assert side % STRIDE == 0
         assert round(image_side * scale) <= side < round(image_side * scale) + STRIDE
+
+
+@pytest.mark.parametrize(
+    ("region", "part"),
+    [
+        ((0, 0, 768, 576), (300, 200, 420, 400)),  # PETS: a person in the middle
+        ((0, 0, 768, 576), (0, 0, 50, 60)),  # in a corner: widened inwards only
+        ((0, 0, 768, 576), (700, 500, 768, 576)),
+        ((0, 0, 768, 576), (0, 0, 768, 288)),  # as large as a part may be: half the picture
+        ((0, 0, 360, 640), (100, 300, 250, 420)),  # portrait: the budget turned
+        ((200, 100, 600, 400), (250, 150, 300, 250)),  # a region (zones): its own scale
+    ],
+    ids=["middle", "top-left", "bottom-right", "largest", "portrait", "zones-region"],
+)
+def test_a_part_is_looked_at_at_the_regions_scale_in_one_size(region: Region, part: Region) -> None:
+    looked, (height, width) = part_look(region, part, 1088, 1440)
+
+    rx1, ry1, rx2, ry2 = region
+    full_h, full_w = network_shape((ry2 - ry1, rx2 - rx1), 1088, 1440)
+    scale = min(full_h / (ry2 - ry1), full_w / (rx2 - rx1))
+    lx1, ly1, lx2, ly2 = looked
+    assert rx1 <= lx1 <= part[0] and ry1 <= ly1 <= part[1]  # the part, widened within the region
+    assert part[2] <= lx2 <= rx2 and part[3] <= ly2 <= ry2
+    # whole quarters of the region's input, the fewest that hold the part: few shapes a camera
+    steps_h, steps_w = round(height / full_h * PART_STEPS), round(width / full_w * PART_STEPS)
+    assert (height % STRIDE, width % STRIDE) == (0, 0)
+    assert full_h * steps_h / PART_STEPS <= height < full_h * steps_h / PART_STEPS + STRIDE
+    assert full_w * steps_w / PART_STEPS <= width < full_w * steps_w / PART_STEPS + STRIDE
+    assert (steps_h - 1) / PART_STEPS < (part[3] - part[1]) / (ry2 - ry1) <= steps_h / PART_STEPS
+    assert (steps_w - 1) / PART_STEPS < (part[2] - part[0]) / (rx2 - rx1) <= steps_w / PART_STEPS
+    # what is looked at fills the input at the region's scale
+    letterbox_scale = min(height / (ly2 - ly1), width / (lx2 - lx1))
+    assert letterbox_scale == pytest.approx(scale, rel=0.02)
+    assert fits_part(region, part)
+
+
+@pytest.mark.parametrize(
+    ("part", "fits"),
+    [
+        ((10, 10, 20, 20), True),  # one quarter of each side
+        ((0, 0, 768, 288), True),  # 4 x 2 quarters: half the picture
+        ((0, 0, 384, 576), True),
+        ((0, 0, 768, 289), False),  # 4 x 3
+        ((0, 0, 577, 432), False),  # 4 x 3
+        ((100, 100, 533, 532), False),  # 3 x 3
+    ],
+)
+def test_a_part_is_looked_at_alone_when_its_quarters_take_at_most_half(part: Region, fits: bool) -> None:
+    assert PART_MAX_SHARE == 0.5
+    assert fits_part((0, 0, 768, 576), part) == fits
 
 
 @pytest.mark.parametrize(
@@ -740,6 +795,16 @@ def test_tiles_stay_inside_a_given_region() -> None:
     )
 
 
+def test_a_tiled_part_is_the_whole_looks_people_that_reach_into_it() -> None:
+    backend = ShapeBackend()
+    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=2, overlap=0.2, full_frame=True), nms_iou=0.5)
+    part: Region = (0, 0, 350, 200)
+
+    found = tiled.detect_part(scene(CROWD), (0, 0, 768, 576), part)
+
+    assert _sorted_boxes(found) == sorted([[300.0, 100.0, 350.0, 200.0], list(SMALL_ALONE)])
+
+
 # --- the default backend (OpenVINO) on real frames -----------------------------------------------
 
 
@@ -807,6 +872,31 @@ def test_a_region_returns_boxes_only_inside_it(
     inside = whole.select(whole.xyxy[:, 0] >= region[0])
     assert len(inside) >= 1
     assert iou_matrix(inside.xyxy, found.xyxy).max(axis=1).min() > 0.7
+
+
+def test_a_part_finds_the_people_a_whole_look_finds_there(
+    default_detector: Detector,
+    default_found: dict[int, Detections],
+    demo_frames: dict[int, NDArray[np.uint8]],
+) -> None:
+    """A part around some people, seen at the whole picture's scale, finds them where the whole look
+    does; nobody is cut by the part's edges inside the picture."""
+    image = demo_frames[0]
+    height, width = image.shape[:2]
+    whole = default_found[0]
+    left = whole.select((whole.xyxy[:, 2] < width / 2) & (whole.confidence >= 0.5))
+    assert len(left) >= 1
+    x1, y1 = left.xyxy[:, :2].min(axis=0) - 20
+    x2, y2 = left.xyxy[:, 2:].max(axis=0) + 20
+    part: Region = (max(0, int(x1)), max(0, int(y1)), int(x2), min(height, int(y2)))
+    region: Region = (0, 0, width, height)
+
+    found = default_detector.detect_part(image, region, part)
+
+    assert iou_matrix(left.xyxy, found.xyxy).max(axis=1).min() > 0.8
+    assert (found.xyxy[:, :2] >= part[:2]).all() and (found.xyxy[:, 2:] <= part[2:]).all()
+    assert not cut_by_inner_edge(found, part, region).any()
+    assert found.keypoints is not None and found.keypoints.shape == (len(found), KEYPOINTS, 3)
 
 
 @pytest.mark.parametrize("images", [0, 1, 2], ids=["no-images", "one-black", "two-black"])
