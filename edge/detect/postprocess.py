@@ -53,11 +53,11 @@ def network_shape(image_hw: tuple[int, int], height: int, width: int) -> tuple[i
     return min(height, padded[0]), min(width, padded[1])
 
 
-# A part of a region is looked at in whole quarters of the region's input on each side, so that a
-# camera's parts need few network shapes (each prepared once); a part needing more than half the
-# input's area is no saving worth a look of its own: the whole region is looked at.
-PART_STEPS = 4
-PART_MAX_SHARE = 0.5
+# A part of a region is looked at in a strip of the region's full height and this share of its
+# width: one network shape a camera besides its whole picture's (each shape holds its own buffers,
+# 30-45 MiB here), upright as the people a window is grown around. A part wider than that is no
+# saving worth a look of its own: the whole region is looked at.
+PART_WIDTH = 0.5
 
 
 def _widened(low: int, high: int, size: int, start: int, end: int) -> tuple[int, int]:
@@ -67,34 +67,22 @@ def _widened(low: int, high: int, size: int, start: int, end: int) -> tuple[int,
     return low, low + size
 
 
-def _steps(part_side: int, region_side: int) -> int:
-    return max(1, -(-part_side * PART_STEPS // region_side))  # ceil
-
-
 def fits_part(region: Region, part: Region) -> bool:
-    """Whether `part` of `region` is looked at on its own: its quarters take at most PART_MAX_SHARE."""
-    steps = _steps(part[2] - part[0], region[2] - region[0]) * _steps(
-        part[3] - part[1], region[3] - region[1]
-    )
-    return steps <= PART_MAX_SHARE * PART_STEPS**2
+    """Whether `part` of `region` is looked at on its own: at most PART_WIDTH of the region's width."""
+    return part[2] - part[0] <= PART_WIDTH * (region[2] - region[0])
 
 
 def part_look(region: Region, part: Region, height: int, width: int) -> tuple[Region, tuple[int, int]]:
-    """What to look at for `part` of `region`, and the network input for it: the region's input (from
-    the (height, width) budget) cut to the whole quarters the part needs on each side, rounded up to
-    the stride; the part widened around its middle to fill it at the region's scale (context for
-    people at its edge)."""
+    """What to look at for a `part` of `region` that fits_part, and the network input for it: the
+    region's input (from the (height, width) budget) cut to PART_WIDTH of its width, rounded up to
+    the stride; the part widened to the region's full height and around its middle to fill that
+    width at the region's scale (context for people at its edge)."""
     rx1, ry1, rx2, ry2 = region
     full_h, full_w = network_shape((ry2 - ry1, rx2 - rx1), height, width)
     scale = min(full_h / (ry2 - ry1), full_w / (rx2 - rx1))
-    part_h = full_h * _steps(part[3] - part[1], ry2 - ry1) / PART_STEPS
-    part_w = full_w * _steps(part[2] - part[0], rx2 - rx1) / PART_STEPS
-    part_h, part_w = (
-        min(full, -(-round(side) // STRIDE) * STRIDE) for full, side in ((full_h, part_h), (full_w, part_w))
-    )
+    part_w = min(full_w, -(-round(full_w * PART_WIDTH) // STRIDE) * STRIDE)
     x1, x2 = _widened(part[0], part[2], int(part_w / scale), rx1, rx2)
-    y1, y2 = _widened(part[1], part[3], int(part_h / scale), ry1, ry2)
-    return (x1, y1, x2, y2), (part_h, part_w)
+    return (x1, ry1, x2, ry2), (full_h, part_w)
 
 
 def letterbox(image: NDArray[np.uint8], height: int, width: int) -> tuple[NDArray[np.uint8], Letterbox]:

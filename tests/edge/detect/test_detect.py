@@ -43,8 +43,7 @@ from edge.detect.openvino import (
 )
 from edge.detect.postprocess import (
     PAD_VALUE,
-    PART_MAX_SHARE,
-    PART_STEPS,
+    PART_WIDTH,
     STRIDE,
     clip_to_region,
     cut_by_inner_edge,
@@ -264,47 +263,41 @@ def test_network_shape_pads_the_scaled_image_only_up_to_the_stride(
         ((0, 0, 768, 576), (300, 200, 420, 400)),  # PETS: a person in the middle
         ((0, 0, 768, 576), (0, 0, 50, 60)),  # in a corner: widened inwards only
         ((0, 0, 768, 576), (700, 500, 768, 576)),
-        ((0, 0, 768, 576), (0, 0, 768, 288)),  # as large as a part may be: half the picture
+        ((0, 0, 768, 576), (0, 0, 384, 576)),  # as wide as a part may be
         ((0, 0, 360, 640), (100, 300, 250, 420)),  # portrait: the budget turned
         ((200, 100, 600, 400), (250, 150, 300, 250)),  # a region (zones): its own scale
     ],
-    ids=["middle", "top-left", "bottom-right", "largest", "portrait", "zones-region"],
+    ids=["middle", "top-left", "bottom-right", "widest", "portrait", "zones-region"],
 )
-def test_a_part_is_looked_at_at_the_regions_scale_in_one_size(region: Region, part: Region) -> None:
+def test_a_part_is_looked_at_in_an_upright_strip_at_the_regions_scale(region: Region, part: Region) -> None:
     looked, (height, width) = part_look(region, part, 1088, 1440)
 
     rx1, ry1, rx2, ry2 = region
     full_h, full_w = network_shape((ry2 - ry1, rx2 - rx1), 1088, 1440)
     scale = min(full_h / (ry2 - ry1), full_w / (rx2 - rx1))
     lx1, ly1, lx2, ly2 = looked
-    assert rx1 <= lx1 <= part[0] and ry1 <= ly1 <= part[1]  # the part, widened within the region
-    assert part[2] <= lx2 <= rx2 and part[3] <= ly2 <= ry2
-    # whole quarters of the region's input, the fewest that hold the part: few shapes a camera
-    steps_h, steps_w = round(height / full_h * PART_STEPS), round(width / full_w * PART_STEPS)
-    assert (height % STRIDE, width % STRIDE) == (0, 0)
-    assert full_h * steps_h / PART_STEPS <= height < full_h * steps_h / PART_STEPS + STRIDE
-    assert full_w * steps_w / PART_STEPS <= width < full_w * steps_w / PART_STEPS + STRIDE
-    assert (steps_h - 1) / PART_STEPS < (part[3] - part[1]) / (ry2 - ry1) <= steps_h / PART_STEPS
-    assert (steps_w - 1) / PART_STEPS < (part[2] - part[0]) / (rx2 - rx1) <= steps_w / PART_STEPS
+    assert (ly1, ly2) == (ry1, ry2)  # the region's whole height
+    assert rx1 <= lx1 <= part[0] and part[2] <= lx2 <= rx2  # the part, widened within the region
+    # one shape for every part of the region: its input's height, PART_WIDTH of its width
+    assert height == full_h and width % STRIDE == 0
+    assert full_w * PART_WIDTH <= width < full_w * PART_WIDTH + STRIDE
     # what is looked at fills the input at the region's scale
-    letterbox_scale = min(height / (ly2 - ly1), width / (lx2 - lx1))
-    assert letterbox_scale == pytest.approx(scale, rel=0.02)
+    assert min(height / (ly2 - ly1), width / (lx2 - lx1)) == pytest.approx(scale, rel=0.02)
     assert fits_part(region, part)
 
 
 @pytest.mark.parametrize(
     ("part", "fits"),
     [
-        ((10, 10, 20, 20), True),  # one quarter of each side
-        ((0, 0, 768, 288), True),  # 4 x 2 quarters: half the picture
-        ((0, 0, 384, 576), True),
-        ((0, 0, 768, 289), False),  # 4 x 3
-        ((0, 0, 577, 432), False),  # 4 x 3
-        ((100, 100, 533, 532), False),  # 3 x 3
+        ((10, 10, 20, 20), True),
+        ((0, 0, 384, 576), True),  # half the width, all of the height
+        ((384, 100, 768, 200), True),
+        ((0, 0, 385, 50), False),
+        ((100, 100, 600, 120), False),
     ],
 )
-def test_a_part_is_looked_at_alone_when_its_quarters_take_at_most_half(part: Region, fits: bool) -> None:
-    assert PART_MAX_SHARE == 0.5
+def test_a_part_is_looked_at_alone_when_it_is_at_most_half_as_wide(part: Region, fits: bool) -> None:
+    assert PART_WIDTH == 0.5
     assert fits_part((0, 0, 768, 576), part) == fits
 
 
