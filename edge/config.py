@@ -414,10 +414,10 @@ class MotionGateConfig(Strict):
     )
     windows: bool = Field(
         True,
-        description="Where what changed, grown to the whole people it touches, fits in half the picture's "
-        "width and height, the detector looks only at a window of that size around it (at the whole "
-        "picture's scale, about a quarter of the time) and the people elsewhere stand; false: a change "
-        "has the whole picture detected.",
+        description="Where what changed, grown to the whole people it touches, is at most half the "
+        "picture's width, the detector looks only at an upright strip around it (the picture's height, "
+        "half its width, at the whole picture's scale: about half the time) and the people elsewhere "
+        "stand; false: a change has the whole picture detected.",
     )
 
 

@@ -9,8 +9,9 @@ how long any mistake can stand: a person the detector missed, a count frozen by 
 too high.
 
 Where the change is local (someone sits down, one person walks in), the detector looks only at a
-window around it, grown to the whole people it touches, at the scale the whole picture gets; the
-people elsewhere stand as last found. The cost of a detection follows the window's area.
+window around it, grown to the whole people it touches, at the scale the whole picture gets (in a
+strip of half the picture's width: about half a whole look, edge/detect/postprocess.py); the people
+elsewhere stand as last found.
 """
 
 from __future__ import annotations

@@ -103,14 +103,7 @@ class CameraPipeline:
         detected = self.gate is None or self.gate.due(image, frame.time_s) or self._last_found is None
         started = time.perf_counter()
         if detected:
-            window = self._window((width, height), region)
-            found_there = None if window is None else self.detector.detect_part(image, region, window)
-            if window is None or found_there is None or cut_by_inner_edge(found_there, window, region).any():
-                # someone reaches out of the window (walked further than it allowed): look at all
-                self._last_found = self.detector.detect_batch([image], [region])[0]
-            else:
-                assert self._last_found is not None
-                self._last_found = with_window(self._last_found, window, found_there)
+            self._last_found = self._look(image, region)
             if self.gate is not None:
                 self.gate.detected()
         detector_s = time.perf_counter() - started if detected else 0.0
@@ -139,6 +132,18 @@ class CameraPipeline:
             (height, width),
             detected,
         )
+
+    def _look(self, image: NDArray[np.uint8], region: Region) -> Detections:
+        """The people now: found in a window where only a part changed (the others standing as last
+        found), else in the whole region."""
+        window = self._window((image.shape[1], image.shape[0]), region)
+        if window is not None:
+            assert self._last_found is not None
+            found = self.detector.detect_part(image, region, window)
+            if not cut_by_inner_edge(found, window, region).any():
+                return with_window(self._last_found, window, found)
+            # someone reaches out of the window (walked further than it allowed for): look at all
+        return self.detector.detect_batch([image], [region])[0]
 
     def _window(self, size: tuple[int, int], region: Region) -> Region | None:
         """The part of the region to detect where only a part changed; None: the whole region."""

@@ -108,7 +108,7 @@ class Detector(Protocol):
 
     def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
         """The people in `part` of `region` (both image pixels) as a look at the whole region
-        (detect_batch) would find them there, for about the part's share of its time: the part seen
-        at the region's scale. Boxes are cut to the part, so someone reaching out of it touches its
+        (detect_batch) would find them there, for a share of its time: the part seen at the region's
+        scale. Boxes are cut to the part, so someone reaching out of it touches its
         edge."""
         ...
