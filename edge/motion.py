@@ -46,22 +46,30 @@ def thumbnail(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
     return np.asarray(cv2.GaussianBlur(small, BLUR, 0), np.uint8)
 
 
-def changed_share(reference: NDArray[np.uint8], now: NDArray[np.uint8], pixel_change: int) -> float:
-    """Share of thumbnail pixels whose grey value moved by more than `pixel_change`."""
-    if reference.shape != now.shape:
-        return 1.0  # the camera's picture changed size: everything is new
-    return float((cv2.absdiff(reference, now) > pixel_change).mean())
-
-
-def changed_box(reference: NDArray[np.uint8], now: NDArray[np.uint8], pixel_change: int) -> Box | None:
-    """The part of the picture that holds every thumbnail pixel whose grey value moved by more than
-    `pixel_change`, as fractions; None where none did or the size changed (all of it is new)."""
+def changed_pixels(
+    reference: NDArray[np.uint8], now: NDArray[np.uint8], pixel_change: int
+) -> NDArray[np.bool_] | None:
+    """Which thumbnail pixels' grey value moved by more than `pixel_change`; None where the camera's
+    picture changed size (everything is new)."""
     if reference.shape != now.shape:
         return None
-    rows, cols = np.nonzero(cv2.absdiff(reference, now) > pixel_change)
+    return np.asarray(cv2.absdiff(reference, now) > pixel_change)
+
+
+def changed_share(changed: NDArray[np.bool_] | None) -> float:
+    """Share of the thumbnail's pixels that changed (changed_pixels); all of them where it is new."""
+    return 1.0 if changed is None else float(changed.mean())
+
+
+def changed_box(changed: NDArray[np.bool_] | None) -> Box | None:
+    """The part of the picture that holds every changed thumbnail pixel (changed_pixels), as
+    fractions; None where none did or the picture is new (all of it)."""
+    if changed is None:
+        return None
+    rows, cols = np.nonzero(changed)
     if not len(rows):
         return None
-    height, width = now.shape
+    height, width = changed.shape
     return (cols.min() / width, rows.min() / height, (cols.max() + 1) / width, (rows.max() + 1) / height)
 
 
@@ -124,9 +132,10 @@ class MotionGate:
         age_s = time_s - self._reference_s
         if age_s >= self.config.full_every_s or age_s < 0:  # < 0: the clock went back (a file looped)
             return True
-        if changed_share(self._reference, small, self.config.pixel_change) <= self.config.changed_share:
+        changed = changed_pixels(self._reference, small, self.config.pixel_change)
+        if changed_share(changed) <= self.config.changed_share:
             return False
-        self.changed = changed_box(self._reference, small, self.config.pixel_change)
+        self.changed = changed_box(changed)
         return True
 
     def detected(self) -> None:

@@ -14,6 +14,7 @@ from edge.motion import (
     THUMBNAIL_WIDTH,
     MotionGate,
     changed_box,
+    changed_pixels,
     changed_share,
     detection_window,
     thumbnail,
@@ -72,7 +73,9 @@ def test_thumbnail_is_small_grey_and_keeps_the_aspect(shape: tuple[int, ...]) ->
     ids=["same", "at-threshold", "above", "two-pixels", "resized"],
 )
 def test_changed_share(now: NDArray[np.uint8], share: float) -> None:
-    assert changed_share(np.zeros((4, 4), np.uint8), now, pixel_change=16) == pytest.approx(share)
+    assert changed_share(changed_pixels(np.zeros((4, 4), np.uint8), now, pixel_change=16)) == pytest.approx(
+        share
+    )
 
 
 # (frame time, picture) after a first detection of room() at 0 s, and whether each is due
@@ -148,7 +151,7 @@ def test_reset_makes_the_next_frame_due() -> None:
     ids=["same", "a-patch", "a-corner", "resized"],
 )
 def test_changed_box_holds_every_changed_pixel(now: NDArray[np.uint8], box: tuple[float, ...] | None) -> None:
-    assert changed_box(np.zeros((4, 8), np.uint8), now, pixel_change=16) == box
+    assert changed_box(changed_pixels(np.zeros((4, 8), np.uint8), now, pixel_change=16)) == box
 
 
 def test_the_gate_says_where_the_picture_changed_and_when_all_of_it_is_due() -> None:
