@@ -409,8 +409,8 @@ class MotionGateConfig(Strict):
         10.0,
         gt=0,
         le=600,
-        description="The detector runs at least this often however still the picture, so a count never "
-        "stands longer than this on an old detection.",
+        description="The detector looks at the whole picture at least this often, however still it is "
+        "or busy a part of it, so a count never stands longer than this on an old detection.",
     )
     windows: bool = Field(
         True,

@@ -1,5 +1,5 @@
 """Motion gating: the detector runs on a camera's frame only when its picture changed since the
-last detection, or when the last one is `full_every_s` old.
+last detection, or when the last look at the whole picture is `full_every_s` old.
 
 A waiting room is mostly still: people sit. Where nothing moved, the people are where the detector
 last saw them, so its last finding stands and the detector's time goes to cameras whose picture
@@ -111,8 +111,14 @@ def with_window(last: Detections, window: Region, found: Detections) -> Detectio
 
 class MotionGate:
     """One camera's gate. `due` says whether a frame needs the detector; `detected` tells the gate
-    that it ran on that frame (only then does the frame become the reference); `reset` forgets the
-    reference, so that the next frame is detected (after an outage, at the end of a file)."""
+    that it ran on that frame, on the whole picture or a part (only then does the frame, or that
+    part of it, become the reference); `reset` forgets the reference, so that the next frame is
+    detected (after an outage, at the end of a file).
+
+    A part looked at renews the reference there only: a slow change elsewhere keeps adding up
+    against the picture of the last look that saw it, and the periodic detection counts from the
+    last whole look, so people left standing beside windows are looked at again within
+    `full_every_s` however busy the picture."""
 
     def __init__(self, config: MotionGateConfig) -> None:
         self.config = config
@@ -138,10 +144,20 @@ class MotionGate:
         self.changed = changed_box(changed)
         return True
 
-    def detected(self) -> None:
-        if self._candidate is not None:
-            self._reference, self._reference_s = self._candidate
-            self._candidate = None
+    def detected(self, part: Box | None = None) -> None:
+        """The detector ran on the frame `due` saw last: on `part` of it (fractions), or on all."""
+        if self._candidate is None:
+            return
+        small, time_s = self._candidate
+        self._candidate = None
+        if part is None or self._reference is None or self._reference.shape != small.shape:
+            self._reference, self._reference_s = small, time_s
+            return
+        # the thumbnail pixels wholly inside the part: those at its border saw some of what was not
+        height, width = small.shape
+        x1, y1 = int(np.ceil(part[0] * width)), int(np.ceil(part[1] * height))
+        x2, y2 = int(part[2] * width), int(part[3] * height)
+        self._reference[y1:y2, x1:x2] = small[y1:y2, x1:x2]
 
     def reset(self) -> None:
         self._reference, self._candidate, self.changed = None, None, None

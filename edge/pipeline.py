@@ -16,7 +16,7 @@ from edge.detect.base import Detector
 from edge.detect.postprocess import Region, cut_by_inner_edge, fits_part
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
-from edge.motion import MotionGate, detection_window, with_window
+from edge.motion import Box, MotionGate, detection_window, with_window
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
@@ -103,9 +103,9 @@ class CameraPipeline:
         detected = self.gate is None or self.gate.due(image, frame.time_s) or self._last_found is None
         started = time.perf_counter()
         if detected:
-            self._last_found = self._look(image, region)
+            self._last_found, part = self._look(image, region)
             if self.gate is not None:
-                self.gate.detected()
+                self.gate.detected(part)
         detector_s = time.perf_counter() - started if detected else 0.0
         assert self._last_found is not None
         found = self._last_found
@@ -133,17 +133,21 @@ class CameraPipeline:
             detected,
         )
 
-    def _look(self, image: NDArray[np.uint8], region: Region) -> Detections:
+    def _look(self, image: NDArray[np.uint8], region: Region) -> tuple[Detections, Box | None]:
         """The people now: found in a window where only a part changed (the others standing as last
-        found), else in the whole region."""
-        window = self._window((image.shape[1], image.shape[0]), region)
+        found), else in the whole region; and the window looked at, as fractions of the picture
+        (None: all of it)."""
+        height, width = image.shape[:2]
+        window = self._window((width, height), region)
         if window is not None:
             assert self._last_found is not None
             found = self.detector.detect_part(image, region, window)
             if not cut_by_inner_edge(found, window, region).any():
-                return with_window(self._last_found, window, found)
+                x1, y1, x2, y2 = window
+                part = (x1 / width, y1 / height, x2 / width, y2 / height)
+                return with_window(self._last_found, window, found), part
             # someone reaches out of the window (walked further than it allowed for): look at all
-        return self.detector.detect_batch([image], [region])[0]
+        return self.detector.detect_batch([image], [region])[0], None
 
     def _window(self, size: tuple[int, int], region: Region) -> Region | None:
         """The part of the region to detect where only a part changed; None: the whole region."""

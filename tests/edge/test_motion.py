@@ -1,5 +1,5 @@
 """The motion gate: the detector is due when the picture changed since the last detection, when
-that detection is full_every_s old, and on the first frame; never otherwise. Where only a part
+the last whole look is full_every_s old, and on the first frame; never otherwise. Where only a part
 changed, the window to detect holds it and every person it touches whole."""
 
 from __future__ import annotations
@@ -135,6 +135,41 @@ def test_reset_makes_the_next_frame_due() -> None:
     gate.reset()
 
     assert gate.due(room(), 2.0)
+
+
+def test_a_part_looked_at_renews_the_reference_there_only() -> None:
+    """Two people came; the detector looked only around the one at column 300 (a window): the one
+    at column 40 is still a change, and the gate points at them."""
+    gate = MotionGate(MotionGateConfig(full_every_s=10.0))
+    assert gate.due(room(), 0.0)
+    gate.detected()
+    both = with_person(with_person(room(), 300), 40)
+    assert gate.due(both, 1.0)
+    gate.detected((250 / WIDTH, 0.0, 380 / WIDTH, 1.0))
+
+    assert gate.due(both, 2.0)
+    assert gate.changed is not None
+    x1, _, x2, _ = gate.changed
+    assert x1 < 40 / WIDTH and 64 / WIDTH <= x2 < 250 / WIDTH
+    gate.detected((0.0, 0.0, 120 / WIDTH, 1.0))
+    assert not gate.due(both, 3.0)  # both parts renewed: nothing left that changed
+
+
+def test_the_periodic_look_counts_from_the_last_whole_look_however_busy_a_part() -> None:
+    """Someone walks about in the middle the whole time: windows there do not put off the look at
+    the whole picture, which comes full_every_s after the last one."""
+    gate = MotionGate(MotionGateConfig(full_every_s=10.0))
+    assert gate.due(room(), 0.0)
+    gate.detected()
+    for second in range(1, 10):
+        assert gate.due(with_person(room(), 250 + 10 * second), float(second))
+        assert gate.changed is not None  # a part: a window will do
+        gate.detected((200 / WIDTH, 0.0, 400 / WIDTH, 1.0))
+
+    assert gate.due(with_person(room(), 350), 10.0)
+    assert gate.changed is None  # all of it
+    gate.detected()
+    assert gate.due(with_person(room(), 360), 11.0) and gate.changed is not None
 
 
 # --- where it changed, and the window detected ------------------------------------------------

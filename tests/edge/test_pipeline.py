@@ -351,6 +351,30 @@ def test_where_a_part_changed_only_that_part_is_detected_and_the_others_stand(
         assert x1 > LEFT[2]  # not the one on the left
 
 
+def test_windows_do_not_put_off_the_periodic_look_at_the_whole_picture() -> None:
+    """The person on the right fidgets in every frame: each change is a window, yet every
+    full_every_s the whole picture is looked at, so the person on the left is seen again."""
+    detector = RecordingDetector([LEFT, RIGHT])
+    gate = MotionGateConfig(full_every_s=5.0)
+    pipeline = CameraPipeline(
+        camera(), detector, TrackerConfig(), settings=DetectorSettings(motion_gate=gate)
+    )
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    pictures = [still]
+    for second in range(1, 7):
+        fidget = still.copy()
+        fidget[100:200, 505:545] = 20 if second % 2 else 90
+        pictures.append(fidget)
+
+    for second, picture in enumerate(pictures):
+        runner.analyse(Frame(picture, float(second), 1.7e9 + second))
+
+    assert len(detector.images) == 2  # at 0 s and 5 s
+    assert len(detector.parts) == 5  # 1-4 s and 6 s
+
+
 def test_someone_reaching_out_of_the_window_has_all_of_the_picture_looked_at() -> None:
     """The person on the right came much nearer than the window allowed for: cut by its side, so
     the whole picture is looked at, and nobody is counted as a piece."""
