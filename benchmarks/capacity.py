@@ -15,8 +15,13 @@ By default the server decodes the video and encodes it again, on this machine's 
 such an H.264 stream (a key frame every 2 s) and sent as it is, as a camera's own encoder sends:
 the box pays only for what it does itself, above all decoding every frame it receives, which
 grows with the stream's size and rate, not with the analysed rate.
+
+Each count is measured over one loop of the video unless --seconds says otherwise, so that every
+count and setting sees the same scene: where people come and go, a shorter slice depends on where
+in the video it falls (on Intel's indoor room, 30 s slices read 0.83 and 0.97 frame/s for the same
+16 cameras and setting).
     .venv/bin/python -m benchmarks.capacity [--video V] [--stream 2048x1536@25,640x480@5]
-        [--max-cameras 16] [--seconds 30] [--fps 1] [--settings every-frame,defaults]
+        [--max-cameras 16] [--seconds S] [--fps 1] [--settings every-frame,defaults]
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import cv2
 
 from benchmarks.live import camera_stream, cameras_config, find_video, rss_mib, start_rtsp_server, status
 from edge.service import EdgeService
@@ -158,6 +165,18 @@ def probe_in_child(setting: str, port: int, cameras: int, fps: float, seconds: f
     return Probe(**json.loads(child.stdout.strip().splitlines()[-1]))
 
 
+def video_seconds(video: Path) -> float:
+    """How long one loop of `video` plays."""
+    capture = cv2.VideoCapture(str(video))
+    try:
+        frames, fps = capture.get(cv2.CAP_PROP_FRAME_COUNT), capture.get(cv2.CAP_PROP_FPS)
+    finally:
+        capture.release()
+    if frames <= 0 or fps <= 0:
+        sys.exit(f"{video}: no frame count or rate to measure a loop by; give --seconds")
+    return float(frames / fps)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=None, help="served in a loop (default: PETS)")
@@ -169,7 +188,7 @@ def main() -> None:
         "encoded by the server on this machine)",
     )
     parser.add_argument("--max-cameras", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=None, help="a count (default: the video's length)")
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--settings", default="every-frame,defaults", help=f"of {', '.join(SETTINGS)}")
     parser.add_argument(
@@ -190,6 +209,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
     video = args.video or find_video()
+    args.seconds = args.seconds or video_seconds(video)
     print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
     found: dict[tuple[str, str], int] = {}
     with tempfile.TemporaryDirectory(prefix="wartezone-capacity-") as folder:

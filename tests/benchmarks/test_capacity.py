@@ -1,10 +1,15 @@
-"""The capacity benchmark's search: the largest sustained camera count, in few probes."""
+"""The capacity benchmark's search: the largest sustained camera count, in few probes; each count
+measured over one loop of the video."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
+import numpy as np
 import pytest
 
-from benchmarks.capacity import SETTINGS, Probe, cameras_before, search
+from benchmarks.capacity import SETTINGS, Probe, cameras_before, search, video_seconds
 from edge.config import OpenvinoDetectorConfig
 
 
@@ -44,3 +49,21 @@ def test_a_ladder_count_is_sustained_only_after_the_count_below_it(
     cameras: int, ladder: str, before: int
 ) -> None:
     assert cameras_before(cameras, ladder) == before
+
+
+def test_a_count_lasts_one_loop_of_the_video(tmp_path: Path) -> None:
+    video = tmp_path / "loop.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 8.0, (64, 48))
+    for _ in range(20):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    writer.release()
+
+    assert video_seconds(video) == pytest.approx(2.5)
+
+
+def test_a_video_without_a_length_is_refused_naming_seconds(tmp_path: Path) -> None:
+    video = tmp_path / "broken.avi"
+    video.write_bytes(b"not a video")
+
+    with pytest.raises(SystemExit, match="--seconds"):
+        video_seconds(video)
