@@ -58,7 +58,7 @@ RUN --mount=type=secret,id=ca-bundle \
     && pip check \
     && python -P -c "import api.app, api.cli, api.settings, wartezone_contract" \
     && python -c "import importlib.util as u, sys; \
-found = [m for m in ('cv2', 'numpy', 'openvino', 'onnxruntime', 'trackers', 'torch') if u.find_spec(m)]; \
+found = [m for m in ('cv2', 'numpy', 'openvino', 'onnxruntime', 'torch') if u.find_spec(m)]; \
 sys.exit(f'the API image holds the edge stack: {found}' if found else 0)"
 
 # ---- api: the staffing-alert API

@@ -46,9 +46,9 @@ from typing import Any
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 from tqdm import tqdm
 
+from edge.assignment import min_cost_pairs
 from edge.config import DetectorConfig, FixturesConfig, default_config, load_config
 from edge.detect import Detector, build_detector
 from edge.detect.postprocess import faces
@@ -703,7 +703,7 @@ def assign_boxes(found: Points, truth: Points) -> NDArray[np.int64]:
     area_found = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
     area_truth = (truth[:, 2] - truth[:, 0]) * (truth[:, 3] - truth[:, 1])
     iou = overlap / (area_found[:, None] + area_truth[None, :] - overlap)
-    rows, columns = linear_sum_assignment(np.where(iou >= MATCH_IOU, 1 - iou, 1e6))
+    rows, columns = min_cost_pairs(np.where(iou >= MATCH_IOU, 1 - iou, 1e6))
     kept = iou[rows, columns] >= MATCH_IOU
     return np.stack([rows[kept], columns[kept]], axis=1).astype(np.int64)
 

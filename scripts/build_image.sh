@@ -88,7 +88,7 @@ found = [m for m in sys.argv[1:] if u.find_spec(m)]
 sys.exit(f\"in the image: {found}\" if found else 0)" "$@"' sh "$@"
 }
 must_not_have "$EDGE_IMAGE" torch ultralytics fastapi starlette uvicorn httpx api
-must_not_have "$API_IMAGE" cv2 numpy openvino onnxruntime trackers supervision torch ultralytics edge
+must_not_have "$API_IMAGE" cv2 numpy openvino onnxruntime torch ultralytics edge
 
 # 5. Run the edge on the demo video with the mounted config; /metrics must answer with analysed
 # frames. The API runs in the edge's network namespace (as one site on one machine), so it reads

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.optimize import linear_sum_assignment
 
+from edge.assignment import min_cost_pairs
 from edge.detections import Anchor, Detections
 from edge.zones.floor import to_floor, to_picture
 from edge.zones.geometry import contains
@@ -106,7 +106,7 @@ def assign(a: ArrayLike, b: ArrayLike, gate_m: float = GATE_M) -> NDArray[np.int
         return np.zeros((0, 2), np.int64)
     distance = np.linalg.norm(first[:, None, :] - second[None, :, :], axis=2)
     cost = np.where(distance <= gate_m, distance, _NO_PAIR)
-    rows, columns = linear_sum_assignment(cost)
+    rows, columns = min_cost_pairs(cost)
     kept = distance[rows, columns] <= gate_m
     return np.stack([rows[kept], columns[kept]], axis=1).astype(np.int64)
 

@@ -76,3 +76,17 @@ def test_an_operators_environment_wins(
     for variable, value in environment.items():
         monkeypatch.setenv(variable, value)
     assert limit_malloc() == applied
+
+
+# Packages the edge once loaded and does without now: SciPy and supervision came with a tracking
+# package (about 75 MiB before any camera); plotting loads only where a replay draws its chart.
+HEAVY = {"scipy", "supervision", "trackers", "matplotlib", "PIL", "pandas", "torch"}
+
+
+def test_the_edge_loads_no_optimisation_plotting_or_tracking_package() -> None:
+    script = (
+        "import sys, edge.cli, edge.service; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+
+    assert not set(loaded.stdout.split()) & HEAVY

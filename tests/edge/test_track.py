@@ -1,4 +1,4 @@
-"""PersonTracker: the real ByteTrack, driven by frame timestamps at an edge box's analysis rate."""
+"""PersonTracker: ByteTrack, driven by frame timestamps at an edge box's analysis rate."""
 
 from __future__ import annotations
 
@@ -185,3 +185,29 @@ def test_reset_forgets_everyone() -> None:
     assert ids[1][0] >= 0
     assert after[0] == [-1]  # the same box is a new, unconfirmed track
     assert after[1][0] >= 0
+
+
+def test_a_faint_box_continues_a_track_it_could_not_start() -> None:
+    """ByteTrack's second stage: half hidden, the person is found faintly and keeps their id."""
+    people = tracker(activation_confidence=0.5, high_confidence=0.5)
+    ids = []
+    for i, confidence in enumerate([0.9, 0.9, 0.2, 0.2, 0.9]):
+        tracked = people.update(
+            make_detections([person(200 + 10 * i)], confidence=[confidence]), i * PERIOD_S
+        )
+        assert tracked.track_id is not None
+        ids.append(int(tracked.track_id[0]))
+
+    assert ids[1] >= 0 and ids[1:] == [ids[1]] * 4
+
+
+@pytest.mark.parametrize(("match_buffer", "kept"), [(3.0, True), (0.0, False)])
+def test_a_walker_further_than_their_width_a_frame_keeps_the_id_by_the_buffer(
+    match_buffer: float, kept: bool
+) -> None:
+    """80 px a frame for a person 60 px wide: their boxes of two frames do not overlap at all."""
+    people = tracker(match_buffer=match_buffer)
+
+    ids = run(people, [(i * PERIOD_S, [person(100 + 80 * i)]) for i in range(6)])
+
+    assert (len({i[0] for i in ids[1:]}) == 1 and ids[1][0] >= 0) is kept

@@ -37,7 +37,7 @@ ROLES = {"edge": {"port": 9464, "config": "wartezone.yaml"}, "api": {"port": 808
 # What each role's image must not install: the other role's stack, torch, build tools.
 NOT_IN = {
     "edge": ("fastapi", "uvicorn", "starlette", "httpx", "[api]", "COPY api"),
-    "api": ("opencv", "openvino", "onnxruntime", "trackers", "numpy", "[edge]", "COPY edge"),
+    "api": ("opencv", "openvino", "onnxruntime", "numpy", "[edge]", "COPY edge"),
 }
 THIRD_PARTY = {"prometheus", "alertmanager", "grafana"}
 COMPOSE_TOP_LEVEL = {"name", "services", "volumes", "networks", "configs", "secrets"}
@@ -289,7 +289,7 @@ API_TOKENS = {
 # Each role's image lacks the other role's stack: its scripts run here with those imports refused.
 ABSENT = {
     "edge": ("api", "fastapi", "starlette", "uvicorn", "httpx"),
-    "api": ("edge", "cv2", "numpy", "openvino", "onnxruntime", "trackers", "supervision"),
+    "api": ("edge", "cv2", "numpy", "openvino", "onnxruntime"),
 }
 
 
