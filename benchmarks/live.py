@@ -7,9 +7,10 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edge.config import Config, parse_config
+if TYPE_CHECKING:  # benchmarks.memory's child imports the edge from the tree it measures, later
+    from edge.config import Config
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER = REPO / "tests" / "rtsp_server.py"
@@ -69,6 +70,8 @@ def cameras_config(
     port: int, mounts: list[str], fps: float, detector: dict[str, Any] | None = None
 ) -> Config:
     """One camera per mount, whole-frame zone, the built-in detector settings or `detector`'s."""
+    from edge.config import parse_config
+
     cameras = [
         {
             "id": mount,
