@@ -52,7 +52,7 @@ from edge.assignment import min_cost_pairs
 from edge.config import DetectorConfig, FixturesConfig, default_config, load_config
 from edge.detect import Detector, build_detector
 from edge.detect.postprocess import faces
-from edge.detections import KEYPOINT_VISIBLE, LEFT_ANKLE, RIGHT_ANKLE, Anchor, Detections
+from edge.detections import KEYPOINT_VISIBLE, LEFT_ANKLE, RIGHT_ANKLE, Anchor, Detections, box_iou
 from edge.evaluate import read_counts_csv, read_cvml
 from edge.sources.file import FileSource
 from edge.zones.fixtures import Fixtures
@@ -695,14 +695,7 @@ class FloorRules:
 
 def assign_boxes(found: Points, truth: Points) -> NDArray[np.int64]:
     """(P, 2) pairs (detection, true person) with IoU >= MATCH_IOU, one to one, the most overlap."""
-    x1 = np.maximum(found[:, None, 0], truth[None, :, 0])
-    y1 = np.maximum(found[:, None, 1], truth[None, :, 1])
-    x2 = np.minimum(found[:, None, 2], truth[None, :, 2])
-    y2 = np.minimum(found[:, None, 3], truth[None, :, 3])
-    overlap = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_found = (found[:, 2] - found[:, 0]) * (found[:, 3] - found[:, 1])
-    area_truth = (truth[:, 2] - truth[:, 0]) * (truth[:, 3] - truth[:, 1])
-    iou = overlap / (area_found[:, None] + area_truth[None, :] - overlap)
+    iou = box_iou(found, truth)
     rows, columns = min_cost_pairs(np.where(iou >= MATCH_IOU, 1 - iou, 1e6))
     kept = iou[rows, columns] >= MATCH_IOU
     return np.stack([rows[kept], columns[kept]], axis=1).astype(np.int64)

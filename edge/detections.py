@@ -124,3 +124,16 @@ class Detections:
             summed = (ankles[..., :2] * visible[..., None]).sum(axis=1)
             points[seen] = summed[seen] / count[seen, None]
         return points.astype(np.float32)
+
+
+def box_iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(len(a), len(b)) intersection over union of boxes x1, y1, x2, y2."""
+    low = np.maximum(a[:, None, :2], b[None, :, :2])
+    high = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    overlap = np.clip(high - low, 0, None).prod(axis=2)
+    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
+    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
+    union = area_a[:, None] + area_b[None, :] - overlap
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result: NDArray[np.float64] = np.where(union > 0, overlap / union, 0.0)
+    return result

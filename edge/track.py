@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from edge.assignment import min_cost_pairs
 from edge.config import TrackerConfig
-from edge.detections import Detections
+from edge.detections import Detections, box_iou
 
 # The Kalman filter's noise, in pixels squared (a step: one analysed frame): a box is measured
 # to within a few pixels, and a person's corners drift little from a steady walk within one step.
@@ -35,16 +35,7 @@ Boxes = NDArray[np.float64]
 def buffered_iou(a: Boxes, b: Boxes, buffer: float) -> NDArray[np.float64]:
     """IoU of every box of `a` with every box of `b`, each widened on all sides by `buffer` times its
     width and height."""
-    a, b = widened(a, buffer), widened(b, buffer)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    return box_iou(widened(a, buffer), widened(b, buffer))
 
 
 def widened(boxes: Boxes, buffer: float) -> Boxes:

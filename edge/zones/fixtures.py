@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from edge.config import FixturesConfig
-from edge.detections import Detections
+from edge.detections import Detections, box_iou
 from edge.zones.rooms import FAINT_BELOW
 
 # A place not found faint for this long is forgotten: the thing was moved, or it was a person.
@@ -34,19 +34,6 @@ FIXTURE_IOU = 0.5
 # reaches lower in the picture, nearer the camera.
 CLEAR_IOU = 0.7
 MAX_PLACES = 64  # per camera; the least recently seen go first
-
-
-def iou(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(len(a), len(b)) intersection over union of boxes x1, y1, x2, y2."""
-    low = np.maximum(a[:, None, :2], b[None, :, :2])
-    high = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    overlap = np.clip(high - low, 0, None).prod(axis=2)
-    area_a = np.clip(a[:, 2:] - a[:, :2], 0, None).prod(axis=1)
-    area_b = np.clip(b[:, 2:] - b[:, :2], 0, None).prod(axis=1)
-    union = area_a[:, None] + area_b[None, :] - overlap
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result: NDArray[np.float64] = np.where(union > 0, overlap / union, 0.0)
-    return result
 
 
 class Fixtures:
@@ -114,9 +101,9 @@ class Fixtures:
             return fixture
         faint = sure < self.faint_below
         # A confident box clears every place it covers.
-        cleared = np.asarray((iou(xyxy[~faint], self._boxes) >= CLEAR_IOU).any(axis=0), bool)
+        cleared = np.asarray((box_iou(xyxy[~faint], self._boxes) >= CLEAR_IOU).any(axis=0), bool)
         self._keep(~cleared)
-        overlap = iou(xyxy, self._boxes)
+        overlap = box_iou(xyxy, self._boxes)
         for index in np.flatnonzero(faint):
             if len(self._boxes) and overlap[index].max() >= FIXTURE_IOU:
                 place = int(overlap[index].argmax())
@@ -130,7 +117,7 @@ class Fixtures:
                 self._hits = np.append(self._hits, 1.0)
                 self._first_s = np.append(self._first_s, time_s)
                 self._last_s = np.append(self._last_s, time_s)
-                overlap = np.hstack([overlap, iou(xyxy, xyxy[index : index + 1])])
+                overlap = np.hstack([overlap, box_iou(xyxy, xyxy[index : index + 1])])
         if len(self._boxes) > MAX_PLACES:
             newest = np.zeros(len(self._boxes), bool)
             newest[np.argsort(-self._last_s, kind="stable")[:MAX_PLACES]] = True

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.zones.fixtures import FIXTURE_FORGET_S, MAX_PLACES, Fixtures, iou
+from edge.detections import box_iou
+from edge.zones.fixtures import FIXTURE_FORGET_S, MAX_PLACES, Fixtures
 
 BOLLARD = [0.78, 0.21, 0.88, 0.43]
 WIGGLE = [0.79, 0.22, 0.89, 0.44]  # the same place, boxed a little differently
@@ -113,4 +114,4 @@ def test_confidences_of_the_wrong_shape_are_named() -> None:
 def test_iou_of_boxes() -> None:
     boxes = np.array([[0, 0, 2, 2], [1, 1, 3, 3], [5, 5, 5, 5]], np.float64)
 
-    np.testing.assert_allclose(iou(boxes[:1], boxes), [[1.0, 1 / 7, 0.0]])
+    np.testing.assert_allclose(box_iou(boxes[:1], boxes), [[1.0, 1 / 7, 0.0]])
