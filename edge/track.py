@@ -9,8 +9,8 @@ stepped by the frames' timestamps, so skipped and dropped frames widen the predi
 being mistaken for a frame step. At the 1-5 frames/s an edge box analyses, a walking person moves
 further than their own width between frames, so boxes are matched by buffered IoU (each box widened
 by `match_buffer` of its size, Yang et al., 2023) instead of plain overlap. The tracker is the
-edge's own, not a tracking package's: those bring plotting, dataset and optimisation packages into
-the process, about 75 MiB of a box's memory.
+edge's own, not a tracking package's: the one used before brought SciPy, supervision and PIL into
+the process, about 60 MiB of a box's memory.
 """
 
 from __future__ import annotations

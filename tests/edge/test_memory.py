@@ -79,7 +79,7 @@ def test_an_operators_environment_wins(
 
 
 # Packages the edge once loaded and does without now: SciPy and supervision came with a tracking
-# package (about 75 MiB before any camera); plotting loads only where a replay draws its chart.
+# package (about 60 MiB before any camera); plotting loads only where a replay draws its chart.
 HEAVY = {"scipy", "supervision", "trackers", "matplotlib", "PIL", "pandas", "torch"}
 
 
