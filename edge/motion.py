@@ -102,11 +102,16 @@ def detection_window(
     return (max(rx1, int(x1)), max(ry1, int(y1)), min(rx2, int(np.ceil(x2))), min(ry2, int(np.ceil(y2))))
 
 
+def standing_outside(last: Detections, window: Region) -> Detections:
+    """The people of the last detection that `window` does not touch: they stand as last found."""
+    return last.select(~overlapping(last.xyxy, *window))
+
+
 def with_window(last: Detections, window: Region, found: Detections) -> Detections:
     """The people `found` in `window` in place of those the last detection had there: a person of
     the last detection overlapping the window was inside it whole (detection_window), so is either
     found again or gone."""
-    return Detections.concatenate([last.select(~overlapping(last.xyxy, *window)), found])
+    return Detections.concatenate([standing_outside(last, window), found])
 
 
 class MotionGate:

@@ -16,7 +16,7 @@ from edge.detect.base import Detector
 from edge.detect.postprocess import Region, cut_by_inner_edge, fits_part
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
-from edge.motion import Box, MotionGate, detection_window, with_window
+from edge.motion import Box, MotionGate, detection_window, standing_outside, with_window
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
@@ -142,7 +142,9 @@ class CameraPipeline:
         window = self._window((width, height), region)
         if window is not None:
             assert self._last_found is not None
-            found = self.detector.detect_part(image, region, window)
+            # the people standing beyond the window make the frame a crowd or not with those in it
+            standing = standing_outside(self._last_found, window)
+            found = self.detector.detect_part(image, region, window, standing)
             if not cut_by_inner_edge(found, window, region).any():
                 x1, y1, x2, y2 = window
                 part = (x1 / width, y1 / height, x2 / width, y2 / height)

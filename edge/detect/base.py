@@ -61,12 +61,17 @@ class NetworkBackend:
         )
 
     def in_region(
-        self, found: Detections, region: Region, origin: tuple[int, int] | None = None
+        self,
+        found: Detections,
+        region: Region,
+        origin: tuple[int, int] | None = None,
+        standing: Detections | None = None,
     ) -> Detections:
         """People in coordinates of the part of the image at `origin` (default: the region's corner),
         after NMS, as the whole image's: the sure ones and the faint ones with a face seen, cut to the
         region, fragments of people cut by its edge dropped, and in a quiet frame second boxes around
-        a person."""
+        a person. `standing`: the frame's people outside `region` (a part looked at), who make it a
+        crowd or not together with those found."""
         if self.face_confidence is not None:
             found = sure_or_face_seen(found, self.confidence)
         x, y = origin or region[:2]
@@ -74,7 +79,10 @@ class NetworkBackend:
         if self.edge_fragment_inside is not None:
             found = drop_edge_fragments(found, region, self.edge_fragment_inside)
         if (quiet := self.quiet_duplicates) is not None:
-            found = drop_quiet_duplicates(found, self.confidence, quiet.crowd, quiet.below, quiet.inside)
+            elsewhere = 0 if standing is None else int((standing.confidence >= self.confidence).sum())
+            found = drop_quiet_duplicates(
+                found, self.confidence, quiet.crowd, quiet.below, quiet.inside, elsewhere
+            )
         return found
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
@@ -85,7 +93,9 @@ class NetworkBackend:
     ) -> list[Detections]:
         raise NotImplementedError
 
-    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+    def detect_part(
+        self, image: NDArray[np.uint8], region: Region, part: Region, standing: Detections | None = None
+    ) -> Detections:
         raise NotImplementedError
 
 
@@ -106,9 +116,12 @@ class Detector(Protocol):
         """People in one BGR image."""
         ...
 
-    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+    def detect_part(
+        self, image: NDArray[np.uint8], region: Region, part: Region, standing: Detections | None = None
+    ) -> Detections:
         """The people in `part` of `region` (both image pixels) as a look at the whole region
         (detect_batch) would find them there, for a share of its time: the part seen at the region's
-        scale. Boxes are cut to the part, so someone reaching out of it touches its
-        edge."""
+        scale. Boxes are cut to the part, so someone reaching out of it touches its edge.
+        `standing`: the people found before outside the part, who stand: whether the frame is a
+        crowd depends on them too."""
         ...

@@ -27,12 +27,14 @@ class ExportedPoseModel(NetworkBackend):
     def infer(self, canvases: NDArray[np.uint8]) -> NDArray[np.float32]:
         raise NotImplementedError
 
-    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+    def detect_part(
+        self, image: NDArray[np.uint8], region: Region, part: Region, standing: Detections | None = None
+    ) -> Detections:
         looked, (height, width) = part_look(region, part, self.height, self.width)
         x1, y1, x2, y2 = looked
         canvas, box = letterbox(image[y1:y2, x1:x2], height, width)
         output = self.infer(canvas[np.newaxis])
-        return self.in_region(self._decode(output[0], box), part, origin=(x1, y1))
+        return self.in_region(self._decode(output[0], box), part, (x1, y1), standing)
 
     def detect_batch(
         self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None

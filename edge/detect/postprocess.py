@@ -250,16 +250,17 @@ def drop_edge_fragments(detections: Detections, region: Region, inside: float) -
 
 
 def drop_quiet_duplicates(
-    detections: Detections, sure: float, crowd: int, below: float, inside: float
+    detections: Detections, sure: float, crowd: int, below: float, inside: float, elsewhere: int = 0
 ) -> Detections:
     """In a frame with fewer than `crowd` boxes scoring `sure` or more, drop boxes scoring under
-    `below` that lie at least `inside` of their area within a more confident kept box.
+    `below` that lie at least `inside` of their area within a more confident kept box. `elsewhere`:
+    sure people the frame holds outside `detections` (where only a part of it was looked at).
 
     A person with room around them is often seen twice: whole, and faintly in a box around part of
     them or around them and a neighbour (most of a quiet platform's people counted too many,
     README "Crowds"). In a crowd the same geometry is someone standing behind another, of whom only
     a part shows: there the rule stays off, and the crowd is counted as before.
     """
-    if int((detections.confidence >= sure).sum()) >= crowd:
+    if int((detections.confidence >= sure).sum()) + elsewhere >= crowd:
         return detections
     return drop_inside_surer(detections, detections.confidence < below, inside)

@@ -44,8 +44,11 @@ class TiledDetector:
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]
 
-    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
-        """Tiles are laid over the whole region, so a part costs a whole look."""
+    def detect_part(
+        self, image: NDArray[np.uint8], region: Region, part: Region, standing: Detections | None = None
+    ) -> Detections:
+        """Tiles are laid over the whole region, so a part costs a whole look (which sees everyone:
+        `standing` is not needed)."""
         found = self.detect_batch([image], [region])[0]
         return clip_to_region(found.select(overlapping(found.xyxy, *part)), part)
 

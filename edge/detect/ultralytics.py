@@ -53,9 +53,11 @@ class UltralyticsDetector(NetworkBackend):
             for crop, region in zip(crops, regions, strict=True)
         ]
 
-    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+    def detect_part(
+        self, image: NDArray[np.uint8], region: Region, part: Region, standing: Detections | None = None
+    ) -> Detections:
         (x1, y1, x2, y2), budget = part_look(region, part, self.height, self.width)
-        return self.in_region(self._predict(image[y1:y2, x1:x2], budget), part, origin=(x1, y1))
+        return self.in_region(self._predict(image[y1:y2, x1:x2], budget), part, (x1, y1), standing)
 
     def _predict(self, crop: NDArray[np.uint8], budget: tuple[int, int]) -> Detections:
         """People in the crop's pixels, large faint boxes left out."""

@@ -59,6 +59,7 @@ class RecordingDetector:
         self.images: list[NDArray[np.uint8]] = []
         self.regions: list[Region] = []
         self.parts: list[Region] = []
+        self.standing: list[Detections | None] = []  # the people beside each part
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
         return self.detect_batch([image])[0]
@@ -70,9 +71,12 @@ class RecordingDetector:
         self.regions.extend(regions or [(0, 0, im.shape[1], im.shape[0]) for im in images])
         return [make_detections(self.people, self.confidence) for _ in images]
 
-    def detect_part(self, image: NDArray[np.uint8], region: Region, part: Region) -> Detections:
+    def detect_part(
+        self, image: NDArray[np.uint8], region: Region, part: Region, standing: Detections | None = None
+    ) -> Detections:
         """The fixed people that reach into the part, cut to it."""
         self.parts.append(part)
+        self.standing.append(standing)
         return clip_to_region(make_detections(self.people, self.confidence), part)
 
 
@@ -349,6 +353,8 @@ def test_where_a_part_changed_only_that_part_is_detected_and_the_others_stand(
         x1, y1, x2, y2 = detector.parts[0]
         assert x1 <= 500 and y1 <= 100 and x2 >= 545 and y2 >= 200  # the person, whole
         assert x1 > LEFT[2]  # not the one on the left
+        (standing,) = detector.standing  # who stands beside it decides whether the frame is a crowd
+        assert standing is not None and standing.xyxy.tolist() == [list(LEFT)]
 
 
 def test_windows_do_not_put_off_the_periodic_look_at_the_whole_picture() -> None:

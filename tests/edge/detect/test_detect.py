@@ -493,6 +493,22 @@ def test_the_pipeline_drops_quiet_duplicates_and_the_rule_can_be_switched_off() 
     assert len(CannedNetwork(rows, confidence=0.04, quiet_duplicates=None).detect(image)) == 2
 
 
+def test_in_a_window_the_people_standing_beyond_it_make_the_frame_a_crowd() -> None:
+    """A part of the picture looked at: a faint box inside a person there is them twice where the
+    rest of the frame is empty, and someone behind them where nine sure people stand beside it (ten
+    in all: a crowd); faint boxes beside it do not make a crowd."""
+    rows = _rows([(300, 300, 60, 200, 0.8), (300, 330, 40, 100, 0.05)])  # a person and a faint box in them
+    image = np.zeros((1088, 1440, 3), np.uint8)
+    region: Region = (0, 0, 1440, 1088)
+    part: Region = (200, 150, 400, 450)
+    beside = [(800.0 + 60 * i, 100.0, 850.0 + 60 * i, 300.0) for i in range(9)]
+    detector = CannedNetwork(rows, confidence=0.04)
+
+    assert len(detector.detect_part(image, region, part)) == 1
+    assert len(detector.detect_part(image, region, part, make_detections(beside, [0.5] * 9))) == 2
+    assert len(detector.detect_part(image, region, part, make_detections(beside, [0.03] * 9))) == 1
+
+
 def test_faint_and_large_flags_only_tall_boxes_under_the_needed_score() -> None:
     heights = np.array([50, 50, 400, 400, 300], np.float32)
     scores = np.array([0.05, 0.5, 0.05, 0.5, 0.05], np.float32)
