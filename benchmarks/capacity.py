@@ -52,6 +52,10 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         {"motion_gate": {"windows": False}},
     ),
     "defaults": ("the built-in defaults (motion gate on, windows where a part changed)", {}),
+    "every-change": (
+        "the defaults with someone moving in place calling the detector too (before)",
+        {"motion_gate": {"skip_in_place": False}},
+    ),
     "in-step": ("the defaults with every camera's periodic whole look at the same moment (before)", {}),
     "int8": ("the defaults with precision: int8 (less accurate, docs: Speed)", {"precision": "int8"}),
     "streams-2": ("the defaults with streams: 2 (two frames in flight)", {"streams": 2}),

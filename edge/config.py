@@ -412,6 +412,13 @@ class MotionGateConfig(Strict):
         description="The detector looks at the whole picture at least this often, however still it is "
         "or busy a part of it, so a count never stands longer than this on an old detection.",
     )
+    skip_in_place: bool = Field(
+        True,
+        description="A change within the boxes of the people last found (a tenth of their height "
+        "around) is someone moving in place, a seated person's hands or someone shifting their weight: "
+        "it does not call the detector. Someone leaving moves out of their box, which counts; false: "
+        "any change does.",
+    )
     windows: bool = Field(
         True,
         description="Where what changed, grown to the whole people it touches, is at most half the "

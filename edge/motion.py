@@ -12,6 +12,12 @@ Where the change is local (someone sits down, one person walks in), the detector
 window around it, grown to the whole people it touches, at the scale the whole picture gets (in a
 strip of half the picture's width: about half a whole look, edge/detect/postprocess.py); the people
 elsewhere stand as last found.
+
+Where the change lies within people who stay where they are (found at one place by two looks in
+a row: a seated person's hands, someone shifting their weight), nobody came or went, and the
+detector is not run at all, as Frigate leaves its stationary objects be. Someone who leaves moves
+out of their box, and that change counts; the periodic look bounds the rest (a person stepping out
+of the picture within their own box, one hiding behind another).
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ from numpy.typing import NDArray
 
 from edge.config import MotionGateConfig
 from edge.detect.postprocess import Region, overlapping
-from edge.detections import Detections
+from edge.detections import Detections, box_iou
 
 THUMBNAIL_WIDTH = 160  # a person of a frame's 1/30 width still covers several of its pixels
 BLUR = (5, 5)  # sensor noise and compression blocks smoothed away before comparing
 # A window is padded by this share of its longer side, and by at least this share of the picture's
 # height: the network needs some of a person's surroundings to see them whole.
 WINDOW_PAD, WINDOW_MIN_PAD = 0.1, 0.02
+# Two looks' boxes of one person who stays: the detector's own jitter leaves them above this.
+IN_PLACE_IOU = 0.7
 
 Box = tuple[float, float, float, float]  # x1, y1, x2, y2 as fractions of the picture's width and height
 
@@ -54,6 +62,33 @@ def changed_pixels(
     if reference.shape != now.shape:
         return None
     return np.asarray(cv2.absdiff(reference, now) > pixel_change)
+
+
+def in_place(before: NDArray[np.float32] | None, now: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The boxes of `now` (xyxy) where two looks in a row found everyone at one place (IoU
+    IN_PLACE_IOU with a box of `before`): people staying where they are. Empty where anyone is new
+    or moved: until a look confirms them, a change anywhere is looked at (a box one look found may
+    be a passing error, which the next look takes back)."""
+    if before is None or not len(before) or not len(now):
+        return now[:0]
+    stayed = box_iou(now.astype(np.float64), before.astype(np.float64)).max(axis=1) >= IN_PLACE_IOU
+    return now if stayed.all() else now[:0]
+
+
+def around_people(
+    shape: tuple[int, ...], size: tuple[int, int], people: NDArray[np.float32]
+) -> NDArray[np.bool_]:
+    """Which pixels of a thumbnail of `shape` lie inside a box of `people` (xyxy in pixels of a
+    picture of `size`, width and height) with a tenth of its height around it."""
+    height, width = shape
+    sx, sy = width / size[0], height / size[1]
+    inside = np.zeros(shape, np.bool_)
+    for x1, y1, x2, y2 in people:
+        margin = WINDOW_PAD * (y2 - y1)
+        top, bottom = max(0, int((y1 - margin) * sy)), int(np.ceil((y2 + margin) * sy))
+        left, right = max(0, int((x1 - margin) * sx)), int(np.ceil((x2 + margin) * sx))
+        inside[top:bottom, left:right] = True
+    return inside
 
 
 def changed_share(changed: NDArray[np.bool_] | None) -> float:
@@ -140,7 +175,10 @@ class MotionGate:
         self._reference_s = 0.0
         self._candidate: tuple[NDArray[np.uint8], float] | None = None
 
-    def due(self, image: NDArray[np.uint8], time_s: float) -> bool:
+    def due(self, image: NDArray[np.uint8], time_s: float, people: NDArray[np.float32] | None = None) -> bool:
+        """Whether `image` needs the detector; `people`: boxes (xyxy) of people staying where they
+        are (in_place), within which a change is someone moving in place where `skip_in_place` is
+        set."""
         small = thumbnail(image)
         self._candidate = (small, time_s)
         self.changed = None
@@ -150,6 +188,8 @@ class MotionGate:
         if age_s >= self.config.full_every_s or age_s < 0:  # < 0: the clock went back (a file looped)
             return True
         changed = changed_pixels(self._reference, small, self.config.pixel_change)
+        if changed is not None and self.config.skip_in_place and people is not None and len(people):
+            changed &= ~around_people(changed.shape, (image.shape[1], image.shape[0]), people)
         if changed_share(changed) <= self.config.changed_share:
             return False
         self.changed = changed_box(changed)

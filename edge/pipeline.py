@@ -16,7 +16,7 @@ from edge.detect.base import Detector
 from edge.detect.postprocess import Region, cut_by_inner_edge, fits_part
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
-from edge.motion import Box, MotionGate, detection_window, standing_outside, with_window
+from edge.motion import Box, MotionGate, detection_window, in_place, standing_outside, with_window
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
@@ -88,6 +88,7 @@ class CameraPipeline:
         gate = None if settings is None else settings.motion_gate
         self.gate = None if gate is None else MotionGate(gate, gate_phase)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
+        self._in_place: NDArray[np.float32] | None = None  # those of them two looks found at one place
         self.fixtures = None
         if settings is not None and settings.fixtures is not None:
             self.fixtures = Fixtures.configured(settings.fixtures, settings.confidence)
@@ -101,10 +102,13 @@ class CameraPipeline:
         region = (0, 0, width, height)
         if self._zones_only:
             region = bounding_box(self.zones.polygons(width, height), width, height)
-        detected = self.gate is None or self.gate.due(image, frame.time_s) or self._last_found is None
+        due = self.gate is None or self.gate.due(image, frame.time_s, self._in_place)
+        detected = due or self._last_found is None
         started = time.perf_counter()
         if detected:
+            before = None if self._last_found is None else self._last_found.xyxy
             self._last_found, part = self._look(image, region)
+            self._in_place = in_place(before, self._last_found.xyxy)
             if self.gate is not None:
                 self.gate.detected(part)
         detector_s = time.perf_counter() - started if detected else 0.0
@@ -167,7 +171,7 @@ class CameraPipeline:
     def forget(self) -> None:
         """The camera is not analysed now: its zones are unknown (not 0) until it is again, and the
         first frame after is detected whatever the gate would say."""
-        self._last_found = None
+        self._last_found, self._in_place = None, None
         if self.gate is not None:
             self.gate.reset()
         if self.fixtures is not None:

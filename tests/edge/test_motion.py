@@ -13,10 +13,12 @@ from edge.detections import Detections
 from edge.motion import (
     THUMBNAIL_WIDTH,
     MotionGate,
+    around_people,
     changed_box,
     changed_pixels,
     changed_share,
     detection_window,
+    in_place,
     thumbnail,
     with_window,
 )
@@ -115,6 +117,68 @@ def test_due_when_the_picture_changed_or_the_detection_is_old(
             gate.detected()
 
     assert said == due
+
+
+SEATED = np.array([[300, 150, 324, 210]], np.float32)  # the person with_person(room(), 300) draws
+
+
+def fidgeting(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The seated person of SEATED moves an arm: a change inside their box only."""
+    out = image.copy()
+    out[170:190, 302:322] = 120
+    return out
+
+
+@pytest.mark.parametrize(
+    ("now", "skip_in_place", "due"),
+    [
+        (fidgeting(with_person(room(), 300)), True, False),
+        (fidgeting(with_person(room(), 300)), False, True),
+        (with_person(room(), 340), True, True),  # they got up and moved beside where they sat
+        (with_person(with_person(room(), 300), 40), True, True),  # someone else came
+    ],
+    ids=["moving-in-place", "moving-in-place-counted", "moved-away", "another-person"],
+)
+def test_someone_moving_in_place_needs_no_detector_but_someone_coming_or_going_does(
+    now: NDArray[np.uint8], skip_in_place: bool, due: bool
+) -> None:
+    gate = MotionGate(MotionGateConfig(full_every_s=10.0, skip_in_place=skip_in_place))
+    assert gate.due(with_person(room(), 300), 0.0)
+    gate.detected()
+
+    assert gate.due(now, 1.0, SEATED) is due
+    if due and skip_in_place:  # where they moved to, not where they sat, is pointed at
+        assert (
+            gate.changed is not None and not 300 / WIDTH <= gate.changed[0] < gate.changed[2] <= 324 / WIDTH
+        )
+
+
+SITTING = np.array([[100, 100, 140, 200], [300, 100, 340, 200]], np.float32)
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "stay"),
+    [
+        (None, SITTING, False),  # the first look: nobody confirmed yet
+        (SITTING, SITTING + 3, True),  # the detector's jitter
+        (SITTING, SITTING[:1], True),  # one left: those still there stay
+        (SITTING[:1], SITTING, False),  # someone new: looked at again on any change
+        (SITTING, SITTING + np.array([[30, 0, 30, 0], [0, 0, 0, 0]], np.float32), False),  # one moved
+    ],
+    ids=["first-look", "jitter", "one-left", "one-came", "one-moved"],
+)
+def test_people_stay_in_place_once_two_looks_find_everyone_where_they_were(
+    before: NDArray[np.float32] | None, now: NDArray[np.float32], stay: bool
+) -> None:
+    assert in_place(before, now).tolist() == (now.tolist() if stay else [])
+
+
+def test_around_people_holds_each_box_with_a_tenth_of_its_height() -> None:
+    inside = around_people((9, 16), (640, 360), np.array([[200, 100, 240, 200]], np.float32))
+
+    rows, cols = np.nonzero(inside)
+    assert (rows.min(), rows.max(), cols.min(), cols.max()) == (2, 5, 4, 6)
+    assert not around_people((9, 16), (640, 360), np.empty((0, 4), np.float32)).any()
 
 
 def test_a_frame_becomes_the_reference_only_once_detected() -> None:

@@ -271,7 +271,7 @@ def test_frames_that_cannot_be_decoded_count_as_dropped(
 
 STILL_IMAGE = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
 MOVED_IMAGE = STILL_IMAGE.copy()
-MOVED_IMAGE[40:150, 80:120] = 20  # someone walked in
+MOVED_IMAGE[40:150, 150:190] = 20  # someone walked in, beside the person found (PERSON)
 
 
 @pytest.mark.parametrize(
@@ -319,8 +319,8 @@ RIGHT: Box = (500.0, 100.0, 540.0, 200.0)
 @pytest.mark.parametrize(
     ("windows", "moved", "parts", "people"),
     [
-        (True, (slice(100, 200), slice(505, 545)), 1, 2),
-        (False, (slice(100, 200), slice(505, 545)), 0, 1),
+        (True, (slice(100, 200), slice(545, 585)), 1, 2),
+        (False, (slice(100, 200), slice(545, 585)), 0, 1),
         (True, (slice(100, 200), slice(150, 545)), 0, 1),
     ],
     ids=["window", "windows-off", "change-too-large"],
@@ -342,7 +342,7 @@ def test_where_a_part_changed_only_that_part_is_detected_and_the_others_stand(
     changed = still.copy()
     changed[moved] = 20
     first = runner.analyse(Frame(still, 0.0, 1.7e9))
-    detector.people = [(505.0, 100.0, 545.0, 200.0)]
+    detector.people = [(545.0, 100.0, 585.0, 200.0)]  # a step to the right
 
     second = runner.analyse(Frame(changed, 0.5, 1.7e9 + 0.5))
 
@@ -357,9 +357,35 @@ def test_where_a_part_changed_only_that_part_is_detected_and_the_others_stand(
         assert standing is not None and standing.xyxy.tolist() == [list(LEFT)]
 
 
+@pytest.mark.parametrize(("skip_in_place", "looks"), [(True, 2), (False, 5)], ids=["skipped", "setting-off"])
+def test_a_person_moving_in_place_leaves_their_last_detection_standing(
+    skip_in_place: bool, looks: int
+) -> None:
+    """The person on the right moves an arm in every frame: once two looks found everyone at one
+    place (the first frame and the first change), nobody came or went, so nothing is looked at
+    again, and both stay counted."""
+    detector = RecordingDetector([LEFT, RIGHT])
+    gate = MotionGateConfig(skip_in_place=skip_in_place)
+    pipeline = CameraPipeline(
+        camera(), detector, TrackerConfig(), settings=DetectorSettings(motion_gate=gate)
+    )
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    results = []
+    for second in range(5):
+        picture = still.copy()
+        if second:
+            picture[120:160, 505:535] = 20 if second % 2 else 90
+        results.append(runner.analyse(Frame(picture, float(second), 1.7e9 + second)))
+
+    assert len(detector.images) + len(detector.parts) == looks
+    assert [r.people for r in results if r is not None] == [2] * 5
+
+
 def test_windows_do_not_put_off_the_periodic_look_at_the_whole_picture() -> None:
-    """The person on the right fidgets in every frame: each change is a window, yet every
-    full_every_s the whole picture is looked at, so the person on the left is seen again."""
+    """Someone moves about beside the person on the right in every frame: each change is a window,
+    yet every full_every_s the whole picture is looked at, so the person on the left is seen again."""
     detector = RecordingDetector([LEFT, RIGHT])
     gate = MotionGateConfig(full_every_s=5.0)
     pipeline = CameraPipeline(
@@ -371,7 +397,7 @@ def test_windows_do_not_put_off_the_periodic_look_at_the_whole_picture() -> None
     pictures = [still]
     for second in range(1, 7):
         fidget = still.copy()
-        fidget[100:200, 505:545] = 20 if second % 2 else 90
+        fidget[100:200, 545:585] = 20 if second % 2 else 90
         pictures.append(fidget)
 
     for second, picture in enumerate(pictures):
@@ -390,7 +416,7 @@ def test_someone_reaching_out_of_the_window_has_all_of_the_picture_looked_at() -
     runner.came_up()
     still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
     changed = still.copy()
-    changed[100:200, 505:545] = 20
+    changed[100:200, 545:585] = 20
     runner.analyse(Frame(still, 0.0, 1.7e9))
     detector.people = [LEFT, (420.0, 100.0, 640.0, 300.0)]
 
