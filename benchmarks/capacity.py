@@ -40,8 +40,8 @@ from typing import Any
 
 import cv2
 
-import edge.service
 from benchmarks.live import camera_stream, cameras_config, find_video, rss_mib, start_rtsp_server, status
+from edge.service import EdgeService
 
 SUSTAINED = 0.95
 # name -> (what it is, the detector section of the config)
@@ -56,7 +56,6 @@ SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
         "the defaults with someone moving in place calling the detector too (before)",
         {"motion_gate": {"skip_in_place": False}},
     ),
-    "in-step": ("the defaults with every camera's periodic whole look at the same moment (before)", {}),
     "int8": ("the defaults with precision: int8 (less accurate, docs: Speed)", {"precision": "int8"}),
     "streams-2": ("the defaults with streams: 2 (two frames in flight)", {"streams": 2}),
 }
@@ -113,7 +112,7 @@ def measure(port: int, cameras: int, fps: float, seconds: float, detector: dict[
             "cameras": [config.cameras[0].model_copy(update={"id": f"cam{i + 1}"}) for i in range(cameras)]
         }
     )
-    service = edge.service.EdgeService(config)
+    service = EdgeService(config)
     ids = [c.id for c in config.cameras]
     value = service.registry.get_sample_value
     try:
@@ -206,8 +205,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         setting, port, cameras, fps, seconds = args.child
-        if setting == "in-step":  # this child process only: no camera's whole look brought forward
-            edge.service.whole_look_phase = lambda index, cameras: 0.0
         measured = measure(int(port), int(cameras), float(fps), float(seconds), SETTINGS[setting][1])
         print(json.dumps(measured.__dict__))
         return

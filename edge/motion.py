@@ -158,16 +158,10 @@ class MotionGate:
     A part looked at renews the reference there only: a slow change elsewhere keeps adding up
     against the picture of the last look that saw it, and the periodic detection counts from the
     last whole look, so people left standing beside windows are looked at again within
-    `full_every_s` however busy the picture.
+    `full_every_s` however busy the picture."""
 
-    `phase` (0 to 1) brings the first periodic look forward by that share of `full_every_s`: a
-    box's cameras start together, and in a still room their whole looks would otherwise all fall
-    due in the same second, every `full_every_s`, more work at once than the detector does in a
-    frame's time (EdgeService spreads them over the interval)."""
-
-    def __init__(self, config: MotionGateConfig, phase: float = 0.0) -> None:
+    def __init__(self, config: MotionGateConfig) -> None:
         self.config = config
-        self.phase = phase
         # After `due` said yes: the part that changed since the reference, or None where the whole
         # picture is to be detected (the first frame, a periodic detection, another size).
         self.changed: Box | None = None
@@ -202,8 +196,7 @@ class MotionGate:
         small, time_s = self._candidate
         self._candidate = None
         if part is None or self._reference is None or self._reference.shape != small.shape:
-            early = self.phase * self.config.full_every_s if self._reference is None else 0.0
-            self._reference, self._reference_s = small, time_s - early
+            self._reference, self._reference_s = small, time_s
             return
         # the thumbnail pixels wholly inside the part: those at its border saw some of what was not
         height, width = small.shape

@@ -72,10 +72,9 @@ class CameraPipeline:
         metrics: EdgeMetrics | None = None,
         settings: DetectorSettings | None = None,
         rooms: SiteRooms | None = None,
-        gate_phase: float = 0.0,
     ) -> None:
         """`settings`: the detector's region, motion gate and fixtures; None looks at the whole frame,
-        detects every frame and keeps every box. `gate_phase`: see MotionGate."""
+        detects every frame and keeps every box."""
         self.camera = camera
         self.detector = detector
         self.metrics = metrics
@@ -86,7 +85,7 @@ class CameraPipeline:
         self.zones = CameraZones(camera)
         self._zones_only = settings is not None and settings.region == "zones" and bool(camera.zones)
         gate = None if settings is None else settings.motion_gate
-        self.gate = None if gate is None else MotionGate(gate, gate_phase)
+        self.gate = None if gate is None else MotionGate(gate)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
         self._in_place: NDArray[np.float32] | None = None  # those of them two looks found at one place
         self.fixtures = None

@@ -32,12 +32,6 @@ WATCH_EVERY_S = 0.1  # how often the watchdog looks for stalls, long outages and
 BUSY_WINDOW_S = 10.0
 
 
-def whole_look_phase(index: int, cameras: int) -> float:
-    """Where in the motion gate's interval camera `index` of `cameras` looks at its whole picture:
-    spread evenly, so that a still room's cameras take turns instead of all falling due at once."""
-    return index / cameras
-
-
 class _Camera:
     def __init__(self, runner: CameraRunner, reader: CameraReader) -> None:
         self.runner = runner
@@ -73,7 +67,7 @@ class EdgeService:
         self._wake = threading.Event()
         self.rooms = SiteRooms(config, self.metrics)
         self._cameras = []
-        for index, camera in enumerate(config.cameras):
+        for camera in config.cameras:
             for warning in layout_warnings(camera):
                 log.warning("%s", warning)
             pipeline = CameraPipeline(
@@ -83,7 +77,6 @@ class EdgeService:
                 self.metrics,
                 config.detector,
                 self.rooms,
-                gate_phase=whole_look_phase(index, len(config.cameras)),
             )
             # A room's cameras take frames on one grid of the clock, so their frames pair in time.
             select = on_grid(camera.fps) if self.rooms.sees_rooms(camera.id) else None

@@ -22,7 +22,6 @@ from edge.motion import (
     thumbnail,
     with_window,
 )
-from edge.service import whole_look_phase
 from tests.conftest import make_detections
 
 HEIGHT, WIDTH = 360, 640
@@ -317,40 +316,3 @@ def test_the_people_found_in_a_window_replace_those_there_and_the_others_stand()
     assert sorted(merged.xyxy.tolist()) == [[100, 100, 140, 200], [520, 250, 560, 300]]
     assert sorted(merged.confidence.tolist()) == pytest.approx([0.7, 0.9])
     assert len(with_window(last, (490, 240, 610, 310), Detections.empty())) == 1
-
-
-def test_a_phase_brings_the_first_periodic_look_forward_then_the_interval_holds() -> None:
-    gate = MotionGate(MotionGateConfig(full_every_s=10.0), phase=0.3)
-    looks = []
-    for second in range(30):
-        if gate.due(room(), float(second)):
-            looks.append(second)
-            gate.detected()
-
-    assert looks == [0, 7, 17, 27]
-
-
-def periodic_looks(phases: list[float], seconds: int = 40) -> dict[float, int]:
-    """How many of the gates at `phases` look at a still picture at each second after the first."""
-    gates = [MotionGate(MotionGateConfig(full_every_s=10.0), phase) for phase in phases]
-    for gate in gates:
-        assert gate.due(room(), 0.0)
-        gate.detected()
-    looks: dict[float, int] = {}
-    for second in range(1, seconds):
-        for gate in gates:
-            if gate.due(room(), float(second)):
-                gate.detected()
-                looks[second] = looks.get(second, 0) + 1
-    return looks
-
-
-def test_a_box_spreads_its_cameras_whole_looks_over_the_interval() -> None:
-    """Four cameras started together: in step all four look at seconds 10, 20 and 30; spread, each
-    second has at most one, and each camera still looks every 10 s."""
-    assert periodic_looks([0.0] * 4) == {10: 4, 20: 4, 30: 4}
-
-    spread = periodic_looks([whole_look_phase(i, 4) for i in range(4)])
-
-    assert max(spread.values()) == 1
-    assert sorted(spread) == [3, 5, 8, 10, 13, 15, 18, 20, 23, 25, 28, 30, 33, 35, 38]

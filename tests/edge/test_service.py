@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -300,32 +299,6 @@ def test_ten_minutes_with_every_seventh_frame_failing_keep_correct_figures(
     dwell = running.value("wartezone_zone_dwell_seconds_sum", "door", "all") or 0
     assert 3 * 590 <= dwell <= 3 * 600
     assert running.service.failure is None
-
-
-def test_the_cameras_of_a_still_room_take_turns_at_their_whole_pictures(tmp_path: Path) -> None:
-    """Four cameras of one box see a room where nothing moves for 30 s: each looks at its whole
-    picture every 10 s, but no two in the same second (in step, the detector would get all four at
-    once, every 10 s)."""
-    still = tmp_path / "still.avi"
-    writer = cv2.VideoWriter(str(still), cv2.VideoWriter.fourcc(*"MJPG"), 2, (64, 48))
-    for _ in range(60):
-        writer.write(np.full((48, 64, 3), 90, np.uint8))
-    writer.release()
-    data = config(dict.fromkeys("abcd", still), realtime=False, fps=2).model_dump(mode="json")
-    data["detector"]["motion_gate"] = {"full_every_s": 10}
-    service = EdgeService(parse_config(data, Path(".")), detector=ScriptedDetector())
-    looks: dict[str, list[float]] = {camera: [] for camera in "abcd"}
-    service.on_result = lambda camera, result: result.detected and looks[camera].append(result.time_s)
-    service.start()
-    try:
-        assert service.wait(timeout_s=30)
-    finally:
-        service.stop()
-
-    periodic = [round(time_s) for times in looks.values() for time_s in times[1:]]
-    assert len(periodic) == len(set(periodic)) >= 2 * len(looks)
-    for times in looks.values():
-        assert times[0] == 0.0 and all(b - a == 10.0 for a, b in itertools.pairwise(times[1:]))
 
 
 def test_a_thread_that_dies_fails_health_and_ends_the_wait(
