@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import cv2
+import numpy as np
 
 from benchmarks.live import camera_stream, cameras_config, find_video, rss_mib, start_rtsp_server, status
 from edge.service import EdgeService
@@ -169,6 +170,28 @@ def probe_in_child(setting: str, port: int, cameras: int, fps: float, seconds: f
     return Probe(**json.loads(child.stdout.strip().splitlines()[-1]))
 
 
+def there_and_back(video: Path, folder: Path, at_least_s: float = 60.0) -> Path:
+    """A short clip played forward, then backward, over and over for at least `at_least_s`: it loops
+    without the jump from its last frame to its first, which the motion gate would see as everyone
+    moving at once (a seated room does not jump)."""
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while (read := capture.read())[0]:
+        frames.append(read[1])
+    capture.release()
+    if not frames or fps <= 0:
+        sys.exit(f"{video}: no frames or no frame rate to play there and back")
+    loop = frames + frames[-2:0:-1]
+    height, width = frames[0].shape[:2]
+    out = folder / f"{video.stem}-there-and-back.mp4"
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter.fourcc(*"mp4v"), fps, (width, height))
+    for i in range(max(len(loop), int(np.ceil(at_least_s * fps / len(loop))) * len(loop))):
+        writer.write(loop[i % len(loop)])
+    writer.release()
+    return out
+
+
 def video_seconds(video: Path) -> float:
     """How long one loop of `video` plays."""
     capture = cv2.VideoCapture(str(video))
@@ -201,6 +224,12 @@ def main() -> None:
         help="counts to probe, e.g. 4,6,8: each setting at each count in turn, so that a machine whose "
         "load drifts weighs on all settings alike (default: search each setting's largest)",
     )
+    parser.add_argument(
+        "--there-and-back",
+        action="store_true",
+        help="play the video forward, then backward, for at least 60 s a loop: a short clip of a seated "
+        "room loops without a jump",
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -212,11 +241,13 @@ def main() -> None:
     unknown = [n for n in names if n not in SETTINGS]
     if unknown:
         parser.error(f"unknown setting {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
-    video = args.video or find_video()
-    args.seconds = args.seconds or video_seconds(video)
-    print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
     found: dict[tuple[str, str], int] = {}
     with tempfile.TemporaryDirectory(prefix="wartezone-capacity-") as folder:
+        video = args.video or find_video()
+        if args.there_and_back:
+            video = there_and_back(video, Path(folder))
+        args.seconds = args.seconds or video_seconds(video)
+        print(f"video {video.name}, {args.seconds:.0f} s a count, sustained: every camera >= {SUSTAINED:.0%}")
         for stream in args.stream.split(",") if args.stream else [None]:
             served = video if stream is None else camera_stream(video, stream, Path(folder))
             label = stream or "as served"

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.capacity import SETTINGS, Probe, cameras_before, search, video_seconds
+from benchmarks.capacity import SETTINGS, Probe, cameras_before, search, there_and_back, video_seconds
 from edge.config import OpenvinoDetectorConfig
 
 
@@ -67,3 +67,23 @@ def test_a_video_without_a_length_is_refused_naming_seconds(tmp_path: Path) -> N
 
     with pytest.raises(SystemExit, match="--seconds"):
         video_seconds(video)
+
+
+def test_a_clip_played_there_and_back_loops_without_a_jump(tmp_path: Path) -> None:
+    """Frames 0..4 at 5 frames/s become 0 1 2 3 4 3 2 1, over again for at least 3 s: each frame
+    next to one it was next to, the last one too."""
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 5.0, (64, 48))
+    for i in range(5):
+        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    writer.release()
+
+    played = there_and_back(clip, tmp_path, at_least_s=3.0)
+
+    capture = cv2.VideoCapture(str(played))
+    levels = []
+    while (read := capture.read())[0]:
+        levels.append(round(float(read[1].mean()) / 40))
+    capture.release()
+    assert levels == [0, 1, 2, 3, 4, 3, 2, 1] * 2
+    assert video_seconds(played) == pytest.approx(16 / 5)
