@@ -414,10 +414,10 @@ class MotionGateConfig(Strict):
     )
     skip_in_place: bool = Field(
         True,
-        description="A change within the boxes of the people last found (a tenth of their height "
-        "around) is someone moving in place, a seated person's hands or someone shifting their weight: "
-        "it does not call the detector. Someone leaving moves out of their box, which counts; false: "
-        "any change does.",
+        description="Where two looks in a row found everyone at one place, a change within their boxes "
+        "(a tenth of their height around) is someone moving in place, a seated person's hands or "
+        "someone shifting their weight: it does not call the detector. Someone leaving moves out of "
+        "their box, which counts; false: any change does.",
     )
     windows: bool = Field(
         True,
