@@ -316,6 +316,18 @@ LEFT: Box = (50.0, 100.0, 90.0, 200.0)
 RIGHT: Box = (500.0, 100.0, 540.0, 200.0)
 
 
+WIDE_STILL = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+
+
+def gated_runner(detector: RecordingDetector, gate: MotionGateConfig) -> CameraRunner:
+    """A camera's runner, up, whose pipeline has the motion gate `gate` and the other defaults."""
+    settings = DetectorSettings(motion_gate=gate)
+    pipeline = CameraPipeline(camera(), detector, TrackerConfig(), settings=settings)
+    runner = CameraRunner(pipeline.camera, pipeline)
+    runner.came_up()
+    return runner
+
+
 @pytest.mark.parametrize(
     ("windows", "moved", "parts", "people"),
     [
@@ -333,12 +345,8 @@ def test_where_a_part_changed_only_that_part_is_detected_and_the_others_stand(
     half the picture has all of it looked at."""
     detector = RecordingDetector([LEFT, RIGHT])
     gate = MotionGateConfig(windows=windows)
-    pipeline = CameraPipeline(
-        camera(), detector, TrackerConfig(), settings=DetectorSettings(motion_gate=gate)
-    )
-    runner = CameraRunner(pipeline.camera, pipeline)
-    runner.came_up()
-    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    runner = gated_runner(detector, gate)
+    still = WIDE_STILL
     changed = still.copy()
     changed[moved] = 20
     first = runner.analyse(Frame(still, 0.0, 1.7e9))
@@ -366,12 +374,8 @@ def test_a_person_moving_in_place_leaves_their_last_detection_standing(
     again, and both stay counted."""
     detector = RecordingDetector([LEFT, RIGHT])
     gate = MotionGateConfig(skip_in_place=skip_in_place)
-    pipeline = CameraPipeline(
-        camera(), detector, TrackerConfig(), settings=DetectorSettings(motion_gate=gate)
-    )
-    runner = CameraRunner(pipeline.camera, pipeline)
-    runner.came_up()
-    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    runner = gated_runner(detector, gate)
+    still = WIDE_STILL
     results = []
     for second in range(5):
         picture = still.copy()
@@ -388,12 +392,8 @@ def test_windows_do_not_put_off_the_periodic_look_at_the_whole_picture() -> None
     yet every full_every_s the whole picture is looked at, so the person on the left is seen again."""
     detector = RecordingDetector([LEFT, RIGHT])
     gate = MotionGateConfig(full_every_s=5.0)
-    pipeline = CameraPipeline(
-        camera(), detector, TrackerConfig(), settings=DetectorSettings(motion_gate=gate)
-    )
-    runner = CameraRunner(pipeline.camera, pipeline)
-    runner.came_up()
-    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    runner = gated_runner(detector, gate)
+    still = WIDE_STILL
     pictures = [still]
     for second in range(1, 7):
         fidget = still.copy()
@@ -411,10 +411,8 @@ def test_someone_reaching_out_of_the_window_has_all_of_the_picture_looked_at() -
     """The person on the right came much nearer than the window allowed for: cut by its side, so
     the whole picture is looked at, and nobody is counted as a piece."""
     detector = RecordingDetector([LEFT, RIGHT])
-    pipeline = CameraPipeline(camera(), detector, TrackerConfig(), settings=DetectorSettings())
-    runner = CameraRunner(pipeline.camera, pipeline)
-    runner.came_up()
-    still = np.full((WIDE[1], WIDE[0], 3), 128, np.uint8)
+    runner = gated_runner(detector, MotionGateConfig())
+    still = WIDE_STILL
     changed = still.copy()
     changed[100:200, 545:585] = 20
     runner.analyse(Frame(still, 0.0, 1.7e9))
