@@ -21,7 +21,7 @@ count and setting sees the same scene: where people come and go, a shorter slice
 in the video it falls (on Intel's indoor room, 30 s slices read 0.83 and 0.97 frame/s for the same
 16 cameras and setting).
     .venv/bin/python -m benchmarks.capacity [--video V] [--stream 2048x1536@25,640x480@5]
-        [--max-cameras 16] [--seconds S] [--fps 1] [--settings every-frame,defaults]
+        [--max-cameras 16] [--seconds S] [--fps 1] [--settings every-frame,defaults] [--there-and-back]
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from benchmarks.live import camera_stream, cameras_config, find_video, rss_mib, 
 from edge.service import EdgeService
 
 SUSTAINED = 0.95
+CLIP_S = 60.0  # the longest clip --there-and-back plays
 # name -> (what it is, the detector section of the config)
 SETTINGS: dict[str, tuple[str, dict[str, Any]]] = {
     "every-frame": ("every analysed frame detected (before the motion gate)", {"motion_gate": None}),
@@ -176,6 +177,8 @@ def there_and_back(video: Path, folder: Path, at_least_s: float = 60.0) -> Path:
     moving at once (a seated room does not jump)."""
     capture = cv2.VideoCapture(str(video))
     fps = capture.get(cv2.CAP_PROP_FPS)
+    if fps > 0 and capture.get(cv2.CAP_PROP_FRAME_COUNT) > CLIP_S * fps:  # its frames are kept in memory
+        sys.exit(f"{video}: longer than {CLIP_S:.0f} s; --there-and-back plays a short clip")
     frames = []
     while (read := capture.read())[0]:
         frames.append(read[1])

@@ -87,3 +87,14 @@ def test_a_clip_played_there_and_back_loops_without_a_jump(tmp_path: Path) -> No
     capture.release()
     assert levels == [0, 1, 2, 3, 4, 3, 2, 1] * 2
     assert video_seconds(played) == pytest.approx(16 / 5)
+
+
+def test_a_long_video_is_not_played_there_and_back(tmp_path: Path) -> None:
+    video = tmp_path / "long.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 1.0, (16, 16))
+    for _ in range(61):
+        writer.write(np.zeros((16, 16, 3), np.uint8))
+    writer.release()
+
+    with pytest.raises(SystemExit, match="short clip"):
+        there_and_back(video, tmp_path)
