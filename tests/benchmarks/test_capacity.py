@@ -11,6 +11,7 @@ import pytest
 
 from benchmarks.capacity import SETTINGS, Probe, cameras_before, search, there_and_back, video_seconds
 from edge.config import OpenvinoDetectorConfig
+from tests.support import write_video
 
 
 @pytest.mark.parametrize("limit", [0, 1, 2, 3, 5, 8, 11, 16, 40])
@@ -52,11 +53,7 @@ def test_a_ladder_count_is_sustained_only_after_the_count_below_it(
 
 
 def test_a_count_lasts_one_loop_of_the_video(tmp_path: Path) -> None:
-    video = tmp_path / "loop.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 8.0, (64, 48))
-    for _ in range(20):
-        writer.write(np.zeros((48, 64, 3), np.uint8))
-    writer.release()
+    video = write_video(tmp_path / "loop.avi", frames=20, fps=8.0)
 
     assert video_seconds(video) == pytest.approx(2.5)
 
@@ -90,11 +87,7 @@ def test_a_clip_played_there_and_back_loops_without_a_jump(tmp_path: Path) -> No
 
 
 def test_a_long_video_is_not_played_there_and_back(tmp_path: Path) -> None:
-    video = tmp_path / "long.avi"
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"MJPG"), 1.0, (16, 16))
-    for _ in range(61):
-        writer.write(np.zeros((16, 16, 3), np.uint8))
-    writer.release()
+    video = write_video(tmp_path / "long.avi", frames=61, fps=1.0, size=(16, 16))
 
     with pytest.raises(SystemExit, match="short clip"):
         there_and_back(video, tmp_path)
