@@ -9,7 +9,16 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.capacity import SETTINGS, Probe, cameras_before, search, there_and_back, video_seconds
+from benchmarks.capacity import (
+    SETTINGS,
+    Probe,
+    bench_config,
+    cameras_before,
+    phase_shifted,
+    search,
+    there_and_back,
+    video_seconds,
+)
 from edge.config import OpenvinoDetectorConfig
 from tests.support import write_video
 
@@ -91,3 +100,55 @@ def test_a_long_video_is_not_played_there_and_back(tmp_path: Path) -> None:
 
     with pytest.raises(SystemExit, match="short clip"):
         there_and_back(video, tmp_path)
+
+
+def _levels(video: Path) -> list[int]:
+    capture = cv2.VideoCapture(str(video))
+    levels = []
+    while (read := capture.read())[0]:
+        levels.append(round(float(read[1].mean()) / 30))
+    capture.release()
+    return levels
+
+
+def test_phases_start_the_loop_a_share_of_it_apart(tmp_path: Path) -> None:
+    """Frames 0..7 in 4 phases: the loops start at frames 0, 2, 4 and 6, each the whole video."""
+    clip = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 4.0, (64, 48))
+    for i in range(8):
+        writer.write(np.full((48, 64, 3), 30 * i, np.uint8))
+    writer.release()
+
+    shifted = phase_shifted(clip, tmp_path, 4)
+
+    assert shifted[0] == clip
+    assert [_levels(v) for v in shifted] == [
+        [0, 1, 2, 3, 4, 5, 6, 7],
+        [2, 3, 4, 5, 6, 7, 0, 1],
+        [4, 5, 6, 7, 0, 1, 2, 3],
+        [6, 7, 0, 1, 2, 3, 4, 5],
+    ]
+    assert all(video_seconds(v) == pytest.approx(2.0) for v in shifted)
+
+
+def test_one_phase_is_the_video_itself(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "loop.avi", frames=4, fps=2.0)
+
+    assert phase_shifted(video, tmp_path, 1) == [video]
+    assert list(tmp_path.iterdir()) == [video]
+
+
+def test_more_phases_than_frames_are_refused(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "short.avi", frames=3, fps=2.0)
+
+    with pytest.raises(SystemExit, match="3 frames"):
+        phase_shifted(video, tmp_path, 4)
+
+
+def test_cameras_take_the_phases_in_turn() -> None:
+    config = bench_config([5001, 5002, 5003], cameras=7, fps=1.0, detector={})
+
+    assert [c.id for c in config.cameras] == [f"cam{i}" for i in range(1, 8)]
+    assert [c.source.url for c in config.cameras] == [  # type: ignore[union-attr]
+        f"rtsp://127.0.0.1:{port}/cam" for port in (5001, 5002, 5003, 5001, 5002, 5003, 5001)
+    ]
