@@ -13,7 +13,8 @@ b) simulated branch weeks (benchmarks/queue_sim.py: a weekly arrival profile, ra
    a fixed number of counters;
 c) a picture of forecast against truth (--plot, default out/forecast.png).
 
-    .venv/bin/python -m benchmarks.forecast [--sensors 21] [--every 1] [--weeks 10] [--plot PATH] [--json]
+    .venv/bin/python -m benchmarks.forecast [--sensors 21] [--every 1] [--weeks 10] [--scale 1]
+        [--best-case PATHS] [--plot PATH] [--json]
 """
 
 from __future__ import annotations
@@ -281,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="an origin every this many hours")
     parser.add_argument("--weeks", type=int, default=BranchScenario.weeks, help="simulated branch weeks")
     parser.add_argument("--seed", type=int, default=BranchScenario.seed)
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="a branch this many times as large: arrivals, counters and the rule's levels (default 1: "
+        "raise 15, 5 counters)",
+    )
     parser.add_argument("--plot", type=Path, default=Path("out/forecast.png"))
     parser.add_argument(
         "--best-case",
@@ -293,10 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.sensors <= 21 or args.every < 1 or args.weeks < 3 or args.best_case < 0:
         parser.error("--sensors: 1..21, --every: 1 or more, --weeks: 3 or more, --best-case: 0 or more")
+    if not args.scale > 0:
+        parser.error("--scale: above 0")
     real = real_series(args.sensors, args.every)
     for line in report_real(real):
         print(line)
-    branch = simulate_branch(BranchScenario(seed=args.seed, weeks=args.weeks), True, args.best_case)
+    scenario = BranchScenario(seed=args.seed, weeks=args.weeks).scaled(args.scale)
+    branch = simulate_branch(scenario, True, args.best_case)
     print()
     for line in report_branch(branch):
         print(line)

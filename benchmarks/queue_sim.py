@@ -559,6 +559,22 @@ class BranchScenario:
     def hours_open(self) -> int:
         return len(self.arrivals_per_hour)
 
+    def scaled(self, factor: float) -> BranchScenario:
+        """A branch `factor` times as large: arrivals, surges, counters and the rule's levels times
+        `factor`, the load per counter the same. The queue's own chance weighs less in a larger
+        room (its spread grows as the square root of its size)."""
+        if not factor > 0:
+            raise ValueError(f"factor: above 0, got {factor}")
+        return replace(
+            self,
+            arrivals_per_hour=tuple(a * factor for a in self.arrivals_per_hour),
+            surge_per_hour=(self.surge_per_hour[0] * factor, self.surge_per_hour[1] * factor),
+            counters=max(1, round(self.counters * factor)),
+            max_counters=max(1, round(self.max_counters * factor)),
+            raise_level=max(1, round(self.raise_level * factor)),
+            clear_level=max(0, round(self.clear_level * factor)),
+        )
+
 
 @dataclass
 class BranchDay:

@@ -31,6 +31,22 @@ def _day(waiting: list[int], warning_s: list[float | None] | None = None) -> Bra
     return day
 
 
+def test_a_larger_branch_keeps_the_load_per_counter() -> None:
+    larger = SCENARIO.scaled(2)
+
+    assert larger.arrivals_per_hour == tuple(2 * a for a in SCENARIO.arrivals_per_hour)
+    assert larger.surge_per_hour == (40.0, 80.0)
+    assert (larger.counters, larger.max_counters) == (10, 16)
+    assert (larger.raise_level, larger.clear_level) == (30, 16)
+    assert larger.service_mean_s == SCENARIO.service_mean_s
+    assert SCENARIO.scaled(1) == SCENARIO
+
+
+def test_a_branch_scaled_to_nothing_is_refused() -> None:
+    with pytest.raises(ValueError, match="factor"):
+        SCENARIO.scaled(0)
+
+
 @pytest.mark.parametrize(
     ("waiting", "expected"),
     [
