@@ -5,9 +5,16 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from edge.config import TilingConfig
+from edge.config import QuietDuplicatesConfig, TilingConfig
 from edge.detect.base import Detector, whole_images
-from edge.detect.postprocess import Region, clip_to_region, cut_by_inner_edge, nms, overlapping
+from edge.detect.postprocess import (
+    Region,
+    clip_to_region,
+    cut_by_inner_edge,
+    drop_quiet_duplicates,
+    nms,
+    overlapping,
+)
 from edge.detections import Detections
 
 
@@ -35,10 +42,22 @@ class TiledDetector:
     whenever a whole-region pass runs.
     """
 
-    def __init__(self, backend: Detector, tiling: TilingConfig, nms_iou: float) -> None:
+    def __init__(
+        self,
+        backend: Detector,
+        tiling: TilingConfig,
+        nms_iou: float,
+        quiet: QuietDuplicatesConfig | None = None,
+        sure: float = 1.0,
+    ) -> None:
+        """`quiet`: the quiet-frame rule, applied to each whole region's merged boxes (the backend
+        runs without it: a tile of a crowd holds few sure people); `sure`: the score it counts as a
+        sure person (the detector's `confidence`)."""
         self.backend = backend
         self.tiling = tiling
         self.nms_iou = nms_iou
+        self.quiet = quiet
+        self.sure = sure
         self.info = backend.info
 
     def detect(self, image: NDArray[np.uint8]) -> Detections:
@@ -68,4 +87,10 @@ class TiledDetector:
             if tile is not None and t.full_frame:
                 detections = detections.select(~cut_by_inner_edge(detections, tile, regions[i]))
             per_image[i].append(detections)
-        return [nms(Detections.concatenate(parts), self.nms_iou) for parts in per_image]
+        merged = [nms(Detections.concatenate(parts), self.nms_iou) for parts in per_image]
+        if (quiet := self.quiet) is None:
+            return merged
+        return [
+            drop_quiet_duplicates(found, self.sure, quiet.crowd, quiet.below, quiet.inside)
+            for found in merged
+        ]

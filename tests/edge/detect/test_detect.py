@@ -22,12 +22,13 @@ from edge.config import (
     DetectorSettings,
     OnnxDetectorConfig,
     OpenvinoDetectorConfig,
+    QuietDuplicatesConfig,
     TilingConfig,
     UltralyticsDetectorConfig,
     parse_config,
 )
 from edge.detect import ModelError, build_detector, verify_model
-from edge.detect.base import Detector, ModelInfo
+from edge.detect.base import Detector, ModelInfo, NetworkBackend
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
 from edge.detect.openvino import (
@@ -812,6 +813,66 @@ def test_a_tiled_part_is_the_whole_looks_people_that_reach_into_it() -> None:
     found = tiled.detect_part(scene(CROWD), (0, 0, 768, 576), part)
 
     assert _sorted_boxes(found) == sorted([[300.0, 100.0, 350.0, 200.0], list(SMALL_ALONE)])
+
+
+class FixedBackend:
+    """A fake network that sees the given people wherever a window holds them whole."""
+
+    info = ModelInfo(name="fixed", sha256="0" * 64, backend="fake", input_size="any")
+
+    def __init__(self, people: Detections) -> None:
+        self.people = people
+
+    def detect_batch(
+        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
+    ) -> list[Detections]:
+        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
+        return [self.people.select(_inside(self.people.xyxy, region)) for region in regions]
+
+
+def _inside(xyxy: NDArray[np.float32], region: Region) -> NDArray[np.bool_]:
+    x1, y1, x2, y2 = region
+    return np.asarray(
+        (xyxy[:, 0] >= x1) & (xyxy[:, 1] >= y1) & (xyxy[:, 2] <= x2) & (xyxy[:, 3] <= y2), dtype=bool
+    )
+
+
+PERSON: Box = (100, 100, 160, 260)
+SECOND_BOX: Box = (105, 110, 155, 200)  # faint, most of it inside PERSON: that person seen twice
+# 11 more people in the other quarters of 768 x 576, at most 4 in any tile (2 x 2 at 0.2 overlap)
+OTHERS: list[Box] = (
+    [(x, y, x + 40, y + 100) for x in (450, 550, 650) for y in (20, 300)]
+    + [(x, 320, x + 40, 420) for x in (20, 120, 220, 320)]
+    + [(470, 150, 510, 250)]
+)
+
+
+@pytest.mark.parametrize(
+    ("others", "kept"),
+    [([], 1), (OTHERS, 13)],
+    ids=["a quiet frame: one person", "a crowd of 12 over four tiles: someone behind"],
+)
+def test_tiles_judge_a_quiet_frame_by_the_whole_picture(others: list[Box], kept: int) -> None:
+    """No tile holds 10 sure people, but the picture does: there a faint box inside a surer one is
+    someone standing behind, as without tiles."""
+    people = make_detections([PERSON, SECOND_BOX, *others], [0.9, 0.05] + [0.9] * len(others))
+    quiet = QuietDuplicatesConfig()
+    tiled = TiledDetector(FixedBackend(people), TilingConfig(), nms_iou=0.5, quiet=quiet, sure=0.04)
+
+    found = tiled.detect(scene([]))
+
+    assert len(found) == kept
+    assert (list(SECOND_BOX) in found.xyxy.tolist()) == bool(others)
+
+
+def test_a_tiled_detector_leaves_the_quiet_frame_rule_to_the_merge() -> None:
+    config = OpenvinoDetectorConfig(tiling=TilingConfig())
+
+    tiled = build_detector(config)
+
+    assert isinstance(tiled, TiledDetector)
+    assert tiled.quiet == config.quiet_duplicates and tiled.sure == config.confidence
+    assert isinstance(tiled.backend, NetworkBackend) and tiled.backend.quiet_duplicates is None
 
 
 # --- the default backend (OpenVINO) on real frames -----------------------------------------------
