@@ -127,7 +127,7 @@ def _children(parent: str, name: str, field: FieldInfo) -> list[Section]:
 
 def sections(root: type[BaseModel]) -> Iterator[Section]:
     """Every section of the file in reading order, depth first; each union's variants in turn; a
-    section the variants share (the detector's tiling) once."""
+    section the variants share (the detector's motion gate) once."""
     seen: set[tuple[str, type[BaseModel]]] = set()
 
     def walk(section: Section) -> Iterator[Section]:

@@ -44,7 +44,7 @@ PROBE_RUNS = 3  # each precision's fastest of these counts, the runs interleaved
 FASTER_BY = 0.05
 PROBE_TIMEOUT_S = 120.0
 # Static shapes run ~15 % faster than one dynamic graph (which also keeps memory for every size it
-# met); a camera needs one, its motion windows one more (edge/motion.py), tiling one more.
+# met); a camera needs one, its motion windows one more (edge/motion.py).
 COMPILED_SHAPES_KEPT = 4
 # Values of oneDNN's ONEDNN_MAX_CPU_ISA that leave it no bfloat16 kernels: set, they make a CPU with
 # bfloat16 behave as one without (the way an older CPU is emulated), and OpenVINO's own default,

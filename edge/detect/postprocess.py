@@ -206,17 +206,17 @@ def touches(
     return hit
 
 
-def cut_by_inner_edge(detections: Detections, tile: Region, region: Region) -> NDArray[np.bool_]:
-    """Boxes touching an edge of `tile` (a part of `region`) that lies inside the region: the person
-    continues beyond the tile."""
-    tx1, ty1, tx2, ty2 = tile
+def cut_by_inner_edge(detections: Detections, part: Region, region: Region) -> NDArray[np.bool_]:
+    """Boxes touching an edge of `part` (of `region`) that lies inside the region: the person
+    continues beyond the part."""
+    px1, py1, px2, py2 = part
     rx1, ry1, rx2, ry2 = region
     return touches(
         detections.xyxy,
-        left=tx1 if tx1 > rx1 else None,
-        top=ty1 if ty1 > ry1 else None,
-        right=tx2 if tx2 < rx2 else None,
-        bottom=ty2 if ty2 < ry2 else None,
+        left=px1 if px1 > rx1 else None,
+        top=py1 if py1 > ry1 else None,
+        right=px2 if px2 < rx2 else None,
+        bottom=py2 if py2 < ry2 else None,
     )
 
 

@@ -224,6 +224,15 @@ def test_valid_file_loads_with_paths_relative_to_it(
     assert config.cameras[0].zones[0].anchor == "feet"
 
 
+def test_tiling_null_as_the_docs_once_showed_it_still_loads(
+    config_dict: Callable[..., dict[str, Any]], write_config: Callable[[Any], Path]
+) -> None:
+    data = config_dict()
+    data["detector"] = {"tiling": None, "confidence": 0.05}
+
+    assert load_config(write_config(data)).detector.confidence == 0.05
+
+
 def test_config_error_lists_problems() -> None:
     error = ConfigError([("a.b", "bad"), ("c", "worse")])
     assert str(error) == "a.b: bad\nc: worse"
@@ -257,6 +266,12 @@ WORDS = [
         "cameras.0.source",
         {"type": "rtsp", "url": "http://192.0.2.10/stream"},
         "must be an address starting with rtsp:// or rtsps://, got 'http://192.0.2.10/stream'",
+    ),
+    (
+        "tiles, which were removed",
+        "detector",
+        {"tiling": {"rows": 2, "cols": 2}},
+        "tiling was removed: the input budget (input_size) scales a picture up",
     ),
     (
         "a display name over two lines",

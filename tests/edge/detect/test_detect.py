@@ -1,4 +1,4 @@
-"""Person detectors: model verification, letterbox, NMS, tiling, and the real backends on real frames."""
+"""Person detectors: model verification, letterbox, NMS, parts of the picture, the real backends."""
 
 from __future__ import annotations
 
@@ -22,13 +22,11 @@ from edge.config import (
     DetectorSettings,
     OnnxDetectorConfig,
     OpenvinoDetectorConfig,
-    QuietDuplicatesConfig,
-    TilingConfig,
     UltralyticsDetectorConfig,
     parse_config,
 )
 from edge.detect import ModelError, build_detector, verify_model
-from edge.detect.base import Detector, ModelInfo, NetworkBackend
+from edge.detect.base import Detector
 from edge.detect.exported import ExportedPoseModel
 from edge.detect.model import ModelManifest
 from edge.detect.openvino import (
@@ -46,6 +44,7 @@ from edge.detect.postprocess import (
     PAD_VALUE,
     PART_WIDTH,
     STRIDE,
+    Region,
     clip_to_region,
     cut_by_inner_edge,
     drop_edge_fragments,
@@ -59,9 +58,13 @@ from edge.detect.postprocess import (
     part_look,
     sure_or_face_seen,
 )
-from edge.detect.tiling import Region, TiledDetector, tile_regions
 from edge.detections import Detections
 from tests.conftest import MODEL, REPO, ZONE_ALL, last_json, make_detections, need, need_module, run_python
+
+
+def _sorted_boxes(detections: Detections) -> list[list[float]]:
+    return sorted(detections.xyxy.tolist())
+
 
 Box = tuple[float, float, float, float]
 PT_MODEL = REPO / "models" / "yolo11n-pose.pt"
@@ -628,52 +631,16 @@ def test_a_face_floor_above_the_threshold_is_refused_in_words() -> None:
         DetectorSettings(face_confidence=0.2)
 
 
-# --- tiling ------------------------------------------------------------------------------------
+# --- a part of the region (motion windows) ------------------------------------------------------
+
+
+REGION: Region = (100, 50, 300, 150)
+# four parts of it, neighbours overlapping: x 100-211 | 189-300, y 50-106 | 94-150
+PARTS: list[Region] = [(100, 50, 211, 106), (189, 50, 300, 106), (100, 94, 211, 150), (189, 94, 300, 150)]
 
 
 @pytest.mark.parametrize(
-    ("region", "rows", "cols", "overlap"),
-    [
-        ((0, 0, 768, 576), 1, 1, 0.2),
-        ((0, 0, 768, 576), 2, 2, 0.2),
-        ((0, 0, 768, 576), 1, 3, 0.0),
-        ((100, 50, 700, 500), 3, 4, 0.25),
-        ((0, 0, 1920, 1080), 4, 4, 0.1),
-        ((13, 7, 114, 84), 3, 2, 0.49),
-    ],
-)
-def test_tiles_cover_the_region_and_overlap_by_the_configured_fraction(
-    region: Region, rows: int, cols: int, overlap: float
-) -> None:
-    tiles = tile_regions(region, rows, cols, overlap)
-    x1, y1, x2, y2 = region
-
-    assert len(tiles) == rows * cols
-    if rows == cols == 1:
-        assert tiles == [region]
-    covered = np.zeros((y2 - y1, x2 - x1), np.int32)
-    for tx1, ty1, tx2, ty2 in tiles:
-        assert x1 <= tx1 < tx2 <= x2 and y1 <= ty1 < ty2 <= y2
-        covered[ty1 - y1 : ty2 - y1, tx1 - x1 : tx2 - x1] += 1
-    assert covered.min() >= 1, "some pixels of the region are in no tile"
-    tile_w = (x2 - x1) / (cols - (cols - 1) * overlap)
-    tile_h = (y2 - y1) / (rows - (rows - 1) * overlap)
-    grid = [tiles[r * cols : (r + 1) * cols] for r in range(rows)]
-    for r in range(rows):
-        for c in range(cols):
-            tx1, ty1, tx2, ty2 = grid[r][c]
-            assert abs((tx2 - tx1) - tile_w) <= 1 and abs((ty2 - ty1) - tile_h) <= 1
-            if c + 1 < cols:  # right-hand neighbour shares `overlap` of a tile's width
-                assert abs((tx2 - grid[r][c + 1][0]) - overlap * tile_w) <= 1
-            if r + 1 < rows:
-                assert abs((ty2 - grid[r + 1][c][1]) - overlap * tile_h) <= 1
-
-
-REGION: Region = (100, 50, 300, 150)  # 2 x 2 tiles at 0.2 overlap: x 100-211 | 189-300, y 50-106 | 94-150
-
-
-@pytest.mark.parametrize(
-    ("tile_index", "boxes", "cut"),
+    ("part_index", "boxes", "cut"),
     [
         (0, [], []),
         (0, [(120, 60, 150, 90)], [False]),  # well inside
@@ -688,191 +655,19 @@ REGION: Region = (100, 50, 300, 150)  # 2 x 2 tiles at 0.2 overlap: x 100-211 | 
     ],
 )
 def test_cut_by_inner_edge_flags_only_boxes_on_edges_inside_the_region(
-    tile_index: int, boxes: list[Box], cut: list[bool]
+    part_index: int, boxes: list[Box], cut: list[bool]
 ) -> None:
-    tile = tile_regions(REGION, 2, 2, 0.2)[tile_index]
-
-    flags = cut_by_inner_edge(make_detections(boxes), tile, REGION)
+    flags = cut_by_inner_edge(make_detections(boxes), PARTS[part_index], REGION)
 
     assert flags.tolist() == cut
 
 
-def test_a_single_tile_flags_nothing() -> None:
+def test_the_whole_region_as_the_part_flags_nothing() -> None:
     region: Region = (0, 0, 768, 576)
-    (tile,) = tile_regions(region, 1, 1, 0.2)
 
-    flags = cut_by_inner_edge(make_detections([(0, 0, 768, 576), (10, 10, 20, 20)]), tile, region)
+    flags = cut_by_inner_edge(make_detections([(0, 0, 768, 576), (10, 10, 20, 20)]), region, region)
 
     assert flags.tolist() == [False, False]
-
-
-class ShapeBackend:
-    """A fake network: each white rectangle in a window is a person, seen as far as the window shows
-    it, if it is at least `min_fraction` of the window's height (small people vanish when a whole
-    frame is shrunk to the network input, and reappear in a native-resolution tile)."""
-
-    info = ModelInfo(name="shapes", sha256="0" * 64, backend="fake", input_size="any")
-
-    def __init__(self, min_fraction: float = 0.08) -> None:
-        self.min_fraction = min_fraction
-        self.calls: list[list[Region]] = []
-
-    def detect(self, image: NDArray[np.uint8]) -> Detections:
-        return self.detect_batch([image])[0]
-
-    def detect_batch(
-        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
-    ) -> list[Detections]:
-        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
-        self.calls.append(list(regions))
-        out = []
-        for image, (x1, y1, x2, y2) in zip(images, regions, strict=True):
-            crop = np.ascontiguousarray(image[y1:y2, x1:x2, 0] > 127).astype(np.uint8)
-            count, _, stats, _ = cv2.connectedComponentsWithStats(crop)
-            boxes = [
-                (x1 + x, y1 + y, x1 + x + w, y1 + y + h)
-                for x, y, w, h, _ in stats[1:count].tolist()
-                if h >= self.min_fraction * (y2 - y1)
-            ]
-            out.append(make_detections(boxes))
-        return out
-
-
-def scene(people: list[Box], height: int = 576, width: int = 768) -> NDArray[np.uint8]:
-    image = np.zeros((height, width, 3), np.uint8)
-    for x1, y1, x2, y2 in people:
-        image[int(y1) : int(y2), int(x1) : int(x2)] = 255
-    return image
-
-
-# 2 x 2 tiles at 0.2 overlap of 768 x 576: x 0-427 | 341-768, y 0-320 | 256-576
-BIG: Box = (300, 100, 500, 560)  # crosses both tile seams; seen whole by the full-frame pass only
-SMALL_ALONE: Box = (50, 20, 60, 50)  # 30 px tall: too small for the full frame, seen in one tile
-SMALL_IN_OVERLAP: Box = (560, 280, 570, 310)  # seen whole by two tiles
-SMALL_ON_SEAM: Box = (420, 20, 432, 50)  # cut by the left tile's edge, whole in the right one
-CROWD = [BIG, SMALL_ALONE, SMALL_IN_OVERLAP, SMALL_ON_SEAM]
-
-
-def _sorted_boxes(detections: Detections) -> list[list[float]]:
-    return sorted(detections.xyxy.tolist())
-
-
-def test_a_big_person_cut_by_tiles_counts_once_and_small_ones_are_kept() -> None:
-    backend = ShapeBackend()
-    whole_frame_only = backend.detect(scene(CROWD))
-    assert _sorted_boxes(whole_frame_only) == [list(BIG)]  # the premise: one pass misses the small ones
-
-    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=2, overlap=0.2, full_frame=True), nms_iou=0.5)
-    found = tiled.detect(scene(CROWD))
-
-    assert _sorted_boxes(found) == sorted(list(b) for b in CROWD)
-    assert tiled.info == backend.info
-
-
-@pytest.mark.parametrize(
-    "scenes",
-    [
-        [],
-        [[]],
-        [CROWD],
-        [CROWD, [], [SMALL_ALONE], [BIG]],
-    ],
-    ids=["no-images", "empty-scene", "one", "several"],
-)
-def test_tiled_batches_return_one_result_per_image_in_one_backend_call(scenes: list[list[Box]]) -> None:
-    backend = ShapeBackend()
-    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=2, overlap=0.2), nms_iou=0.5)
-
-    found = tiled.detect_batch([scene(people) for people in scenes])
-
-    assert [_sorted_boxes(f) for f in found] == [sorted(list(b) for b in people) for people in scenes]
-    if scenes:
-        assert len(backend.calls) == 1
-        assert len(backend.calls[0]) == len(scenes) * (1 + 2 * 2)
-
-
-def test_tiles_stay_inside_a_given_region() -> None:
-    backend = ShapeBackend()
-    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=3, overlap=0.25), nms_iou=0.5)
-    region: Region = (384, 0, 768, 576)
-
-    (found,) = tiled.detect_batch([scene(CROWD)], [region])
-
-    assert all(w[0] >= 384 for w in backend.calls[0])
-    # the small people in the right half are found; the big one is cut at the region's edge
-    assert _sorted_boxes(found) == sorted(
-        [[384.0, 100.0, 500.0, 560.0], list(SMALL_ON_SEAM), list(SMALL_IN_OVERLAP)]
-    )
-
-
-def test_a_tiled_part_is_the_whole_looks_people_that_reach_into_it() -> None:
-    backend = ShapeBackend()
-    tiled = TiledDetector(backend, TilingConfig(rows=2, cols=2, overlap=0.2, full_frame=True), nms_iou=0.5)
-    part: Region = (0, 0, 350, 200)
-
-    found = tiled.detect_part(scene(CROWD), (0, 0, 768, 576), part)
-
-    assert _sorted_boxes(found) == sorted([[300.0, 100.0, 350.0, 200.0], list(SMALL_ALONE)])
-
-
-class FixedBackend:
-    """A fake network that sees the given people wherever a window holds them whole."""
-
-    info = ModelInfo(name="fixed", sha256="0" * 64, backend="fake", input_size="any")
-
-    def __init__(self, people: Detections) -> None:
-        self.people = people
-
-    def detect_batch(
-        self, images: list[NDArray[np.uint8]], regions: list[Region] | None = None
-    ) -> list[Detections]:
-        regions = regions or [(0, 0, im.shape[1], im.shape[0]) for im in images]
-        return [self.people.select(_inside(self.people.xyxy, region)) for region in regions]
-
-
-def _inside(xyxy: NDArray[np.float32], region: Region) -> NDArray[np.bool_]:
-    x1, y1, x2, y2 = region
-    return np.asarray(
-        (xyxy[:, 0] >= x1) & (xyxy[:, 1] >= y1) & (xyxy[:, 2] <= x2) & (xyxy[:, 3] <= y2), dtype=bool
-    )
-
-
-PERSON: Box = (100, 100, 160, 260)
-SECOND_BOX: Box = (105, 110, 155, 200)  # faint, most of it inside PERSON: that person seen twice
-# 11 more people in the other quarters of 768 x 576, at most 4 in any tile (2 x 2 at 0.2 overlap)
-OTHERS: list[Box] = (
-    [(x, y, x + 40, y + 100) for x in (450, 550, 650) for y in (20, 300)]
-    + [(x, 320, x + 40, 420) for x in (20, 120, 220, 320)]
-    + [(470, 150, 510, 250)]
-)
-
-
-@pytest.mark.parametrize(
-    ("others", "kept"),
-    [([], 1), (OTHERS, 13)],
-    ids=["a quiet frame: one person", "a crowd of 12 over four tiles: someone behind"],
-)
-def test_tiles_judge_a_quiet_frame_by_the_whole_picture(others: list[Box], kept: int) -> None:
-    """No tile holds 10 sure people, but the picture does: there a faint box inside a surer one is
-    someone standing behind, as without tiles."""
-    people = make_detections([PERSON, SECOND_BOX, *others], [0.9, 0.05] + [0.9] * len(others))
-    quiet = QuietDuplicatesConfig()
-    tiled = TiledDetector(FixedBackend(people), TilingConfig(), nms_iou=0.5, quiet=quiet, sure=0.04)
-
-    found = tiled.detect(scene([]))
-
-    assert len(found) == kept
-    assert (list(SECOND_BOX) in found.xyxy.tolist()) == bool(others)
-
-
-def test_a_tiled_detector_leaves_the_quiet_frame_rule_to_the_merge() -> None:
-    config = OpenvinoDetectorConfig(tiling=TilingConfig())
-
-    tiled = build_detector(config)
-
-    assert isinstance(tiled, TiledDetector)
-    assert tiled.quiet == config.quiet_duplicates and tiled.sure == config.confidence
-    assert isinstance(tiled.backend, NetworkBackend) and tiled.backend.quiet_duplicates is None
 
 
 # --- the default backend (OpenVINO) on real frames -----------------------------------------------
