@@ -46,8 +46,16 @@ from typing import Any
 import cv2
 import numpy as np
 
-from benchmarks.live import camera_stream, cameras_config, find_video, rss_mib, start_rtsp_server, status
-from edge.config import Config
+from benchmarks.live import (
+    camera_stream,
+    cameras_config,
+    find_video,
+    rss_mib,
+    start_rtsp_server,
+    status,
+    stream_url,
+)
+from edge.config import CameraConfig, Config
 from edge.service import EdgeService
 
 SUSTAINED = 0.95
@@ -117,21 +125,12 @@ def bench_config(ports: list[int], cameras: int, fps: float, detector: dict[str,
     ports[i % len(ports)] (one port a phase)."""
     config = cameras_config(ports[0], ["cam"], fps, detector)
     camera = config.cameras[0]
-    return config.model_copy(
-        update={
-            "cameras": [
-                camera.model_copy(
-                    update={
-                        "id": f"cam{i + 1}",
-                        "source": camera.source.model_copy(
-                            update={"url": f"rtsp://127.0.0.1:{ports[i % len(ports)]}/cam"}
-                        ),
-                    }
-                )
-                for i in range(cameras)
-            ]
-        }
-    )
+
+    def one(i: int) -> CameraConfig:
+        source = camera.source.model_copy(update={"url": stream_url(ports[i % len(ports)], "cam")})
+        return camera.model_copy(update={"id": f"cam{i + 1}", "source": source})
+
+    return config.model_copy(update={"cameras": [one(i) for i in range(cameras)]})
 
 
 def measure(ports: list[int], cameras: int, fps: float, seconds: float, detector: dict[str, Any]) -> Probe:

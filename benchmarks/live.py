@@ -66,6 +66,11 @@ def start_rtsp_server(
     return server, port
 
 
+def stream_url(port: int, mount: str) -> str:
+    """Where start_rtsp_server serves `mount`."""
+    return f"rtsp://127.0.0.1:{port}/{mount}"
+
+
 def cameras_config(
     port: int, mounts: list[str], fps: float, detector: dict[str, Any] | None = None
 ) -> Config:
@@ -75,7 +80,7 @@ def cameras_config(
     cameras = [
         {
             "id": mount,
-            "source": {"type": "rtsp", "url": f"rtsp://127.0.0.1:{port}/{mount}"},
+            "source": {"type": "rtsp", "url": stream_url(port, mount)},
             "fps": fps,
             "zones": [{"id": "all", "polygon": [[0, 0], [1, 0], [1, 1], [0, 1]]}],
         }

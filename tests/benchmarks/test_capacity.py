@@ -75,23 +75,36 @@ def test_a_video_without_a_length_is_refused_naming_seconds(tmp_path: Path) -> N
         video_seconds(video)
 
 
+LEVEL_STEP = 30  # grey levels between a clip's frames: each frame told by its brightness
+
+
+def _graded_clip(path: Path, frames: int, fps: float) -> Path:
+    """Frame i all grey at i x LEVEL_STEP."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), LEVEL_STEP * i, np.uint8))
+    writer.release()
+    return path
+
+
+def _levels(video: Path) -> list[int]:
+    """Which frame of a graded clip each frame of `video` is."""
+    capture = cv2.VideoCapture(str(video))
+    levels = []
+    while (read := capture.read())[0]:
+        levels.append(round(float(read[1].mean()) / LEVEL_STEP))
+    capture.release()
+    return levels
+
+
 def test_a_clip_played_there_and_back_loops_without_a_jump(tmp_path: Path) -> None:
     """Frames 0..4 at 5 frames/s become 0 1 2 3 4 3 2 1, over again for at least 3 s: each frame
     next to one it was next to, the last one too."""
-    clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 5.0, (64, 48))
-    for i in range(5):
-        writer.write(np.full((48, 64, 3), 40 * i, np.uint8))
-    writer.release()
+    clip = _graded_clip(tmp_path / "clip.avi", frames=5, fps=5.0)
 
     played = there_and_back(clip, tmp_path, at_least_s=3.0)
 
-    capture = cv2.VideoCapture(str(played))
-    levels = []
-    while (read := capture.read())[0]:
-        levels.append(round(float(read[1].mean()) / 40))
-    capture.release()
-    assert levels == [0, 1, 2, 3, 4, 3, 2, 1] * 2
+    assert _levels(played) == [0, 1, 2, 3, 4, 3, 2, 1] * 2
     assert video_seconds(played) == pytest.approx(16 / 5)
 
 
@@ -102,22 +115,9 @@ def test_a_long_video_is_not_played_there_and_back(tmp_path: Path) -> None:
         there_and_back(video, tmp_path)
 
 
-def _levels(video: Path) -> list[int]:
-    capture = cv2.VideoCapture(str(video))
-    levels = []
-    while (read := capture.read())[0]:
-        levels.append(round(float(read[1].mean()) / 30))
-    capture.release()
-    return levels
-
-
 def test_phases_start_the_loop_a_share_of_it_apart(tmp_path: Path) -> None:
     """Frames 0..7 in 4 phases: the loops start at frames 0, 2, 4 and 6, each the whole video."""
-    clip = tmp_path / "clip.avi"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 4.0, (64, 48))
-    for i in range(8):
-        writer.write(np.full((48, 64, 3), 30 * i, np.uint8))
-    writer.release()
+    clip = _graded_clip(tmp_path / "clip.avi", frames=8, fps=4.0)
 
     shifted = phase_shifted(clip, tmp_path, 4)
 
