@@ -7,7 +7,8 @@ more: exponential weights with a half-life of three weeks), leaving out public h
 closed dates, scaled by how today runs so far: the ratio of today's arrivals to the profile over
 the last hours, shrunk towards 1 while little of today is known. With fewer than `min_weeks`
 earlier same weekdays it falls back to the same time on the last days of the same kind (workday
-or weekend); with less than that it says nothing (None). The queue formulas that turn it into
+or weekend); with less than that it says nothing (None). The half hour ahead follows a surge
+that the last half hour's arrivals show (surge_ratio). The queue formulas that turn it into
 occupancy and counters needed live in wartezone_contract.
 """
 
@@ -33,11 +34,20 @@ MIN_ABOVE_S: float = RuleSpec.model_fields["min_above_s"].default  # a rule's de
 # The warning reads the fluid queue plus this many standard deviations of the arrivals and calls
 # to come (sqrt((lambda + c mu) t)): the fluid mean alone crosses the raise level only minutes
 # before the room does. On 20 simulated branch weeks (benchmarks/forecast.py) a spread of
-# 0 / 0.5 / 1 / 1.5 / 2 warned 38 / 57 / 81 / 81 / 90 % of the alerts 10 minutes ahead, and
-# 45 / 57 / 70 / 80 / 86 % of the warnings were followed by no alert. Even a warning that knows the
+# 0 / 0.5 / 1 / 1.5 / 2 warned 52 / 71 / 86 / 86 / 95 % of the alerts 10 minutes ahead, and
+# 52 / 68 / 77 / 83 / 88 % of the warnings were followed by no alert. Even a warning that knows the
 # true state (queue, services, arrival rates) leaves 39 % without an alert at 81 % warned: near
 # misses are the queue's own chance (the bench's --best-case).
 OCCUPANCY_SPREAD = 1.0
+# A surge (a bus, letters sent to many) shows in the last half hour's arrivals long before today's
+# ratio over two hours moves. Where they lie SURGE_Z Poisson standard deviations or more above the
+# forecast's rate, the half hour ahead is forecast at their rate (surge_ratio). On simulated branch
+# weeks with the advice followed it halved the alerts for 2-4 % more counter-hours (those hours
+# asked for without it did not); windows of 20 and 45 minutes and 2 or 2.5 deviations did no better
+# (docs/lead.md, benchmarks/forecast.py).
+SURGE_WINDOW_S = 1800.0
+SURGE_Z = 3.0
+SURGE_MAX_RATIO = 4.0  # as today's ratio: beyond this the forecast knows nothing anyway
 
 Basis = Literal["weekday", "day"]
 
@@ -301,6 +311,27 @@ def early_warning(
 
 
 @dataclass(frozen=True)
+class RecentArrivals:
+    """What came in the last SURGE_WINDOW_S: `count` arrivals over the `seconds` of it that are known."""
+
+    count: float
+    seconds: float
+
+
+def surge_ratio(arrived: float, expected: float) -> float:
+    """How many times the expected arrivals came, where that is a surge: SURGE_Z Poisson standard
+    deviations or more above `expected` (taken as at least 1, so that a quiet hour's few people do
+    not read as one), at most SURGE_MAX_RATIO; 1 otherwise. Only upwards: a lull fills no room, and
+    today's ratio follows it."""
+    if not arrived >= 0 or not expected >= 0:
+        raise ValueError(f"arrived and expected: 0 or more people, got {arrived}, {expected}")
+    expected = max(expected, 1.0)
+    if arrived - expected < SURGE_Z * math.sqrt(expected):
+        return 1.0
+    return min(SURGE_MAX_RATIO, arrived / expected)
+
+
+@dataclass(frozen=True)
 class QueueOutlook:
     """What the next half hour holds for one waiting zone, each part None where it is not known."""
 
@@ -308,6 +339,7 @@ class QueueOutlook:
     occupancy: tuple[float, ...] | None  # people waiting at the end of each minute (fluid mean)
     counters_needed: int | None
     warning_s: float | None  # early_warning's answer: seconds until the raise level, or None
+    surge: float = 1.0  # surge_ratio: the arrival rates are the forecast's times this
 
 
 def minute_rates(forecast: ArrivalForecast, step_s: int, into_step_s: float) -> list[float]:
@@ -342,20 +374,26 @@ def queue_outlook(
     level: float = contract.WAIT_LONGER_LEVEL,
     spread: float = OCCUPANCY_SPREAD,
     min_above_s: float = MIN_ABOVE_S,
+    recent: RecentArrivals | None = None,
 ) -> QueueOutlook:
-    """The arrival forecast turned into the occupancy forecast, the counters advice and the early
-    warning (the one chain the API and benchmarks/queue_sim.py both run)."""
+    """The arrival forecast, raised where the recent arrivals show a surge, turned into the
+    occupancy forecast, the counters advice and the early warning (the one chain the API and
+    benchmarks/queue_sim.py both run)."""
     if forecast is None:
         return QueueOutlook(None, None, None, None)
     rates = minute_rates(forecast, step_s, into_step_s)
+    surge = 1.0
+    if recent is not None and rates:
+        surge = surge_ratio(recent.count, rates[0] * recent.seconds)
+        rates = [rate * surge for rate in rates]
     if waiting_now is None or service_rate is None:
-        return QueueOutlook(tuple(rates), None, None, None)
+        return QueueOutlook(tuple(rates), None, None, None, surge)
     try:
         needed: int | None = counters_advice(rates, service_rate, waiting_now, target_s, level)
     except ValueError:  # beyond any branch
         needed = None
     if counters is None:
-        return QueueOutlook(tuple(rates), None, needed, None)
+        return QueueOutlook(tuple(rates), None, needed, None, surge)
     path = contract.occupancy_forecast(waiting_now, rates, service_rate, counters)
     warning = None
     if raise_level is not None:
@@ -369,4 +407,4 @@ def queue_outlook(
             warn_ahead_s,
             min_above_s,
         )
-    return QueueOutlook(tuple(rates), tuple(path), needed, warning)
+    return QueueOutlook(tuple(rates), tuple(path), needed, warning, surge)

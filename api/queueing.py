@@ -15,10 +15,12 @@ from api.counters import counters_open, next_change
 from api.domain import ZoneKey
 from api.engine import ZoneView
 from api.forecast import (
+    SURGE_WINDOW_S,
     ArrivalForecast,
     ArrivalSeries,
     ForecastSettings,
     QueueOutlook,
+    RecentArrivals,
     forecast_arrivals,
     public_holidays,
     queue_outlook,
@@ -113,8 +115,18 @@ class QueueWatch:
             rule.target_wait_min * 60,
             rule.max_share_over_target,
             min_above_s=rule.min_above_s,
+            recent=self._recent(key, at),
         )
         return ZoneQueue(at, number, until, rate, arrivals, arrivals_start, outlook)
+
+    def _recent(self, key: ZoneKey, at: float) -> RecentArrivals | None:
+        """The arrivals of the last SURGE_WINDOW_S of whole stored minutes (a minute not stored is
+        not known, rather than nobody)."""
+        end = at - at % MINUTE_S
+        stored = self._storage.arrivals(key, end - SURGE_WINDOW_S, end, MINUTE_S)
+        if not stored:
+            return None
+        return RecentArrivals(sum(count for _, count in stored), len(stored) * MINUTE_S)
 
     def _forecast(self, view: ZoneView, at: float) -> tuple[ArrivalForecast | None, float | None]:
         """The arrival forecast from the step running at `at` on (made once per step), and that

@@ -273,6 +273,11 @@ class ForecastOut(Out):
     today_ratio: float | None = Field(
         description="Today's arrivals against the profile so far (1: as usual)."
     )
+    surge_ratio: float | None = Field(
+        description="The last half hour's arrivals against the forecast's rate, where they lie clearly "
+        "above it (a surge: the occupancy forecast and the counters needed take the half hour ahead at "
+        "their rate); 1: no surge."
+    )
     service_rate_per_hour: float | None = Field(
         description="People called per open counter and hour over the last hour's minutes with someone "
         "waiting (the last one known); null with fewer than 5 such calls."
@@ -303,6 +308,7 @@ class ForecastOut(Out):
             arrivals=arrivals,
             basis=None if queue.arrivals is None else queue.arrivals.basis,
             today_ratio=None if queue.arrivals is None else round(queue.arrivals.today_ratio, 3),
+            surge_ratio=None if queue.outlook.arrival_rates is None else round(queue.outlook.surge, 3),
             service_rate_per_hour=None if queue.service_rate is None else round(queue.service_rate * 3600, 2),
             occupancy_in_30_min=round(path[-1], 1) if path else None,
             occupancy=[round(p, 1) for p in path] if path else None,

@@ -13,8 +13,8 @@ b) simulated branch weeks (benchmarks/queue_sim.py: a weekly arrival profile, ra
    a fixed number of counters;
 c) a picture of forecast against truth (--plot, default out/forecast.png).
 
-    .venv/bin/python -m benchmarks.forecast [--sensors 21] [--every 1] [--weeks 10] [--scale 1]
-        [--best-case PATHS] [--plot PATH] [--json]
+    .venv/bin/python -m benchmarks.forecast [--sensors 21] [--every 1] [--weeks 20] [--scale 1]
+        [--level 0.2] [--best-case PATHS] [--plot PATH] [--json]
 """
 
 from __future__ import annotations
@@ -289,6 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         help="a branch this many times as large: arrivals, counters and the rule's levels (default 1: "
         "raise 15, 5 counters)",
     )
+    parser.add_argument(
+        "--level",
+        type=float,
+        default=BranchScenario.level,
+        help="the counters advice keeps at most this share of people over the target (default %(default)s)",
+    )
     parser.add_argument("--plot", type=Path, default=Path("out/forecast.png"))
     parser.add_argument(
         "--best-case",
@@ -301,12 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.sensors <= 21 or args.every < 1 or args.weeks < 3 or args.best_case < 0:
         parser.error("--sensors: 1..21, --every: 1 or more, --weeks: 3 or more, --best-case: 0 or more")
-    if not args.scale > 0:
-        parser.error("--scale: above 0")
+    if not args.scale > 0 or not 0 < args.level < 1:
+        parser.error("--scale: above 0, --level: between 0 and 1")
     real = real_series(args.sensors, args.every)
     for line in report_real(real):
         print(line)
-    scenario = BranchScenario(seed=args.seed, weeks=args.weeks).scaled(args.scale)
+    scenario = BranchScenario(seed=args.seed, weeks=args.weeks, level=args.level).scaled(args.scale)
     branch = simulate_branch(scenario, True, args.best_case)
     print()
     for line in report_branch(branch):

@@ -40,9 +40,11 @@ from tqdm import tqdm
 
 import wartezone_contract as contract
 from api.forecast import (
+    SURGE_WINDOW_S,
     WARNING_HOLD_S,
     ArrivalForecast,
     ArrivalSeries,
+    RecentArrivals,
     counters_advice,
     early_warning,
     forecast_arrivals,
@@ -685,6 +687,7 @@ def simulate_branch_run(
     close_s = scenario.hours_open * 3600.0
     run_ = BranchRun(policy + (", true rates" if true_rates else ""), [], [])
     rate_known: float | None = None
+    surge_minutes = int(SURGE_WINDOW_S // MINUTE_S)
     days = range(scenario.weeks * 7)
     for offset in tqdm(days, desc=f"branch days ({policy})", unit="day", disable=not progress):
         today = scenario.first_day + timedelta(days=offset)
@@ -735,6 +738,11 @@ def simulate_branch_run(
                     True,
                     scenario.warn_ahead_s,
                     min_above_s=scenario.min_above_s,
+                    # the minutes before opening are known too, and nobody came in them; rates
+                    # that include the surge need no surge check
+                    recent=None
+                    if true_rates
+                    else RecentArrivals(sum(day.arrivals[-surge_minutes:]), SURGE_WINDOW_S),
                 )
                 assert seen.arrival_rates is not None and seen.occupancy is not None
                 rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s

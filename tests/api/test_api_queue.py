@@ -41,16 +41,18 @@ def workdays_before(day: date, count: int) -> list[date]:
     return days
 
 
-def minutes(day: date, start_h: int, end_h: int, until: float | None = None) -> list[MinuteRow]:
-    """One zone's stored minutes from start_h to end_h: 5 people waiting, 1 came and 1 was called
-    each minute (60 an hour; with 2 counters, 30 called per counter and hour)."""
+def minutes(
+    day: date, start_h: int, end_h: int, until: float | None = None, came: float = 1.0
+) -> list[MinuteRow]:
+    """One zone's stored minutes from start_h to end_h: 5 people waiting, `came` came and 1 was
+    called each minute (60 an hour; with 2 counters, 30 called per counter and hour)."""
     first = datetime(day.year, day.month, day.day, start_h, tzinfo=BERLIN).timestamp()
     rows = []
     for m in range((end_h - start_h) * 60):
         minute = int(first + 60 * m)
         if until is not None and minute >= until:
             break
-        rows.append(MinuteRow(KEY, minute, 5.0, 1, 5.0, 1.0, 1.0, None))
+        rows.append(MinuteRow(KEY, minute, 5.0, 1, 5.0, came, 1.0, None))
     return rows
 
 
@@ -69,18 +71,20 @@ class OneZone:
 
 
 @pytest.fixture
-def open_runtime(make_settings: Callable[..., Settings]) -> Iterator[Callable[[int, int], Runtime]]:
-    """A service whose store holds `days` earlier workdays (08:00-16:00) and today until 11:00,
-    with 2 counters set before, and a rule raising at `raise_level`."""
+def open_runtime(make_settings: Callable[..., Settings]) -> Iterator[Callable[..., Runtime]]:
+    """A service whose store holds `days` earlier workdays (08:00-16:00) and today until 11:00
+    (`lately` arrivals a minute in its last half hour), with 2 counters set before, and a rule
+    raising at `raise_level`."""
     made: list[Runtime] = []
 
-    def make(days: int, raise_level: int = 10) -> Runtime:
+    def make(days: int, raise_level: int = 10, lately: float = 1.0) -> Runtime:
         settings = make_settings()
         storage = Storage.open(settings.database)
         with storage.transaction():
             for day in workdays_before(TODAY, days):
                 storage.save_readings(minutes(day, 8, 16))
-            storage.save_readings(minutes(TODAY, 8, 16, until=NOW))
+            storage.save_readings(minutes(TODAY, 8, 16, until=NOW - 1800))
+            storage.save_readings(minutes(TODAY, 8, 16, until=NOW, came=lately)[-30:])
             storage.add_counter_setting(KEY, CounterSetting(NOW - 30 * 86400, Role.DESK, counters=2))
         storage.close()
         clock = FakeClock(NOW)
@@ -111,7 +115,7 @@ def zone(runtime: Runtime) -> ZoneOut:
     ],
 )
 def test_the_forecast_shows_once_enough_days_are_stored(
-    open_runtime: Callable[[int, int], Runtime], days: int, basis: str | None
+    open_runtime: Callable[..., Runtime], days: int, basis: str | None
 ) -> None:
     view = zone(open_runtime(days, 10))
     assert view.counters_open == 2
@@ -120,15 +124,32 @@ def test_the_forecast_shows_once_enough_days_are_stored(
     assert view.forecast.basis == basis
     if basis is None:
         assert (view.forecast.arrivals, view.forecast.occupancy, view.counters_needed) == (None, None, None)
+        assert view.forecast.surge_ratio is None
         return
     assert view.forecast.arrivals is not None and len(view.forecast.arrivals) == 8
     assert view.forecast.arrivals[0].arrivals == pytest.approx(15.0)  # 1 a minute, as every day
+    assert view.forecast.surge_ratio == 1.0
     assert view.forecast.occupancy_in_30_min == pytest.approx(8.0, abs=0.5)  # 60 come, 60 are called
     # 1/min at 30 per counter and hour, 8 waiting: 3 counters keep 80 % under 20 minutes, 2 cannot
     assert view.counters_needed == 3
 
 
-def test_the_early_warning_is_a_state_and_an_event(open_runtime: Callable[[int, int], Runtime]) -> None:
+def test_a_surge_in_the_last_half_hour_raises_the_outlook(open_runtime: Callable[..., Runtime]) -> None:
+    """Three a minute since 10:30 where every day brings one: the occupancy forecast and the counters
+    needed take the half hour ahead at that rate, before today's ratio over two hours catches up."""
+    surging = zone(open_runtime(15, 40, 3.0))  # (one runtime a test: they share the database)
+    assert surging.forecast is not None
+    # today's ratio over 2 h, shrunk by 20: (6 x 15 + 2 x 45 + 20) / (8 x 15 + 20); the last half
+    # hour: 90 came where that ratio expected 2 x 15 x 1.43
+    assert surging.forecast.today_ratio == pytest.approx(200 / 140, abs=1e-3)
+    assert surging.forecast.surge_ratio == pytest.approx(90 / (30 * 200 / 140), abs=1e-3)
+    # 3 a minute against 1 called: about 2 more waiting each minute (a steady day: 8, and 3 counters
+    # needed, test_the_forecast_shows_once_enough_days_are_stored)
+    assert surging.forecast.occupancy_in_30_min is not None and surging.forecast.occupancy_in_30_min > 55
+    assert surging.counters_needed is not None and surging.counters_needed >= 6
+
+
+def test_the_early_warning_is_a_state_and_an_event(open_runtime: Callable[..., Runtime]) -> None:
     warned = open_runtime(15, 10)
     view = zone(warned)
     assert view.state == "warning" and view.warning is not None
@@ -189,7 +210,7 @@ def test_a_zone_without_rule_or_counters_gets_no_figures(make_settings: Callable
 
 
 def test_the_alert_fires_when_the_figures_fail(
-    open_runtime: Callable[[int, int], Runtime], make_settings: Callable[..., Settings]
+    open_runtime: Callable[..., Runtime], make_settings: Callable[..., Settings]
 ) -> None:
     """A schedule the store cannot read (a database edited by hand) costs the figures, never the alert."""
     runtime = open_runtime(15, 5)  # 8 waiting: over the raise level

@@ -5,7 +5,7 @@ forecast shows. Screenshots in German and English at 1280x800 and 1024x768 go to
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ import pytest
 from api_support import DESK, DESK_HEADERS, LEAD, FakeEdge, RunningClock, Site
 
 from api.domain import ZoneKey
+from api.readings import MinuteRow
 from api.simulated import seed
 from api.storage import Storage
 from tests.browser import contrast_problems, shoot
@@ -35,13 +36,17 @@ BERLIN = ZoneInfo("Europe/Berlin")
 BUSY_MORNING = datetime(2026, 11, 24, 9, 40, tzinfo=BERLIN).timestamp()
 
 
-@pytest.fixture
-def busy_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Path) -> Iterator[Site]:
+def _busy_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Path, extra: float) -> Site:
     """8 people waiting (raise level 10), simulated past days with 4 counters, 3 open now: the
-    forecast rises, more counters are needed."""
+    forecast rises, more counters are needed; `extra` more arrivals a minute in the last half hour."""
     clock = RunningClock(BUSY_MORNING)
     storage = Storage.open(tmp_path / "api.sqlite3")  # the database make_site's settings name
     seed(storage, KEY, clock.now(), 8, 4, BERLIN)
+    now = int(clock.now() - clock.now() % 60)
+    with storage.transaction():  # a stored minute written again adds up
+        storage.save_readings(
+            [MinuteRow(KEY, minute, 0.0, 0, None, extra, 0.0, None) for minute in range(now - 1800, now, 60)]
+        )
     storage.close()
     fake_edge.clock = clock  # the edge's frames and the API on one clock
     site = make_site(NAMES, clock=clock)
@@ -51,7 +56,18 @@ def busy_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Pat
     with httpx.Client(base_url=site.server.url, headers=DESK_HEADERS) as client:
         client.put(COUNTERS, json={"counters": 3}).raise_for_status()
     wait_for(lambda: site.zone("entrance/waiting")["state"] == "warning", 15, "the early warning")
-    yield site
+    return site
+
+
+@pytest.fixture
+def busy_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Path) -> Site:
+    return _busy_site(make_site, fake_edge, tmp_path, 0.0)
+
+
+@pytest.fixture
+def surging_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Path) -> Site:
+    """The busy morning, and one more a minute than usual came in the last half hour."""
+    return _busy_site(make_site, fake_edge, tmp_path, 1.0)
 
 
 def page_for(browser: Any, site: Site, path: str, token: str, lang: str) -> Any:
@@ -59,6 +75,15 @@ def page_for(browser: Any, site: Site, path: str, token: str, lang: str) -> Any:
     page.set_default_timeout(15000)
     page.goto(f"{site.server.url}/{path}?lang={lang}#token={token}")
     return page
+
+
+def shoot_readable(page: Any, name: str) -> None:
+    """Screenshots at each size, once the page's text contrast passes at each."""
+    for size in SIZES.values():
+        page.set_viewport_size(size)
+        page.wait_for_timeout(200)
+        assert contrast_problems(page) == []
+    shoot(page, name, SIZES)
 
 
 def test_reception_shows_the_warning_the_advice_and_sets_counters(browser: Any, busy_site: Site) -> None:
@@ -142,14 +167,11 @@ def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, bu
             assert state in row.inner_text()
             assert advice in row.locator("td.counters .advice").inner_text()
             assert forecast in row.locator("td.forecast").inner_text()
+            assert "erwartet" not in row.inner_text() and "expected" not in row.inner_text()  # no surge
             row.locator("button.plan").click()
             page.locator('#schedule-days .day[data-day="monday"] button.add').click()
             page.locator('#schedule-days .day[data-day="friday"] button.add').click()
-            for size in SIZES.values():
-                page.set_viewport_size(size)
-                page.wait_for_timeout(200)
-                assert contrast_problems(page) == []
-            shoot(page, f"lead-counters-{lang}", SIZES)
+            shoot_readable(page, f"lead-counters-{lang}")
         finally:
             page.close()
     page = page_for(browser, busy_site, "lead", LEAD, "en")
@@ -169,3 +191,20 @@ def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, bu
         saved = client.get(COUNTERS).json()["schedule"]
     assert saved["set_by"] == "lead"
     assert saved["schedule"]["tuesday"] == [{"start": "08:00", "end": "12:00", "counters": 4}]
+
+
+def test_lead_page_names_a_surge(browser: Any, surging_site: Site) -> None:
+    """The half hour ahead follows a surge (api/forecast.py surge_ratio): the lead sees why the
+    forecast and the counters needed jumped (without one it says nothing of it,
+    test_lead_page_shows_counters_forecast_and_saves_a_schedule)."""
+    forecast = surging_site.zone("entrance/waiting")["forecast"]
+    assert forecast["surge_ratio"] > 1.3
+    for lang, said in (("de", "so viele wie erwartet"), ("en", "as many as expected")):
+        page = page_for(browser, surging_site, "lead", LEAD, lang)
+        try:
+            cell = page.locator('#zones tr[data-zone="north/entrance/waiting"] td.forecast')
+            cell.wait_for()
+            wait_for(lambda cell=cell, said=said: said in cell.inner_text(), 15, "the surge")
+            shoot_readable(page, f"lead-surge-{lang}")
+        finally:
+            page.close()

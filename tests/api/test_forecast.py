@@ -13,14 +13,18 @@ import pytest
 
 import wartezone_contract as contract
 from api.forecast import (
+    ArrivalForecast,
     ArrivalSeries,
     ForecastSettings,
+    RecentArrivals,
     early_warning,
     forecast_arrivals,
     per_second,
     public_holidays,
+    queue_outlook,
     series_from_counts,
     skip_days,
+    surge_ratio,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -345,3 +349,48 @@ def test_early_warning_names_bad_input() -> None:
         early_warning(1.0, [], 60.0, 0, True)
     with pytest.raises(ValueError, match="min_above_s"):
         early_warning(1.0, [], 60.0, 15, True, min_above_s=-1.0)
+
+
+@pytest.mark.parametrize(
+    ("arrived", "expected", "ratio"),
+    [
+        (30.0, 30.0, 1.0),  # as forecast
+        (45.0, 30.0, 1.0),  # 2.7 deviations above: chance, not a surge
+        (50.0, 30.0, 50 / 30),  # 3.7 deviations above: a surge
+        (0.0, 30.0, 1.0),  # a lull is left to today's ratio
+        (3.5, 0.0, 1.0),  # a quiet hour's few: 2.5 deviations above the 1 taken as expected
+        (4.0, 0.0, 4.0),  # 3 deviations: a surge out of nothing
+        (400.0, 10.0, 4.0),  # held at the bound
+    ],
+)
+def test_surge_ratio(arrived: float, expected: float, ratio: float) -> None:
+    assert surge_ratio(arrived, expected) == pytest.approx(ratio)
+
+
+def test_surge_ratio_names_bad_input() -> None:
+    with pytest.raises(ValueError, match="arrived and expected"):
+        surge_ratio(-1.0, 30.0)
+    with pytest.raises(ValueError, match="arrived and expected"):
+        surge_ratio(30.0, math.nan)
+
+
+def test_a_surge_raises_the_half_hour_ahead() -> None:
+    """60 an hour forecast, 6 counters calling 10 an hour each: the room holds steady at 5, until
+    twice the forecast came in the last half hour."""
+    forecast = ArrivalForecast(0, (15.0, 15.0, 15.0), "weekday", 1.0)
+
+    def outlook(recent: RecentArrivals | None) -> tuple[float, tuple[float, ...], int | None, float | None]:
+        seen = queue_outlook(forecast, 900, 0.0, 5.0, 1 / 360, 6, 15, True, recent=recent)
+        assert seen.occupancy is not None
+        return seen.surge, seen.occupancy, seen.counters_needed, seen.warning_s
+
+    steady = outlook(None)
+    assert steady[0] == 1.0 and steady[1][-1] == pytest.approx(5.0) and steady[3] is None
+    assert outlook(RecentArrivals(30.0, 1800.0)) == steady  # what the forecast expected
+    assert outlook(RecentArrivals(40.0, 1800.0)) == steady  # within chance
+    surge, path, needed, warning = outlook(RecentArrivals(60.0, 1800.0))
+    assert surge == pytest.approx(2.0)
+    assert path[-1] == pytest.approx(35.0)  # 1 more a minute than the counters call, for 30 minutes
+    assert steady[2] is not None and needed is not None and needed > steady[2]
+    # the mean reaches 15 after 10 minutes, the mean and one deviation (sqrt(3 t)) after 6
+    assert warning == 360.0

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.forecast import main
 from benchmarks.queue_sim import (
     BranchDay,
     BranchResult,
@@ -170,6 +171,8 @@ def test_the_command_prints_both_tables_json_and_a_picture(tmp_path: Path) -> No
         "24",
         "--weeks",
         "5",
+        "--level",
+        "0.1",
         "--plot",
         str(picture),
         "--json",
@@ -181,5 +184,12 @@ def test_the_command_prints_both_tables_json_and_a_picture(tmp_path: Path) -> No
     hour = figures["real"]["hour_ahead"]
     assert figures["real"]["sensors"] == 1 and hour["hours"] > 500
     assert hour["forecast"] < hour["seasonal"]  # the profile beats the same hour last week
-    assert figures["branch"]["scenario"]["weeks"] == 5
+    assert figures["branch"]["scenario"]["weeks"] == 5 and figures["branch"]["scenario"]["level"] == 0.1
     assert picture.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("level", ["0", "1", "nan"])
+def test_the_command_names_a_bad_level(level: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--level", level])
+    assert "--level: between 0 and 1" in capsys.readouterr().err
