@@ -34,17 +34,17 @@ MIN_ABOVE_S: float = RuleSpec.model_fields["min_above_s"].default  # a rule's de
 # The warning reads the fluid queue plus this many standard deviations of the arrivals and calls
 # to come (sqrt((lambda + c mu) t)): the fluid mean alone crosses the raise level only minutes
 # before the room does. On 20 simulated branch weeks (benchmarks/forecast.py) a spread of
-# 0 / 0.5 / 1 / 1.5 / 2 warned 52 / 71 / 86 / 86 / 95 % of the alerts 10 minutes ahead, and
-# 52 / 68 / 77 / 83 / 88 % of the warnings were followed by no alert. Even a warning that knows the
+# 0 / 0.5 / 1 / 1.5 / 2 warned 57 / 71 / 81 / 81 / 90 % of the alerts 10 minutes ahead, and
+# 49 / 61 / 72 / 81 / 87 % of the warnings were followed by no alert. Even a warning that knows the
 # true state (queue, services, arrival rates) leaves 39 % without an alert at 81 % warned: near
 # misses are the queue's own chance (the bench's --best-case).
 OCCUPANCY_SPREAD = 1.0
 # A surge (a bus, letters sent to many) shows in the last half hour's arrivals long before today's
-# ratio over two hours moves. Where they lie SURGE_Z Poisson standard deviations or more above the
-# forecast's rate, the half hour ahead is forecast at their rate (surge_ratio). On simulated branch
-# weeks with the advice followed it halved the alerts for 2-4 % more counter-hours (those hours
-# asked for without it did not); windows of 20 and 45 minutes and 2 or 2.5 deviations did no better
-# (docs/lead.md, benchmarks/forecast.py).
+# ratio over two hours moves. Where they lie SURGE_Z Poisson standard deviations or more above
+# what the forecast expected of that half hour (expected_rate), the half hour ahead is forecast at
+# their rate (surge_ratio). On simulated branch weeks with the advice followed it cut the alerts by
+# a quarter to a half for about the same counter-hours (those hours asked for without it did not);
+# windows of 20 and 45 minutes and 2 or 2.5 deviations did no better (docs/lead.md).
 SURGE_WINDOW_S = 1800.0
 SURGE_Z = 3.0
 SURGE_MAX_RATIO = 4.0  # as today's ratio: beyond this the forecast knows nothing anyway
@@ -152,6 +152,9 @@ class ArrivalForecast:
     counts: tuple[float, ...]  # arrivals per step from the origin on
     basis: Basis  # "weekday": the same weekday's profile; "day": the fallback on recent days
     today_ratio: float  # how today runs against the profile so far (1: as usual or unknown)
+    # what the steps just before origin were forecast to bring, as the forecast from origin sees
+    # them (profile times today's ratio; nan: not known): what a surge is measured against
+    before: tuple[float, ...] = ()
 
 
 def _profile(
@@ -247,7 +250,11 @@ def forecast_arrivals(
         ahead.append(found[0])
         weakest = "day" if found[1] == "day" else weakest
     ratio = today_ratio(series, origin, skip_day, settings)
-    return ArrivalForecast(origin, tuple(v * ratio for v in ahead), weakest, ratio)
+    before = []
+    for target in range(max(0, origin - math.ceil(SURGE_WINDOW_S / series.step_s)), origin):
+        found = profile_at(series, target, origin, skip_day, settings)
+        before.append(found[0] * ratio if found is not None else math.nan)
+    return ArrivalForecast(origin, tuple(v * ratio for v in ahead), weakest, ratio, tuple(before))
 
 
 def today_ratio(
@@ -318,6 +325,27 @@ class RecentArrivals:
     seconds: float
 
 
+def expected_rate(forecast: ArrivalForecast, step_s: int, into_step_s: float, window_s: float) -> float:
+    """The forecast's mean arrival rate per second over the `window_s` before now, `into_step_s`
+    into its first step: the steps before it at what they were forecast to bring (where the
+    profile steps up at a full hour, the rate now would expect too much of the half hour behind,
+    and see a surge late), anything not known at the rate now."""
+    if not 0 <= into_step_s <= step_s or not window_s > 0:
+        raise ValueError(
+            f"into_step_s: 0 to step_s {step_s}, window_s above 0, got {into_step_s}, {window_s}"
+        )
+    now = forecast.counts[0] / step_s
+    inside = min(into_step_s, window_s)
+    total, left = inside * now, window_s - inside
+    for count in reversed(forecast.before):
+        if left <= 0:
+            break
+        part = min(left, step_s)
+        total += part * (count / step_s if math.isfinite(count) else now)
+        left -= part
+    return (total + max(0.0, left) * now) / window_s
+
+
 def surge_ratio(arrived: float, expected: float) -> float:
     """How many times the expected arrivals came, where that is a surge: SURGE_Z Poisson standard
     deviations or more above `expected` (taken as at least 1, so that a quiet hour's few people do
@@ -384,7 +412,9 @@ def queue_outlook(
     rates = minute_rates(forecast, step_s, into_step_s)
     surge = 1.0
     if recent is not None and rates:
-        surge = surge_ratio(recent.count, rates[0] * recent.seconds)
+        surge = surge_ratio(
+            recent.count, expected_rate(forecast, step_s, into_step_s, SURGE_WINDOW_S) * recent.seconds
+        )
         rates = [rate * surge for rate in rates]
     if waiting_now is None or service_rate is None:
         return QueueOutlook(tuple(rates), None, None, None, surge)

@@ -274,9 +274,9 @@ class ForecastOut(Out):
         description="Today's arrivals against the profile so far (1: as usual)."
     )
     surge_ratio: float | None = Field(
-        description="The last half hour's arrivals against the forecast's rate, where they lie clearly "
-        "above it (a surge: the occupancy forecast and the counters needed take the half hour ahead at "
-        "their rate); 1: no surge."
+        description="The last half hour's arrivals against what the forecast expected of it, where they "
+        "lie clearly above it (a surge: the occupancy forecast and the counters needed take the half "
+        "hour ahead at their rate); 1: no surge."
     )
     service_rate_per_hour: float | None = Field(
         description="People called per open counter and hour over the last hour's minutes with someone "

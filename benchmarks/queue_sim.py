@@ -1029,6 +1029,7 @@ class OccupancyError:
 
     minutes: int
     mae: float  # people
+    bias: float  # forecast minus what came, people: below 0 the forecast runs low
     truth_mean: float
 
 
@@ -1038,10 +1039,15 @@ def occupancy_error(days: Sequence[BranchDay], scenario: BranchScenario) -> Occu
     for day in days:
         for minute, path in enumerate(day.forecast):
             if path is not None and minute + ahead < len(day.waiting) and len(path) >= ahead:
-                errors.append(abs(path[ahead - 1] - day.waiting[minute + ahead]))
+                errors.append(path[ahead - 1] - day.waiting[minute + ahead])
                 truths.append(day.waiting[minute + ahead])
+    if not errors:
+        return OccupancyError(0, 0.0, 0.0, 0.0)
     return OccupancyError(
-        len(errors), statistics.fmean(errors) if errors else 0.0, statistics.fmean(truths) if truths else 0.0
+        len(errors),
+        statistics.fmean(abs(e) for e in errors),
+        statistics.fmean(errors),
+        statistics.fmean(truths),
     )
 
 
@@ -1115,7 +1121,8 @@ class BranchResult:
             f"raise {s.raise_level}, clear {s.clear_level}, warn {s.warn_ahead_s / 60:.0f} min ahead, "
             f"target {s.target_s / 60:.0f} min",
             f"{'counters':22} {'days':>4} {'surges':>6} {'alerts':>6} {'warned>=10':>10} {'warnings':>8} "
-            f"{'false':>6} {'lead':>6} {'occ MAE':>7} {'>target':>7} {'p90 wait':>8} {'ctr-h/day':>9}",
+            f"{'false':>6} {'lead':>6} {'occ MAE (bias)':>14} {'>target':>7} {'p90 wait':>8} "
+            f"{'ctr-h/day':>9}",
         ]
         for run_ in self.runs:
             days = self.scored(run_)
@@ -1133,7 +1140,8 @@ class BranchResult:
                 f"{name:22} {len(days):>4} {sum(d.surge is not None for d in days):>6} {st.alerts:>6} "
                 f"{_pct(w.recall) if scored else '-':>10} {w.warnings if scored else '-':>8} "
                 f"{_pct(w.false_share) if scored else '-':>6} {lead if scored else '-':>6} "
-                f"{occ.mae:>7.1f} {_pct(st.over_target):>7} {st.p90_wait_s / 60:>6.1f} m "
+                f"{f'{occ.mae:.2f} ({occ.bias:+.2f})':>14} {_pct(st.over_target):>7} "
+                f"{st.p90_wait_s / 60:>6.1f} m "
                 f"{st.counter_hours_per_day:>9.1f}"
             )
         days = self.scored(self.fixed)

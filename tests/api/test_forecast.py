@@ -18,6 +18,7 @@ from api.forecast import (
     ForecastSettings,
     RecentArrivals,
     early_warning,
+    expected_rate,
     forecast_arrivals,
     per_second,
     public_holidays,
@@ -250,6 +251,8 @@ def test_a_busy_morning_raises_the_rest_of_the_day() -> None:
     # 8 steps of 2x at 6-10 people: ratio (2u + 20) / (u + 20), shrunk below 2
     assert 1.5 < found.today_ratio < 2.0
     assert list(found.counts) == pytest.approx([found.today_ratio * _usual(MONDAY, s) for s in range(48, 56)])
+    # the half hour behind as the forecast sees it now: the surge check holds arrivals against it
+    assert list(found.before) == pytest.approx([found.today_ratio * _usual(MONDAY, s) for s in (46, 47)])
 
 
 def test_series_from_counts_places_steps_on_the_local_clock() -> None:
@@ -394,3 +397,39 @@ def test_a_surge_raises_the_half_hour_ahead() -> None:
     assert steady[2] is not None and needed is not None and needed > steady[2]
     # the mean reaches 15 after 10 minutes, the mean and one deviation (sqrt(3 t)) after 6
     assert warning == 360.0
+
+
+def test_a_surge_is_measured_against_what_the_half_hour_behind_was_forecast_to_bring() -> None:
+    """Monday 10:05: the profile stepped up from 9 to 15 a quarter at 10:00, so the half hour
+    behind was to bring 5 + 9 + 6 = 20, not the 30 of the rate now; 35 arrivals are a surge."""
+    found = forecast_arrivals(_series(8 * 7 + 1), _origin(56, 10.0))
+    assert found is not None and found.before == pytest.approx((9.0, 9.0))
+    assert expected_rate(found, 900, 300.0, 1800.0) * 1800.0 == pytest.approx(20.0)
+    assert surge_ratio(35.0, 30.0) == 1.0  # held against the rate now: within chance
+    seen = queue_outlook(found, 900, 300.0, None, None, None, None, True, recent=RecentArrivals(35.0, 1800.0))
+    assert seen.surge == pytest.approx(35.0 / 20.0)
+    assert seen.arrival_rates is not None and seen.arrival_rates[0] == pytest.approx(35.0 / 20.0 * 15.0 / 900)
+
+
+@pytest.mark.parametrize(
+    ("before", "into_step_s", "expected"),
+    [
+        ((), 300.0, 30.0),  # nothing known behind: the rate now
+        ((math.nan, 9.0), 300.0, 5.0 + 9.0 + 10.0),  # the step not known at the rate now
+        ((3.0, 9.0), 900.0, 15.0 + 9.0),  # a whole step in, one step behind
+        ((3.0, 9.0), 0.0, 9.0 + 3.0),
+    ],
+)
+def test_expected_rate_takes_each_minute_behind_at_its_own_step(
+    before: tuple[float, ...], into_step_s: float, expected: float
+) -> None:
+    forecast = ArrivalForecast(0, (15.0, 15.0), "weekday", 1.0, before)
+    assert expected_rate(forecast, 900, into_step_s, 1800.0) * 1800.0 == pytest.approx(expected)
+
+
+def test_expected_rate_names_bad_input() -> None:
+    forecast = ArrivalForecast(0, (15.0,), "weekday", 1.0)
+    with pytest.raises(ValueError, match="into_step_s"):
+        expected_rate(forecast, 900, 901.0, 1800.0)
+    with pytest.raises(ValueError, match="window_s"):
+        expected_rate(forecast, 900, 0.0, 0.0)

@@ -17,6 +17,7 @@ from benchmarks.queue_sim import (
     alert_chances,
     alert_times,
     filtered,
+    occupancy_error,
     score_warnings,
     simulate_branch,
     warning_episodes,
@@ -62,6 +63,21 @@ def test_a_branch_scaled_to_nothing_is_refused() -> None:
 )
 def test_alerts_follow_the_api_rule(waiting: list[int], expected: list[tuple[float, float]]) -> None:
     assert alert_times(_day(waiting), SCENARIO) == expected
+
+
+def test_the_occupancy_forecast_is_scored_warn_ahead_minutes_on() -> None:
+    """Each minute's path read at warn_ahead_s (20 minutes) against the queue then: one forecast
+    2 high, one 4 low; a path too short or missing, or a minute without 20 after it, not scored."""
+    waiting = list(range(30))
+    day = _day(waiting)
+    day.forecast = [None] * 30
+    day.forecast[0] = [0.0] * 19 + [22.0]  # truth at minute 20: 20
+    day.forecast[5] = [0.0] * 19 + [21.0]  # truth at minute 25: 25
+    day.forecast[6] = [0.0] * 10  # too short
+    day.forecast[12] = [0.0] * 20  # minute 32 is past the day
+    found = occupancy_error([day], SCENARIO)
+    assert (found.minutes, found.mae, found.bias, found.truth_mean) == (2, 3.0, -1.0, 22.5)
+    assert occupancy_error([_day([0] * 5)], SCENARIO).minutes == 0
 
 
 def test_warnings_are_held_and_silent_during_an_alert() -> None:
