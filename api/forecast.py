@@ -41,9 +41,9 @@ MIN_ABOVE_S: float = RuleSpec.model_fields["min_above_s"].default  # a rule's de
 OCCUPANCY_SPREAD = 1.0
 # A surge (a bus, letters sent to many) shows in the last half hour's arrivals long before today's
 # ratio over two hours moves. Where they lie SURGE_Z Poisson standard deviations or more above
-# what the forecast expected of that half hour (expected_rate), the half hour ahead is forecast at
-# their rate (surge_ratio). On simulated branch weeks with the advice followed it cut the alerts by
-# a quarter to a half for about the same counter-hours (those hours asked for without it did not);
+# what the forecast expected of that half hour (expected_arrivals), the half hour ahead is forecast
+# at their rate (surge_ratio). On simulated branch weeks with the advice followed it cut the alerts
+# by a quarter to two fifths for about the same counter-hours (those hours asked for without it did not);
 # windows of 20 and 45 minutes and 2 or 2.5 deviations did no better (docs/lead.md).
 SURGE_WINDOW_S = 1800.0
 SURGE_Z = 3.0
@@ -319,31 +319,32 @@ def early_warning(
 
 @dataclass(frozen=True)
 class RecentArrivals:
-    """What came in the last SURGE_WINDOW_S: `count` arrivals over the `seconds` of it that are known."""
+    """What came in the last SURGE_WINDOW_S: `count` arrivals over the `seconds` of it that are known,
+    taken as the latest (a camera started a few minutes ago has no minutes before)."""
 
     count: float
     seconds: float
 
 
-def expected_rate(forecast: ArrivalForecast, step_s: int, into_step_s: float, window_s: float) -> float:
-    """The forecast's mean arrival rate per second over the `window_s` before now, `into_step_s`
-    into its first step: the steps before it at what they were forecast to bring (where the
-    profile steps up at a full hour, the rate now would expect too much of the half hour behind,
-    and see a surge late), anything not known at the rate now."""
-    if not 0 <= into_step_s <= step_s or not window_s > 0:
+def expected_arrivals(forecast: ArrivalForecast, step_s: int, into_step_s: float, seconds: float) -> float:
+    """The arrivals the forecast expected in the `seconds` before now, `into_step_s` into its first
+    step: the steps before it at what they were forecast to bring (the rate now would expect too
+    much just after the profile steps up at a full hour, and see a surge late, and too little
+    after a step down), anything not known at the rate now."""
+    if not 0 <= into_step_s <= step_s or not seconds >= 0:
         raise ValueError(
-            f"into_step_s: 0 to step_s {step_s}, window_s above 0, got {into_step_s}, {window_s}"
+            f"into_step_s: 0 to step_s {step_s}, seconds 0 or more, got {into_step_s}, {seconds}"
         )
     now = forecast.counts[0] / step_s
-    inside = min(into_step_s, window_s)
-    total, left = inside * now, window_s - inside
+    inside = min(into_step_s, seconds)
+    total, left = inside * now, seconds - inside
     for count in reversed(forecast.before):
         if left <= 0:
             break
         part = min(left, step_s)
         total += part * (count / step_s if math.isfinite(count) else now)
         left -= part
-    return (total + max(0.0, left) * now) / window_s
+    return total + max(0.0, left) * now
 
 
 def surge_ratio(arrived: float, expected: float) -> float:
@@ -412,9 +413,7 @@ def queue_outlook(
     rates = minute_rates(forecast, step_s, into_step_s)
     surge = 1.0
     if recent is not None and rates:
-        surge = surge_ratio(
-            recent.count, expected_rate(forecast, step_s, into_step_s, SURGE_WINDOW_S) * recent.seconds
-        )
+        surge = surge_ratio(recent.count, expected_arrivals(forecast, step_s, into_step_s, recent.seconds))
         rates = [rate * surge for rate in rates]
     if waiting_now is None or service_rate is None:
         return QueueOutlook(tuple(rates), None, None, None, surge)

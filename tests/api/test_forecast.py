@@ -18,7 +18,7 @@ from api.forecast import (
     ForecastSettings,
     RecentArrivals,
     early_warning,
-    expected_rate,
+    expected_arrivals,
     forecast_arrivals,
     per_second,
     public_holidays,
@@ -404,7 +404,7 @@ def test_a_surge_is_measured_against_what_the_half_hour_behind_was_forecast_to_b
     behind was to bring 5 + 9 + 6 = 20, not the 30 of the rate now; 35 arrivals are a surge."""
     found = forecast_arrivals(_series(8 * 7 + 1), _origin(56, 10.0))
     assert found is not None and found.before == pytest.approx((9.0, 9.0))
-    assert expected_rate(found, 900, 300.0, 1800.0) * 1800.0 == pytest.approx(20.0)
+    assert expected_arrivals(found, 900, 300.0, 1800.0) == pytest.approx(20.0)
     assert surge_ratio(35.0, 30.0) == 1.0  # held against the rate now: within chance
     seen = queue_outlook(found, 900, 300.0, None, None, None, None, True, recent=RecentArrivals(35.0, 1800.0))
     assert seen.surge == pytest.approx(35.0 / 20.0)
@@ -420,16 +420,31 @@ def test_a_surge_is_measured_against_what_the_half_hour_behind_was_forecast_to_b
         ((3.0, 9.0), 0.0, 9.0 + 3.0),
     ],
 )
-def test_expected_rate_takes_each_minute_behind_at_its_own_step(
+def test_expected_arrivals_take_each_minute_behind_at_its_own_step(
     before: tuple[float, ...], into_step_s: float, expected: float
 ) -> None:
     forecast = ArrivalForecast(0, (15.0, 15.0), "weekday", 1.0, before)
-    assert expected_rate(forecast, 900, into_step_s, 1800.0) * 1800.0 == pytest.approx(expected)
+    assert expected_arrivals(forecast, 900, into_step_s, 1800.0) == pytest.approx(expected)
 
 
-def test_expected_rate_names_bad_input() -> None:
+def test_a_camera_started_minutes_ago_is_held_against_those_minutes_alone() -> None:
+    """Opening at 08:00, at 08:05: the 5 minutes known are held against the 5 arrivals the forecast
+    expected of them, whether the night's minutes are stored as nobody or not at all (at the half
+    hour's mean rate, 6 arrivals in 5 minutes would read as a fourfold surge)."""
+    forecast = ArrivalForecast(0, (15.0, 15.0), "weekday", 1.0, (0.0, 0.0))
+    assert expected_arrivals(forecast, 900, 300.0, 300.0) == pytest.approx(5.0)
+
+    def surge(recent: RecentArrivals) -> float:
+        return queue_outlook(forecast, 900, 300.0, None, None, None, None, True, recent=recent).surge
+
+    for known_s in (300.0, 1800.0):
+        assert surge(RecentArrivals(6.0, known_s)) == 1.0
+        assert surge(RecentArrivals(15.0, known_s)) == pytest.approx(3.0)
+
+
+def test_expected_arrivals_name_bad_input() -> None:
     forecast = ArrivalForecast(0, (15.0,), "weekday", 1.0)
     with pytest.raises(ValueError, match="into_step_s"):
-        expected_rate(forecast, 900, 901.0, 1800.0)
-    with pytest.raises(ValueError, match="window_s"):
-        expected_rate(forecast, 900, 0.0, 0.0)
+        expected_arrivals(forecast, 900, 901.0, 1800.0)
+    with pytest.raises(ValueError, match="seconds"):
+        expected_arrivals(forecast, 900, 0.0, -1.0)
