@@ -264,7 +264,8 @@ def occupancy_forecast(
     someone waits. It leaves out the few who wait by chance while the counters keep up (the
     M/M/c mean queue): near a full load that mean runs to dozens the room never holds within
     half an hour, and it made the forecast 20 minutes ahead miss by 28 people on the simulated
-    branch instead of 1.5 (benchmarks/forecast.py)."""
+    branch instead of 1.5 (benchmarks/forecast.py). Solved from the state now, the M/M/c queue's
+    median is as close as this and its mean further off (docs/lead.md, "Fluid queue or M/M/c")."""
     _check_rates(counters, 0.0, service_rate)
     if not waiting_now >= 0:
         raise ValueError(f"waiting_now: 0 or more people, got {waiting_now}")
