@@ -387,6 +387,7 @@ def test_a_page_session_renews_itself(make_settings: Callable[..., Settings], fa
         assert renewed.json()["role"] == "desk"
         cross = client.post("/api/v1/session/renew", headers={"Origin": "https://evil.example"})
         assert cross.status_code == 403
+        client.cookies.clear()  # the session's cookie out, an unknown one in (one jar, whatever its domain)
         client.cookies.set("wartezone_token", "revoked-token-0123456789")
         assert (
             client.post("/api/v1/session/renew").json()["error"]["message"] == "session ended: log in again"
