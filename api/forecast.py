@@ -43,8 +43,8 @@ OCCUPANCY_SPREAD = 1.0
 # ratio over two hours moves. Where they lie SURGE_Z Poisson standard deviations or more above
 # what the forecast expected of that half hour (expected_arrivals), the half hour ahead is forecast
 # at their rate (surge_ratio). On simulated branch weeks with the advice followed it cut the alerts
-# by a quarter to two fifths for about the same counter-hours (those hours asked for without it did not);
-# windows of 20 and 45 minutes and 2 or 2.5 deviations did no better (docs/lead.md).
+# by a quarter to two fifths for about the same counter-hours (more hours asked for without it did
+# not); windows of 20 and 45 minutes and 2 or 2.5 deviations did no better (docs/lead.md).
 SURGE_WINDOW_S = 1800.0
 SURGE_Z = 3.0
 SURGE_MAX_RATIO = 4.0  # as today's ratio: beyond this the forecast knows nothing anyway
@@ -344,7 +344,7 @@ def expected_arrivals(forecast: ArrivalForecast, step_s: int, into_step_s: float
         part = min(left, step_s)
         total += part * (count / step_s if math.isfinite(count) else now)
         left -= part
-    return total + max(0.0, left) * now
+    return total + left * now  # further back than the steps kept
 
 
 def surge_ratio(arrived: float, expected: float) -> float:
