@@ -319,11 +319,43 @@ def early_warning(
 
 @dataclass(frozen=True)
 class RecentArrivals:
-    """What came in the last SURGE_WINDOW_S: `count` arrivals over the `seconds` of it that are known,
-    taken as the latest (a camera started a few minutes ago has no minutes before)."""
+    """What came in the last SURGE_WINDOW_S: `count` arrivals in the stretches of it that are
+    known, each (newer, older) in seconds before now (a minute not stored is not known, rather
+    than nobody: a camera down for ten minutes is held against the minutes it saw)."""
 
     count: float
-    seconds: float
+    known: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def latest(cls, count: float, seconds: float) -> RecentArrivals:
+        """`count` arrivals in the last `seconds`, all of them known."""
+        return cls(count, ((0.0, seconds),))
+
+    @classmethod
+    def from_minutes(
+        cls, stored: Sequence[tuple[float, float]], now: float, minute_s: float
+    ) -> RecentArrivals:
+        """From (minute start, arrivals) of the minutes stored, oldest first, as of `now`."""
+        known: list[tuple[float, float]] = []
+        for minute, _ in reversed(stored):  # newest first: a minute next to the last joins its stretch
+            newer, older = now - minute - minute_s, now - minute
+            if known and known[-1][1] == newer:
+                known[-1] = (known[-1][0], older)
+            else:
+                known.append((newer, older))
+        return cls(sum(count for _, count in stored), tuple(known))
+
+    def expected(self, forecast: ArrivalForecast, step_s: int, into_step_s: float) -> float:
+        """What the forecast expected of the stretches known (expected_arrivals)."""
+        total = 0.0
+        for newer, older in self.known:
+            if not 0 <= newer <= older:
+                raise ValueError(
+                    f"known: (newer, older) seconds before now, 0 <= newer <= older, got {newer}, {older}"
+                )
+            total += expected_arrivals(forecast, step_s, into_step_s, older)
+            total -= expected_arrivals(forecast, step_s, into_step_s, newer)
+        return total
 
 
 def expected_arrivals(forecast: ArrivalForecast, step_s: int, into_step_s: float, seconds: float) -> float:
@@ -413,7 +445,7 @@ def queue_outlook(
     rates = minute_rates(forecast, step_s, into_step_s)
     surge = 1.0
     if recent is not None and rates:
-        surge = surge_ratio(recent.count, expected_arrivals(forecast, step_s, into_step_s, recent.seconds))
+        surge = surge_ratio(recent.count, recent.expected(forecast, step_s, into_step_s))
         rates = [rate * surge for rate in rates]
     if waiting_now is None or service_rate is None:
         return QueueOutlook(tuple(rates), None, None, None, surge)

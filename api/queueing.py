@@ -120,13 +120,11 @@ class QueueWatch:
         return ZoneQueue(at, number, until, rate, arrivals, arrivals_start, outlook)
 
     def _recent(self, key: ZoneKey, at: float) -> RecentArrivals | None:
-        """The arrivals of the last SURGE_WINDOW_S of whole stored minutes (a minute not stored is
-        not known, rather than nobody)."""
+        """The arrivals of the whole stored minutes of the last SURGE_WINDOW_S, and which stretches
+        of it they cover (a minute not stored is not known, rather than nobody)."""
         end = at - at % MINUTE_S
         stored = self._storage.arrivals(key, end - SURGE_WINDOW_S, end, MINUTE_S)
-        if not stored:
-            return None
-        return RecentArrivals(sum(count for _, count in stored), len(stored) * MINUTE_S)
+        return RecentArrivals.from_minutes(stored, at, MINUTE_S) if stored else None
 
     def _forecast(self, view: ZoneView, at: float) -> tuple[ArrivalForecast | None, float | None]:
         """The arrival forecast from the step running at `at` on (made once per step), and that

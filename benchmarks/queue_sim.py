@@ -742,7 +742,7 @@ def simulate_branch_run(
                     # that include the surge need no surge check
                     recent=None
                     if true_rates
-                    else RecentArrivals(sum(day.arrivals[-surge_minutes:]), SURGE_WINDOW_S),
+                    else RecentArrivals.latest(sum(day.arrivals[-surge_minutes:]), SURGE_WINDOW_S),
                 )
                 assert seen.arrival_rates is not None and seen.occupancy is not None
                 rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s

@@ -389,9 +389,9 @@ def test_a_surge_raises_the_half_hour_ahead() -> None:
 
     steady = outlook(None)
     assert steady[0] == 1.0 and steady[1][-1] == pytest.approx(5.0) and steady[3] is None
-    assert outlook(RecentArrivals(30.0, 1800.0)) == steady  # what the forecast expected
-    assert outlook(RecentArrivals(40.0, 1800.0)) == steady  # within chance
-    surge, path, needed, warning = outlook(RecentArrivals(60.0, 1800.0))
+    assert outlook(RecentArrivals.latest(30.0, 1800.0)) == steady  # what the forecast expected
+    assert outlook(RecentArrivals.latest(40.0, 1800.0)) == steady  # within chance
+    surge, path, needed, warning = outlook(RecentArrivals.latest(60.0, 1800.0))
     assert surge == pytest.approx(2.0)
     assert path[-1] == pytest.approx(35.0)  # 1 more a minute than the counters call, for 30 minutes
     assert steady[2] is not None and needed is not None and needed > steady[2]
@@ -406,7 +406,8 @@ def test_a_surge_is_measured_against_what_the_half_hour_behind_was_forecast_to_b
     assert found is not None and found.before == pytest.approx((9.0, 9.0))
     assert expected_arrivals(found, 900, 300.0, 1800.0) == pytest.approx(20.0)
     assert surge_ratio(35.0, 30.0) == 1.0  # held against the rate now: within chance
-    seen = queue_outlook(found, 900, 300.0, None, None, None, None, True, recent=RecentArrivals(35.0, 1800.0))
+    recent = RecentArrivals.latest(35.0, 1800.0)
+    seen = queue_outlook(found, 900, 300.0, None, None, None, None, True, recent=recent)
     assert seen.surge == pytest.approx(35.0 / 20.0)
     assert seen.arrival_rates is not None and seen.arrival_rates[0] == pytest.approx(35.0 / 20.0 * 15.0 / 900)
 
@@ -438,8 +439,31 @@ def test_a_camera_started_minutes_ago_is_held_against_those_minutes_alone() -> N
         return queue_outlook(forecast, 900, 300.0, None, None, None, None, True, recent=recent).surge
 
     for known_s in (300.0, 1800.0):
-        assert surge(RecentArrivals(6.0, known_s)) == 1.0
-        assert surge(RecentArrivals(15.0, known_s)) == pytest.approx(3.0)
+        assert surge(RecentArrivals.latest(6.0, known_s)) == 1.0
+        assert surge(RecentArrivals.latest(15.0, known_s)) == pytest.approx(3.0)
+
+
+def test_a_camera_down_mid_window_is_held_against_the_minutes_it_saw() -> None:
+    """10:05, the step before at 9 a quarter, the one before that at 3; the camera was down from
+    10 to 20 minutes ago. The 20 minutes it saw were to bring 5 + 3 + 2 = 10, not the 14 of the
+    latest 20 minutes: 22 arrivals in them are a surge."""
+    forecast = ArrivalForecast(0, (15.0, 15.0), "weekday", 1.0, (3.0, 9.0))
+    now = 10_000 * 60.0 + 300.0
+    stored = [(now - back * 60.0, 22.0 / 20) for back in [*range(30, 20, -1), *range(10, 0, -1)]]
+    recent = RecentArrivals.from_minutes(stored, now, 60.0)
+    assert recent.count == pytest.approx(22.0)
+    assert recent.known == ((0.0, 600.0), (1200.0, 1800.0))
+    assert recent.expected(forecast, 900, 300.0) == pytest.approx(10.0)
+    assert expected_arrivals(forecast, 900, 300.0, 1200.0) == pytest.approx(14.0)  # as the latest
+    seen = queue_outlook(forecast, 900, 300.0, None, None, None, None, True, recent=recent)
+    assert seen.surge == pytest.approx(2.2)
+    assert surge_ratio(22.0, 14.0) == 1.0  # held against the latest 20 minutes: within chance
+
+
+def test_recent_arrivals_name_a_stretch_the_wrong_way_round() -> None:
+    forecast = ArrivalForecast(0, (15.0,), "weekday", 1.0)
+    with pytest.raises(ValueError, match="newer <= older"):
+        RecentArrivals(3.0, ((600.0, 0.0),)).expected(forecast, 900, 0.0)
 
 
 def test_expected_arrivals_name_bad_input() -> None:
