@@ -634,9 +634,19 @@ def _arrival_times(scenario: BranchScenario, rng: random.Random, day: BranchDay)
             times.append(t)
 
 
-def _true_forecast(scenario: BranchScenario, day: BranchDay, origin: int, steps: int) -> ArrivalForecast:
-    """What the arrival forecast would be if it knew the day's rates, surge included: the
-    early warning's best case (benchmarks/forecast.py's row "true rates")."""
+def _as_known(day: BranchDay, now_s: float) -> BranchDay:
+    """The day as it can be known `now_s` seconds after opening: a surge once it has begun (no
+    forecast can know one before; knowing it made no difference to the true-rates row)."""
+    return day if day.surge is None or day.surge[0] <= now_s else replace(day, surge=None)
+
+
+def _true_forecast(
+    scenario: BranchScenario, day: BranchDay, origin: int, steps: int, now_s: float
+) -> ArrivalForecast:
+    """What the arrival forecast would be `now_s` seconds after opening if it knew the day's
+    rates, a surge from its start: the early warning's best case from the rates
+    (benchmarks/forecast.py's row "true rates")."""
+    day = _as_known(day, now_s)
     per_day = 86400 // BRANCH_STEP_S
     counts = []
     for index in range(origin, origin + steps):
@@ -671,7 +681,8 @@ def simulate_branch_run(
     scenario: BranchScenario, policy: str, progress: bool = False, true_rates: bool = False
 ) -> BranchRun:
     """The branch's weeks with "fixed" counters or the counters "advice" followed; the same
-    arrivals (seed) for both. true_rates: the forecasts know each day's real arrival rates."""
+    arrivals (seed) for both. true_rates: the forecasts know each day's real arrival rates (a surge
+    from its start)."""
     if policy not in ("fixed", "advice"):
         raise ValueError(f"policy: 'fixed' or 'advice', got {policy!r}")
     closed = public_holidays("DE", scenario.subdiv)
@@ -721,7 +732,7 @@ def simulate_branch_run(
             if not doors_open:
                 ahead = None
             elif true_rates:
-                ahead = _true_forecast(scenario, day, origin, 3)
+                ahead = _true_forecast(scenario, day, origin, 3, t)
             else:
                 ahead = forecast_arrivals(series, origin, skip, steps=3)
             if ahead is not None and (opens_s + int(t)) % BRANCH_STEP_S == 0 and day.scored:
@@ -916,9 +927,10 @@ def alert_chances(
 ) -> list[float | None]:
     """The best any early warning can do: at each open minute outside an alert, the chance that
     the alert fires within warn_ahead_s, by Monte Carlo from the true state: the people waiting,
-    each busy counter's service left, the day's real arrival rates (surge included), the real
-    service-time distribution, the rule's min_above_s, cooldown and closing. Fixed counters; the
-    only unknown is the future's own chance. (tick_s: the arrivals' and calls' time step.)"""
+    each busy counter's service left, the day's real arrival rates (a surge once it has begun:
+    _as_known), the real service-time distribution, the rule's min_above_s, cooldown and closing.
+    Fixed counters; the only unknowns are the future's own chance and a surge still to come.
+    (tick_s: the arrivals' and calls' time step.)"""
     sigma = math.sqrt(math.log(1 + scenario.service_cv**2))
     mu = math.log(scenario.service_mean_s) - sigma**2 / 2
     close_s = scenario.hours_open * 3600.0
@@ -944,6 +956,7 @@ def alert_chances(
             chances.append(None)
             continue
         cool_until = max((r + scenario.cooldown_s for _, r in alerts if r <= t0), default=-math.inf)
+        known = _as_known(day, t0)
         queue = np.full(paths, day.waiting[minute], np.int64)
         left = np.full((paths, counters), -1.0)
         left[:, : len(in_service)] = in_service
@@ -955,7 +968,7 @@ def alert_chances(
             if k:
                 call(queue, left)
                 for _ in range(int(MINUTE_S / tick_s)):
-                    queue += rng.poisson(_true_rate(scenario, day, t) * tick_s, paths)
+                    queue += rng.poisson(_true_rate(scenario, known, t) * tick_s, paths)
                     left -= tick_s
                     t += tick_s
                     call(queue, left)
@@ -1056,7 +1069,7 @@ class BranchResult:
     scenario: BranchScenario
     fixed: BranchRun
     advice: BranchRun
-    true_rates: BranchRun  # fixed counters, the forecast knowing the real rates
+    true_rates: BranchRun  # fixed counters, the forecast knowing the real rates (a surge from its start)
     chances: dict[date, list[float | None]] = field(default_factory=dict)  # alert_chances, fixed days
 
     def best_case(self) -> list[tuple[float, WarningScore]]:
@@ -1181,7 +1194,8 @@ class BranchResult:
         lines.append(
             f"where it fails: on the {len(surge_days)} surge days {on_surges.alerts} alerts, "
             f"{_pct(on_surges.recall)} warned 10 min ahead; the true-rates row is what a perfect arrival "
-            "forecast gives, the best case what any warning can: the rest is the queue's own chance"
+            "forecast gives, the best case what any warning can that knows all that has happened (a surge "
+            "from its start): the rest is the queue's own chance"
         )
         return lines
 

@@ -147,6 +147,20 @@ def test_the_best_case_chance(
         assert all(c is not None and low <= c <= high for c in chances)
 
 
+def test_the_best_case_knows_a_surge_only_once_it_has_begun() -> None:
+    """One short of the level, every counter busy, a surge of 120 an hour from minute 3: before
+    it the chance is that of the day without one (no warning can know a surge to come), from its
+    start on higher."""
+    calm, surging = _day([14] * 5), _day([14] * 5)
+    for day in (calm, surging):
+        day.in_service = [(300.0,) * 5] * 5
+    surging.surge = (180.0, 3600.0, 120 / 3600)
+    plain = alert_chances(calm, SCENARIO, 400, np.random.default_rng(1))
+    seen = alert_chances(surging, SCENARIO, 400, np.random.default_rng(1))
+    assert seen[:3] == plain[:3]
+    assert all(s is not None and p is not None and s > p for s, p in zip(seen[3:], plain[3:], strict=True))
+
+
 @pytest.fixture(scope="module")
 def branch() -> BranchResult:
     return simulate_branch(dataclasses.replace(SCENARIO, weeks=7, warmup_weeks=4))
