@@ -36,8 +36,8 @@ MIN_ABOVE_S: float = RuleSpec.model_fields["min_above_s"].default  # a rule's de
 # before the room does. On 20 simulated branch weeks (benchmarks/forecast.py) a spread of
 # 0 / 0.5 / 1 / 1.5 / 2 warned 57 / 71 / 81 / 81 / 90 % of the alerts 10 minutes ahead, and
 # 49 / 61 / 72 / 81 / 87 % of the warnings were followed by no alert. Even a warning that knows the
-# true state (queue, services, arrival rates) leaves 39 % without an alert at 81 % warned: near
-# misses are the queue's own chance (the bench's --best-case).
+# true state (queue, services, arrival rates, a surge from its start) leaves 45 % without an alert
+# at 81 % warned: near misses are the queue's own chance (the bench's --best-case).
 OCCUPANCY_SPREAD = 1.0
 # A surge (a bus, letters sent to many) shows in the last half hour's arrivals long before today's
 # ratio over two hours moves. Where they lie SURGE_Z Poisson standard deviations or more above

@@ -301,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=0,
         metavar="PATHS",
-        help="also the best any warning can do: Monte Carlo from the true state, PATHS futures a minute",
+        help="also the best any warning can do: Monte Carlo from the true state (a surge from its start), "
+        "PATHS futures a minute",
     )
     parser.add_argument("--json", action="store_true", help="end with the figures as one JSON line")
     args = parser.parse_args(argv)
