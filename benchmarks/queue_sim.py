@@ -636,7 +636,7 @@ def _arrival_times(scenario: BranchScenario, rng: random.Random, day: BranchDay)
 
 def _as_known(day: BranchDay, now_s: float) -> BranchDay:
     """The day as it can be known `now_s` seconds after opening: a surge once it has begun (no
-    forecast can know one before; knowing it made no difference to the true-rates row)."""
+    forecast can know one before; foresight gained the true-rates row little, docs/lead.md)."""
     return day if day.surge is None or day.surge[0] <= now_s else replace(day, surge=None)
 
 
