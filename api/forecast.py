@@ -326,6 +326,13 @@ class RecentArrivals:
     count: float
     known: tuple[tuple[float, float], ...]
 
+    def __post_init__(self) -> None:
+        for newer, older in self.known:
+            if not 0 <= newer <= older:
+                raise ValueError(
+                    f"known: (newer, older) seconds before now, 0 <= newer <= older, got {newer}, {older}"
+                )
+
     @classmethod
     def latest(cls, count: float, seconds: float) -> RecentArrivals:
         """`count` arrivals in the last `seconds`, all of them known."""
@@ -349,10 +356,6 @@ class RecentArrivals:
         """What the forecast expected of the stretches known (expected_arrivals)."""
         total = 0.0
         for newer, older in self.known:
-            if not 0 <= newer <= older:
-                raise ValueError(
-                    f"known: (newer, older) seconds before now, 0 <= newer <= older, got {newer}, {older}"
-                )
             total += expected_arrivals(forecast, step_s, into_step_s, older)
             total -= expected_arrivals(forecast, step_s, into_step_s, newer)
         return total
