@@ -14,7 +14,7 @@ from api.engine import Alert, EndReason, Notice, NoticeType, ZoneView
 from api.forecast import ForecastSettings
 from api.queueing import ZoneQueue
 from api.rules import Count, Rule, RuleSpec
-from wartezone_contract import MAX_COUNTERS, expected_wait_s
+from wartezone_contract import MAX_COUNTERS, OCCUPANCY_FORECAST_STEP_S, expected_wait_s
 
 Scalar = int | float | str | bool | None
 
@@ -282,6 +282,10 @@ class ForecastOut(Out):
         description="People called per open counter and hour over the last hour's minutes with someone "
         "waiting (the last one known); null with fewer than 5 such calls."
     )
+    arrivals_in_30_min: float | None = Field(
+        description="People forecast to arrive in the next 30 minutes: the arrival rates the occupancy "
+        "forecast and the counters needed run on (a surge included)."
+    )
     occupancy_in_30_min: float | None = Field(
         description="People forecast to wait 30 minutes from now (fluid queue with the counters open)."
     )
@@ -303,13 +307,15 @@ class ForecastOut(Out):
                 for i, n in enumerate(queue.arrivals.counts)
             ]
         path = queue.outlook.occupancy
+        rates = queue.outlook.arrival_rates
         return cls(
             at=datetime.fromtimestamp(queue.at, UTC),
             arrivals=arrivals,
             basis=None if queue.arrivals is None else queue.arrivals.basis,
             today_ratio=None if queue.arrivals is None else round(queue.arrivals.today_ratio, 3),
-            surge_ratio=None if queue.outlook.arrival_rates is None else round(queue.outlook.surge, 3),
+            surge_ratio=None if rates is None else round(queue.outlook.surge, 3),
             service_rate_per_hour=None if queue.service_rate is None else round(queue.service_rate * 3600, 2),
+            arrivals_in_30_min=None if rates is None else round(sum(rates) * OCCUPANCY_FORECAST_STEP_S, 1),
             occupancy_in_30_min=round(path[-1], 1) if path else None,
             occupancy=[round(p, 1) for p in path] if path else None,
         )

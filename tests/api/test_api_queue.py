@@ -124,11 +124,12 @@ def test_the_forecast_shows_once_enough_days_are_stored(
     assert view.forecast.basis == basis
     if basis is None:
         assert (view.forecast.arrivals, view.forecast.occupancy, view.counters_needed) == (None, None, None)
-        assert view.forecast.surge_ratio is None
+        assert view.forecast.surge_ratio is None and view.forecast.arrivals_in_30_min is None
         return
     assert view.forecast.arrivals is not None and len(view.forecast.arrivals) == 8
     assert view.forecast.arrivals[0].arrivals == pytest.approx(15.0)  # 1 a minute, as every day
     assert view.forecast.surge_ratio == 1.0
+    assert view.forecast.arrivals_in_30_min == pytest.approx(30.0)
     assert view.forecast.occupancy_in_30_min == pytest.approx(8.0, abs=0.5)  # 60 come, 60 are called
     # 1/min at 30 per counter and hour, 8 waiting: 3 counters keep 80 % under 20 minutes, 2 cannot
     assert view.counters_needed == 3
@@ -143,6 +144,8 @@ def test_a_surge_in_the_last_half_hour_raises_the_outlook(open_runtime: Callable
     # hour: 90 came where that ratio expected 2 x 15 x 1.43
     assert surging.forecast.today_ratio == pytest.approx(200 / 140, abs=1e-3)
     assert surging.forecast.surge_ratio == pytest.approx(90 / (30 * 200 / 140), abs=1e-3)
+    # the half hour ahead at the last half hour's rate (today's ratio alone: 30 x 1.43 = 43)
+    assert surging.forecast.arrivals_in_30_min == pytest.approx(90.0, abs=0.1)
     # 3 a minute against 1 called: about 2 more waiting each minute (a steady day: 8, and 3 counters
     # needed, test_the_forecast_shows_once_enough_days_are_stored)
     assert surging.forecast.occupancy_in_30_min is not None and surging.forecast.occupancy_in_30_min > 55

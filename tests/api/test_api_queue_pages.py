@@ -199,12 +199,24 @@ def test_lead_page_names_a_surge(browser: Any, surging_site: Site) -> None:
     test_lead_page_shows_counters_forecast_and_saves_a_schedule)."""
     forecast = surging_site.zone("entrance/waiting")["forecast"]
     assert forecast["surge_ratio"] > 1.3
-    for lang, said in (("de", "so viele wie erwartet"), ("en", "as many as expected")):
+
+    def arrivals() -> int:  # the half hour ahead at the surge's rate, as the occupancy forecast has it
+        return round(surging_site.zone("entrance/waiting")["forecast"]["arrivals_in_30_min"])
+
+    for lang, said, arriving in (
+        ("de", "so viele wie erwartet", "Ankünfte"),
+        ("en", "as many as expected", "arrivals"),
+    ):
         page = page_for(browser, surging_site, "lead", LEAD, lang)
         try:
             cell = page.locator('#zones tr[data-zone="north/entrance/waiting"] td.forecast')
             cell.wait_for()
             wait_for(lambda cell=cell, said=said: said in cell.inner_text(), 15, "the surge")
+            wait_for(
+                lambda cell=cell, arriving=arriving: f" {arrivals()} {arriving}" in cell.inner_text(),
+                15,
+                "the arrivals the forecast runs on",
+            )
             shoot_readable(page, f"lead-surge-{lang}")
         finally:
             page.close()
