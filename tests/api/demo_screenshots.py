@@ -60,13 +60,19 @@ def _addresses(demo: subprocess.Popen[str]) -> tuple[str, str]:
     return reception, lead
 
 
-def _shoot(page: Any, name: str) -> None:
+def _shoot(browser: Any, address: str, advice: str, name: str) -> None:
+    """The German page at `address` once the zone's counters advice (`advice`, a selector) shows, at
+    each size."""
+    page = browser.new_page(viewport=SIZES["1280x800"], locale="de-DE")
+    page.goto(address.replace("#", "?lang=de#", 1))
+    page.locator(advice).wait_for(timeout=SHOWN_WITHIN_MS)
     for label, size in SIZES.items():
         page.set_viewport_size(size)
         page.wait_for_timeout(500)
         path = OUT / f"{name}-de-{label}.png"
         page.screenshot(path=str(path))
         print(path.relative_to(REPO))
+    page.close()
 
 
 def main() -> None:
@@ -89,18 +95,9 @@ def main() -> None:
             reception, lead = _addresses(demo)
             with playwright() as driver:
                 browser = launch(driver, CHROMIUM_ARGS)
-                page = browser.new_page(viewport=SIZES["1280x800"], locale="de-DE")
-                page.goto(lead.replace("/lead#", "/lead?lang=de#"))
-                row = page.locator(f'#zones tr[data-zone="{ZONE_ID}"]')
-                row.locator("td.counters .advice").wait_for(timeout=SHOWN_WITHIN_MS)
-                _shoot(page, "lead-demo-replay")
-                page.close()
-                page = browser.new_page(viewport=SIZES["1280x800"], locale="de-DE")
-                page.goto(reception.replace("/reception#", "/reception?lang=de#"))
-                card = page.locator(f'article.zone[data-zone="{ZONE_ID}"]')
-                card.locator(".advice").wait_for(timeout=SHOWN_WITHIN_MS)
-                _shoot(page, "reception-demo-replay")
-                page.close()
+                _shoot(browser, lead, f'#zones tr[data-zone="{ZONE_ID}"] .advice', "lead-demo-replay")
+                card = f'article.zone[data-zone="{ZONE_ID}"]'
+                _shoot(browser, reception, f"{card} .advice", "reception-demo-replay")
                 browser.close()
         finally:
             demo.terminate()
