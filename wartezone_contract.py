@@ -214,15 +214,15 @@ def counters_needed(
     _check_rates(0, arrival_rate, service_rate)
     if arrival_rate == 0:
         return 0
-    counters = max(1, math.floor(arrival_rate / service_rate) + 1)
-    while wait_longer_share(counters, arrival_rate, service_rate, target_s) > level:
+    counters = max(1, math.floor(arrival_rate / service_rate) + 1)  # the fewest that keep up
+    while counters <= MAX_COUNTERS:
+        if wait_longer_share(counters, arrival_rate, service_rate, target_s) <= level:
+            return counters
         counters += 1
-        if counters > MAX_COUNTERS:
-            raise ValueError(
-                f"arrival_rate {arrival_rate}/s at service_rate {service_rate}/s needs more than "
-                f"{MAX_COUNTERS} counters"
-            )
-    return counters
+    raise ValueError(
+        f"arrival_rate {arrival_rate}/s at service_rate {service_rate}/s needs more than "
+        f"{MAX_COUNTERS} counters"
+    )
 
 
 def service_rate(

@@ -424,6 +424,34 @@ def counters_advice(
     return contract.counters_needed(arrival_rate, service_rate, target_s, level)
 
 
+def counters_by_step(
+    forecast: ArrivalForecast,
+    step_s: int,
+    into_step_s: float,
+    service_rate: float,
+    surge: float = 1.0,
+    target_s: float = contract.TARGET_WAIT_S,
+    level: float = contract.WAIT_LONGER_LEVEL,
+) -> tuple[int | None, ...]:
+    """The counters each step after the running one needs, for staffing ahead: Erlang C
+    (wartezone_contract.counters_needed) on the step's forecast arrivals, its minutes within the half
+    hour ahead at the surge's ratio as the occupancy forecast takes them. The arrivals alone: who
+    waits now is the advice's for the half hour ahead (counters_advice). None: beyond MAX_COUNTERS."""
+    minute = contract.OCCUPANCY_FORECAST_STEP_S
+    rates = per_second(forecast, step_s, minute)
+    surged_until = int(into_step_s // minute) + int(contract.OCCUPANCY_FORECAST_S // minute)
+    per_step = int(step_s // minute)
+    needed: list[int | None] = []
+    for step in range(1, len(forecast.counts)):
+        minutes = range(step * per_step, (step + 1) * per_step)
+        rate = sum(rates[m] * (surge if m < surged_until else 1.0) for m in minutes) / per_step
+        try:
+            needed.append(contract.counters_needed(rate, service_rate, target_s, level))
+        except ValueError:  # beyond any branch
+            needed.append(None)
+    return tuple(needed)
+
+
 def queue_outlook(
     forecast: ArrivalForecast | None,
     step_s: int,

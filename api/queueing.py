@@ -7,7 +7,7 @@ api/forecast.py's; this module only fetches their inputs and keeps the answers f
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from api.forecast import (
     ForecastSettings,
     QueueOutlook,
     RecentArrivals,
+    counters_by_step,
     forecast_arrivals,
     public_holidays,
     queue_outlook,
@@ -47,6 +48,7 @@ class ZoneQueue:
     arrivals: ArrivalForecast | None
     arrivals_start: float | None  # Unix time of the arrival forecast's first step
     outlook: QueueOutlook
+    counters_ahead: tuple[int | None, ...] | None = None  # for each step after the first (counters_by_step)
 
 
 class QueueWatch:
@@ -81,9 +83,7 @@ class QueueWatch:
         if old is None:
             self.figures[view.key] = ZoneQueue(at, number, until, None, None, None, NOTHING)
         else:
-            self.figures[view.key] = ZoneQueue(
-                old.at, number, until, old.service_rate, old.arrivals, old.arrivals_start, old.outlook
-            )
+            self.figures[view.key] = replace(old, counters_open=number, counters_until=until)
 
     def _zone(self, view: ZoneView, at: float, stored: bool) -> ZoneQueue:
         key = view.key
@@ -117,7 +117,18 @@ class QueueWatch:
             min_above_s=rule.min_above_s,
             recent=self._recent(key, at),
         )
-        return ZoneQueue(at, number, until, rate, arrivals, arrivals_start, outlook)
+        ahead = None
+        if arrivals is not None and arrivals_start is not None and rate is not None:
+            ahead = counters_by_step(
+                arrivals,
+                self._settings.step_s,
+                at - arrivals_start,
+                rate,
+                outlook.surge,
+                rule.target_wait_min * 60,
+                rule.max_share_over_target,
+            )
+        return ZoneQueue(at, number, until, rate, arrivals, arrivals_start, outlook, ahead)
 
     def _recent(self, key: ZoneKey, at: float) -> RecentArrivals | None:
         """The arrivals of the whole stored minutes of the last SURGE_WINDOW_S, and which stretches

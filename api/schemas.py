@@ -235,6 +235,14 @@ class ArrivalStep(Out):
     arrivals: float = Field(description="People forecast to arrive in the 15 minutes from start.")
 
 
+class CountersStep(Out):
+    start: datetime
+    counters: int | None = Field(
+        description="Counters the 15 minutes from start need for the arrivals forecast in them (Erlang C); "
+        "null: more than any branch has."
+    )
+
+
 class WarningOut(Out):
     """The early warning: the occupancy forecast reaches the raise level soon."""
 
@@ -292,20 +300,29 @@ class ForecastOut(Out):
     occupancy: list[float] | None = Field(
         description="People forecast to wait at the end of each of the next 30 minutes."
     )
+    counters_by_step: list[CountersStep] | None = Field(
+        description="For staffing ahead: the counters each 15-minute step after the running one needs for "
+        "its forecast arrivals (the surge's rate within the half hour ahead), by the zone's target wait "
+        "and share; the people waiting now are the advice's (counters_needed)."
+    )
 
     @classmethod
     def of(cls, queue: ZoneQueue | None) -> ForecastOut | None:
         if queue is None or (queue.arrivals is None and queue.service_rate is None):
             return None
-        arrivals = None
-        if queue.arrivals is not None and queue.arrivals_start is not None:
-            step = ForecastSettings().step_s
-            arrivals = [
-                ArrivalStep(
-                    start=datetime.fromtimestamp(queue.arrivals_start + i * step, UTC), arrivals=round(n, 2)
-                )
-                for i, n in enumerate(queue.arrivals.counts)
-            ]
+        step = ForecastSettings().step_s
+        start = queue.arrivals_start
+
+        def at(index: int) -> datetime:  # the forecast's step `index` begins
+            assert start is not None
+            return datetime.fromtimestamp(start + index * step, UTC)
+
+        arrivals = by_step = None
+        if queue.arrivals is not None and start is not None:
+            counts = queue.arrivals.counts
+            arrivals = [ArrivalStep(start=at(i), arrivals=round(n, 2)) for i, n in enumerate(counts)]
+        if queue.counters_ahead is not None and start is not None:
+            by_step = [CountersStep(start=at(i + 1), counters=n) for i, n in enumerate(queue.counters_ahead)]
         path = queue.outlook.occupancy
         rates = queue.outlook.arrival_rates
         return cls(
@@ -318,6 +335,7 @@ class ForecastOut(Out):
             arrivals_in_30_min=None if rates is None else round(sum(rates) * OCCUPANCY_FORECAST_STEP_S, 1),
             occupancy_in_30_min=round(path[-1], 1) if path else None,
             occupancy=[round(p, 1) for p in path] if path else None,
+            counters_by_step=by_step,
         )
 
 

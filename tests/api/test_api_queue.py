@@ -14,6 +14,7 @@ import pytest
 from api_support import FakeClock
 from prometheus_client import CollectorRegistry
 
+import wartezone_contract as contract
 from api.counters import CounterSetting
 from api.domain import Reading, Role, Snapshot, State, ZoneKey
 from api.engine import ZoneView
@@ -133,6 +134,11 @@ def test_the_forecast_shows_once_enough_days_are_stored(
     assert view.forecast.occupancy_in_30_min == pytest.approx(8.0, abs=0.5)  # 60 come, 60 are called
     # 1/min at 30 per counter and hour, 8 waiting: 3 counters keep 80 % under 20 minutes, 2 cannot
     assert view.counters_needed == 3
+    # the steps after the running one (from 11:15) for their arrivals alone: 1/min needs 3 too
+    ahead = view.forecast.counters_by_step
+    assert ahead is not None and [s.counters for s in ahead] == [3] * 7
+    assert [s.start for s in ahead] == [a.start for a in view.forecast.arrivals[1:]]
+    assert ahead[0].start.timestamp() == NOW + 900
 
 
 def test_a_surge_in_the_last_half_hour_raises_the_outlook(open_runtime: Callable[..., Runtime]) -> None:
@@ -150,6 +156,12 @@ def test_a_surge_in_the_last_half_hour_raises_the_outlook(open_runtime: Callable
     # needed, test_the_forecast_shows_once_enough_days_are_stored)
     assert surging.forecast.occupancy_in_30_min is not None and surging.forecast.occupancy_in_30_min > 55
     assert surging.counters_needed is not None and surging.counters_needed >= 6
+    # ahead: 11:15-11:30 lies in the half hour at the surge's rate, later steps at today's ratio
+    ahead = surging.forecast.counters_by_step
+    assert ahead is not None
+    plain = contract.counters_needed(200 / 140 / 60, 1 / 120)
+    assert ahead[0].counters == contract.counters_needed(3 / 60, 1 / 120) > plain
+    assert [s.counters for s in ahead[1:]] == [plain] * 6
 
 
 def test_the_early_warning_is_a_state_and_an_event(open_runtime: Callable[..., Runtime]) -> None:

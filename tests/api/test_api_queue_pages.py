@@ -156,9 +156,13 @@ def test_reception_enters_the_first_counters_before_any_schedule(
 
 
 def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, busy_site: Site) -> None:
-    for lang, state, advice, forecast in (
-        ("de", "bald voll", "mehr öffnen", "in 30 Min.:"),
-        ("en", "filling up", "open ", "in 30 min:"),
+    def next_hour() -> str:  # the counters the API gives the next four quarter hours
+        steps = busy_site.zone("entrance/waiting")["forecast"]["counters_by_step"][:4]
+        return " · ".join(str(step["counters"]) for step in steps)
+
+    for lang, state, advice, forecast, ahead in (
+        ("de", "bald voll", "mehr öffnen", "in 30 Min.:", "nächste Stunde: {} Schalter (je ¼\u00a0Std. ab "),
+        ("en", "filling up", "open ", "in 30 min:", "next hour: {} counters (each ¼\u00a0h from "),
     ):
         page = page_for(browser, busy_site, "lead", LEAD, lang)
         try:
@@ -166,7 +170,9 @@ def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, bu
             row.locator("td.counters .advice").wait_for()
             assert state in row.inner_text()
             assert advice in row.locator("td.counters .advice").inner_text()
-            assert forecast in row.locator("td.forecast").inner_text()
+            assert forecast in row.locator("td.forecast .outlook").inner_text()
+            cell = row.locator("td.forecast .ahead")
+            wait_for(lambda c=cell, a=ahead: a.format(next_hour()) in c.inner_text(), 15, "the next hour")
             assert "erwartet" not in row.inner_text() and "expected" not in row.inner_text()  # no surge
             row.locator("button.plan").click()
             page.locator('#schedule-days .day[data-day="monday"] button.add').click()

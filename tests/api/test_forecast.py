@@ -17,6 +17,7 @@ from api.forecast import (
     ArrivalSeries,
     ForecastSettings,
     RecentArrivals,
+    counters_by_step,
     early_warning,
     expected_arrivals,
     forecast_arrivals,
@@ -118,6 +119,11 @@ def test_counters_needed_is_the_fewest_that_meet_the_level() -> None:
     )
     with pytest.raises(ValueError, match="level"):
         contract.counters_needed(1.0, 1.0, 1.0, 1.0)
+    # beyond MAX_COUNTERS it gives up: the target needs more, or keeping up alone does
+    assert contract.counters_needed(contract.MAX_COUNTERS * mu * 0.999, mu, target) == contract.MAX_COUNTERS
+    for lam in (contract.MAX_COUNTERS * mu * 0.9999, contract.MAX_COUNTERS * mu, 1e6 * mu):
+        with pytest.raises(ValueError, match="more than 500 counters"):
+            contract.counters_needed(lam, mu, target)
 
 
 @pytest.mark.parametrize(
@@ -375,6 +381,27 @@ def test_surge_ratio_names_bad_input() -> None:
         surge_ratio(-1.0, 30.0)
     with pytest.raises(ValueError, match="arrived and expected"):
         surge_ratio(30.0, math.nan)
+
+
+def test_counters_by_step_staff_each_quarter_hour_ahead() -> None:
+    """Each step after the running one by Erlang C on its forecast arrivals, 10 called per counter
+    and hour; 5 minutes into the running step a surge of 2x reaches 35 minutes from its start."""
+    forecast = ArrivalForecast(0, (15.0, 15.0, 15.0, 30.0, 15.0), "weekday", 1.0)
+    service = 1 / 360
+
+    def needed(per_step: float) -> int:
+        return contract.counters_needed(per_step / 900, service)
+
+    plain = counters_by_step(forecast, 900, 300.0, service)
+    assert plain == (needed(15), needed(15), needed(30), needed(15))
+    assert needed(30) > needed(15) > 0
+    surged = counters_by_step(forecast, 900, 300.0, service, surge=2.0)
+    # the step from minute 15 all at 2x; from minute 30, 5 of its 15 minutes; later ones as forecast
+    assert surged == (needed(30), needed(15 * (5 * 2 + 10) / 15), needed(30), needed(15))
+    assert surged[0] > plain[0] and surged[2:] == plain[2:]
+    # a stricter target asks for more; more arrivals than any branch serves: not known
+    assert counters_by_step(forecast, 900, 300.0, service, target_s=60.0)[2] > plain[2]
+    assert counters_by_step(ArrivalForecast(0, (15.0, 1e6), "weekday", 1.0), 900, 0.0, service) == (None,)
 
 
 def test_a_surge_raises_the_half_hour_ahead() -> None:
