@@ -46,6 +46,7 @@ from api.forecast import (
     ArrivalSeries,
     RecentArrivals,
     counters_advice,
+    counters_by_step,
     early_warning,
     forecast_arrivals,
     public_holidays,
@@ -598,11 +599,28 @@ class BranchDay:
     surge: tuple[float, float, float] | None = None  # (start, end) seconds after opening, rate per second
 
 
+# The counters by quarter hour are scored as the lead page shows them: the next hour's four steps.
+PLAN_STEPS = 4
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    """At a step's start, what counters_by_step gave a step `ahead` steps later, what that step's
+    true arrival rate (a surge too, begun or not) and service time needed, and the running step's
+    own need by the forecast held for it: the plan without foresight."""
+
+    ahead: int
+    planned: int
+    needed: int
+    held: int
+
+
 @dataclass
 class BranchRun:
     policy: str
     days: list[BranchDay]
     arrival_forecasts: list[tuple[int, float, float]]  # (step index, forecast 1 step ahead, truth)
+    plans: list[PlannedStep] = field(default_factory=list)  # fixed counters, the forecast's own
 
 
 def _true_rate(scenario: BranchScenario, day: BranchDay, t: float) -> float:
@@ -657,6 +675,39 @@ def _true_forecast(
             )
         )
     return ArrivalForecast(origin, tuple(counts), "weekday", 1.0)
+
+
+def _need(scenario: BranchScenario, arrival_rate: float, service_rate: float) -> int | None:
+    """Erlang C's counters for the scenario's target; None beyond any branch."""
+    try:
+        return contract.counters_needed(arrival_rate, service_rate, scenario.target_s, scenario.level)
+    except ValueError:
+        return None
+
+
+def planned_steps(
+    scenario: BranchScenario,
+    day: BranchDay,
+    now_s: float,
+    forecast: ArrivalForecast,
+    rate: float,
+    surge: float,
+) -> list[PlannedStep]:
+    """The next hour's counters by quarter hour at a step's start `now_s` after opening, against
+    each step's true need; steps that start after closing are left out."""
+    planned = counters_by_step(forecast, BRANCH_STEP_S, 0.0, rate, surge, scenario.target_s, scenario.level)
+    held = _need(scenario, forecast.counts[0] * surge / BRANCH_STEP_S, rate)
+    steps = []
+    for ahead in range(1, PLAN_STEPS + 1):
+        start = now_s + ahead * BRANCH_STEP_S
+        if start >= scenario.hours_open * 3600:
+            break
+        minutes = [_true_rate(scenario, day, start + m * MINUTE_S) for m in range(BRANCH_STEP_S // 60)]
+        needed = _need(scenario, statistics.fmean(minutes), 1 / scenario.service_mean_s)
+        plan = planned[ahead - 1]
+        if plan is not None and needed is not None and held is not None:  # else beyond any branch
+            steps.append(PlannedStep(ahead, plan, needed, held))
+    return steps
 
 
 def _advice(scenario: BranchScenario, rates: Sequence[float], rate: float, waiting: int) -> int:
@@ -757,6 +808,11 @@ def simulate_branch_run(
                 )
                 assert seen.arrival_rates is not None and seen.occupancy is not None
                 rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s
+                at_step = (opens_s + int(t)) % BRANCH_STEP_S == 0
+                if policy == "fixed" and not true_rates and at_step and day.scored:
+                    longer = forecast_arrivals(series, origin, skip, steps=PLAN_STEPS + 1)
+                    if longer is not None:
+                        run_.plans.extend(planned_steps(scenario, day, t, longer, rate_known, seen.surge))
                 if policy == "fixed":
                     by_spread = tuple(
                         early_warning(
@@ -1037,6 +1093,38 @@ def staffing(days: Sequence[BranchDay], scenario: BranchScenario) -> Staffing:
 
 
 @dataclass(frozen=True)
+class PlanScore:
+    """The counters by quarter hour `ahead` steps ahead against each step's true need: the share
+    exact and within one counter, and the mean error (above 0: more than needed); the same for
+    the running step's need held (no foresight)."""
+
+    ahead: int
+    steps: int
+    exact: float
+    within_one: float
+    bias: float
+    held_exact: float
+    held_within_one: float
+    held_bias: float
+
+
+def plan_score(plans: Sequence[PlannedStep], ahead: int) -> PlanScore | None:
+    steps = [p for p in plans if p.ahead == ahead]
+    if not steps:
+        return None
+
+    def shares(guesses: list[int]) -> tuple[float, float, float]:
+        errors = [guess - step.needed for guess, step in zip(guesses, steps, strict=True)]
+        return (
+            sum(e == 0 for e in errors) / len(errors),
+            sum(abs(e) <= 1 for e in errors) / len(errors),
+            statistics.fmean(errors),
+        )
+
+    return PlanScore(ahead, len(steps), *shares([p.planned for p in steps]), *shares([p.held for p in steps]))
+
+
+@dataclass(frozen=True)
 class OccupancyError:
     """The occupancy forecast warn_ahead_s ahead against what came, over the scored open minutes."""
 
@@ -1124,6 +1212,10 @@ class BranchResult:
             for run_ in (self.fixed, self.true_rates)
         }
         out["best_case"] = {str(k): asdict(w) for k, w in self.best_case()}
+        out["counters_by_step"] = {
+            str(ahead): asdict(score) if (score := plan_score(self.fixed.plans, ahead)) else None
+            for ahead in range(1, PLAN_STEPS + 1)
+        }
         return out
 
     def report(self) -> list[str]:
@@ -1189,6 +1281,18 @@ class BranchResult:
                 f"  best case: warn at a chance >= {at_least:.1f} (true state, Monte Carlo) "
                 f"{_pct(w.recall):>5} / {_pct(w.false_share):>4} / {lead:>6}"
             )
+        lines.append(
+            "counters by quarter hour (the lead page's next hour) against each step's true need, fixed "
+            f"{s.counters}: exact / within one / bias; the running step's need held instead"
+        )
+        for ahead in range(1, PLAN_STEPS + 1):
+            plan = plan_score(self.fixed.plans, ahead)
+            if plan is not None:
+                lines.append(
+                    f"  {ahead * BRANCH_STEP_S // 60:>2} min ahead ({plan.steps} steps): "
+                    f"{_pct(plan.exact):>4} / {_pct(plan.within_one):>4} / {plan.bias:+.2f} | held "
+                    f"{_pct(plan.held_exact):>4} / {_pct(plan.held_within_one):>4} / {plan.held_bias:+.2f}"
+                )
         surge_days = [d for d in self.scored(self.fixed) if d.surge is not None]
         on_surges = score_warnings(surge_days, s)
         lines.append(

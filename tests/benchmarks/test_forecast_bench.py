@@ -14,10 +14,14 @@ from benchmarks.queue_sim import (
     BranchDay,
     BranchResult,
     BranchScenario,
+    PlannedStep,
+    _true_forecast,
     alert_chances,
     alert_times,
     filtered,
     occupancy_error,
+    plan_score,
+    planned_steps,
     score_warnings,
     simulate_branch,
     warning_episodes,
@@ -161,6 +165,38 @@ def test_the_best_case_knows_a_surge_only_once_it_has_begun() -> None:
     assert all(s is not None and p is not None and s > p for s, p in zip(seen[3:], plain[3:], strict=True))
 
 
+def test_the_plan_is_scored_against_each_step_s_need() -> None:
+    # (steps ahead, planned, needed, the need now held)
+    plans = [PlannedStep(1, 5, 5, 4), PlannedStep(1, 6, 4, 4), PlannedStep(1, 4, 5, 5)]
+    plans.append(PlannedStep(2, 5, 5, 5))
+    score = plan_score(plans, 1)
+    assert score is not None and score.steps == 3
+    assert (score.exact, score.within_one, score.bias) == pytest.approx((1 / 3, 2 / 3, 1 / 3))
+    assert (score.held_exact, score.held_within_one, score.held_bias) == pytest.approx((2 / 3, 1.0, -1 / 3))
+    assert plan_score(plans, 3) is None
+
+
+def test_a_plan_from_the_true_rates_needs_what_the_steps_need() -> None:
+    """Planned on the true rates and service time, each step as it needs (the hour from 15:00
+    brings 24 an hour where the one before brought 36); steps from closing on are left out; a
+    surge that has not begun is not planned for."""
+    day = BranchDay(date(2026, 3, 3), True, level=1.1)
+
+    def plan(day: BranchDay, now: int) -> list[PlannedStep]:
+        origin = (SCENARIO.opens_h * 3600 + now) // 900 + 96  # any day's index will do
+        truth = _true_forecast(SCENARIO, day, origin, 5, now)
+        return planned_steps(SCENARIO, day, now, truth, 1 / SCENARIO.service_mean_s, 1.0)
+
+    half_past_two = plan(day, 6 * 3600 + 1800)  # steps from 14:45, 15:00, 15:15 and 15:30
+    assert [s.ahead for s in half_past_two] == [1, 2, 3, 4]
+    assert all(s.planned == s.needed for s in half_past_two)
+    assert half_past_two[0].needed > half_past_two[1].needed > 0
+    assert [s.ahead for s in plan(day, 7 * 3600)] == [1, 2, 3]  # from 15:00: 16:00 is closed
+    surging = dataclasses.replace(day, surge=(7 * 3600 + 1800, 8 * 3600, 60 / 3600))
+    later = plan(surging, 7 * 3600)
+    assert later[0].planned == later[0].needed and later[2].needed > later[2].planned
+
+
 @pytest.fixture(scope="module")
 def branch() -> BranchResult:
     return simulate_branch(dataclasses.replace(SCENARIO, weeks=7, warmup_weeks=4))
@@ -179,6 +215,14 @@ def test_the_advice_keeps_waits_under_the_target(branch: BranchResult) -> None:
         fixed["occupancy"]["minutes"] > 1000
         and fixed["occupancy"]["mae"] < 3 * fixed["occupancy"]["truth_mean"]
     )
+
+
+def test_the_plan_an_hour_ahead_beats_the_need_now_held(branch: BranchResult) -> None:
+    figures = branch.figures()["counters_by_step"]
+    assert isinstance(figures, dict)
+    hour = figures[str(4)]
+    assert hour["steps"] > 100 and hour["within_one"] >= hour["held_within_one"]
+    assert figures["1"]["steps"] > hour["steps"]  # fewer steps an hour before closing
 
 
 def test_warnings_come_before_most_alerts(branch: BranchResult) -> None:
