@@ -57,6 +57,8 @@ AUTH_FAILURES = "wartezone_api_auth_failures"  # counter per kind (bearer, cooki
 # Queue figures per waiting zone, computed by the API every minute (docs/lead.md "Counters and forecast")
 COUNTERS_OPEN = "wartezone_counters_open"  # counters serving the zone now: set at reception or by schedule
 COUNTERS_NEEDED = "wartezone_counters_needed"  # Erlang C on the next 30 minutes' forecast (counters_needed)
+# the most any quarter hour of the next hour needs for its forecast arrivals (the lead page's next hour)
+COUNTERS_NEEDED_NEXT_HOUR = "wartezone_counters_needed_next_hour"
 SERVICE_RATE = "wartezone_service_rate_per_hour"  # people called per open counter and hour (service_rate)
 OCCUPANCY_FORECAST = "wartezone_occupancy_forecast"  # people waiting forecast OCCUPANCY_FORECAST_S ahead
 

@@ -48,6 +48,9 @@ OCCUPANCY_SPREAD = 1.0
 SURGE_WINDOW_S = 1800.0
 SURGE_Z = 3.0
 SURGE_MAX_RATIO = 4.0  # as today's ratio: beyond this the forecast knows nothing anyway
+# The next hour, for staffing ahead: the four quarter hours after the running one (the lead page, the
+# metric wartezone_counters_needed_next_hour, the bench's score of counters_by_step).
+NEXT_HOUR_STEPS = 4
 
 Basis = Literal["weekday", "day"]
 

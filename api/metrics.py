@@ -5,7 +5,7 @@ wartezone_alert_state{site,camera,zone,state}, wartezone_alert_raise_level / _cl
 wartezone_alerts_fired_total, wartezone_alert_time_to_acknowledge_seconds (histogram),
 wartezone_notifications_sent_total / _failed_total{channel}, wartezone_outbox_pending,
 wartezone_api_auth_failures_total{kind} (bearer, cookie, login: aggregate, never an address);
-per zone the queue figures: wartezone_counters_open, wartezone_counters_needed,
+per zone the queue figures: wartezone_counters_open, wartezone_counters_needed (and _next_hour),
 wartezone_service_rate_per_hour, wartezone_occupancy_forecast (30 minutes ahead).
 """
 
@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from api.domain import State, ZoneKey
 from api.engine import ZoneView
+from api.forecast import NEXT_HOUR_STEPS
 from api.queueing import ZoneQueue
 from api.security import FAILURE_KINDS, FailureKind
 from wartezone_contract import (
@@ -30,6 +31,7 @@ from wartezone_contract import (
     ALERTS_FIRED,
     AUTH_FAILURES,
     COUNTERS_NEEDED,
+    COUNTERS_NEEDED_NEXT_HOUR,
     COUNTERS_OPEN,
     NOTIFICATIONS_FAILED,
     NOTIFICATIONS_SENT,
@@ -95,6 +97,12 @@ class _QueueCollector(Collector):
                 "level, for the next 30 minutes' forecast arrivals and the people waiting (Erlang C).",
                 labels=ZONE_LABELS,
             ),
+            "next_hour": GaugeMetricFamily(
+                COUNTERS_NEEDED_NEXT_HOUR,
+                "Most counters any of the next hour's quarter hours (after the running one) needs for its "
+                "forecast arrivals (Erlang C), to staff ahead.",
+                labels=ZONE_LABELS,
+            ),
             "rate": GaugeMetricFamily(
                 SERVICE_RATE,
                 "People called per open counter and hour, over the last hour's minutes with someone waiting.",
@@ -111,6 +119,7 @@ class _QueueCollector(Collector):
             values = {
                 "open": figure.counters_open,
                 "needed": figure.outlook.counters_needed,
+                "next_hour": _next_hour(figure),
                 "rate": None if figure.service_rate is None else figure.service_rate * 3600,
                 "forecast": figure.outlook.occupancy[-1] if figure.outlook.occupancy else None,
             }
@@ -118,6 +127,13 @@ class _QueueCollector(Collector):
                 if value is not None:
                     families[name].add_metric(labels, float(value))
         yield from families.values()
+
+
+def _next_hour(figure: ZoneQueue) -> int | None:
+    """The most counters a quarter hour of the next hour needs; None where one is not known."""
+    steps = (figure.counters_ahead or ())[:NEXT_HOUR_STEPS]
+    known = [n for n in steps if n is not None]
+    return max(known) if known and len(known) == len(steps) else None
 
 
 class ApiMetrics:

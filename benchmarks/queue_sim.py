@@ -40,6 +40,7 @@ from tqdm import tqdm
 
 import wartezone_contract as contract
 from api.forecast import (
+    NEXT_HOUR_STEPS,
     SURGE_WINDOW_S,
     WARNING_HOLD_S,
     ArrivalForecast,
@@ -599,10 +600,6 @@ class BranchDay:
     surge: tuple[float, float, float] | None = None  # (start, end) seconds after opening, rate per second
 
 
-# The counters by quarter hour are scored as the lead page shows them: the next hour's four steps.
-PLAN_STEPS = 4
-
-
 @dataclass(frozen=True)
 class PlannedStep:
     """At a step's start, what counters_by_step gave a step `ahead` steps later, what that step's
@@ -698,7 +695,7 @@ def planned_steps(
     planned = counters_by_step(forecast, BRANCH_STEP_S, 0.0, rate, surge, scenario.target_s, scenario.level)
     held = _need(scenario, forecast.counts[0] * surge / BRANCH_STEP_S, rate)
     steps = []
-    for ahead in range(1, PLAN_STEPS + 1):
+    for ahead in range(1, NEXT_HOUR_STEPS + 1):
         start = now_s + ahead * BRANCH_STEP_S
         if start >= scenario.hours_open * 3600:
             break
@@ -810,7 +807,7 @@ def simulate_branch_run(
                 rates, path, warning = seen.arrival_rates, list(seen.occupancy), seen.warning_s
                 at_step = (opens_s + int(t)) % BRANCH_STEP_S == 0
                 if policy == "fixed" and not true_rates and at_step and day.scored:
-                    longer = forecast_arrivals(series, origin, skip, steps=PLAN_STEPS + 1)
+                    longer = forecast_arrivals(series, origin, skip, steps=NEXT_HOUR_STEPS + 1)
                     if longer is not None:
                         run_.plans.extend(planned_steps(scenario, day, t, longer, rate_known, seen.surge))
                 if policy == "fixed":
@@ -1214,7 +1211,7 @@ class BranchResult:
         out["best_case"] = {str(k): asdict(w) for k, w in self.best_case()}
         out["counters_by_step"] = {
             str(ahead): asdict(score) if (score := plan_score(self.fixed.plans, ahead)) else None
-            for ahead in range(1, PLAN_STEPS + 1)
+            for ahead in range(1, NEXT_HOUR_STEPS + 1)
         }
         return out
 
@@ -1285,7 +1282,7 @@ class BranchResult:
             "counters by quarter hour (the lead page's next hour) against each step's true need, fixed "
             f"{s.counters}: exact / within one / bias; the running step's need held instead"
         )
-        for ahead in range(1, PLAN_STEPS + 1):
+        for ahead in range(1, NEXT_HOUR_STEPS + 1):
             plan = plan_score(self.fixed.plans, ahead)
             if plan is not None:
                 lines.append(

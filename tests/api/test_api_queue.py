@@ -19,7 +19,7 @@ from api.counters import CounterSetting
 from api.domain import Reading, Role, Snapshot, State, ZoneKey
 from api.engine import ZoneView
 from api.metrics import ApiMetrics
-from api.queueing import QueueWatch
+from api.queueing import NOTHING, QueueWatch, ZoneQueue
 from api.readings import MinuteRow
 from api.rules import RuleSpec
 from api.schemas import ZoneOut
@@ -241,3 +241,22 @@ def test_the_alert_fires_when_the_figures_fail(
     fired = asyncio.run(runtime.poll_once())
     assert [n.type.value for n in fired] == ["alert.fired"]
     assert zone(runtime).state == "firing"
+
+
+@pytest.mark.parametrize(
+    ("ahead", "next_hour"),
+    [
+        ((3, 5, 4, 6, 9, 9, 9), 6.0),  # the most of the four quarter hours after the running one
+        ((3, None, 4, 6, 2, 2, 2), None),  # one beyond any branch: not known, no series
+        (None, None),  # no forecast or no service rate
+    ],
+)
+def test_the_next_hour_s_counters_are_a_metric(
+    ahead: tuple[int | None, ...] | None, next_hour: float | None
+) -> None:
+    metrics = ApiMetrics(CollectorRegistry())
+    figure = ZoneQueue(NOW, 2, None, 1 / 120, None, None, NOTHING, ahead)
+    metrics.attach(list, lambda: 0, lambda: {KEY: figure})
+    labels = {"site": KEY.site, "camera": KEY.camera, "zone": KEY.zone}
+    assert metrics.registry.get_sample_value(contract.COUNTERS_NEEDED_NEXT_HOUR, labels) == next_hour
+    assert metrics.registry.get_sample_value(contract.COUNTERS_OPEN, labels) == 2.0

@@ -191,6 +191,7 @@ def test_waiting_rooms_has_what_the_branch_lead_needs() -> None:
         contract.OCCUPANCY_AT_RAISE_LEVEL,
         f"{contract.ALERTS_FIRED}_total",
         contract.COUNTERS_NEEDED,  # counters needed against open
+        contract.COUNTERS_NEEDED_NEXT_HOUR,  # and for the next hour
         contract.COUNTERS_OPEN,
     ]:
         assert name in used, f"Waiting rooms does not show {name}"
