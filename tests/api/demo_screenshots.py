@@ -65,6 +65,7 @@ def _shoot(browser: Any, address: str, advice: str, name: str) -> None:
     each size."""
     page = browser.new_page(viewport=SIZES["1280x800"], locale="de-DE")
     page.goto(address.replace("#", "?lang=de#", 1))
+    print(f"{name}: waiting for the counters advice (up to {SHOWN_WITHIN_MS // 1000} s)", flush=True)
     page.locator(advice).wait_for(timeout=SHOWN_WITHIN_MS)
     for label, size in SIZES.items():
         page.set_viewport_size(size)
@@ -92,6 +93,7 @@ def main() -> None:
             env=os.environ | ports | {"WARTEZONE_DEMO_DIR": folder},
         )
         try:
+            print("starting the demo on three SIMULATED weeks", flush=True)
             reception, lead = _addresses(demo)
             with playwright() as driver:
                 browser = launch(driver, CHROMIUM_ARGS)
