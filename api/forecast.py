@@ -409,12 +409,23 @@ class QueueOutlook:
     surge: float = 1.0  # surge_ratio: the arrival rates are the forecast's times this
 
 
-def minute_rates(forecast: ArrivalForecast, step_s: int, into_step_s: float) -> list[float]:
-    """Arrival rates per second for the OCCUPANCY_FORECAST_S from now, one per minute, when
-    `into_step_s` seconds of the forecast's first step have passed."""
-    minutes = int(contract.OCCUPANCY_FORECAST_S // contract.OCCUPANCY_FORECAST_STEP_S)
+def half_hour_ahead(into_step_s: float) -> slice:
+    """The minutes of the OCCUPANCY_FORECAST_S from now in minute_rates, when `into_step_s` seconds
+    of the forecast's first step have passed."""
     into = int(into_step_s // contract.OCCUPANCY_FORECAST_STEP_S)
-    return per_second(forecast, step_s, contract.OCCUPANCY_FORECAST_STEP_S)[into : into + minutes]
+    return slice(into, into + int(contract.OCCUPANCY_FORECAST_S // contract.OCCUPANCY_FORECAST_STEP_S))
+
+
+def minute_rates(
+    forecast: ArrivalForecast, step_s: int, into_step_s: float, surge: float = 1.0
+) -> list[float]:
+    """Arrival rates per second, one per minute of the forecast's reach from its first step's start;
+    the half hour ahead (half_hour_ahead) at `surge` times the forecast, the one place a surge
+    raises the rates that the occupancy forecast, the advice and counters_by_step run on."""
+    rates = per_second(forecast, step_s, contract.OCCUPANCY_FORECAST_STEP_S)
+    ahead = half_hour_ahead(into_step_s)
+    rates[ahead] = [rate * surge for rate in rates[ahead]]
+    return rates
 
 
 def counters_advice(
@@ -440,14 +451,11 @@ def counters_by_step(
     (wartezone_contract.counters_needed) on the step's forecast arrivals, its minutes within the half
     hour ahead at the surge's ratio as the occupancy forecast takes them. The arrivals alone: who
     waits now is the advice's for the half hour ahead (counters_advice). None: beyond MAX_COUNTERS."""
-    minute = contract.OCCUPANCY_FORECAST_STEP_S
-    rates = per_second(forecast, step_s, minute)
-    surged_until = int(into_step_s // minute) + int(contract.OCCUPANCY_FORECAST_S // minute)
-    per_step = int(step_s // minute)
+    rates = minute_rates(forecast, step_s, into_step_s, surge)
+    per_step = int(step_s // contract.OCCUPANCY_FORECAST_STEP_S)
     needed: list[int | None] = []
     for step in range(1, len(forecast.counts)):
-        minutes = range(step * per_step, (step + 1) * per_step)
-        rate = sum(rates[m] * (surge if m < surged_until else 1.0) for m in minutes) / per_step
+        rate = sum(rates[step * per_step : (step + 1) * per_step]) / per_step
         try:
             needed.append(contract.counters_needed(rate, service_rate, target_s, level))
         except ValueError:  # beyond any branch
@@ -476,11 +484,12 @@ def queue_outlook(
     benchmarks/queue_sim.py both run)."""
     if forecast is None:
         return QueueOutlook(None, None, None, None)
-    rates = minute_rates(forecast, step_s, into_step_s)
+    ahead = half_hour_ahead(into_step_s)
+    rates = minute_rates(forecast, step_s, into_step_s)[ahead]
     surge = 1.0
     if recent is not None and rates:
         surge = surge_ratio(recent.count, recent.expected(forecast, step_s, into_step_s))
-        rates = [rate * surge for rate in rates]
+        rates = minute_rates(forecast, step_s, into_step_s, surge)[ahead]
     if waiting_now is None or service_rate is None:
         return QueueOutlook(tuple(rates), None, None, None, surge)
     try:
