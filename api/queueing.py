@@ -94,9 +94,8 @@ class QueueWatch:
             return ZoneQueue(at, number, until, None, None, None, NOTHING)
         minutes = self._storage.minutes(key, start, at)
         opened = [counters_open(settings, m, self._tz) or 0 for m, _, _ in minutes]
-        rate = service_rate(
-            [exits for _, _, exits in minutes], opened, [o or 0.0 for _, o, _ in minutes], MINUTE_S
-        )
+        began_with = [waiting or 0.0 for _, waiting, _ in minutes]
+        rate = service_rate([exits for _, _, exits in minutes], opened, began_with, MINUTE_S)
         if rate is not None:
             self._rates[key] = rate
         rate = self._rates.get(key)

@@ -66,13 +66,16 @@ class ExitWindow:
 class MinuteRow:
     """One zone's minute as stored. occupancy_sum / samples is the mean over the reads that had a
     count (a sum, so that a minute written in two parts, around a restart, adds up exactly);
-    at_raise: reads at or above the rule's raise level, None while the zone had no rule."""
+    occupancy_first: the minute's first read with a count, the queue the minute began with (the
+    service rate's selection, wartezone_contract.service_rate); at_raise: reads at or above the
+    rule's raise level, None while the zone had no rule."""
 
     key: ZoneKey
     minute: int  # Unix time of the minute's start
     occupancy_sum: float
     samples: int
     occupancy_peak: float | None
+    occupancy_first: float | None
     entries: float
     exits: float
     at_raise: int | None
@@ -83,6 +86,7 @@ class _Minute:
     occupancy_sum: float = 0.0
     samples: int = 0
     occupancy_peak: float | None = None
+    occupancy_first: float | None = None
     entries: float = 0.0
     exits: float = 0.0
     at_raise: int | None = None
@@ -116,6 +120,8 @@ class MinuteReadings:
             zone.occupancy_sum += people
             zone.samples += 1
             zone.occupancy_peak = people if zone.occupancy_peak is None else max(zone.occupancy_peak, people)
+            if zone.occupancy_first is None:
+                zone.occupancy_first = people
             if raise_level is not None:
                 zone.at_raise = (zone.at_raise or 0) + (people >= raise_level)
         for key, value in entries_total.items():
@@ -138,7 +144,15 @@ class MinuteReadings:
             return []
         return [
             MinuteRow(
-                key, minute, z.occupancy_sum, z.samples, z.occupancy_peak, z.entries, z.exits, z.at_raise
+                key,
+                minute,
+                z.occupancy_sum,
+                z.samples,
+                z.occupancy_peak,
+                z.occupancy_first,
+                z.entries,
+                z.exits,
+                z.at_raise,
             )
             for key, z in sorted(zones.items())
         ]

@@ -238,7 +238,7 @@ class HttpSettings(Strict):
 
 class ReadingsSettings(Strict):
     """Where the API scrapes the edge itself, it stores per zone and minute what the report needs
-    (occupancy mean and peak, entries, exits: counts only)."""
+    (occupancy first, mean and peak, entries, exits: counts only)."""
 
     retention_days: int = Field(
         90, ge=1, le=3650, description="Stored minutes older than this many days are deleted."

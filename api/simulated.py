@@ -48,8 +48,8 @@ def simulated_minutes(
                     return
                 came = _poisson(rng, per_hour * scale / 60)
                 called = min(waiting, counters * CALLED_PER_COUNTER_HOUR / 60)
-                waiting = waiting + came - called
-                yield MinuteRow(key, int(start), waiting, 1, waiting, float(came), called, None)
+                began_with, waiting = waiting, waiting + came - called
+                yield MinuteRow(key, int(start), waiting, 1, waiting, began_with, float(came), called, None)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:

@@ -96,6 +96,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX counters_by_zone ON counters (site, camera, zone, at);
     """,
+    """
+    -- the minute's first read with a count: the queue it began with; NULL in minutes stored before
+    ALTER TABLE readings ADD COLUMN occupancy_first REAL;
+    """,
 )
 
 
@@ -153,8 +157,17 @@ def _rule_from_row(row: sqlite3.Row) -> Rule:
     )
 
 
-def _counts(r: MinuteRow) -> tuple[int, float, int, float | None, float, float, int | None]:
-    return (r.minute, r.occupancy_sum, r.samples, r.occupancy_peak, r.entries, r.exits, r.at_raise)
+def _counts(r: MinuteRow) -> tuple[int, float, int, float | None, float | None, float, float, int | None]:
+    return (
+        r.minute,
+        r.occupancy_sum,
+        r.samples,
+        r.occupancy_peak,
+        r.occupancy_first,
+        r.entries,
+        r.exits,
+        r.at_raise,
+    )
 
 
 def _alert_from_row(row: sqlite3.Row) -> Alert:
@@ -395,15 +408,17 @@ class Storage:
     # -- readings per zone and minute (where the API scrapes the edge itself) -----------------
 
     def save_readings(self, rows: Iterable[MinuteRow]) -> None:
-        """Add minutes; a minute already stored (the API restarted within it) is added to, not replaced."""
+        """Add minutes; a minute already stored (the API restarted within it) is added to, not replaced
+        (its first read stays the first)."""
         self._db.executemany(
             "INSERT INTO readings (site, camera, zone, minute, occupancy_sum, samples, occupancy_peak, "
-            "entries, exits, at_raise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "occupancy_first, entries, exits, at_raise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (site, camera, zone, minute) DO UPDATE SET "
             "occupancy_sum = occupancy_sum + excluded.occupancy_sum, samples = samples + excluded.samples, "
             "occupancy_peak = CASE WHEN occupancy_peak IS NULL THEN excluded.occupancy_peak "
             "WHEN excluded.occupancy_peak IS NULL THEN occupancy_peak "
             "ELSE MAX(occupancy_peak, excluded.occupancy_peak) END, "
+            "occupancy_first = COALESCE(occupancy_first, excluded.occupancy_first), "
             "entries = entries + excluded.entries, exits = exits + excluded.exits, "
             "at_raise = CASE WHEN at_raise IS NULL AND excluded.at_raise IS NULL THEN NULL "
             "ELSE COALESCE(at_raise, 0) + COALESCE(excluded.at_raise, 0) END",
@@ -482,9 +497,11 @@ class Storage:
         return [(float(r["step"]), float(r["entries"])) for r in rows]
 
     def minutes(self, key: ZoneKey, start: float, end: float) -> list[tuple[int, float | None, float]]:
-        """(minute, mean occupancy or None, exits) of one zone's stored minutes from start until end."""
+        """(minute, people waiting as it began or None, exits) of one zone's stored minutes from start
+        until end. A minute stored before its first read was kept gives its mean instead."""
         rows = self._db.execute(
-            "SELECT minute, CASE WHEN samples > 0 THEN occupancy_sum / samples END AS occupancy, exits "
+            "SELECT minute, COALESCE(occupancy_first, "
+            "CASE WHEN samples > 0 THEN occupancy_sum / samples END) AS occupancy, exits "
             "FROM readings WHERE site = ? AND camera = ? AND zone = ? AND minute >= ? AND minute < ? "
             "ORDER BY minute",
             (*key, start, end),

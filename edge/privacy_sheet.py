@@ -370,8 +370,8 @@ T: dict[Language, dict[str, str]] = {
         "prom_kept": "Prometheus keeps them for {retention} (`--storage.tsdb.retention.time` in {file}).",
         "prom_default": "Prometheus keeps them for its `--storage.tsdb.retention.time`, {retention} unless "
         "set where Prometheus is started (deploy/compose.yaml sets it).",
-        "api_readings": "The staffing-alert API stores per zone and minute the mean and peak count, the "
-        "entries and exits, and deletes them after {days} (`readings.retention_days`).",
+        "api_readings": "The staffing-alert API stores per zone and minute the first, mean and peak "
+        "count, the entries and exits, and deletes them after {days} (`readings.retention_days`).",
         "api_no_readings": "The staffing-alert API reads Prometheus and stores no counts of its own.",
         "api_alerts": "The API's alerts (zone, times, peak count, acknowledged by the role desk or lead) "
         "are kept without automatic deletion; its events (what webhooks are sent) are deleted {events} "
@@ -513,8 +513,8 @@ T: dict[Language, dict[str, str]] = {
         "prom_kept": "Prometheus speichert sie {retention} lang (`--storage.tsdb.retention.time` in {file}).",
         "prom_default": "Prometheus speichert sie so lange, wie `--storage.tsdb.retention.time` beim Start "
         "von Prometheus sagt, ohne Angabe {retention} (deploy/compose.yaml setzt den Wert).",
-        "api_readings": "Der Alarmdienst (API) speichert je Bereich und Minute die mittlere und höchste "
-        "Zahl, die Zugänge und Abgänge, und löscht sie, wenn sie {days} alt sind "
+        "api_readings": "Der Alarmdienst (API) speichert je Bereich und Minute die erste, mittlere und "
+        "höchste Zahl, die Zugänge und Abgänge, und löscht sie, wenn sie {days} alt sind "
         "(`readings.retention_days`).",
         "api_no_readings": "Der Alarmdienst (API) liest Prometheus und speichert selbst keine Zahlen.",
         "api_alerts": "Die Alarme des Dienstes (Bereich, Zeiten, höchste Zahl, gesehen von der Rolle Empfang "

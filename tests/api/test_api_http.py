@@ -350,11 +350,12 @@ def test_storage_holds_counts_and_times_only(settings: Settings, fake_edge: Fake
             "entries",
             "exits",
             "at_raise",
+            "occupancy_first",
         ],
         "sessions": ["id_hash", "token_hash", "role", "created_at", "last_used_at", "replaced_at"],
         "counters": ["id", "site", "camera", "zone", "at", "set_by", "counters", "schedule"],
     }
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 5
 
 
 def test_own_metrics_have_the_pinned_names(client: TestClient, fake_edge: FakeEdge) -> None:

@@ -53,7 +53,7 @@ def minutes(
         minute = int(first + 60 * m)
         if until is not None and minute >= until:
             break
-        rows.append(MinuteRow(KEY, minute, 5.0, 1, 5.0, came, 1.0, None))
+        rows.append(MinuteRow(KEY, minute, 5.0, 1, 5.0, 5.0, came, 1.0, None))
     return rows
 
 
@@ -201,6 +201,30 @@ def test_earlier_days_are_read_once_a_day(tmp_path: Path) -> None:
     today = [r for r in storage.reads if r[0] == midnight]
     assert len(earlier) == 1 and len(today) == 3  # earlier days once; today at each new step
     assert watch.figures[KEY].arrivals is not None
+    storage.close()
+
+
+def test_the_service_rate_counts_the_minutes_that_began_with_a_queue(tmp_path: Path) -> None:
+    """Every other minute began empty and a queue formed in it (its mean 2 waiting, half a person
+    called while the counters idled part of it): those minutes are left out, by their first read.
+    A minute stored before the first read was kept (NULL) is judged by its mean instead."""
+    storage = Storage.open(tmp_path / "api.sqlite3")
+    first = int(NOW) - 3600
+    busy = [MinuteRow(KEY, first + 120 * m, 5.0, 1, 5.0, 5.0, 0.0, 1.0, None) for m in range(30)]
+    forming = [MinuteRow(KEY, first + 120 * m + 60, 2.0, 1, 3.0, 0.0, 0.0, 0.5, None) for m in range(30)]
+    with storage.transaction():
+        storage.save_readings(busy + forming)
+        storage.add_counter_setting(KEY, CounterSetting(NOW - 86400, Role.DESK, counters=2))
+    watch = QueueWatch(storage, BERLIN)
+    view = ZoneView(KEY, State.OK, None, 3.0, NOW, None, True, RuleSpec(raise_level=10, clear_level=2), None)
+    rate = watch.minute([view], NOW, stored=True)[KEY].service_rate
+    assert rate is not None and rate * 3600 == pytest.approx(30.0)  # 1 a minute at 2 counters
+    db = sqlite3.connect(tmp_path / "api.sqlite3")
+    with db:
+        db.execute("UPDATE readings SET occupancy_first = NULL")
+    db.close()
+    rate = watch.minute([view], NOW, stored=True)[KEY].service_rate
+    assert rate is not None and rate * 3600 == pytest.approx(22.5)  # (1 + 0.5) in 2 minutes at 2
     storage.close()
 
 

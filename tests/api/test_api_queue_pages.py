@@ -45,7 +45,10 @@ def _busy_site(make_site: Callable[..., Site], fake_edge: FakeEdge, tmp_path: Pa
     now = int(clock.now() - clock.now() % 60)
     with storage.transaction():  # a stored minute written again adds up
         storage.save_readings(
-            [MinuteRow(KEY, minute, 0.0, 0, None, extra, 0.0, None) for minute in range(now - 1800, now, 60)]
+            [
+                MinuteRow(KEY, minute, 0.0, 0, None, None, extra, 0.0, None)
+                for minute in range(now - 1800, now, 60)
+            ]
         )
     storage.close()
     fake_edge.clock = clock  # the edge's frames and the API on one clock

@@ -1,6 +1,6 @@
 """The readings the API stores where it scrapes the edge itself: per zone and minute, counts only
-(occupancy sum and reads, peak, entries, exits, reads at the raise level), a minute written in
-two parts added up, and deleted after `readings.retention_days` by the API's (injected) clock."""
+(occupancy sum and reads, peak, first read, entries, exits, reads at the raise level), a minute
+written in two parts added up, and deleted after `readings.retention_days` by the API's (injected) clock."""
 
 from __future__ import annotations
 
@@ -40,25 +40,25 @@ def read(at: float, occupancy: dict[ZoneKey, tuple[float, int | None]], entries:
         (
             [read(T0, {WAITING: (3.0, 5)}, 10, 4), read(T0 + 30, {WAITING: (6.0, 5)}, 12, 5),
              read(T0 + 60, {WAITING: (2.0, 5)}, 13, 5)],
-            [MinuteRow(WAITING, int(T0), 9.0, 2, 6.0, 2.0, 1.0, 1)],
+            [MinuteRow(WAITING, int(T0), 9.0, 2, 6.0, 3.0, 2.0, 1.0, 1)],
         ),
         # no rule: nothing is judged against a raise level
         (
             [read(T0, {WAITING: (7.0, None)}, 0, 0), read(T0 + 60, {}, 0, 0)],
-            [MinuteRow(WAITING, int(T0), 7.0, 1, 7.0, 0.0, 0.0, None)],
+            [MinuteRow(WAITING, int(T0), 7.0, 1, 7.0, 7.0, 0.0, 0.0, None)],
         ),
         # the edge restarted: 2 entries from 0 after it
         (
             [read(T0, {WAITING: (1.0, 5)}, 10, 4), read(T0 + 20, {WAITING: (1.0, 5)}, 2, 4),
              read(T0 + 60, {}, 2, 4)],
-            [MinuteRow(WAITING, int(T0), 2.0, 2, 1.0, 2.0, 0.0, 0)],
+            [MinuteRow(WAITING, int(T0), 2.0, 2, 1.0, 1.0, 2.0, 0.0, 0)],
         ),
         # a camera down all minute, nobody counted coming or going: no row (unknown, never 0 people)
         ([read(T0, {}, 10, 4), read(T0 + 30, {}, 10, 4), read(T0 + 60, {}, 10, 4)], []),
         # people who left while the camera was down are still counted, in the minute they were read
         (
             [read(T0, {}, 10, 4), read(T0 + 30, {}, 10, 6), read(T0 + 60, {}, 10, 6)],
-            [MinuteRow(WAITING, int(T0), 0.0, 0, None, 0.0, 2.0, None)],
+            [MinuteRow(WAITING, int(T0), 0.0, 0, None, None, 0.0, 2.0, None)],
         ),
     ],
     ids=["empty", "one minute", "no rule", "reset", "camera down", "exits while down"],
@@ -74,8 +74,8 @@ def test_the_minute_so_far_is_taken_at_shutdown() -> None:
     assert minutes.take() == []
     minutes.add(T0 + 5, {WAITING: (4.0, 3), QUEUE: (1.0, None)}, {}, {})
     assert minutes.take() == [
-        MinuteRow(QUEUE, int(T0), 1.0, 1, 1.0, 0.0, 0.0, None),
-        MinuteRow(WAITING, int(T0), 4.0, 1, 4.0, 0.0, 0.0, 1),
+        MinuteRow(QUEUE, int(T0), 1.0, 1, 1.0, 1.0, 0.0, 0.0, None),
+        MinuteRow(WAITING, int(T0), 4.0, 1, 4.0, 4.0, 0.0, 0.0, 1),
     ]
     assert minutes.take() == []
 
@@ -91,14 +91,37 @@ def stored(database: Path) -> list[tuple[Any, ...]]:
 def test_a_minute_written_in_two_parts_adds_up(tmp_path: Path) -> None:
     storage = Storage.open(tmp_path / "api.sqlite3")
     with storage.transaction():
-        storage.save_readings([MinuteRow(WAITING, int(T0), 9.0, 2, 6.0, 2.0, 1.0, None)])
+        storage.save_readings([MinuteRow(WAITING, int(T0), 9.0, 2, 6.0, 3.0, 2.0, 1.0, None)])
     with storage.transaction():
-        storage.save_readings([MinuteRow(WAITING, int(T0), 4.0, 1, 4.0, 1.0, 0.0, 1)])
-        storage.save_readings([MinuteRow(WAITING, int(T0), 0.0, 0, None, 0.0, 3.0, None)])
+        storage.save_readings([MinuteRow(WAITING, int(T0), 4.0, 1, 4.0, 4.0, 1.0, 0.0, 1)])
+        storage.save_readings([MinuteRow(WAITING, int(T0), 0.0, 0, None, None, 0.0, 3.0, None)])
     storage.close()
     assert stored(tmp_path / "api.sqlite3") == [
-        ("north", "entrance", "waiting", int(T0), 13.0, 3, 6.0, 3.0, 4.0, 1)
+        ("north", "entrance", "waiting", int(T0), 13.0, 3, 6.0, 3.0, 4.0, 1, 3.0)
     ]
+
+
+def test_minutes_stored_before_the_first_read_was_kept_give_their_mean(tmp_path: Path) -> None:
+    """A database from before the first read was kept (schema 4) opens with the column added: its
+    minutes give the mean where the service rate asks how each began; new minutes their first read."""
+    path = tmp_path / "api.sqlite3"
+    Storage.open(path).close()
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("ALTER TABLE readings DROP COLUMN occupancy_first")
+        db.execute("PRAGMA user_version = 4")
+        db.execute(
+            "INSERT INTO readings (site, camera, zone, minute, occupancy_sum, samples, occupancy_peak, "
+            "entries, exits, at_raise) VALUES (?, ?, ?, ?, 9.0, 2, 6.0, 2.0, 1.0, NULL)",
+            (*WAITING, int(T0)),
+        )
+    db.close()
+    storage = Storage.open(path)
+    assert storage.schema_version == 5
+    with storage.transaction():
+        storage.save_readings([MinuteRow(WAITING, int(T0) + 60, 9.0, 2, 6.0, 3.0, 2.0, 1.0, None)])
+    assert storage.minutes(WAITING, T0, T0 + 120) == [(int(T0), 4.5, 1.0), (int(T0) + 60, 3.0, 1.0)]
+    storage.close()
 
 
 class Reads:
@@ -131,7 +154,9 @@ def test_the_service_stores_its_minutes_and_the_minute_so_far_on_stop(
     service.set_rule(WAITING, RuleSpec(raise_level=5, clear_level=2))
     for offset, people, entries, exits in ((0, 4, 10, 3), (20, 6, 12, 3), (40, 5, 12, 4), (60, 2, 13, 6)):
         service.apply(snapshot(clock.t + offset, people, entries, exits))
-    assert stored(settings.database) == [("north", "entrance", "waiting", int(T0), 15.0, 3, 6.0, 2.0, 1.0, 2)]
+    assert stored(settings.database) == [
+        ("north", "entrance", "waiting", int(T0), 15.0, 3, 6.0, 2.0, 1.0, 2, 4.0)
+    ]
     asyncio.run(service.stop())
     assert stored(settings.database)[1] == (
         "north",
@@ -144,6 +169,7 @@ def test_the_service_stores_its_minutes_and_the_minute_so_far_on_stop(
         1.0,
         2.0,
         0,
+        2.0,
     )
 
 
@@ -157,7 +183,9 @@ def test_where_prometheus_is_read_nothing_is_stored(make_settings: Callable[...,
 
 
 def minutes_at(*days_ago: float, now: float) -> list[MinuteRow]:
-    return [MinuteRow(WAITING, int(now - d * DAY) // 60 * 60, 1.0, 1, 1.0, 0.0, 0.0, None) for d in days_ago]
+    return [
+        MinuteRow(WAITING, int(now - d * DAY) // 60 * 60, 1.0, 1, 1.0, 1.0, 0.0, 0.0, None) for d in days_ago
+    ]
 
 
 @pytest.mark.parametrize(

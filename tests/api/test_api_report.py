@@ -53,7 +53,7 @@ class Edge:
 def minute(
     key: ZoneKey, at: int, people: float, peak: float, entries: float, exits: float, at_raise: int | None
 ) -> MinuteRow:
-    return MinuteRow(key, at, people * 60, 60, peak, entries, exits, at_raise)
+    return MinuteRow(key, at, people * 60, 60, peak, people, entries, exits, at_raise)
 
 
 def first_hour() -> list[MinuteRow]:
