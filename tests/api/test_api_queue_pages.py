@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -163,10 +164,17 @@ def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, bu
         steps = busy_site.zone("entrance/waiting")["forecast"]["counters_by_step"][:4]
         return " · ".join(str(step["counters"]) for step in steps)
 
-    for lang, state, advice, forecast, ahead in (
-        ("de", "bald voll", "mehr öffnen", "in 30 Min.:", "nächste Stunde: {} Schalter (je ¼\u00a0Std. ab "),
-        ("en", "filling up", "open ", "in 30 min:", "next hour: {} counters (each ¼\u00a0h from "),
-    ):
+    def pace(decimal_mark: str) -> str:  # the API's service rate, one decimal at most, as the page writes it
+        per_hour = busy_site.zone("entrance/waiting")["forecast"]["service_rate_per_hour"]
+        tenths = Decimal(str(per_hour)).quantize(Decimal("0.1"), ROUND_HALF_UP)  # as Intl rounds
+        return str(tenths).removesuffix(".0").replace(".", decimal_mark)
+
+    for lang, state, advice, forecast, ahead, paced in (
+        ("de", "bald voll", "mehr öffnen", "in 30 Min.:", "nächste Stunde: {} Schalter (je ¼\u00a0Std. ab ",
+         "je Schalter {} Aufrufe pro Std."),
+        ("en", "filling up", "open ", "in 30 min:", "next hour: {} counters (each ¼\u00a0h from ",
+         "each counter serves {} an hour"),
+    ):  # fmt: skip
         page = page_for(browser, busy_site, "lead", LEAD, lang)
         try:
             row = page.locator('#zones tr[data-zone="north/entrance/waiting"]')
@@ -176,6 +184,11 @@ def test_lead_page_shows_counters_forecast_and_saves_a_schedule(browser: Any, bu
             assert forecast in row.locator("td.forecast .outlook").inner_text()
             cell = row.locator("td.forecast .ahead")
             wait_for(lambda c=cell, a=ahead: a.format(next_hour()) in c.inner_text(), 15, "the next hour")
+            paced_cell = row.locator("td.counters .pace")
+            mark = "," if lang == "de" else "."
+            wait_for(
+                lambda c=paced_cell, p=paced, m=mark: c.inner_text() == p.format(pace(m)), 15, "the pace"
+            )
             assert "erwartet" not in row.inner_text() and "expected" not in row.inner_text()  # no surge
             row.locator("button.plan").click()
             page.locator('#schedule-days .day[data-day="monday"] button.add').click()
