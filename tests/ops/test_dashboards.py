@@ -193,6 +193,7 @@ def test_waiting_rooms_has_what_the_branch_lead_needs() -> None:
         contract.COUNTERS_NEEDED,  # counters needed against open
         contract.COUNTERS_NEEDED_NEXT_HOUR,  # and for the next hour
         contract.COUNTERS_OPEN,
+        contract.SERVICE_RATE,  # the pace the advice rests on
     ]:
         assert name in used, f"Waiting rooms does not show {name}"
     assert used & api_metric_names(), "no panel reads the alert API"
