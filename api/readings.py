@@ -6,7 +6,7 @@ zone and minute the counts the report is made of, for the database. Counts only,
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 
 from api.domain import ZoneKey
@@ -95,7 +95,9 @@ class _Minute:
 class MinuteReadings:
     """Reads in, finished minutes out. Entries and exits are the counters' gains between reads,
     each in the minute of the read that saw it (what happened while the edge could not be read
-    lands in the minute it was read again)."""
+    lands in the minute it was read again). A partial room's read (a camera down or late: at
+    least that many) counts for the peak only: in the mean, the first read or the reads at the
+    raise level it would be a silently lower count."""
 
     def __init__(self) -> None:
         self._minute: int | None = None
@@ -109,17 +111,23 @@ class MinuteReadings:
         occupancy: Mapping[ZoneKey, tuple[float, int | None]],
         entries_total: Mapping[ZoneKey, float],
         exits_total: Mapping[ZoneKey, float],
+        partial: Container[ZoneKey] = frozenset(),
     ) -> list[MinuteRow]:
         """One read: occupancy per known zone with the raise level in force (None without a rule),
-        and the counters as read. Returns the minute this read closed, if it closed one."""
+        the counters as read, and the rooms whose count is partial. Returns the minute this read
+        closed, if it closed one."""
         minute = int(at // MINUTE_S) * MINUTE_S
         finished = self.take() if self._minute is not None and minute != self._minute else []
         self._minute = minute
         for key, (people, raise_level) in occupancy.items():
             zone = self._zone(key)
+            zone.occupancy_peak = people if zone.occupancy_peak is None else max(zone.occupancy_peak, people)
+            if raise_level is not None and zone.at_raise is None:
+                zone.at_raise = 0  # the rule was there this minute, even where no read could be judged
+            if key in partial:
+                continue
             zone.occupancy_sum += people
             zone.samples += 1
-            zone.occupancy_peak = people if zone.occupancy_peak is None else max(zone.occupancy_peak, people)
             if zone.occupancy_first is None:
                 zone.occupancy_first = people
             if raise_level is not None:

@@ -38,6 +38,7 @@ from wartezone_contract import (
     ZONE_EXITS,
     ZONE_LABELS,
     ZONE_OCCUPANCY,
+    ZONE_PARTIAL,
     counters_needed,
     little_wait_s,
     service_rate,
@@ -193,21 +194,25 @@ class PrometheusRanges:
     @staticmethod
     def queries(site: str, step_s: int) -> dict[str, str]:
         """The PromQL per figure; site is an id (ID_PATTERN), safe inside the quotes."""
-        by = f"by ({', '.join(ZONE_LABELS)})"
+        labels = ", ".join(ZONE_LABELS)
+        by = f"by ({labels})"
         of = f'{{site="{site}"}}'
         window = f"[{step_s}s]"
-        at_raise = (
-            f"sum {by} ({ZONE_OCCUPANCY}{of}) >= bool on ({', '.join(ZONE_LABELS)}) "
-            f"max {by} ({ALERT_RAISE_LEVEL}{of})"
-        )
+        # The step's minutes, its start left out: Prometheus 2 counts a range's both ends, so that a
+        # subquery over the whole step took one minute of the step before.
+        minutes = f"[{step_s - 1}s:1m]"
+        # A partial room's count (a camera down or late) is at least that many: the peak may take
+        # it, the mean and the minutes at the raise level leave it out, as unknown.
+        counted = f"({ZONE_OCCUPANCY}{of} unless on ({labels}) ({ZONE_PARTIAL}{of} == 1))"
+        at_raise = f"sum {by} ({counted}) >= bool on ({labels}) max {by} ({ALERT_RAISE_LEVEL}{of})"
         return {
-            "occupancy_mean": f"sum {by} (avg_over_time({ZONE_OCCUPANCY}{of}{window}))",
+            "occupancy_mean": f"sum {by} (avg_over_time({counted}{minutes}))",
             "occupancy_peak": f"max {by} (max_over_time({ZONE_OCCUPANCY}{of}{window}))",
             "entries": f"sum {by} (increase({ZONE_ENTRIES}_total{of}{window}))",
             "exits": f"sum {by} (increase({ZONE_EXITS}_total{of}{window}))",
             # The share of the step's minutes at or above the level, in minutes: the API's own
             # raise level (Prometheus scrapes the API), absent for a zone without a rule.
-            "minutes_at_raise_level": f"avg_over_time(({at_raise})[{step_s}s:1m]) * {step_s // 60}",
+            "minutes_at_raise_level": f"avg_over_time(({at_raise}){minutes}) * {step_s // 60}",
         }
 
     async def figures(self, site: str, span: Span) -> Figures:

@@ -403,8 +403,9 @@ class Runtime:
             key: (reading.occupancy, rules[key].raise_level if key in rules else None)
             for key, reading in snapshot.zones.items()
         }
+        partial = {key for key, reading in snapshot.zones.items() if reading.partial}
         finished = self._readings.add(
-            snapshot.taken_at, occupancy, snapshot.entries_total, snapshot.exits_total
+            snapshot.taken_at, occupancy, snapshot.entries_total, snapshot.exits_total, partial
         )
         now = self._clock.now()
         if finished or now - self._readings_pruned_at >= PRUNE_EVERY_S:

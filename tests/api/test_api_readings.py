@@ -21,9 +21,11 @@ from api.rules import RuleSpec
 from api.service import Runtime
 from api.settings import Settings, SettingsError
 from api.storage import Storage
+from wartezone_contract import ROOM_CAMERA
 
 WAITING = ZoneKey("north", "entrance", "waiting")
 QUEUE = ZoneKey("north", "entrance", "queue")
+ROOM = ZoneKey("north", ROOM_CAMERA, "hall")
 T0 = 1_764_000_000.0  # a minute's start (a multiple of 60)
 DAY = 86400.0
 
@@ -86,6 +88,20 @@ def stored(database: Path) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in db.execute("SELECT * FROM readings ORDER BY site, camera, zone, minute")]
     finally:
         db.close()
+
+
+def test_a_partial_room_counts_for_the_peak_only() -> None:
+    """A room with a camera down counts at least what it says: a lower count in the mean, the
+    first read or the reads at the raise level would pass for a quieter room; the peak may take it.
+    A minute of partial reads alone is a minute without a count (its rule still there)."""
+    minutes = MinuteReadings()
+    minutes.add(T0, {ROOM: (5.0, 4)}, {}, {})
+    minutes.add(T0 + 20, {ROOM: (3.0, 4)}, {}, {}, partial={ROOM})
+    minutes.add(T0 + 40, {ROOM: (8.0, 4)}, {}, {}, partial={ROOM})
+    assert minutes.add(T0 + 60, {ROOM: (7.0, 4)}, {}, {}, partial={ROOM}) == [
+        MinuteRow(ROOM, int(T0), 5.0, 1, 8.0, 5.0, 0.0, 0.0, 1)
+    ]
+    assert minutes.take() == [MinuteRow(ROOM, int(T0) + 60, 0.0, 0, 7.0, None, 0.0, 0.0, 0)]
 
 
 def test_a_minute_written_in_two_parts_adds_up(tmp_path: Path) -> None:
@@ -171,6 +187,19 @@ def test_the_service_stores_its_minutes_and_the_minute_so_far_on_stop(
         0,
         2.0,
     )
+
+
+def test_the_service_stores_a_partial_room_for_the_peak_only(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    clock = FakeClock(T0)
+    service = Runtime.open(settings, ApiMetrics(CollectorRegistry()), clock, Reads())
+    for offset, people, partial in ((0, 4.0, False), (20, 9.0, True), (60, 1.0, False)):
+        at = clock.t + offset
+        service.apply(
+            Snapshot(at, {ROOM: Reading(people, at, partial)}, reported={ROOM: "Halle"}, complete=True)
+        )
+    assert stored(settings.database) == [(*ROOM, int(T0), 4.0, 1, 9.0, 0.0, 0.0, None, 4.0)]
+    asyncio.run(service.stop())
 
 
 def test_where_prometheus_is_read_nothing_is_stored(make_settings: Callable[..., Settings]) -> None:
