@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 
 import wartezone_contract as contract
+from tests.conftest import need_tool
 from tests.ops.grafana_queries import (
     DASHBOARD_FILES,
     GRAFANA,
@@ -242,6 +244,13 @@ RAISE = f"max by (site, camera, zone) ({contract.ALERT_RAISE_LEVEL})"
 SELECTED = '{site=~"$site", zone=~"$zone"}'
 NAME_JOIN = f" * on (site, camera, zone) group_left (name) {contract.ZONE_INFO}_info"
 CLEAR = f"max by (site, camera, zone) ({contract.ALERT_CLEAR_LEVEL})"
+PARTIAL = f"{contract.ZONE_PARTIAL} == 1"
+# A room with a camera down or late counts at least what it says: counted apart, named for it.
+COUNTED = f"({contract.ZONE_OCCUPANCY}{SELECTED} unless on (site, camera, zone) ({PARTIAL}))"
+AT_LEAST = (
+    f"label_replace({contract.ZONE_OCCUPANCY}{SELECTED} and on (site, camera, zone) ({PARTIAL}), "
+    '"partial", " · mindestens / at least", "", "")'
+)
 
 
 def test_people_now_and_occupancy_are_coloured_by_each_zone_s_own_levels() -> None:
@@ -267,7 +276,75 @@ def test_people_now_and_occupancy_are_coloured_by_each_zone_s_own_levels() -> No
         "raise level not drawn"
     )
     plain = [t["expr"] for t in occupancy["targets"] if t["refId"] not in _override_colours(occupancy)]
-    assert plain == [f"({contract.ZONE_OCCUPANCY}{SELECTED}){NAME_JOIN}"]
+    assert plain == [f"({COUNTED} or {AT_LEAST}){NAME_JOIN}"]
+    # The colours judge counted people only; a partial room is its own series, grey now, dashed over time.
+    overlays = [e for e in drawn["red"] + drawn["orange"] if contract.ZONE_OCCUPANCY in e]
+    assert len(overlays) == 2 and all(COUNTED in e for e in [*by_colour.values(), *overlays])
+    assert AT_LEAST in _target(now, "A")["expr"]
+    for panel, prop in ((now, "color"), (occupancy, "custom.lineStyle")):
+        (named,) = [o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["id"] == "byRegexp"]
+        assert re.fullmatch(named["matcher"]["options"], "Halle · north · mindestens / at least")
+        assert [q["id"] for q in named["properties"]] == [prop]
+
+
+def test_a_partial_room_shows_as_at_least_on_a_real_prometheus(tmp_path: Path) -> None:
+    """Prometheus' own engine (promtool) on the two panels at one instant: a zone between its
+    levels, a room with a camera down at 15 (raise level 12) and a room seen whole without a rule.
+    The partial room is one series named "at least" and in no colour that judges its count."""
+    promtool = need_tool("promtool", "scripts/setup.sh --dev installs Debian's prometheus package")
+    rooms = {
+        ("entrance", "waiting", "Wartebereich"): (4, None, (10, 2)),
+        ("room", "hall", "Halle"): (15, 1, (12, 4)),
+        ("room", "lobby", "Foyer"): (3, 0, None),
+    }
+    series = []
+    for (camera, zone, name), (people, partial, levels) in rooms.items():
+        where = f'site="north", camera="{camera}", zone="{zone}"'
+        series.append({"series": f"{contract.ZONE_OCCUPANCY}{{{where}}}", "values": f"{people}x10"})
+        series.append({"series": f'{contract.ZONE_INFO}_info{{{where}, name="{name}"}}', "values": "1x10"})
+        if partial is not None:
+            series.append({"series": f"{contract.ZONE_PARTIAL}{{{where}}}", "values": f"{partial}x10"})
+        if levels is not None:
+            for metric, level in zip(
+                (contract.ALERT_RAISE_LEVEL, contract.ALERT_CLEAR_LEVEL), levels, strict=True
+            ):
+                series.append({"series": f"{metric}{{{where}}}", "values": f"{level}x10"})
+
+    def shown(camera: str, zone: str, name: str, people: int, at_least: bool = False) -> dict[str, Any]:
+        partial = ', partial=" · mindestens / at least"' if at_least else ""
+        labels = f'{{camera="{camera}", name="{name}"{partial}, site="north", zone="{zone}"}}'
+        return {"labels": labels, "value": people}
+
+    waiting, hall = shown("entrance", "waiting", "Wartebereich", 4), shown("room", "hall", "Halle", 15, True)
+    lobby = shown("room", "lobby", "Foyer", 3)
+    expected = {
+        ("People waiting now", "A"): [hall],  # green, but drawn grey by its name
+        ("People waiting now", "B"): [waiting],  # orange
+        ("People waiting now", "C"): [],  # red: the hall's 15 is not judged
+        ("People waiting now", "D"): [lobby],  # blue: no rule
+        ("Occupancy per zone", "A"): [waiting, hall, lobby],
+        ("Occupancy per zone", "C"): [],
+        ("Occupancy per zone", "D"): [waiting],
+    }
+    dashboard = _by_title("Waiting rooms")
+    values = {"site": "north", "zone": "(waiting|hall|lobby)"}
+    checks = [
+        {
+            "expr": fill(_target(_panel(dashboard, title), ref)["expr"], values),
+            "eval_time": "5m",
+            "exp_samples": shows,
+        }
+        for (title, ref), shows in expected.items()
+    ]
+    tests = {
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", "input_series": series, "promql_expr_test": checks}],
+    }
+    (tmp_path / "panels_test.yml").write_text(yaml.safe_dump(tests, allow_unicode=True), encoding="utf-8")
+    done = subprocess.run(
+        [promtool, "test", "rules", str(tmp_path / "panels_test.yml")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _target(panel: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -345,7 +422,11 @@ def test_camera_down_is_a_gap_never_zero() -> None:
     for _, dashboard in DASHBOARDS:
         for query in queries(dashboard):
             if contract.ZONE_OCCUPANCY in query.expr:
-                assert not re.search(r"\bor\b|vector\(|absent|default", query.expr), str(query)
+                assert not re.search(r"vector\(|absent|default", query.expr), str(query)
+                # "or" only beside the occupancy itself (a room's partial count apart), never a stand-in
+                for joined in re.finditer(r"\bor\b", query.expr):
+                    after = query.expr[joined.end() :].lstrip()
+                    assert re.match(rf"(label_replace\()?{contract.ZONE_OCCUPANCY}\{{", after), str(query)
         for panel in panels(dashboard):
             if panel["type"] == "timeseries":
                 custom = panel["fieldConfig"]["defaults"]["custom"]
