@@ -151,7 +151,8 @@ class ZoneOut(ZoneRef):
     expected_wait_s: float | None = Field(
         description="Expected wait in seconds for someone arriving now: people waiting now / people "
         "who left in the last 15 minutes (docs: Wait figures). Null (unknown, never 0) while the "
-        "count is unknown, with fewer than 3 who left, or before the input has 15 minutes of them."
+        "count is unknown or partial, with fewer than 3 who left, or before the input has 15 minutes "
+        "of them."
     )
 
     counters_open: int | None = Field(
@@ -197,7 +198,8 @@ class ZoneOut(ZoneRef):
         if rule is not None and view.alert is not None and view.below_since is not None:
             clear_at = view.below_since + rule.min_below_s
         expected = None
-        if view.state is not State.UNKNOWN and view.occupancy is not None and recent_exits is not None:
+        counted = view.state is not State.UNKNOWN and not view.partial  # a partial count would read short
+        if counted and view.occupancy is not None and recent_exits is not None:
             expected = expected_wait_s(view.occupancy, recent_exits)
         return cls(
             site=view.key.site,

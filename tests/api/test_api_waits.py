@@ -170,17 +170,24 @@ def runtime(make_settings: Callable[..., Settings]) -> Iterator[Runtime]:
         (6.0, None, False, None),  # not 15 minutes of exits yet
         (None, 9.0, True, None),  # the camera is down: unknown, whatever left before
         (6.4, 7.0, False, 823.0),  # whole seconds
+        (6.0, 9.0, "partial", None),  # a room lacking a camera: at least 6, so no wait that reads short
     ],
 )
 def test_the_zone_view_carries_the_expected_wait(
-    runtime: Runtime, occupancy: float | None, recent_exits: float | None, down: bool, expected: float | None
+    runtime: Runtime,
+    occupancy: float | None,
+    recent_exits: float | None,
+    down: bool | str,
+    expected: float | None,
 ) -> None:
     t = FakeClock().now()
     runtime.apply(
         Snapshot(
             t,
-            zones={} if occupancy is None else {WAITING: Reading(occupancy, t)},
-            cameras_down={("north", "entrance"): Why(Unknown.CAMERA_DOWN, "camera down")} if down else {},
+            zones={} if occupancy is None else {WAITING: Reading(occupancy, t, down == "partial")},
+            cameras_down={("north", "entrance"): Why(Unknown.CAMERA_DOWN, "camera down")}
+            if down is True
+            else {},
             reported={WAITING: "Wartebereich Süd"},
             complete=True,
             recent_exits={} if recent_exits is None else {WAITING: recent_exits},
