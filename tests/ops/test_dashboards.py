@@ -288,19 +288,25 @@ def test_people_now_and_occupancy_are_coloured_by_each_zone_s_own_levels() -> No
 
 
 def test_a_partial_room_shows_as_at_least_on_a_real_prometheus(tmp_path: Path) -> None:
-    """Prometheus' own engine (promtool) on the two panels at one instant: a zone between its
-    levels, a room with a camera down at 15 (raise level 12) and a room seen whole without a rule.
-    The partial room is one series named "at least" and in no colour that judges its count."""
+    """Prometheus' own engine (promtool) on the panels at one instant: a zone between its levels, a
+    room with a camera down at 15 (raise level 12) and a room seen whole without a rule. The partial
+    room is one series named "at least" and in no colour that judges its count; its people over
+    the loitering limit and its longest wait (lower bounds too) are named so as well."""
     promtool = need_tool("promtool", "scripts/setup.sh --dev installs Debian's prometheus package")
-    rooms = {
-        ("entrance", "waiting", "Wartebereich"): (4, None, (10, 2)),
-        ("room", "hall", "Halle"): (15, 1, (12, 4)),
-        ("room", "lobby", "Foyer"): (3, 0, None),
+    rooms = {  # people, over the limit, longest wait (s), partial, levels
+        ("entrance", "waiting", "Wartebereich"): (4, 1, 300, None, (10, 2)),
+        ("room", "hall", "Halle"): (15, 5, 900, 1, (12, 4)),
+        ("room", "lobby", "Foyer"): (3, 0, 120, 0, None),
     }
     series = []
-    for (camera, zone, name), (people, partial, levels) in rooms.items():
+    for (camera, zone, name), (people, loitering, longest, partial, levels) in rooms.items():
         where = f'site="north", camera="{camera}", zone="{zone}"'
-        series.append({"series": f"{contract.ZONE_OCCUPANCY}{{{where}}}", "values": f"{people}x10"})
+        for metric, value in (
+            (contract.ZONE_OCCUPANCY, people),
+            (contract.ZONE_LOITERING, loitering),
+            (contract.ZONE_LONGEST_DWELL, longest),
+        ):
+            series.append({"series": f"{metric}{{{where}}}", "values": f"{value}x10"})
         series.append({"series": f'{contract.ZONE_INFO}_info{{{where}, name="{name}"}}', "values": "1x10"})
         if partial is not None:
             series.append({"series": f"{contract.ZONE_PARTIAL}{{{where}}}", "values": f"{partial}x10"})
@@ -317,7 +323,19 @@ def test_a_partial_room_shows_as_at_least_on_a_real_prometheus(tmp_path: Path) -
 
     waiting, hall = shown("entrance", "waiting", "Wartebereich", 4), shown("room", "hall", "Halle", 15, True)
     lobby = shown("room", "lobby", "Foyer", 3)
+    over_limit = [
+        shown("entrance", "waiting", "Wartebereich", 1),
+        shown("room", "hall", "Halle", 5, True),
+        shown("room", "lobby", "Foyer", 0),
+    ]
     expected = {
+        ("Waiting longer than the limit now", "A"): over_limit,
+        ("Waiting longer than the loitering limit", "A"): over_limit,
+        ("Longest wait now", "A"): [
+            shown("entrance", "waiting", "Wartebereich", 300),
+            shown("room", "hall", "Halle", 900, True),
+            shown("room", "lobby", "Foyer", 120),
+        ],
         ("People waiting now", "A"): [hall],  # green, but drawn grey by its name
         ("People waiting now", "B"): [waiting],  # orange
         ("People waiting now", "C"): [],  # red: the hall's 15 is not judged
