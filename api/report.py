@@ -210,9 +210,11 @@ class PrometheusRanges:
             "occupancy_peak": f"max {by} (max_over_time({ZONE_OCCUPANCY}{of}{window}))",
             "entries": f"sum {by} (increase({ZONE_ENTRIES}_total{of}{window}))",
             "exits": f"sum {by} (increase({ZONE_EXITS}_total{of}{window}))",
-            # The share of the step's minutes at or above the level, in minutes: the API's own
-            # raise level (Prometheus scrapes the API), absent for a zone without a rule.
-            "minutes_at_raise_level": f"avg_over_time(({at_raise}){minutes}) * {step_s // 60}",
+            # The step's counted minutes at or above the API's own raise level (Prometheus scrapes
+            # the API), absent for a zone without a rule. A minute not counted adds nothing, as in
+            # the stored minutes and on the dashboard: never a share of the known ones stretched
+            # over the step.
+            "minutes_at_raise_level": f"sum_over_time(({at_raise}){minutes})",
         }
 
     async def figures(self, site: str, span: Span) -> Figures:

@@ -110,7 +110,7 @@ class StorageError(Exception):
 @dataclass(frozen=True, slots=True)
 class StepCounts:
     """One zone's stored minutes in one step of a report. occupancy_sum / samples: the mean over
-    the reads with a count; minutes_at_raise: None when no minute had a rule."""
+    the reads with a count; minutes_at_raise: None when no minute had both a rule and a count."""
 
     key: ZoneKey
     step: int
@@ -436,8 +436,7 @@ class Storage:
             "SELECT site, camera, zone, CAST((minute - :start) / :step AS INTEGER) AS step, "
             "SUM(occupancy_sum) AS occupancy_sum, SUM(samples) AS samples, "
             "MAX(occupancy_peak) AS occupancy_peak, SUM(entries) AS entries, SUM(exits) AS exits, "
-            "SUM(CASE WHEN at_raise IS NULL THEN NULL WHEN samples > 0 THEN at_raise * 1.0 / samples "
-            "ELSE 0 END) AS minutes_at_raise "
+            "SUM(CASE WHEN samples > 0 THEN at_raise * 1.0 / samples END) AS minutes_at_raise "
             "FROM readings WHERE site = :site AND minute >= :start AND minute < :end "
             "GROUP BY site, camera, zone, step ORDER BY site, camera, zone, step",
             {"site": site, "start": start, "step": step_s, "end": start + step_s * steps},

@@ -180,6 +180,23 @@ def test_the_report_from_the_stored_minutes(client: TestClient) -> None:
     assert rows["queue", "08:00"]["occupancy_mean"] is None
 
 
+def test_minutes_not_counted_are_never_at_the_raise_level(make_settings: Callable[..., Settings]) -> None:
+    """A room's minutes of partial reads alone (a camera down: a peak, no count) with a rule: the
+    first hour's half hour counted at the level gives 30 minutes, the second hour of none unknown."""
+    counted = [MinuteRow(WAITING, H + 60 * m, 360.0, 60, 6.0, 6.0, 0.0, 0.0, 60) for m in range(30)]
+    partial = [MinuteRow(WAITING, H + 60 * m, 0.0, 0, 7.0, None, 0.0, 0.0, 0) for m in range(30, 120)]
+    settings = make_settings()
+    storage = Storage.open(settings.database)
+    with storage.transaction():
+        storage.save_readings(counted + partial)
+    storage.close()
+    with TestClient(create_app(settings, clock=FakeClock(H + 10 * HOUR), source=Edge())) as client:
+        rows = rows_by(client.get("/api/v1/report", params=RANGE, headers=LEAD_HEADERS).json())
+    first, second = rows["waiting", "08:00"], rows["waiting", "09:00"]
+    assert (first["minutes_at_raise_level"], first["occupancy_peak"]) == (30, 7)
+    assert (second["minutes_at_raise_level"], second["occupancy_mean"]) == (None, None)
+
+
 def test_a_step_of_minutes_adds_up_the_same(client: TestClient) -> None:
     hourly = rows_by(client.get("/api/v1/report", params=RANGE, headers=LEAD_HEADERS).json())
     quarters = client.get("/api/v1/report", params={**RANGE, "step": "15m"}, headers=LEAD_HEADERS).json()
@@ -560,8 +577,8 @@ def openmetrics(start: int) -> str:
     """Two hours of an edge and an API as Prometheus would have scraped them every 15 s (half a
     step off the hour, so each sample is in one hour): waiting has 4 people, 8 from 0:10 to 0:20
     (raise level 5), 12 coming and 10 going in the first hour; 2 people, 3 in and 5 out in the
-    second. A room: 6 people in the first half hour, then partial (a camera down) at 3 and, in the
-    second hour, at 9. Another site beside it."""
+    second. A room (raise level 5): 6 people in the first half hour, then partial (a camera down) at
+    3 and, in the second hour, at 9. Another site beside it."""
     times = [start + 7.5 + 15 * k for k in range(480)]
 
     def labels(key: ZoneKey) -> str:
@@ -595,6 +612,7 @@ def openmetrics(start: int) -> str:
     lines += [f"wartezone_zone_partial{r} {int(t - start >= 1800)} {t}" for t in times]
     lines.append("# TYPE wartezone_alert_raise_level gauge")
     lines += [f"wartezone_alert_raise_level{w} 5 {t}" for t in times]
+    lines += [f"wartezone_alert_raise_level{r} 5 {t}" for t in times]
     return "\n".join([*lines, "# EOF", ""])
 
 
@@ -637,6 +655,9 @@ def test_the_report_from_a_real_prometheus(make_settings: Callable[..., Settings
     # the partial reads are a lower bound: the peak may take them, the mean not
     assert (hall_first["occupancy_mean"], hall_first["occupancy_peak"]) == (6, 6)
     assert (hall_second["occupancy_mean"], hall_second["occupancy_peak"]) == (None, 9)
+    # and count no minute at the raise level: half an hour at 6 counted, none stretched over the hour
+    assert hall_first["minutes_at_raise_level"] == pytest.approx(30, abs=1)
+    assert hall_second["minutes_at_raise_level"] is None
     first, second = [row for row in body["rows"] if row["camera"] != ROOM.camera]  # the other site: not in it
     berlin = ZoneInfo("Europe/Berlin")
     assert (first["zone"], first["start"], second["start"]) == (
