@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import deque
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,14 +48,27 @@ class ZoneAccount:
     exit_grace_s: float
     _counts: deque[int] = field(init=False)
     _present: dict[int, _Presence] = field(init=False, default_factory=dict)
+    _held: set[int] = field(init=False, default_factory=set)  # held at the last update
 
     def __post_init__(self) -> None:
         self._counts = deque(maxlen=self.smoothing_frames)
 
-    def update(self, raw_count: int, track_ids_inside: np.ndarray, time_s: float) -> ZoneReading:
+    def update(
+        self, raw_count: int, track_ids_inside: np.ndarray, time_s: float, held: Collection[int] = ()
+    ) -> ZoneReading:
+        """held: tracks unseen now that no camera could see (a room's camera down): their visits
+        go on, ending only once they could be seen again and are not (a visit's dwell stays what
+        was seen of it)."""
         self._counts.append(raw_count)
-        # Visits end first, so that a track back after the grace period starts a new visit.
-        gone = [t for t, p in self._present.items() if time_s - p.last_seen_s > self.exit_grace_s]
+        # Visits end first, so that a track back after the grace period starts a new visit; one
+        # held until now and seen again goes on.
+        back = self._held.intersection(track_ids_inside.tolist())
+        gone = [
+            t
+            for t, p in self._present.items()
+            if time_s - p.last_seen_s > self.exit_grace_s and t not in held and t not in back
+        ]
+        self._held = set(held)
         dwells = [self._leave(t) for t in gone]
         entries = 0
         for track_id in track_ids_inside.tolist():
@@ -67,20 +81,24 @@ class ZoneAccount:
         while len(self._present) > MAX_PEOPLE_PER_ZONE:
             oldest = min(self._present, key=lambda t: self._present[t].last_seen_s)
             dwells.append(self._leave(oldest))
-        return self._reading(raw_count, time_s, entries, dwells)
+        return self._reading(raw_count, time_s, entries, dwells, held)
 
     def finish(self) -> ZoneReading:
         """End every visit (stream ended or state is being dropped); returns their dwell times."""
         dwells = [self._leave(t) for t in list(self._present)]
         self._counts.clear()
+        self._held.clear()
         return ZoneReading(self.zone, 0, 0, 0, 0.0, 0, tuple(dwells))
 
     def _leave(self, track_id: int) -> float:
         presence = self._present.pop(track_id)
         return presence.last_seen_s - presence.entered_s
 
-    def _reading(self, raw_count: int, time_s: float, entries: int, dwells: list[float]) -> ZoneReading:
-        stays = [time_s - p.entered_s for p in self._present.values()]
+    def _reading(
+        self, raw_count: int, time_s: float, entries: int, dwells: list[float], held: Collection[int] = ()
+    ) -> ZoneReading:
+        # The held may have left unseen: the stays are those seen, like the partial count.
+        stays = [time_s - p.entered_s for t, p in self._present.items() if t not in held]
         return ZoneReading(
             zone=self.zone,
             occupancy=int(statistics.median_low(self._counts)),

@@ -4,10 +4,13 @@ A room's people are floor points (edge/zones/rooms.py) with no identity; its acc
 (edge/zones/accounting.py) needs to know who stayed from one step to the next. Each step's points
 are assigned to the tracks of the step before within a gate in metres that widens with the time
 between them (a walking person's reach), by the same optimal assignment that merges cameras' views.
-Ids live in this process only, a track unseen for `lost_s` is dropped, and at most MAX_TRACKS live.
+Ids live in this process only, a track unseen for `lost_s` is dropped (unless its last point lies
+where no camera looks now: a camera of the room down), and at most MAX_TRACKS live.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -20,6 +23,7 @@ WALK_M_S = (
 )
 MAX_GATE_M = 3.0  # after a long gap, nearest-is-same stops meaning anything
 MAX_TRACKS = MAX_PEOPLE_PER_ZONE
+Hidden = Callable[[NDArray[np.float64]], NDArray[np.bool_]]  # (N, 2) floor points -> (N,) unseen
 
 
 class FloorTracker:
@@ -36,20 +40,23 @@ class FloorTracker:
         self._points = np.zeros((0, 2))  # each track's last floor point
         self._seen_s = np.zeros(0)  # when each track was last seen
         self._ids = np.zeros(0, np.int64)
+        self._held = np.zeros(0, bool)  # tracks held at the last step (see update)
         self._next_id = 0
         self._last_s: float | None = None
 
     def __len__(self) -> int:
         return len(self._ids)
 
-    def update(self, points: ArrayLike, time_s: float) -> NDArray[np.int64]:
-        """(K,) ids of the step's (K, 2) points at `time_s` (seconds, not before the last step's)."""
+    def update(self, points: ArrayLike, time_s: float, hidden: Hidden | None = None) -> NDArray[np.int64]:
+        """(K,) ids of the step's (K, 2) points at `time_s` (seconds, not before the last step's).
+        hidden: which floor points no camera sees at this step; a track unseen now whose last point
+        lies there is held however long it is unseen (the person may still be there), and found
+        again within reach at the first step that sees its floor again (or then dropped)."""
         now = np.asarray(points, np.float64).reshape(-1, 2)
         if self._last_s is not None and time_s < self._last_s:
             raise ValueError(f"time_s went back: {time_s} after {self._last_s}")
         self._last_s = time_s
-        keep = time_s - self._seen_s <= self.lost_s
-        self._points, self._seen_s, self._ids = self._points[keep], self._seen_s[keep], self._ids[keep]
+        self._keep((time_s - self._seen_s <= self.lost_s) | self._held)
         ids = np.full(len(now), -1, np.int64)
         if len(self._ids) and len(now):
             # Each track's reach grows with the time since it was seen.
@@ -67,13 +74,25 @@ class FloorTracker:
         self._points = np.concatenate([self._points, now[new]])
         self._seen_s = np.concatenate([self._seen_s, np.full(int(new.sum()), time_s)])
         self._ids = np.concatenate([self._ids, ids[new]])
+        self._held = np.zeros(len(self._ids), bool)
+        if hidden is not None and len(self._ids):
+            self._held = (self._seen_s < time_s) & hidden(self._points)
         if len(self._ids) > MAX_TRACKS:  # the longest unseen go first
             order = np.argsort(-self._seen_s, kind="stable")[:MAX_TRACKS]
             order.sort()
-            self._points, self._seen_s, self._ids = self._points[order], self._seen_s[order], self._ids[order]
+            self._keep(np.isin(np.arange(len(self._ids)), order))
         return ids
+
+    def held_ids(self) -> NDArray[np.int64]:
+        """Ids of the tracks held at the last step: unseen where no camera looked."""
+        return self._ids[self._held]
+
+    def _keep(self, kept: NDArray[np.bool_]) -> None:
+        self._points, self._seen_s = self._points[kept], self._seen_s[kept]
+        self._ids, self._held = self._ids[kept], self._held[kept]
 
     def reset(self) -> None:
         """Forget everyone (the room's cameras are all down, or the end)."""
         self._points, self._seen_s, self._ids = np.zeros((0, 2)), np.zeros(0), np.zeros(0, np.int64)
+        self._held = np.zeros(0, bool)
         self._last_s = None

@@ -7,7 +7,9 @@ step takes one frame per camera captured within PAIRING_TOLERANCE_S of the oldes
 counted (the nearest, as pair_frames picks it), counts each person once (count_room), gives them ids
 on the floor (FloorTracker) and feeds the room's accounting, the one zones use. A camera down, or
 without a frame close enough in time, leaves the step partial: the others still count, and the count
-is a lower bound, exported as such.
+is a lower bound, exported as such. People last seen where only such a camera looks are not taken
+for gone: their visits go on until that floor is seen again, so that an outage adds no exits and,
+once the camera is back, no entries of people who never left.
 
 Floor points and floor ids live for a step inside this process; a step's reading is aggregates only.
 """
@@ -20,13 +22,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from edge.config import Config, RoomConfig, camera_floor, room_cameras
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
 from edge.zones.accounting import ZoneAccount, ZoneReading
 from edge.zones.camera_floor import CameraFloor
-from edge.zones.floor_tracker import FloorTracker
+from edge.zones.floor_tracker import FloorTracker, Hidden
+from edge.zones.geometry import contains
 from edge.zones.rooms import FLOOR_ANCHOR, PAIRING_TOLERANCE_S, Points, RoomView, count_room, pair_frames
 
 # A step waits for a late camera's frame until another camera's frames are this far past it, then
@@ -72,9 +76,11 @@ def view_of(floor: CameraFloor, people: Detections, size: tuple[int, int]) -> Ro
 class RoomSteps:
     """One room: its cameras' recent views, paired into steps, counted, tracked and accounted."""
 
-    def __init__(self, room: RoomConfig, cameras: Sequence[str]) -> None:
+    def __init__(self, room: RoomConfig, cameras: Sequence[str], footprints: Sequence[Points]) -> None:
+        """footprints: the floor each camera sees (metres), in the order of `cameras`."""
         self.room = room
         self.cameras = list(cameras)
+        self._footprints = [np.asarray(f, np.float32).reshape(-1, 2) for f in footprints]
         self._polygon = np.asarray(room.polygon, np.float64)
         self._pending: dict[str, deque[_Sighting]] = {c: deque(maxlen=MAX_PENDING) for c in self.cameras}
         self._absent: set[str] = set()
@@ -155,9 +161,27 @@ class RoomSteps:
         self._last_s = anchor
         views = tuple(None if s is None else s.view for s in picked)
         count = count_room(views, self._polygon)
-        ids = self._tracker.update(count.people, anchor)
-        reading = self._account.update(count.count, ids, anchor)
+        hidden = self._unseen_floor(views) if count.partial else None
+        ids = self._tracker.update(count.people, anchor, hidden)
+        held = set(self._tracker.held_ids().tolist())
+        reading = self._account.update(count.count, ids, anchor, held)
         return RoomStep(reading, count.partial, anchor, first.wall_time, views, count.people)
+
+    def _unseen_floor(self, views: Sequence[RoomView | None]) -> Hidden:
+        """Which floor points only the cameras without a frame at this step look at."""
+        down = [f for f, view in zip(self._footprints, views, strict=True) if view is None]
+        up = [f for f, view in zip(self._footprints, views, strict=True) if view is not None]
+
+        def hidden(points: Points) -> NDArray[np.bool_]:
+            xy = np.asarray(points, np.float32).reshape(-1, 2)
+            unseen = np.zeros(len(xy), bool)
+            for footprint in down:
+                unseen |= contains(footprint, xy)
+            for footprint in up:
+                unseen &= ~contains(footprint, xy)
+            return unseen
+
+        return hidden
 
 
 class SiteRooms:
@@ -176,12 +200,15 @@ class SiteRooms:
         self._on_step = on_step
         seeing = room_cameras(config)
         rooms = {room.id: room for room in config.floor.rooms} if config.floor else {}
-        self.rooms = [RoomSteps(rooms[room], cameras) for room, cameras in seeing.items()]
         self.floors: dict[str, CameraFloor] = {}
         for camera in config.cameras:
             floor = camera_floor(camera)
             if floor is not None and any(camera.id in cameras for cameras in seeing.values()):
                 self.floors[camera.id] = floor
+        self.rooms = [
+            RoomSteps(rooms[room], cameras, [self.floors[c].footprint for c in cameras])
+            for room, cameras in seeing.items()
+        ]
         self._by_camera = {c: [r for r in self.rooms if c in r.cameras] for c in self.floors}
 
     def sees_rooms(self, camera: str) -> bool:

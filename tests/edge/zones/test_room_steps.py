@@ -164,6 +164,42 @@ def test_a_room_is_a_zone_of_camera_floor_in_the_metrics() -> None:
     assert _scrape(registry, "wartezone_zone_occupancy", camera="left", zone="left-all") is None
 
 
+@pytest.mark.parametrize(
+    ("back_with", "entries", "exits_while_down", "exits_when_back"),
+    [
+        ([LEFT_ONLY], 2, 0, 0),  # still there: the same visit, not an exit and a new entry
+        ([], 2, 0, 1),  # gone meanwhile: the exit shows once the floor is seen again
+    ],
+)
+def test_a_person_a_camera_down_cannot_see_is_not_taken_for_gone(
+    back_with: list[tuple[float, float]], entries: int, exits_while_down: int, exits_when_back: int
+) -> None:
+    """Someone only the left camera sees, from 0 s, and the left camera down for a minute (15 times
+    the exit grace) while the right one counts on, with someone only it sees from 3 s."""
+    rooms = SiteRooms(site())
+    readings = []
+
+    def step(time_s: float, left: list[tuple[float, float]] | None) -> None:
+        if left is not None:
+            rooms.seen("left", time_s, 1000 + time_s, people(*left, x0=LEFT), SIZE)
+        right = people(*([RIGHT_ONLY] if time_s >= 3 else []), x0=RIGHT)
+        readings.extend(s.reading for _, s in rooms.seen("right", time_s, 1000 + time_s, right, SIZE))
+
+    for t in range(5):
+        step(t, [LEFT_ONLY])
+    rooms.unseen("left")
+    for t in range(5, 65):
+        step(t, None)
+    down = list(readings)
+    for t in range(65, 75):
+        step(t, back_with)
+    assert sum(r.entries for r in readings) == entries
+    assert sum(len(r.completed_dwells_s) for r in down) == exits_while_down
+    assert sum(len(r.completed_dwells_s) for r in readings[len(down) :]) == exits_when_back
+    # The count and the longest stay are what is seen (partial: at least that), not the unseen's.
+    assert [(r.raw_count, r.longest_dwell_s) for r in down[5:]] == [(1, t - 3) for t in range(5, 65)]
+
+
 def test_a_room_no_camera_sees_has_a_name_but_no_series() -> None:
     data = site_data()
     data["floor"]["rooms"].append({"id": "upstairs", "polygon": [[100, 100], [110, 100], [110, 110]]})
