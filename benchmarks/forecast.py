@@ -295,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
         default=BranchScenario.level,
         help="the counters advice keeps at most this share of people over the target (default %(default)s)",
     )
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=BranchScenario.min_above_s,
+        metavar="SECONDS",
+        help="the alert rule's min_above_s: how long at the raise level fires it (default %(default)g)",
+    )
     parser.add_argument("--plot", type=Path, default=Path("out/forecast.png"))
     parser.add_argument(
         "--best-case",
@@ -308,12 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.sensors <= 21 or args.every < 1 or args.weeks < 3 or args.best_case < 0:
         parser.error("--sensors: 1..21, --every: 1 or more, --weeks: 3 or more, --best-case: 0 or more")
-    if not args.scale > 0 or not 0 < args.level < 1:
-        parser.error("--scale: above 0, --level: between 0 and 1")
+    if not args.scale > 0 or not 0 < args.level < 1 or not args.hold >= 0:
+        parser.error("--scale: above 0, --level: between 0 and 1, --hold: 0 or more")
     real = real_series(args.sensors, args.every)
     for line in report_real(real):
         print(line)
-    scenario = BranchScenario(seed=args.seed, weeks=args.weeks, level=args.level).scaled(args.scale)
+    scenario = BranchScenario(
+        seed=args.seed, weeks=args.weeks, level=args.level, min_above_s=args.hold
+    ).scaled(args.scale)
     branch = simulate_branch(scenario, True, args.best_case)
     print()
     for line in report_branch(branch):

@@ -1220,7 +1220,8 @@ class BranchResult:
         lines = [
             f"b) simulated branch: {s.weeks} weeks from {s.first_day} (Mon-Fri, {s.opens_h}:00 for "
             f"{s.hours_open} h, holidays in DE-{s.subdiv} closed), scored after {s.warmup_weeks} weeks; "
-            f"raise {s.raise_level}, clear {s.clear_level}, warn {s.warn_ahead_s / 60:.0f} min ahead, "
+            f"raise {s.raise_level} for {s.min_above_s:g} s, clear {s.clear_level}, "
+            f"warn {s.warn_ahead_s / 60:.0f} min ahead, "
             f"target {s.target_s / 60:.0f} min",
             f"{'counters':22} {'days':>4} {'surges':>6} {'alerts':>6} {'warned>=10':>10} {'warnings':>8} "
             f"{'false':>6} {'lead':>6} {'occ MAE (bias)':>14} {'>target':>7} {'p90 wait':>8} "

@@ -247,6 +247,8 @@ def test_the_command_prints_both_tables_json_and_a_picture(tmp_path: Path) -> No
         "5",
         "--level",
         "0.1",
+        "--hold",
+        "120",
         "--plot",
         str(picture),
         "--json",
@@ -258,12 +260,20 @@ def test_the_command_prints_both_tables_json_and_a_picture(tmp_path: Path) -> No
     hour = figures["real"]["hour_ahead"]
     assert figures["real"]["sensors"] == 1 and hour["hours"] > 500
     assert hour["forecast"] < hour["seasonal"]  # the profile beats the same hour last week
-    assert figures["branch"]["scenario"]["weeks"] == 5 and figures["branch"]["scenario"]["level"] == 0.1
+    scenario = figures["branch"]["scenario"]
+    assert (scenario["weeks"], scenario["level"], scenario["min_above_s"]) == (5, 0.1, 120)
+    assert "raise 15 for 120 s" in done.stdout
     assert picture.stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("level", ["0", "1", "nan"])
-def test_the_command_names_a_bad_level(level: str, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [("--level", "0", "--level: between 0 and 1"), ("--level", "1", "--level"), ("--level", "nan", "--level"),
+     ("--hold", "-1", "--hold: 0 or more"), ("--hold", "nan", "--hold")],
+)  # fmt: skip
+def test_the_command_names_a_bad_setting(
+    option: str, value: str, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit):
-        main(["--level", level])
-    assert "--level: between 0 and 1" in capsys.readouterr().err
+        main([option, value])
+    assert named in capsys.readouterr().err
