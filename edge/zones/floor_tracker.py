@@ -5,11 +5,13 @@ A room's people are floor points (edge/zones/rooms.py) with no identity; its acc
 are assigned to the tracks of the step before within a gate in metres that widens with the time
 between them (a walking person's reach), by the same optimal assignment that merges cameras' views.
 Ids live in this process only, a track unseen for `lost_s` is dropped (unless its last point lies
-where no camera looks now: a camera of the room down), and at most MAX_TRACKS live.
+where no camera looks now, a camera of the room down, for as long as that camera's outage is
+bridged), and at most MAX_TRACKS live.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -47,10 +49,12 @@ class FloorTracker:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def update(self, points: ArrayLike, time_s: float, hidden: Hidden | None = None) -> NDArray[np.int64]:
+    def update(
+        self, points: ArrayLike, time_s: float, hidden: Hidden | None = None, hold_s: float = math.inf
+    ) -> NDArray[np.int64]:
         """(K,) ids of the step's (K, 2) points at `time_s` (seconds, not before the last step's).
-        hidden: which floor points no camera sees at this step; a track unseen now whose last point
-        lies there is held however long it is unseen (the person may still be there), and found
+        hidden: which floor points no camera sees at this step; a track unseen now, for at most
+        `hold_s`, whose last point lies there is held (the person may still be there), and found
         again within reach at the first step that sees its floor again (or then dropped)."""
         now = np.asarray(points, np.float64).reshape(-1, 2)
         if self._last_s is not None and time_s < self._last_s:
@@ -76,7 +80,8 @@ class FloorTracker:
         self._ids = np.concatenate([self._ids, ids[new]])
         self._held = np.zeros(len(self._ids), bool)
         if hidden is not None and len(self._ids):
-            self._held = (self._seen_s < time_s) & hidden(self._points)
+            unseen_s = time_s - self._seen_s
+            self._held = (unseen_s > 0) & (unseen_s <= hold_s) & hidden(self._points)
         if len(self._ids) > MAX_TRACKS:  # the longest unseen go first
             order = np.argsort(-self._seen_s, kind="stable")[:MAX_TRACKS]
             order.sort()

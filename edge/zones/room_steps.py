@@ -8,8 +8,9 @@ counted (the nearest, as pair_frames picks it), counts each person once (count_r
 on the floor (FloorTracker) and feeds the room's accounting, the one zones use. A camera down, or
 without a frame close enough in time, leaves the step partial: the others still count, and the count
 is a lower bound, exported as such. People last seen where only such a camera looks are not taken
-for gone: their visits go on until that floor is seen again, so that an outage adds no exits and,
-once the camera is back, no entries of people who never left.
+for gone: as the camera's zones bridge an outage of up to its max_gap_s, their visits go on until
+that floor is seen again, so that an outage adds no exits and, once the camera is back, no entries
+of people who never left; after a longer outage they end at their last sighting, as the zones' do.
 
 Floor points and floor ids live for a step inside this process; a step's reading is aggregates only.
 """
@@ -76,11 +77,19 @@ def view_of(floor: CameraFloor, people: Detections, size: tuple[int, int]) -> Ro
 class RoomSteps:
     """One room: its cameras' recent views, paired into steps, counted, tracked and accounted."""
 
-    def __init__(self, room: RoomConfig, cameras: Sequence[str], footprints: Sequence[Points]) -> None:
-        """footprints: the floor each camera sees (metres), in the order of `cameras`."""
+    def __init__(
+        self,
+        room: RoomConfig,
+        cameras: Sequence[str],
+        footprints: Sequence[Points],
+        max_gaps_s: Sequence[float],
+    ) -> None:
+        """footprints: the floor each camera sees (metres), and max_gaps_s: the longest outage of
+        each whose visits are bridged, both in the order of `cameras`."""
         self.room = room
         self.cameras = list(cameras)
         self._footprints = [np.asarray(f, np.float32).reshape(-1, 2) for f in footprints]
+        self._max_gaps_s = list(max_gaps_s)
         self._polygon = np.asarray(room.polygon, np.float64)
         self._pending: dict[str, deque[_Sighting]] = {c: deque(maxlen=MAX_PENDING) for c in self.cameras}
         self._absent: set[str] = set()
@@ -162,7 +171,11 @@ class RoomSteps:
         views = tuple(None if s is None else s.view for s in picked)
         count = count_room(views, self._polygon)
         hidden = self._unseen_floor(views) if count.partial else None
-        ids = self._tracker.update(count.people, anchor, hidden)
+        # As a camera's zones bridge its outage for max_gap_s, its room holds those it hides as long.
+        hold_s = max(
+            (g for g, view in zip(self._max_gaps_s, views, strict=True) if view is None), default=0.0
+        )
+        ids = self._tracker.update(count.people, anchor, hidden, hold_s)
         held = set(self._tracker.held_ids().tolist())
         reading = self._account.update(count.count, ids, anchor, held)
         return RoomStep(reading, count.partial, anchor, first.wall_time, views, count.people)
@@ -205,8 +218,14 @@ class SiteRooms:
             floor = camera_floor(camera)
             if floor is not None and any(camera.id in cameras for cameras in seeing.values()):
                 self.floors[camera.id] = floor
+        max_gaps_s = {camera.id: camera.max_gap_s for camera in config.cameras}
         self.rooms = [
-            RoomSteps(rooms[room], cameras, [self.floors[c].footprint for c in cameras])
+            RoomSteps(
+                rooms[room],
+                cameras,
+                [self.floors[c].footprint for c in cameras],
+                [max_gaps_s[c] for c in cameras],
+            )
             for room, cameras in seeing.items()
         ]
         self._by_camera = {c: [r for r in self.rooms if c in r.cameras] for c in self.floors}

@@ -165,17 +165,24 @@ def test_a_room_is_a_zone_of_camera_floor_in_the_metrics() -> None:
 
 
 @pytest.mark.parametrize(
-    ("back_with", "entries", "exits_while_down", "exits_when_back"),
+    ("down_s", "back_with", "entries", "exits_while_down", "exits_when_back"),
     [
-        ([LEFT_ONLY], 2, 0, 0),  # still there: the same visit, not an exit and a new entry
-        ([], 2, 0, 1),  # gone meanwhile: the exit shows once the floor is seen again
+        (20, [LEFT_ONLY], 2, 0, 0),  # still there: the same visit, not an exit and a new entry
+        (20, [], 2, 0, 1),  # gone meanwhile: the exit shows once the floor is seen again
+        # down longer than the camera's max_gap_s (30 s): the visit ends at its last sighting, as
+        # the camera's zones' visits do, and the person back in view is a new visit
+        (60, [LEFT_ONLY], 3, 1, 0),
     ],
 )
 def test_a_person_a_camera_down_cannot_see_is_not_taken_for_gone(
-    back_with: list[tuple[float, float]], entries: int, exits_while_down: int, exits_when_back: int
+    down_s: int,
+    back_with: list[tuple[float, float]],
+    entries: int,
+    exits_while_down: int,
+    exits_when_back: int,
 ) -> None:
-    """Someone only the left camera sees, from 0 s, and the left camera down for a minute (15 times
-    the exit grace) while the right one counts on, with someone only it sees from 3 s."""
+    """Someone only the left camera sees, from 0 s, and the left camera down from 5 s (longer than
+    the exit grace, 4 s) while the right one counts on, with someone only it sees from 3 s."""
     rooms = SiteRooms(site())
     readings = []
 
@@ -188,16 +195,18 @@ def test_a_person_a_camera_down_cannot_see_is_not_taken_for_gone(
     for t in range(5):
         step(t, [LEFT_ONLY])
     rooms.unseen("left")
-    for t in range(5, 65):
+    for t in range(5, 5 + down_s):
         step(t, None)
     down = list(readings)
-    for t in range(65, 75):
+    for t in range(5 + down_s, 15 + down_s):
         step(t, back_with)
     assert sum(r.entries for r in readings) == entries
     assert sum(len(r.completed_dwells_s) for r in down) == exits_while_down
     assert sum(len(r.completed_dwells_s) for r in readings[len(down) :]) == exits_when_back
+    # a visit ended is as long as it was seen (0 to 4 s), not stretched over the outage
+    assert [d for r in readings for d in r.completed_dwells_s] == [4.0] * (exits_while_down + exits_when_back)
     # The count and the longest stay are what is seen (partial: at least that), not the unseen's.
-    assert [(r.raw_count, r.longest_dwell_s) for r in down[5:]] == [(1, t - 3) for t in range(5, 65)]
+    assert [(r.raw_count, r.longest_dwell_s) for r in down[5:]] == [(1, t - 3) for t in range(5, 5 + down_s)]
 
 
 def test_a_room_no_camera_sees_has_a_name_but_no_series() -> None:
