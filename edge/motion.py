@@ -64,15 +64,24 @@ def changed_pixels(
     return np.asarray(cv2.absdiff(reference, now) > pixel_change)
 
 
-def in_place(before: NDArray[np.float32] | None, now: NDArray[np.float32]) -> NDArray[np.float32]:
-    """The boxes of `now` (xyxy) where two looks in a row found everyone at one place (IoU
-    IN_PLACE_IOU with a box of `before`): people staying where they are. Empty where anyone is new
-    or moved: until a look confirms them, a change anywhere is looked at (a box one look found may
-    be a passing error, which the next look takes back)."""
+def confirmed(before: NDArray[np.float32] | None, now: NDArray[np.float32]) -> NDArray[np.bool_]:
+    """Which boxes of `now` (xyxy) the look before found at their place too (IoU IN_PLACE_IOU with
+    a box of `before`). A box one look found may be a passing error, which the next look takes
+    back; until a second look confirms it, it is looked at again, never left standing."""
     if before is None or not len(before) or not len(now):
-        return now[:0]
-    stayed = box_iou(now.astype(np.float64), before.astype(np.float64)).max(axis=1) >= IN_PLACE_IOU
-    return now if stayed.all() else now[:0]
+        return np.zeros(len(now), bool)
+    stayed: NDArray[np.bool_] = (
+        box_iou(now.astype(np.float64), before.astype(np.float64)).max(axis=1) >= IN_PLACE_IOU
+    )
+    return stayed
+
+
+def in_place(before: NDArray[np.float32] | None, now: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The boxes of `now` (xyxy) where two looks in a row found everyone at one place (confirmed):
+    people staying where they are. Empty where anyone is new or moved: until a look confirms them,
+    a change anywhere is looked at."""
+    stayed = confirmed(before, now)
+    return now if len(now) and stayed.all() else now[:0]
 
 
 def around_people(
@@ -135,6 +144,20 @@ def detection_window(
         x1, y1, x2, y2 = grown
     rx1, ry1, rx2, ry2 = region
     return (max(rx1, int(x1)), max(ry1, int(y1)), min(rx2, int(np.ceil(x2))), min(ry2, int(np.ceil(y2))))
+
+
+def with_boxes(changed: Box, boxes: NDArray[np.float32], size: tuple[int, int]) -> Box:
+    """The part `changed` grown to hold `boxes` too (xyxy in pixels of a picture of `size`, width
+    and height), as fractions."""
+    if not len(boxes):
+        return changed
+    width, height = size
+    return (
+        min(changed[0], float(boxes[:, 0].min()) / width),
+        min(changed[1], float(boxes[:, 1].min()) / height),
+        max(changed[2], float(boxes[:, 2].max()) / width),
+        max(changed[3], float(boxes[:, 3].max()) / height),
+    )
 
 
 def standing_outside(last: Detections, window: Region) -> Detections:

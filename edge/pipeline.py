@@ -16,7 +16,16 @@ from edge.detect.base import Detector
 from edge.detect.postprocess import Region, cut_by_inner_edge, fits_part
 from edge.detections import Detections
 from edge.metrics import EdgeMetrics
-from edge.motion import Box, MotionGate, detection_window, in_place, standing_outside, with_window
+from edge.motion import (
+    Box,
+    MotionGate,
+    confirmed,
+    detection_window,
+    in_place,
+    standing_outside,
+    with_boxes,
+    with_window,
+)
 from edge.sources.base import Frame
 from edge.track import PersonTracker
 from edge.zones.accounting import CameraZones, ZoneReading
@@ -88,6 +97,7 @@ class CameraPipeline:
         self.gate = None if gate is None else MotionGate(gate)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
         self._in_place: NDArray[np.float32] | None = None  # those of them two looks found at one place
+        self._unconfirmed = np.zeros((0, 4), np.float32)  # those of them only the last look found there
         self.fixtures = None
         if settings is not None and settings.fixtures is not None:
             self.fixtures = Fixtures.configured(settings.fixtures, settings.confidence)
@@ -108,6 +118,7 @@ class CameraPipeline:
             before = None if self._last_found is None else self._last_found.xyxy
             self._last_found, part = self._look(image, region)
             self._in_place = in_place(before, self._last_found.xyxy)
+            self._unconfirmed = self._last_found.xyxy[~confirmed(before, self._last_found.xyxy)]
             if self.gate is not None:
                 self.gate.detected(part)
         detector_s = time.perf_counter() - started if detected else 0.0
@@ -161,7 +172,10 @@ class CameraPipeline:
             return None
         if self._last_found is None:
             return None
-        window = detection_window(self.gate.changed, size, region, self._last_found.xyxy)
+        # A box only the last look found there is looked at again, never left standing beside the
+        # window: it may be a passing error (a faint box the detector finds in one frame of many).
+        changed = with_boxes(self.gate.changed, self._unconfirmed, size)
+        window = detection_window(changed, size, region, self._last_found.xyxy)
         x1, y1, x2, y2 = window
         if x2 <= x1 or y2 <= y1:  # what changed lies outside the region: nothing to look at there
             return None
@@ -171,6 +185,7 @@ class CameraPipeline:
         """The camera is not analysed now: its zones are unknown (not 0) until it is again, and the
         first frame after is detected whatever the gate would say."""
         self._last_found, self._in_place = None, None
+        self._unconfirmed = np.zeros((0, 4), np.float32)
         if self.gate is not None:
             self.gate.reset()
         if self.fixtures is not None:
