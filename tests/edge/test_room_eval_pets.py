@@ -16,11 +16,11 @@ pytestmark = [pytest.mark.data, pytest.mark.slow]
 
 
 def test_merged_views_count_the_room_as_the_full_view_does(shared_data: Path, tmp_path: Path) -> None:
-    made = make_room_set(tmp_path, every=10, frames=40, data=shared_data)
+    made = make_room_set(tmp_path, every=5, frames=80, data=shared_data)
     merged = eval_room(load_config(made["site"]), made["truth"], progress=False).as_dict()
     full = eval_room(load_config(made["full"]), made["truth"], progress=False).as_dict()
     print({"merged": merged, "full": full})  # the figures, with -s
-    assert merged["steps"] == full["steps"] == 40 and merged["partial"] == 0
+    assert merged["steps"] == full["steps"] == 80 and merged["partial"] == 0
     ways = merged["ways"]
     assert isinstance(ways, dict)
     overlap = merged["overlap_times_counted"]
@@ -29,5 +29,7 @@ def test_merged_views_count_the_room_as_the_full_view_does(shared_data: Path, tm
     outside, counted = merged["outside_people"], merged["outside_counted"]
     assert isinstance(outside, int) and isinstance(counted, int) and outside > 0 and counted <= 0.05 * outside
     assert ways["merged"]["mae"] <= full["ways"]["full"]["mae"] + 0.5  # type: ignore[index]
+    # No phantoms of its own: a faint box left standing beside the motion windows read +0.2 here.
+    assert ways["merged"]["bias"] <= full["ways"]["full"]["bias"] + 0.1  # type: ignore[index]
     # Each camera alone sees part of the room: merged beats every one of them.
     assert all(ways["merged"]["mae"] < ways[c]["mae"] for c in ("west", "middle", "east"))
