@@ -350,7 +350,8 @@ T: dict[Language, dict[str, str]] = {
         "the zone; at most {most} per zone",
         "floor": "Positions on the floor plan, to count each person once in a room several cameras see "
         "(rooms: {rooms})",
-        "floor_long": "for one frame; a room's people are tracked as above",
+        "floor_long": "for one frame; a room's people are tracked as above, and while a camera of the "
+        "room is down, someone only it saw up to {gap} (its `max_gap_s`)",
         "fixtures": "Places in a camera's picture where it keeps finding a faint box but never a person "
         "(a bollard), so that the thing is not counted",
         "fixtures_long": "until {forget} after the last such box, at most {places} per camera",
@@ -492,7 +493,8 @@ T: dict[Language, dict[str, str]] = {
         "nach Verlassen des Bereichs; höchstens {most} je Bereich",
         "floor": "Positionen auf dem Grundriss, um in einem Raum, den mehrere Kameras sehen, jede Person "
         "einmal zu zählen (Räume: {rooms})",
-        "floor_long": "ein Bild lang; die Personen eines Raums werden wie oben verfolgt",
+        "floor_long": "ein Bild lang; die Personen eines Raums werden wie oben verfolgt, und solange eine "
+        "Kamera des Raums ausfällt, wer nur von ihr gesehen wurde, bis zu {gap} (ihr `max_gap_s`)",
         "fixtures": "Stellen im Bild einer Kamera, an denen sie immer wieder ein schwaches Kästchen, aber "
         "nie eine Person findet (ein Poller), damit das Ding nicht mitgezählt wird",
         "fixtures_long": "bis {forget} nach dem letzten solchen Kästchen, höchstens {places} je Kamera",
@@ -680,7 +682,10 @@ def _processed(config: Config, lang: Language) -> list[str]:
         rows.append([t["fixtures"], t["in_memory"], places])
     if config.floor is not None:
         rooms = ", ".join(f"`{room.id}`" for room in config.floor.rooms)
-        rows.append([t["floor"].format(rooms=rooms), t["in_memory"], t["floor_long"]])
+        # a room holds those only a camera that is down saw for as long as the camera's max_gap_s
+        gaps = sorted({c.max_gap_s for c in config.cameras if c.floor_calibration is not None})
+        held = t["floor_long"].format(gap=" / ".join(_seconds(g, lang) for g in gaps) or "-")
+        rows.append([t["floor"].format(rooms=rooms), t["in_memory"], held])
     return [f"## {t['processed_h']}", "", *_table([t["col_what"], t["col_where"], t["col_how_long"]], rows)]
 
 

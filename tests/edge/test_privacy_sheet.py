@@ -155,7 +155,11 @@ def _a_room_camera_without_zones(data: dict[str, Any]) -> None:
         (_renamed_zone, ["| `path-west` | Wartebereich Nord | 14 % |"], ["Weg West"]),
         (_no_masks, ["No privacy masks."], ["mask 1 covers"]),
         (_region_zones, ["Only the area around the zones is analysed"], ["The whole picture outside"]),
-        (_a_room, ["Positions on the floor plan", "(rooms: `halle`)"], []),
+        (
+            _a_room,
+            ["Positions on the floor plan", "(rooms: `halle`)", "someone only it saw up to 30 s (its `max_gap_s`)"],
+            [],
+        ),
         (
             _a_room_camera_without_zones,
             [
