@@ -157,7 +157,11 @@ def _a_room_camera_without_zones(data: dict[str, Any]) -> None:
         (_region_zones, ["Only the area around the zones is analysed"], ["The whole picture outside"]),
         (
             _a_room,
-            ["Positions on the floor plan", "(rooms: `halle`)", "someone only it saw up to 30 s (its `max_gap_s`)"],
+            [
+                "Positions on the floor plan",
+                "(rooms: `halle`)",
+                "someone only it saw up to 30 s (its `max_gap_s`)",
+            ],
             [],
         ),
         (
