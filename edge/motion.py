@@ -76,14 +76,6 @@ def confirmed(before: NDArray[np.float32] | None, now: NDArray[np.float32]) -> N
     return stayed
 
 
-def in_place(before: NDArray[np.float32] | None, now: NDArray[np.float32]) -> NDArray[np.float32]:
-    """The boxes of `now` (xyxy) where two looks in a row found everyone at one place (confirmed):
-    people staying where they are. Empty where anyone is new or moved: until a look confirms them,
-    a change anywhere is looked at."""
-    stayed = confirmed(before, now)
-    return now if len(now) and stayed.all() else now[:0]
-
-
 def around_people(
     shape: tuple[int, ...], size: tuple[int, int], people: NDArray[np.float32]
 ) -> NDArray[np.bool_]:
@@ -194,8 +186,8 @@ class MotionGate:
 
     def due(self, image: NDArray[np.uint8], time_s: float, people: NDArray[np.float32] | None = None) -> bool:
         """Whether `image` needs the detector; `people`: boxes (xyxy) of people staying where they
-        are (in_place), within which a change is someone moving in place where `skip_in_place` is
-        set."""
+        are (every box of the last look confirmed by the one before), within which a change is
+        someone moving in place where `skip_in_place` is set."""
         small = thumbnail(image)
         self._candidate = (small, time_s)
         self.changed = None

@@ -21,7 +21,6 @@ from edge.motion import (
     MotionGate,
     confirmed,
     detection_window,
-    in_place,
     standing_outside,
     with_boxes,
     with_window,
@@ -117,8 +116,12 @@ class CameraPipeline:
         if detected:
             before = None if self._last_found is None else self._last_found.xyxy
             self._last_found, part = self._look(image, region)
-            self._in_place = in_place(before, self._last_found.xyxy)
-            self._unconfirmed = self._last_found.xyxy[~confirmed(before, self._last_found.xyxy)]
+            now = self._last_found.xyxy
+            stayed = confirmed(before, now)
+            # People stay in place only where two looks found everyone at one place: until a look
+            # confirms someone new or moved, a change anywhere is looked at.
+            self._in_place = now if len(now) and stayed.all() else now[:0]
+            self._unconfirmed = now[~stayed]
             if self.gate is not None:
                 self.gate.detected(part)
         detector_s = time.perf_counter() - started if detected else 0.0

@@ -17,8 +17,8 @@ from edge.motion import (
     changed_box,
     changed_pixels,
     changed_share,
+    confirmed,
     detection_window,
-    in_place,
     thumbnail,
     with_window,
 )
@@ -156,20 +156,20 @@ SITTING = np.array([[100, 100, 140, 200], [300, 100, 340, 200]], np.float32)
 
 
 @pytest.mark.parametrize(
-    ("before", "now", "stay"),
+    ("before", "now", "stayed"),
     [
-        (None, SITTING, False),  # the first look: nobody confirmed yet
-        (SITTING, SITTING + 3, True),  # the detector's jitter
-        (SITTING, SITTING[:1], True),  # one left: those still there stay
-        (SITTING[:1], SITTING, False),  # someone new: looked at again on any change
-        (SITTING, SITTING + np.array([[30, 0, 30, 0], [0, 0, 0, 0]], np.float32), False),  # one moved
+        (None, SITTING, [False, False]),  # the first look: nobody confirmed yet
+        (SITTING, SITTING + 3, [True, True]),  # the detector's jitter
+        (SITTING, SITTING[:1], [True]),  # one left: those still there stay
+        (SITTING[:1], SITTING, [True, False]),  # someone new: not yet
+        (SITTING, SITTING + np.array([[30, 0, 30, 0], [0, 0, 0, 0]], np.float32), [False, True]),  # one moved
     ],
     ids=["first-look", "jitter", "one-left", "one-came", "one-moved"],
 )
-def test_people_stay_in_place_once_two_looks_find_everyone_where_they_were(
-    before: NDArray[np.float32] | None, now: NDArray[np.float32], stay: bool
+def test_a_box_is_confirmed_once_two_looks_find_it_at_its_place(
+    before: NDArray[np.float32] | None, now: NDArray[np.float32], stayed: list[bool]
 ) -> None:
-    assert in_place(before, now).tolist() == (now.tolist() if stay else [])
+    assert confirmed(before, now).tolist() == stayed
 
 
 def test_around_people_holds_each_box_with_a_tenth_of_its_height() -> None:
