@@ -95,7 +95,6 @@ class CameraPipeline:
         gate = None if settings is None else settings.motion_gate
         self.gate = None if gate is None else MotionGate(gate)
         self._last_found: Detections | None = None  # what the detector last found, for the gate
-        self._in_place: NDArray[np.float32] | None = None  # those of them two looks found at one place
         self._unconfirmed = np.zeros((0, 4), np.float32)  # those of them only the last look found there
         self.fixtures = None
         if settings is not None and settings.fixtures is not None:
@@ -110,18 +109,14 @@ class CameraPipeline:
         region = (0, 0, width, height)
         if self._zones_only:
             region = bounding_box(self.zones.polygons(width, height), width, height)
-        due = self.gate is None or self.gate.due(image, frame.time_s, self._in_place)
+        due = self.gate is None or self.gate.due(image, frame.time_s, self._staying())
         detected = due or self._last_found is None
         started = time.perf_counter()
         if detected:
             before = None if self._last_found is None else self._last_found.xyxy
             self._last_found, part = self._look(image, region)
             now = self._last_found.xyxy
-            stayed = confirmed(before, now)
-            # People stay in place only where two looks found everyone at one place: until a look
-            # confirms someone new or moved, a change anywhere is looked at.
-            self._in_place = now if len(now) and stayed.all() else now[:0]
-            self._unconfirmed = now[~stayed]
+            self._unconfirmed = now[~confirmed(before, now)]
             if self.gate is not None:
                 self.gate.detected(part)
         detector_s = time.perf_counter() - started if detected else 0.0
@@ -169,6 +164,14 @@ class CameraPipeline:
             # someone reaches out of the window (walked further than it allowed for): look at all
         return self.detector.detect_batch([image], [region])[0], None
 
+    def _staying(self) -> NDArray[np.float32] | None:
+        """The boxes of people staying where they are: the last look's, where it and the one before
+        found everyone at one place. None until then: someone new or moved, or a box one look found
+        by mistake, has a change anywhere looked at."""
+        if self._last_found is None or len(self._unconfirmed):
+            return None
+        return self._last_found.xyxy
+
     def _window(self, size: tuple[int, int], region: Region) -> Region | None:
         """The part of the region to detect where only a part changed; None: the whole region."""
         if self.gate is None or not self.gate.config.windows or self.gate.changed is None:
@@ -187,7 +190,7 @@ class CameraPipeline:
     def forget(self) -> None:
         """The camera is not analysed now: its zones are unknown (not 0) until it is again, and the
         first frame after is detected whatever the gate would say."""
-        self._last_found, self._in_place = None, None
+        self._last_found = None
         self._unconfirmed = np.zeros((0, 4), np.float32)
         if self.gate is not None:
             self.gate.reset()
